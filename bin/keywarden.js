@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// Runs the TypeScript sources through tsx's CommonJS hook: no separate build step.
+require('tsx/cjs');
+require('../src/main.ts').buildCli().parseAsync(process.argv).catch((err) => {
+  process.stderr.write(`keywarden: ${err && err.message ? err.message : String(err)}\n`);
+  process.exit(1);
+});

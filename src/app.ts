@@ -1,0 +1,96 @@
+import type { AddressInfo } from 'node:net';
+import type Redis from 'ioredis';
+import { loadConfig, type Config } from './config';
+import { openDatabase, type Database } from './infra/db';
+import { createLogger, logger, setLogger } from './infra/logger';
+import { createRedis, probeRedis } from './infra/redis';
+import { createAccountWithMasterKey } from './keys/lifecycle';
+import { createApp } from './server';
+import { wireInvalidation } from './verify/invalidation';
+import { startWorkers, type Workers } from '../workers';
+
+// Starting and stopping a Keywarden process: API, workers, or both.
+
+export type Role = 'all' | 'api' | 'worker';
+
+export interface Running {
+  config: Config;
+  db: Database;
+  url?: string;
+  stop(): Promise<void>;
+}
+
+/** First start: an empty database gets the account "default"; its master key is printed once. */
+export async function bootstrapIfEmpty(db: Database, out: NodeJS.WritableStream = process.stdout): Promise<boolean> {
+  if ((await db.prisma.account.count()) > 0) return false;
+  try {
+    const created = await createAccountWithMasterKey(db, 'default');
+    out.write(
+      `\nKeywarden created the account "default". Its master key is shown this once (only a digest is stored):\n\n` +
+        `${created.secret}\n\n` +
+        `Open GraphiQL and send it as "Authorization: Bearer <key>".\n\n`,
+    );
+    return true;
+  } catch (err) {
+    // Another instance starting at the same moment created it first.
+    if ((err as { code?: string }).code === 'CONFLICT') return false;
+    throw err;
+  }
+}
+
+export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): Promise<Running> {
+  const config = loadConfig(env);
+  setLogger(createLogger(config.logLevel));
+  await probeRedis(config.redisUrl);
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const closers: (() => Promise<void> | void)[] = [];
+  const redis: Redis = createRedis(config.redisUrl);
+  redis.on('error', (err) => logger.error({ err: err.message }, 'redis error'));
+  closers.push(() => void redis.disconnect());
+  let url: string | undefined;
+  try {
+    if (role !== 'worker') {
+      if (config.bootstrap) await bootstrapIfEmpty(db);
+      const app = createApp({ db, redis, trustProxy: config.trustProxy });
+      const subscriber = createRedis(config.redisUrl, { maxRetriesPerRequest: null });
+      subscriber.on('error', (err) => logger.error({ err: err.message }, 'redis subscriber error'));
+      const unwire = await wireInvalidation({ cache: app.cache, publisher: redis, subscriber, prefix: config.redisPrefix });
+      closers.push(() => {
+        unwire();
+        subscriber.disconnect();
+      });
+      await new Promise<void>((resolve, reject) => {
+        app.server.once('error', reject);
+        app.server.listen(config.port, config.host, () => resolve());
+      });
+      const addr = app.server.address() as AddressInfo;
+      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      url = `http://${host}:${addr.port}`;
+      closers.push(
+        () =>
+          new Promise<void>((resolve) => {
+            app.server.close(() => resolve());
+            app.server.closeIdleConnections();
+          }),
+      );
+      logger.info({ url, graphiql: `${url}/graphql`, database: db.kind, location: db.location }, 'Keywarden API listening');
+    }
+    if (role !== 'api') {
+      const workers: Workers = await startWorkers({ db, redis, prefix: config.redisPrefix });
+      closers.push(() => workers.close());
+    }
+  } catch (err) {
+    for (const c of closers.reverse()) await c();
+    await db.close();
+    throw err;
+  }
+  return {
+    config,
+    db,
+    url,
+    stop: async () => {
+      for (const c of closers.reverse()) await c();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,149 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+// Every environment variable Keywarden reads, parsed and validated once.
+// A bad value stops start-up with a message naming the variable.
+
+const bool = (name: string, fallback: boolean) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      const s = v.trim().toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(s)) return true;
+      if (['false', '0', 'no', 'off'].includes(s)) return false;
+      ctx.addIssue({ code: 'custom', message: `${name} must be true or false, got "${v}"` });
+      return z.NEVER;
+    });
+
+const intList = (name: string, fallback: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const raw = v === undefined || v.trim() === '' ? fallback : v;
+      const parts = raw.split(',').map((p) => p.trim());
+      const nums = parts.map(Number);
+      if (parts.some((p) => p === '') || nums.some((n) => !Number.isInteger(n) || n < 0)) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a comma-separated list of whole non-negative numbers, got "${v}"` });
+        return z.NEVER;
+      }
+      return nums;
+    });
+
+const int = (name: string, fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a whole number from ${min} to ${max}, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const url = (name: string, protocols: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return undefined;
+      try {
+        const u = new URL(v);
+        if (!protocols.includes(u.protocol)) throw new Error('protocol');
+        return v;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a ${protocols.join(' or ')}// URL` });
+        return z.NEVER;
+      }
+    });
+
+const envSchema = z.object({
+  NODE_ENV: z.string().optional().default('development'),
+  PORT: int('PORT', 4000, 0, 65535),
+  HOST: z.string().optional().default('127.0.0.1'),
+  DATABASE_URL: url('DATABASE_URL', ['postgresql:', 'postgres:']),
+  KEYWARDEN_DATA_DIR: z.string().optional().default('./.keywarden'),
+  REDIS_URL: url('REDIS_URL', ['redis:', 'rediss:']).transform((v) => v ?? 'redis://127.0.0.1:6379'),
+  KEYWARDEN_REDIS_PREFIX: z
+    .string()
+    .optional()
+    .default('kw')
+    .refine((v) => /^[A-Za-z0-9_.:-]{1,64}$/.test(v), 'KEYWARDEN_REDIS_PREFIX must be 1-64 characters of letters, digits, _ . : -'),
+  KEYWARDEN_ENCRYPTION_KEY: z.string().optional(),
+  KEYWARDEN_BOOTSTRAP: bool('KEYWARDEN_BOOTSTRAP', true),
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool('WEBHOOK_ALLOW_PRIVATE_NETWORKS', false),
+  WEBHOOK_RETRY_SCHEDULE: intList('WEBHOOK_RETRY_SCHEDULE', '5,300,1800,7200,18000,36000,36000'),
+  WEBHOOK_TIMEOUT_MS: int('WEBHOOK_TIMEOUT_MS', 15000, 100, 600000),
+  EXPIRY_WARNING_DAYS: intList('EXPIRY_WARNING_DAYS', '14,7,1'),
+  SCAN_INTERVAL_SECONDS: int('SCAN_INTERVAL_SECONDS', 300, 1, 86400),
+  TRUST_PROXY: bool('TRUST_PROXY', false),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
+  GRAPHQL_MAX_DEPTH: int('GRAPHQL_MAX_DEPTH', 12, 1, 100),
+  GRAPHQL_MAX_COMPLEXITY: int('GRAPHQL_MAX_COMPLEXITY', 5000, 1, 1000000),
+});
+
+export type Config = {
+  nodeEnv: string;
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  redisUrl: string;
+  redisPrefix: string;
+  encryptionKey: Buffer | undefined;
+  bootstrap: boolean;
+  webhookAllowPrivateNetworks: boolean;
+  webhookRetrySchedule: number[];
+  webhookTimeoutMs: number;
+  expiryWarningDays: number[];
+  scanIntervalSeconds: number;
+  trustProxy: boolean;
+  logLevel: string;
+  graphqlMaxDepth: number;
+  graphqlMaxComplexity: number;
+};
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => (i.path.length ? `${String(i.path[0])}: ${i.message}` : i.message));
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  let encryptionKey: Buffer | undefined;
+  if (e.KEYWARDEN_ENCRYPTION_KEY) {
+    encryptionKey = Buffer.from(e.KEYWARDEN_ENCRYPTION_KEY, 'base64');
+    if (encryptionKey.length !== 32) {
+      throw new ConfigError('invalid configuration:\n  KEYWARDEN_ENCRYPTION_KEY must be 32 bytes encoded as base64');
+    }
+  } else if (e.NODE_ENV === 'production') {
+    throw new ConfigError('invalid configuration:\n  KEYWARDEN_ENCRYPTION_KEY is required when NODE_ENV=production');
+  }
+  return {
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.KEYWARDEN_DATA_DIR),
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.KEYWARDEN_REDIS_PREFIX,
+    encryptionKey,
+    bootstrap: e.KEYWARDEN_BOOTSTRAP,
+    webhookAllowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+    webhookRetrySchedule: e.WEBHOOK_RETRY_SCHEDULE,
+    webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    expiryWarningDays: e.EXPIRY_WARNING_DAYS,
+    scanIntervalSeconds: e.SCAN_INTERVAL_SECONDS,
+    trustProxy: e.TRUST_PROXY,
+    logLevel: e.LOG_LEVEL,
+    graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
+    graphqlMaxComplexity: e.GRAPHQL_MAX_COMPLEXITY,
+  };
+}

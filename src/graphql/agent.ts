@@ -1,0 +1,99 @@
+import { createAgent, createAgentGroup, createWorkflow } from '../agents/directory';
+import { builder } from './builder';
+import { actorOf } from './context';
+
+export const AgentRef = builder.prismaObject('Agent', {
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    upstreamUrl: t.exposeString('upstreamUrl', { nullable: true }),
+    groups: t.relation('groups'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+export const AgentGroupRef = builder.prismaObject('AgentGroup', {
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    agents: t.relation('agents'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+export const WorkflowRef = builder.prismaObject('Workflow', {
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    agents: t.relation('agents'),
+    upstreamUrl: t.exposeString('upstreamUrl', { nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+const CreateAgentInput = builder.inputType('CreateAgentInput', {
+  fields: (t) => ({ name: t.string({ required: true }), upstreamUrl: t.string({ description: 'Where the gateway proxies this agent\'s requests.' }) }),
+});
+const CreateAgentGroupInput = builder.inputType('CreateAgentGroupInput', {
+  fields: (t) => ({ name: t.string({ required: true }), agentIds: t.idList({ required: true }) }),
+});
+const CreateWorkflowInput = builder.inputType('CreateWorkflowInput', {
+  fields: (t) => ({ name: t.string({ required: true }), agentIds: t.idList(), upstreamUrl: t.string() }),
+});
+
+const byNewest = [{ createdAt: 'desc' as const }, { id: 'desc' as const }];
+
+builder.queryFields((t) => ({
+  agents: t.prismaConnection(
+    {
+      type: 'Agent',
+      cursor: 'id',
+      authScopes: { keyAdmin: true },
+      resolve: (query, _root, _args, ctx) => ctx.db.prisma.agent.findMany({ ...query, where: { accountId: actorOf(ctx).accountId }, orderBy: byNewest }),
+    },
+    { name: 'AgentConnection' },
+    { name: 'AgentEdge' },
+  ),
+  agentGroups: t.prismaConnection(
+    {
+      type: 'AgentGroup',
+      cursor: 'id',
+      authScopes: { keyAdmin: true },
+      resolve: (query, _root, _args, ctx) => ctx.db.prisma.agentGroup.findMany({ ...query, where: { accountId: actorOf(ctx).accountId }, orderBy: byNewest }),
+    },
+    { name: 'AgentGroupConnection' },
+    { name: 'AgentGroupEdge' },
+  ),
+  workflows: t.prismaConnection(
+    {
+      type: 'Workflow',
+      cursor: 'id',
+      authScopes: { keyAdmin: true },
+      resolve: (query, _root, _args, ctx) => ctx.db.prisma.workflow.findMany({ ...query, where: { accountId: actorOf(ctx).accountId }, orderBy: byNewest }),
+    },
+    { name: 'WorkflowConnection' },
+    { name: 'WorkflowEdge' },
+  ),
+}));
+
+builder.mutationFields((t) => ({
+  createAgent: t.prismaField({
+    type: 'Agent',
+    authScopes: { master: true },
+    args: { input: t.arg({ type: CreateAgentInput, required: true }) },
+    resolve: (_query, _root, { input }, ctx) => createAgent(ctx.db, actorOf(ctx), input),
+  }),
+  createAgentGroup: t.prismaField({
+    type: 'AgentGroup',
+    authScopes: { master: true },
+    args: { input: t.arg({ type: CreateAgentGroupInput, required: true }) },
+    resolve: (_query, _root, { input }, ctx) => createAgentGroup(ctx.db, actorOf(ctx), { name: input.name, agentIds: input.agentIds.map(String) }),
+  }),
+  createWorkflow: t.prismaField({
+    type: 'Workflow',
+    authScopes: { master: true },
+    args: { input: t.arg({ type: CreateWorkflowInput, required: true }) },
+    resolve: (_query, _root, { input }, ctx) =>
+      createWorkflow(ctx.db, actorOf(ctx), { name: input.name, upstreamUrl: input.upstreamUrl, agentIds: input.agentIds?.map(String) }),
+  }),
+}));

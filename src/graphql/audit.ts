@@ -1,0 +1,71 @@
+import type { Prisma } from '../generated/prisma/client';
+import { verifyAuditChain } from '../audit/chain';
+import { isUuid } from '../keys/settings';
+import { builder } from './builder';
+import { actorOf } from './context';
+
+builder.prismaObject('AuditEvent', {
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    sequence: t.exposeInt('sequence'),
+    action: t.exposeString('action', { description: 'e.g. "key.create", "key.revoke"' }),
+    actor: t.prismaField({
+      type: 'ApiKey',
+      nullable: true,
+      select: { actorKeyId: true },
+      resolve: (query, e, _args, ctx) => (e.actorKeyId ? ctx.db.prisma.apiKey.findUnique({ ...query, where: { id: e.actorKeyId } }) : null),
+    }),
+    targetType: t.exposeString('targetType'),
+    targetId: t.exposeID('targetId', { nullable: true }),
+    ip: t.exposeString('ip', { nullable: true }),
+    before: t.expose('before', { type: 'JSON', nullable: true }),
+    after: t.expose('after', { type: 'JSON', nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    hash: t.exposeString('hash'),
+  }),
+});
+
+const AuditFilter = builder.inputType('AuditFilter', {
+  fields: (t) => ({
+    action: t.string(),
+    targetId: t.id(),
+    actorKeyId: t.id(),
+    from: t.field({ type: 'DateTime' }),
+    to: t.field({ type: 'DateTime' }),
+  }),
+});
+
+const AuditChainStatus = builder.objectRef<{ valid: boolean; checked: number; firstBrokenSequence: number | null }>('AuditChainStatus').implement({
+  fields: (t) => ({
+    valid: t.exposeBoolean('valid'),
+    checked: t.exposeInt('checked'),
+    firstBrokenSequence: t.exposeInt('firstBrokenSequence', { nullable: true }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  auditEvents: t.prismaConnection(
+    {
+      type: 'AuditEvent',
+      cursor: 'id',
+      authScopes: { master: true },
+      description: 'Newest first.',
+      args: { filter: t.arg({ type: AuditFilter }) },
+      resolve: (query, _root, { filter }, ctx) => {
+        const where: Prisma.AuditEventWhereInput = { accountId: actorOf(ctx).accountId };
+        if (filter?.action) where.action = filter.action;
+        if (filter?.targetId) where.targetId = String(filter.targetId);
+        if (filter?.actorKeyId) where.actorKeyId = isUuid(filter.actorKeyId) ? String(filter.actorKeyId) : '00000000-0000-0000-0000-000000000000';
+        if (filter?.from || filter?.to) where.createdAt = { gte: filter.from ?? undefined, lte: filter.to ?? undefined };
+        return ctx.db.prisma.auditEvent.findMany({ ...query, where, orderBy: { sequence: 'desc' } });
+      },
+    },
+    { name: 'AuditEventConnection' },
+    { name: 'AuditEventEdge' },
+  ),
+  verifyAuditChain: t.field({
+    type: AuditChainStatus,
+    authScopes: { master: true },
+    resolve: (_root, _args, ctx) => verifyAuditChain(ctx.db.prisma, actorOf(ctx).accountId),
+  }),
+}));

@@ -1,0 +1,249 @@
+import type { Permission } from '../generated/prisma/enums';
+import { lowestPermission } from '../access/permission';
+import { mayReadKey } from '../access/admin';
+import { createKey, revokeKey, updateKey } from '../keys/lifecycle';
+import { effectiveStatus, keyFilterWhere } from '../keys/queries';
+import { isUuid } from '../keys/settings';
+import { notFound } from '../infra/errors';
+import { builder } from './builder';
+import { actorOf } from './context';
+import { ExpirationEnum, KeyStatusEnum, KeyTypeEnum, PeriodEnum, PermissionEnum, RateWindowEnum, ScopeKindEnum, WeekdayEnum } from './enums';
+import { AgentGroupRef, AgentRef, WorkflowRef } from './agent';
+
+type RateLimitShape = { window: 'MINUTE' | 'HOUR' | 'DAY'; limit: number };
+type AmountShape = { units?: number; bytes?: number; period: 'DAY' | 'MONTH' };
+type WindowShape = { days: ('MON' | 'TUE' | 'WED' | 'THU' | 'FRI' | 'SAT' | 'SUN')[]; start: string; end: string; timeZone: string };
+
+const RateLimit = builder.objectRef<RateLimitShape>('RateLimit').implement({
+  fields: (t) => ({ window: t.field({ type: RateWindowEnum, resolve: (r) => r.window }), limit: t.exposeInt('limit') }),
+});
+const Quota = builder.objectRef<AmountShape>('Quota').implement({
+  fields: (t) => ({ units: t.int({ resolve: (q) => q.units ?? 0 }), period: t.field({ type: PeriodEnum, resolve: (q) => q.period }) }),
+});
+const Bandwidth = builder.objectRef<AmountShape>('Bandwidth').implement({
+  fields: (t) => ({ bytes: t.float({ resolve: (q) => q.bytes ?? 0 }), period: t.field({ type: PeriodEnum, resolve: (q) => q.period }) }),
+});
+const AccessWindow = builder.objectRef<WindowShape>('AccessWindow').implement({
+  fields: (t) => ({
+    days: t.field({ type: [WeekdayEnum], resolve: (w) => w.days }),
+    start: t.exposeString('start'),
+    end: t.exposeString('end'),
+    timeZone: t.exposeString('timeZone'),
+  }),
+});
+
+export const ApiKeyRef = builder.prismaObject('ApiKey', {
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    start: t.exposeString('start', { description: 'The key prefix and the first four characters of its body.' }),
+    type: t.expose('type', { type: KeyTypeEnum }),
+    master: t.exposeBoolean('master'),
+    permission: t.expose('permission', { type: PermissionEnum, description: 'As set on this key.' }),
+    effectivePermission: t.field({
+      type: PermissionEnum,
+      description: 'After inheritance: never above any ancestor\'s.',
+      select: { permission: true, ancestorIds: true },
+      resolve: async (k, _args, ctx) => {
+        const ancestors = await ctx.loaders.keyPermission.loadMany(k.ancestorIds);
+        // A missing ancestor cannot grant anything.
+        const perms = ancestors.map((p) => (typeof p === 'string' ? p : 'READ_ONLY')) as Permission[];
+        return lowestPermission([k.permission, ...perms]);
+      },
+    }),
+    scope: t.field({
+      type: KeyScope,
+      select: { scopeKind: true, scopeAgent: true, scopeGroup: true, scopeWorkflows: true },
+      resolve: (k) => ({ kind: k.scopeKind, agent: k.scopeAgent, group: k.scopeGroup, workflows: k.scopeWorkflows }),
+    }),
+    status: t.field({
+      type: KeyStatusEnum,
+      select: { status: true, expiresAt: true, graceEndsAt: true },
+      resolve: (k) => effectiveStatus(k),
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
+    lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true }),
+    revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
+    revokedReason: t.exposeString('revokedReason', { nullable: true }),
+    graceEndsAt: t.expose('graceEndsAt', { type: 'DateTime', nullable: true }),
+    rotationDueAt: t.expose('rotationDueAt', { type: 'DateTime', nullable: true }),
+    rotationPeriodDays: t.exposeInt('rotationPeriodDays', { nullable: true }),
+    ipAllowlist: t.exposeStringList('ipAllowlist'),
+    rateLimits: t.field({ type: [RateLimit], select: { rateLimits: true }, resolve: (k) => (k.rateLimits ?? []) as RateLimitShape[] }),
+    quota: t.field({ type: Quota, nullable: true, select: { quota: true }, resolve: (k) => k.quota as AmountShape | null }),
+    bandwidth: t.field({ type: Bandwidth, nullable: true, select: { bandwidth: true }, resolve: (k) => k.bandwidth as AmountShape | null }),
+    maxConcurrent: t.exposeInt('maxConcurrent', { nullable: true }),
+    accessWindows: t.field({ type: [AccessWindow], select: { accessWindows: true }, resolve: (k) => (k.accessWindows ?? []) as WindowShape[] }),
+    allowedCountries: t.exposeStringList('allowedCountries'),
+    condition: t.exposeString('condition', { nullable: true }),
+    metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
+  }),
+});
+
+export const ApiKeyConnection = builder.connectionObject({ type: ApiKeyRef, name: 'ApiKeyConnection' });
+
+// Links between keys, added once the type exists. Keys outside what the caller may read show as null.
+builder.prismaObjectFields(ApiKeyRef, (t) => ({
+    parent: t.field({
+      type: ApiKeyRef,
+      nullable: true,
+      select: { parent: true },
+      resolve: (k, _args, ctx) => (k.parent && ctx.auth.ok && mayReadKey(ctx.auth.actor, k.parent) ? k.parent : null),
+    }),
+    children: t.relatedConnection('children', { cursor: 'id', query: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } }, ApiKeyConnection),
+    predecessor: t.field({
+      type: ApiKeyRef,
+      nullable: true,
+      select: { predecessor: true },
+      resolve: (k, _args, ctx) => (k.predecessor && ctx.auth.ok && mayReadKey(ctx.auth.actor, k.predecessor) ? k.predecessor : null),
+    }),
+    successor: t.field({
+      type: ApiKeyRef,
+      nullable: true,
+      select: { successor: true },
+      resolve: (k, _args, ctx) => (k.successor && ctx.auth.ok && mayReadKey(ctx.auth.actor, k.successor) ? k.successor : null),
+    }),
+}));
+
+type ScopeShape = {
+  kind: 'SINGLE_AGENT' | 'AGENT_GROUP' | 'ALL_AGENTS' | 'WORKFLOW';
+  agent: { id: string } | null;
+  group: { id: string } | null;
+  workflows: { id: string }[];
+};
+const KeyScope = builder.objectRef<ScopeShape>('KeyScope').implement({
+  fields: (t) => ({
+    kind: t.field({ type: ScopeKindEnum, resolve: (s) => s.kind }),
+    agent: t.field({ type: AgentRef, nullable: true, resolve: (s) => s.agent as never }),
+    group: t.field({ type: AgentGroupRef, nullable: true, resolve: (s) => s.group as never }),
+    workflows: t.field({ type: [WorkflowRef], resolve: (s) => s.workflows as never }),
+  }),
+});
+
+const ScopeInput = builder.inputType('ScopeInput', {
+  fields: (t) => ({
+    kind: t.field({ type: ScopeKindEnum, required: true }),
+    agentId: t.id(),
+    groupId: t.id(),
+    workflowIds: t.idList(),
+  }),
+});
+const RateLimitInput = builder.inputType('RateLimitInput', {
+  fields: (t) => ({ window: t.field({ type: RateWindowEnum, required: true }), limit: t.int({ required: true }) }),
+});
+const QuotaInput = builder.inputType('QuotaInput', {
+  fields: (t) => ({ units: t.int({ required: true }), period: t.field({ type: PeriodEnum, required: true }) }),
+});
+const BandwidthInput = builder.inputType('BandwidthInput', {
+  fields: (t) => ({ bytes: t.float({ required: true }), period: t.field({ type: PeriodEnum, required: true }) }),
+});
+const AccessWindowInput = builder.inputType('AccessWindowInput', {
+  fields: (t) => ({
+    days: t.field({ type: [WeekdayEnum], required: true }),
+    start: t.string({ required: true, description: '"09:00"' }),
+    end: t.string({ required: true, description: '"17:30"; an end before start crosses midnight' }),
+    timeZone: t.string({ required: true, description: 'IANA time zone, e.g. "Europe/Berlin"' }),
+  }),
+});
+
+const restrictionFields = (t: Parameters<Parameters<typeof builder.inputType>[1]['fields']>[0]) => ({
+  ipAllowlist: t.stringList({ description: '"203.0.113.7", "10.0.0.0/8", "2001:db8::/32"' }),
+  rateLimits: t.field({ type: [RateLimitInput] }),
+  quota: t.field({ type: QuotaInput }),
+  bandwidth: t.field({ type: BandwidthInput }),
+  maxConcurrent: t.int(),
+  accessWindows: t.field({ type: [AccessWindowInput] }),
+  allowedCountries: t.stringList({ description: 'ISO 3166-1 alpha-2' }),
+  condition: t.string({ description: 'CEL expression over request attributes' }),
+  rotationPeriodDays: t.int(),
+  metadata: t.field({ type: 'JSON' }),
+});
+
+export const CreateKeyInput = builder.inputType('CreateKeyInput', {
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    type: t.field({ type: KeyTypeEnum, required: true }),
+    permission: t.field({ type: PermissionEnum }),
+    scope: t.field({ type: ScopeInput, description: 'Default ALL_AGENTS (derived keys: the parent\'s).' }),
+    expiresIn: t.field({ type: ExpirationEnum }),
+    expiresAt: t.field({ type: 'DateTime', description: 'Alternative to expiresIn.' }),
+    ...restrictionFields(t),
+  }),
+});
+
+export const UpdateKeyInput = builder.inputType('UpdateKeyInput', {
+  fields: (t) => ({
+    name: t.string(),
+    permission: t.field({ type: PermissionEnum }),
+    scope: t.field({ type: ScopeInput }),
+    expiresAt: t.field({ type: 'DateTime' }),
+    ...restrictionFields(t),
+  }),
+});
+
+const KeyFilter = builder.inputType('KeyFilter', {
+  fields: (t) => ({
+    status: t.field({ type: KeyStatusEnum }),
+    type: t.field({ type: KeyTypeEnum }),
+    search: t.string({ description: 'Matches the name (case-insensitive) or the start of the key.' }),
+    expiringBefore: t.field({ type: 'DateTime' }),
+    parentId: t.id(),
+  }),
+});
+
+export const KeySecretPayload = builder.objectRef<{ key: object; secret: string; previous?: object | null }>('KeySecretPayload').implement({
+  fields: (t) => ({
+    key: t.field({ type: ApiKeyRef, resolve: (p) => p.key as never }),
+    secret: t.exposeString('secret', { description: 'Shown once: only a digest is stored.' }),
+    previous: t.field({ type: ApiKeyRef, nullable: true, resolve: (p) => (p.previous ?? null) as never }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  key: t.prismaField({
+    type: 'ApiKey',
+    nullable: true,
+    authScopes: { authenticated: true },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (query, _root, { id }, ctx) => {
+      const actor = actorOf(ctx);
+      const key = isUuid(id) ? await ctx.db.prisma.apiKey.findUnique({ ...query, where: { id: id.toLowerCase() } }) : null;
+      if (!key || !mayReadKey(actor, key)) throw notFound('key', id);
+      return key;
+    },
+  }),
+  keys: t.prismaConnection(
+    {
+      type: 'ApiKey',
+      cursor: 'id',
+      authScopes: { keyAdmin: true },
+      args: { filter: t.arg({ type: KeyFilter }) },
+      resolve: (query, _root, { filter }, ctx) =>
+        ctx.db.prisma.apiKey.findMany({ ...query, where: keyFilterWhere(actorOf(ctx), filter), orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+    },
+    ApiKeyConnection,
+  ),
+}));
+
+builder.mutationFields((t) => ({
+  createKey: t.field({
+    type: KeySecretPayload,
+    authScopes: { master: true },
+    args: { input: t.arg({ type: CreateKeyInput, required: true }) },
+    resolve: (_root, { input }, ctx) => createKey(ctx.db, actorOf(ctx), input),
+  }),
+  updateKey: t.field({
+    type: ApiKeyRef,
+    authScopes: { keyAdmin: true },
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateKeyInput, required: true }) },
+    resolve: (_root, { id, input }, ctx) => updateKey(ctx.db, actorOf(ctx), String(id), input),
+  }),
+  revokeKey: t.field({
+    type: ApiKeyRef,
+    authScopes: { keyAdmin: true },
+    description: 'Revokes the key and every key derived from it.',
+    args: { id: t.arg.id({ required: true }), reason: t.arg.string() },
+    resolve: (_root, { id, reason }, ctx) => revokeKey(ctx.db, actorOf(ctx), String(id), reason),
+  }),
+}));

@@ -1,0 +1,18 @@
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { builder } from './builder';
+import './enums';
+import './agent';
+import './key';
+import './viewer';
+import './audit';
+
+let schema: GraphQLSchema | undefined;
+
+export function getSchema(): GraphQLSchema {
+  schema ??= builder.toSchema();
+  return schema;
+}
+
+export function printedSchema(): string {
+  return printSchema(lexicographicSortSchema(getSchema())) + '\n';
+}

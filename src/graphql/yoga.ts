@@ -1,0 +1,60 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { GraphQLError } from 'graphql';
+import { KeywardenError } from '../infra/errors';
+import { logger } from '../infra/logger';
+import type { Database } from '../infra/db';
+import type { KeyCache } from '../verify/cache';
+import { clientIp } from '../verify/http';
+import { buildContext, type GraphQLContext } from './context';
+import { getSchema } from './schema';
+
+type ServerContext = { req: IncomingMessage; res: ServerResponse };
+
+const DEFAULT_QUERY = `# Paste your key into the Headers tab below:
+#   { "Authorization": "Bearer ak_root_..." }
+query Me {
+  viewer {
+    account { id name }
+    key { id name start permission status }
+  }
+}
+`;
+
+function toGraphQLError(error: unknown): GraphQLError | null {
+  const original = error instanceof GraphQLError ? error.originalError : error;
+  if (original instanceof KeywardenError) {
+    const gqlError = error instanceof GraphQLError ? error : undefined;
+    return new GraphQLError(original.message, {
+      nodes: gqlError?.nodes,
+      path: gqlError?.path,
+      extensions: { code: original.code, ...(original.field ? { field: original.field } : {}) },
+    });
+  }
+  return null;
+}
+
+export function createGraphQLHandler(deps: { db: Database; cache: KeyCache; trustProxy: boolean }): YogaServerInstance<ServerContext, GraphQLContext> {
+  return createYoga<ServerContext, GraphQLContext>({
+    schema: getSchema(),
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: { title: 'Keywarden', defaultQuery: DEFAULT_QUERY, headers: '{\n  "Authorization": "Bearer "\n}' },
+    logging: {
+      debug: (...args) => logger.debug(args.map(String).join(' ')),
+      info: (...args) => logger.info(args.map(String).join(' ')),
+      warn: (...args) => logger.warn(args.map(String).join(' ')),
+      error: (...args) => logger.error(args.map(String).join(' ')),
+    },
+    context: ({ request, req }) => buildContext(deps, request.headers.get('authorization'), req ? (clientIp(req, deps.trustProxy) ?? null) : null),
+    maskedErrors: {
+      maskError(error, message) {
+        const known = toGraphQLError(error);
+        if (known) return known;
+        if (error instanceof GraphQLError && !(error.originalError && !(error.originalError instanceof GraphQLError))) return error;
+        logger.error({ err: error instanceof GraphQLError ? error.originalError : error }, 'unexpected error in GraphQL resolver');
+        return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+      },
+    },
+  });
+}

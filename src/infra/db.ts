@@ -1,0 +1,135 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from '../generated/prisma/client';
+import { applyMigrations, type SqlRunner } from './migrate';
+import { logger } from './logger';
+
+export type Db = PrismaClient;
+/** A transaction client: what domain functions receive inside `db.$transaction`. */
+export type Tx = Omit<PrismaClient, '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends'>;
+
+export interface Database {
+  prisma: PrismaClient;
+  kind: 'postgresql' | 'embedded';
+  /** Where the data lives, for messages (URL without password, or the embedded directory). */
+  location: string;
+  /** Number of queries sent since start: benchmarks and tests prove the cached paths issue none. */
+  queryCount(): number;
+  close(): Promise<void>;
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+export class EmbeddedStoreBusyError extends Error {}
+
+/**
+ * Opens the database and applies pending migrations. With a DATABASE_URL it is PostgreSQL through
+ * @prisma/adapter-pg; without one, PGlite (embedded PostgreSQL) under `<dataDir>/pgdata`, which one
+ * process at a time may hold: a lock file says which.
+ */
+export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; migrate?: boolean }): Promise<Database> {
+  let queries = 0;
+  const countQueries = (client: PrismaClient) => {
+    return client.$extends({
+      query: {
+        $allOperations({ args, query }) {
+          queries++;
+          return query(args);
+        },
+      },
+    }) as unknown as PrismaClient;
+  };
+
+  if (opts.databaseUrl) {
+    const url = opts.databaseUrl;
+    if (opts.migrate !== false) {
+      const pg = await import('pg');
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await applyMigrations(pgRunner(client), logger);
+      } finally {
+        await client.end();
+      }
+    }
+    const adapter = new PrismaPg({ connectionString: url, max: 10 });
+    const base = new PrismaClient({ adapter });
+    const prisma = countQueries(base);
+    return {
+      prisma,
+      kind: 'postgresql',
+      location: redactUrl(url),
+      queryCount: () => queries,
+      close: () => base.$disconnect(),
+    };
+  }
+
+  const dir = path.join(opts.dataDir, 'pgdata');
+  fs.mkdirSync(dir, { recursive: true });
+  const lockfile = await import('proper-lockfile');
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(dir, { stale: 15000, update: 5000, realpath: false });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ELOCKED') {
+      throw new EmbeddedStoreBusyError(
+        `the embedded database at ${dir} is held by a running Keywarden process; stop it first, or set DATABASE_URL to use PostgreSQL`,
+      );
+    }
+    throw err;
+  }
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { PrismaPGlite } = await import('pglite-prisma-adapter');
+  const pglite = new PGlite(dir);
+  await pglite.waitReady;
+  if (opts.migrate !== false) await applyMigrations(pgliteRunner(pglite), logger);
+  const base = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  const prisma = countQueries(base);
+  return {
+    prisma,
+    kind: 'embedded',
+    location: dir,
+    queryCount: () => queries,
+    close: async () => {
+      await base.$disconnect();
+      await pglite.close();
+      await release();
+    },
+  };
+}
+
+function pgRunner(client: import('pg').Client): SqlRunner {
+  return {
+    query: async (sql, params) => (await client.query(sql, params as unknown[])).rows,
+    exec: async (sql) => {
+      await client.query(sql);
+    },
+    lock: async () => {
+      await client.query('SELECT pg_advisory_lock(72707370)');
+    },
+    unlock: async () => {
+      await client.query('SELECT pg_advisory_unlock(72707370)');
+    },
+  };
+}
+
+function pgliteRunner(db: import('@electric-sql/pglite').PGlite): SqlRunner {
+  return {
+    query: async (sql, params) => (await db.query(sql, params as unknown[])).rows as Record<string, unknown>[],
+    exec: async (sql) => {
+      await db.exec(sql);
+    },
+    // One process holds the embedded store (see the lock file above): nothing to serialize against.
+    lock: async () => {},
+    unlock: async () => {},
+  };
+}

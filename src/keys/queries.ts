@@ -1,0 +1,55 @@
+import type { Prisma } from '../generated/prisma/client';
+import type { KeyStatus, KeyType } from '../generated/prisma/enums';
+import type { Actor } from '../access/admin';
+import { clock } from '../infra/clock';
+import { isUuid } from './settings';
+
+// Read-side filters for keys: which rows an actor may list, and what a status means at a moment
+// (a key past expiresAt is EXPIRED even before the sweep marks it).
+
+export function visibleKeysWhere(actor: Actor): Prisma.ApiKeyWhereInput {
+  if (actor.master) return { accountId: actor.accountId };
+  return { accountId: actor.accountId, ancestorIds: { has: actor.keyId } };
+}
+
+export function effectiveStatus(k: { status: KeyStatus; expiresAt: Date | null; graceEndsAt: Date | null }, now = clock.now()): KeyStatus {
+  if (k.status === 'REVOKED' || k.status === 'EXPIRED') return k.status;
+  if (k.status === 'ROTATING' && k.graceEndsAt && k.graceEndsAt <= now) return 'REVOKED';
+  if (k.expiresAt && k.expiresAt <= now) return 'EXPIRED';
+  return k.status;
+}
+
+export function statusWhere(status: KeyStatus, now = clock.now()): Prisma.ApiKeyWhereInput {
+  const live = { OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] };
+  switch (status) {
+    case 'ACTIVE':
+      return { status: 'ACTIVE', ...live };
+    case 'ROTATING':
+      return { status: 'ROTATING', graceEndsAt: { gt: now }, ...live };
+    case 'EXPIRED':
+      return { OR: [{ status: 'EXPIRED' }, { status: { in: ['ACTIVE', 'ROTATING'] }, expiresAt: { lte: now }, NOT: { status: 'ROTATING', graceEndsAt: { lte: now } } }] };
+    case 'REVOKED':
+      return { OR: [{ status: 'REVOKED' }, { status: 'ROTATING', graceEndsAt: { lte: now } }] };
+  }
+}
+
+export interface KeyFilter {
+  status?: KeyStatus | null;
+  type?: KeyType | null;
+  search?: string | null;
+  expiringBefore?: Date | null;
+  parentId?: string | null;
+}
+
+export function keyFilterWhere(actor: Actor, filter: KeyFilter | null | undefined): Prisma.ApiKeyWhereInput {
+  const and: Prisma.ApiKeyWhereInput[] = [visibleKeysWhere(actor)];
+  if (filter?.status) and.push(statusWhere(filter.status));
+  if (filter?.type) and.push({ type: filter.type });
+  if (filter?.search?.trim()) {
+    const s = filter.search.trim();
+    and.push({ OR: [{ name: { contains: s, mode: 'insensitive' } }, { start: { startsWith: s } }] });
+  }
+  if (filter?.expiringBefore) and.push({ expiresAt: { lte: filter.expiringBefore } });
+  if (filter?.parentId) and.push(isUuid(filter.parentId) ? { parentId: filter.parentId.toLowerCase() } : { id: { in: [] } });
+  return { AND: and };
+}

@@ -1,0 +1,111 @@
+import type { Prisma } from '../generated/prisma/client';
+import type { Tx } from '../infra/db';
+import type { ChainLink, KeySnapshot } from '../access/decide';
+import { parseAllowlistEntry, type IpRange } from '../access/ip';
+import { lowestPermission } from '../access/permission';
+
+// Loads what verification needs about a key: the key and its ancestor chain, with scope
+// membership resolved, in two indexed reads. The verify cache keeps the result.
+
+const snapshotSelect = {
+  id: true,
+  accountId: true,
+  type: true,
+  master: true,
+  status: true,
+  expiresAt: true,
+  graceEndsAt: true,
+  permission: true,
+  digest: true,
+  scopeKind: true,
+  scopeAgentId: true,
+  scopeGroup: { select: { agents: { select: { id: true } } } },
+  scopeWorkflows: { select: { id: true, agents: { select: { id: true } } } },
+  ipAllowlist: true,
+  ancestorIds: true,
+  parentId: true,
+} satisfies Prisma.ApiKeySelect;
+
+type SnapshotRow = Prisma.ApiKeyGetPayload<{ select: typeof snapshotSelect }>;
+
+export interface ResolvedKey extends KeySnapshot {
+  digest: string;
+  ancestorIds: string[];
+  /** Lowest permission along the chain. */
+  effectivePermission: ChainLink['permission'];
+  scopeKind: SnapshotRow['scopeKind'];
+  scopeAgentId: string | null;
+  scopeGroupAgentIds: string[];
+  scopeWorkflowIds: string[];
+  expiresAt: Date | null;
+  /** Ids of every key in the chain: any change to one of them drops the cached entry. */
+  chainIds: string[];
+}
+
+function ranges(list: string[]): IpRange[] {
+  const out: IpRange[] = [];
+  for (const entry of list) {
+    const p = parseAllowlistEntry(entry);
+    if (p.ok) out.push(p.range);
+  }
+  return out;
+}
+
+function toLink(r: SnapshotRow): ChainLink {
+  const workflowAgents = r.scopeWorkflows.flatMap((w) => w.agents.map((a) => a.id));
+  return {
+    id: r.id,
+    status: r.status,
+    expiresAt: r.expiresAt ? r.expiresAt.getTime() : null,
+    graceEndsAt: r.graceEndsAt ? r.graceEndsAt.getTime() : null,
+    permission: r.permission,
+    scope: {
+      kind: r.scopeKind,
+      agentId: r.scopeAgentId,
+      agentIds: new Set(r.scopeKind === 'AGENT_GROUP' ? (r.scopeGroup?.agents.map((a) => a.id) ?? []) : workflowAgents),
+      workflowIds: new Set(r.scopeWorkflows.map((w) => w.id)),
+    },
+    ipRanges: ranges(r.ipAllowlist),
+  };
+}
+
+export async function resolveKeyByDigest(db: Tx, digest: string): Promise<ResolvedKey | null> {
+  const row = await db.apiKey.findUnique({ where: { digest }, select: snapshotSelect });
+  if (!row) return null;
+  return resolveChain(db, row);
+}
+
+export async function resolveKeyById(db: Tx, id: string): Promise<ResolvedKey | null> {
+  const row = await db.apiKey.findUnique({ where: { id }, select: snapshotSelect });
+  if (!row) return null;
+  return resolveChain(db, row);
+}
+
+async function resolveChain(db: Tx, row: SnapshotRow): Promise<ResolvedKey> {
+  const ancestors = row.ancestorIds.length
+    ? await db.apiKey.findMany({ where: { id: { in: row.ancestorIds }, accountId: row.accountId }, select: snapshotSelect })
+    : [];
+  const byId = new Map(ancestors.map((a) => [a.id, a]));
+  // Nearest ancestor first. A missing ancestor cannot happen with the foreign keys in place;
+  // if it ever did, the chain would be treated as revoked.
+  const chainRows = [row, ...[...row.ancestorIds].reverse().map((id) => byId.get(id))];
+  const chain: ChainLink[] = chainRows.map((r, i) =>
+    r ? toLink(r) : { id: row.ancestorIds[row.ancestorIds.length - i], status: 'REVOKED', expiresAt: null, graceEndsAt: null, permission: 'READ_ONLY', scope: { kind: 'ALL_AGENTS' }, ipRanges: [] },
+  );
+  return {
+    id: row.id,
+    accountId: row.accountId,
+    type: row.type,
+    master: row.master,
+    chain,
+    digest: row.digest,
+    ancestorIds: row.ancestorIds,
+    effectivePermission: lowestPermission(chain.map((l) => l.permission)),
+    scopeKind: row.scopeKind,
+    scopeAgentId: row.scopeAgentId,
+    scopeGroupAgentIds: row.scopeGroup?.agents.map((a) => a.id) ?? [],
+    scopeWorkflowIds: row.scopeWorkflows.map((w) => w.id),
+    expiresAt: chain.reduce<Date | null>((min, l) => (l.expiresAt !== null && (min === null || l.expiresAt < min.getTime()) ? new Date(l.expiresAt) : min), null),
+    chainIds: chain.map((l) => l.id),
+  };
+}

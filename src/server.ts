@@ -1,0 +1,86 @@
+import http from 'node:http';
+import type Redis from 'ioredis';
+import type { Database } from './infra/db';
+import { logger } from './infra/logger';
+import { createGraphQLHandler } from './graphql/yoga';
+import { KeyCache } from './verify/cache';
+import { HttpError, handleVerify, sendError, sendJson } from './verify/http';
+import { TargetDirectory } from './verify/targets';
+import { resolveKeyByDigest } from './keys/resolve';
+
+// One HTTP server: GraphQL (yoga), the data plane and health endpoints.
+
+export interface AppDeps {
+  db: Database;
+  redis: Redis;
+  trustProxy: boolean;
+  cache?: KeyCache;
+}
+
+export interface App {
+  server: http.Server;
+  cache: KeyCache;
+  graphql: ReturnType<typeof createGraphQLHandler>;
+}
+
+export function createApp(deps: AppDeps): App {
+  const cache = deps.cache ?? new KeyCache((digest) => resolveKeyByDigest(deps.db.prisma, digest));
+  const targets = new TargetDirectory(deps.db);
+  const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy });
+  const verifyDeps = { cache, targets, trustProxy: deps.trustProxy };
+
+  const server = http.createServer((req, res) => {
+    const url = req.url ?? '/';
+    const path = url.split('?', 1)[0];
+    const fail = (err: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (err instanceof HttpError) return sendError(res, err);
+      logger.error({ err, path }, 'request failed');
+      sendError(res, new HttpError(500, 'INTERNAL', 'internal error'));
+    };
+    try {
+      if (path === '/v1/keys/verify') {
+        if (req.method !== 'POST') return sendJson(res, 405, { error: { code: 'METHOD_NOT_ALLOWED', message: 'use POST' } }, { allow: 'POST' });
+        handleVerify(verifyDeps, req, res).catch(fail);
+        return;
+      }
+      if (path === '/graphql') {
+        graphql(req, res);
+        return;
+      }
+      if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      if (path === '/readyz') {
+        readiness(deps).then(
+          (r) => sendJson(res, r.ready ? 200 : 503, r),
+          (err) => fail(err),
+        );
+        return;
+      }
+      sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${path}` } });
+    } catch (err) {
+      fail(err);
+    }
+  });
+  server.keepAliveTimeout = 65_000;
+  return { server, cache, graphql };
+}
+
+async function readiness(deps: AppDeps): Promise<{ ready: boolean; database: string; redis: string }> {
+  const [database, redis] = await Promise.all([
+    deps.db.prisma.$queryRawUnsafe('SELECT 1').then(
+      () => 'ok',
+      (e: Error) => `error: ${e.message}`,
+    ),
+    Promise.race([
+      deps.redis.ping().then(
+        () => 'ok',
+        (e: Error) => `error: ${e.message}`,
+      ),
+      new Promise<string>((r) => setTimeout(() => r('error: timeout'), 2000).unref()),
+    ]),
+  ]);
+  return { ready: database === 'ok' && redis === 'ok', database, redis };
+}

@@ -1,0 +1,117 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PERMISSION_ORDER } from '../access/permission';
+import { parseIp } from '../access/ip';
+import type { Permission } from '../generated/prisma/enums';
+import { verifyKey, type VerifyDeps, type VerifyInput } from './verify';
+
+// The HTTP face of verification: body limits, JSON parsing and field checks, then verifyKey.
+
+export const MAX_VERIFY_BODY = 16 * 1024;
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, err: HttpError): void {
+  sendJson(res, err.status, { error: { code: err.code, message: err.message } });
+}
+
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (declared > limit) {
+      req.resume();
+      reject(new HttpError(413, 'PAYLOAD_TOO_LARGE', `request body is larger than ${limit} bytes`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new HttpError(413, 'PAYLOAD_TOO_LARGE', `request body is larger than ${limit} bytes`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** The caller's address: the socket's, or with TRUST_PROXY the first X-Forwarded-For entry. */
+export function clientIp(req: IncomingMessage, trustProxy: boolean): string | undefined {
+  if (trustProxy) {
+    const fwd = req.headers['x-forwarded-for'];
+    const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
+    if (first && parseIp(first)) return parseIp(first)!.toString();
+  }
+  const raw = req.socket.remoteAddress;
+  const parsed = raw ? parseIp(raw) : null;
+  return parsed ? parsed.toString() : raw;
+}
+
+const bad = (message: string) => new HttpError(400, 'BAD_REQUEST', message);
+
+function optionalId(body: Record<string, unknown>, field: string): string | undefined {
+  const v = body[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || v.length === 0 || v.length > 100) throw bad(`${field}: must be a non-empty string id`);
+  return v;
+}
+
+function nonNegative(body: Record<string, unknown>, field: string, fallback: number): number {
+  const v = body[field];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || !Number.isInteger(v) || v > Number.MAX_SAFE_INTEGER) {
+    throw bad(`${field}: must be a whole number of at least 0`);
+  }
+  return v;
+}
+
+export function parseVerifyBody(raw: Buffer, callerIp: string | undefined): VerifyInput {
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'MALFORMED_JSON', 'request body is not valid JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('request body must be a JSON object');
+  const b = body as Record<string, unknown>;
+  if (typeof b.key !== 'string' || b.key.length === 0) throw bad('key: required, the API key to verify');
+  let permission: Permission = 'READ_ONLY';
+  if (b.permission !== undefined && b.permission !== null) {
+    if (!PERMISSION_ORDER.includes(b.permission as Permission)) throw bad(`permission: must be one of ${PERMISSION_ORDER.join(', ')}`);
+    permission = b.permission as Permission;
+  }
+  let ip = callerIp;
+  if (b.ip !== undefined && b.ip !== null) {
+    const parsed = typeof b.ip === 'string' ? parseIp(b.ip) : null;
+    if (!parsed) throw bad('ip: must be an IPv4 or IPv6 address');
+    ip = parsed.toString();
+  }
+  const agentId = optionalId(b, 'agentId');
+  const workflowId = optionalId(b, 'workflowId');
+  if (agentId && workflowId) throw bad('give agentId or workflowId, not both');
+  return { key: b.key, agentId, workflowId, permission, ip, cost: nonNegative(b, 'cost', 1), bytes: nonNegative(b, 'bytes', 0) };
+}
+
+export async function handleVerify(deps: VerifyDeps & { trustProxy: boolean }, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const raw = await readBody(req, MAX_VERIFY_BODY);
+  const input = parseVerifyBody(raw, clientIp(req, deps.trustProxy));
+  sendJson(res, 200, await verifyKey(deps, input));
+}

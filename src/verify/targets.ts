@@ -1,0 +1,29 @@
+import { LRUCache } from 'lru-cache';
+import type { Database } from '../infra/db';
+import { isUuid } from '../keys/settings';
+
+// Which account an agent or workflow belongs to. Ownership never changes, so known targets are
+// cached for good; unknown ids only briefly (the agent may be created a moment later).
+
+const UNKNOWN = '';
+
+export class TargetDirectory {
+  private readonly agents = new LRUCache<string, string>({ max: 100_000 });
+  private readonly workflows = new LRUCache<string, string>({ max: 100_000 });
+
+  constructor(private readonly db: Database) {}
+
+  async accountOf(kind: 'agent' | 'workflow', id: string): Promise<string | undefined> {
+    if (!isUuid(id)) return undefined;
+    const key = id.toLowerCase();
+    const cache = kind === 'agent' ? this.agents : this.workflows;
+    const hit = cache.get(key);
+    if (hit !== undefined) return hit === UNKNOWN ? undefined : hit;
+    const row =
+      kind === 'agent'
+        ? await this.db.prisma.agent.findUnique({ where: { id: key }, select: { accountId: true } })
+        : await this.db.prisma.workflow.findUnique({ where: { id: key }, select: { accountId: true } });
+    cache.set(key, row?.accountId ?? UNKNOWN, row ? undefined : { ttl: 5_000 });
+    return row?.accountId;
+  }
+}
