@@ -6,6 +6,7 @@ import { createGraphQLHandler } from './graphql/yoga';
 import { KeyCache } from './verify/cache';
 import { HttpError, handleVerify, sendError, sendJson } from './verify/http';
 import { TargetDirectory } from './verify/targets';
+import { UseRecorder } from './verify/effects';
 import { resolveKeyByDigest } from './keys/resolve';
 
 // One HTTP server: GraphQL (yoga), the data plane and health endpoints.
@@ -20,6 +21,7 @@ export interface AppDeps {
 export interface App {
   server: http.Server;
   cache: KeyCache;
+  uses: UseRecorder;
   graphql: ReturnType<typeof createGraphQLHandler>;
 }
 
@@ -27,7 +29,8 @@ export function createApp(deps: AppDeps): App {
   const cache = deps.cache ?? new KeyCache((digest) => resolveKeyByDigest(deps.db.prisma, digest));
   const targets = new TargetDirectory(deps.db);
   const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy });
-  const verifyDeps = { cache, targets, trustProxy: deps.trustProxy };
+  const uses = new UseRecorder(deps.db);
+  const verifyDeps = { cache, targets, uses, trustProxy: deps.trustProxy };
 
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
@@ -65,7 +68,7 @@ export function createApp(deps: AppDeps): App {
     }
   });
   server.keepAliveTimeout = 65_000;
-  return { server, cache, graphql };
+  return { server, cache, uses, graphql };
 }
 
 async function readiness(deps: AppDeps): Promise<{ ready: boolean; database: string; redis: string }> {

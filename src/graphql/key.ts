@@ -1,7 +1,9 @@
 import type { Permission } from '../generated/prisma/enums';
 import { lowestPermission } from '../access/permission';
 import { mayReadKey } from '../access/admin';
-import { createKey, revokeKey, updateKey } from '../keys/lifecycle';
+import { createKey, deriveKey, revokeKey, updateKey } from '../keys/lifecycle';
+import { rotateKey } from '../keys/rotation';
+import { revokeKeys, rotateKeys, updateKeys } from '../keys/bulk';
 import { effectiveStatus, keyFilterWhere } from '../keys/queries';
 import { isUuid } from '../keys/settings';
 import { notFound } from '../infra/errors';
@@ -238,6 +240,41 @@ builder.mutationFields((t) => ({
     authScopes: { keyAdmin: true },
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateKeyInput, required: true }) },
     resolve: (_root, { id, input }, ctx) => updateKey(ctx.db, actorOf(ctx), String(id), input),
+  }),
+  deriveKey: t.field({
+    type: KeySecretPayload,
+    authScopes: { keyAdmin: true },
+    description: 'A child of parentId that may only narrow it (EXCEEDS_PARENT otherwise). Left-out fields follow the parent.',
+    args: { parentId: t.arg.id({ required: true }), input: t.arg({ type: CreateKeyInput, required: true }) },
+    resolve: (_root, { parentId, input }, ctx) => deriveKey(ctx.db, actorOf(ctx), String(parentId), input),
+  }),
+  rotateKey: t.field({
+    type: KeySecretPayload,
+    authScopes: { keyAdmin: true },
+    description: 'Issues a successor; the old key stays valid until graceEndsAt (0 = now). Children move to the successor.',
+    args: { id: t.arg.id({ required: true }), gracePeriodSeconds: t.arg.int({ defaultValue: 86400 }) },
+    resolve: (_root, { id, gracePeriodSeconds }, ctx) => rotateKey(ctx.db, actorOf(ctx), String(id), gracePeriodSeconds),
+  }),
+  rotateKeys: t.field({
+    type: [KeySecretPayload],
+    authScopes: { keyAdmin: true },
+    description: 'All or nothing.',
+    args: { ids: t.arg.idList({ required: true }), gracePeriodSeconds: t.arg.int({ defaultValue: 86400 }) },
+    resolve: (_root, { ids, gracePeriodSeconds }, ctx) => rotateKeys(ctx.db, actorOf(ctx), ids.map(String), gracePeriodSeconds),
+  }),
+  revokeKeys: t.field({
+    type: [ApiKeyRef],
+    authScopes: { keyAdmin: true },
+    description: 'All or nothing; each key\'s subtree goes with it.',
+    args: { ids: t.arg.idList({ required: true }), reason: t.arg.string() },
+    resolve: (_root, { ids, reason }, ctx) => revokeKeys(ctx.db, actorOf(ctx), ids.map(String), reason),
+  }),
+  updateKeys: t.field({
+    type: [ApiKeyRef],
+    authScopes: { keyAdmin: true },
+    description: 'The same change to every key, all or nothing.',
+    args: { ids: t.arg.idList({ required: true }), input: t.arg({ type: UpdateKeyInput, required: true }) },
+    resolve: (_root, { ids, input }, ctx) => updateKeys(ctx.db, actorOf(ctx), ids.map(String), input),
   }),
   revokeKey: t.field({
     type: ApiKeyRef,

@@ -5,6 +5,8 @@ import './agent';
 import './key';
 import './viewer';
 import './audit';
+import './security';
+import './export';
 
 let schema: GraphQLSchema | undefined;
 

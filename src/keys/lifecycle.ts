@@ -1,48 +1,65 @@
 import type { Prisma } from '../generated/prisma/client';
+import type { Permission } from '../generated/prisma/enums';
 import type { Database, Tx } from '../infra/db';
 import { appendAudit } from '../audit/chain';
 import { isKeyAdmin, mayAdministerKey, type Actor } from '../access/admin';
 import { validateCondition } from '../access/condition';
+import { narrowestRateLimits, type HierarchySettings, type ScopeSettings } from '../access/hierarchy';
+import { lowestPermission } from '../access/permission';
 import { clock } from '../infra/clock';
 import { KeywardenError, badInput, forbidden, notFound } from '../infra/errors';
 import { announceKeyChanges } from './events';
-import { KEY_PRESETS, rotationDueAt } from './presets';
+import { assertWithinAncestors, loadChainRows, reportingEscalations, toHierarchySettings, type HierarchyRow } from './hierarchy';
+import { KEY_PRESETS, rotationDueAt, type RateLimitSetting } from './presets';
 import { digestSecret, generateSecret, startOf } from './secret';
 import {
+  futureDate,
   isUuid,
   normalizeName,
   normalizeRestrictions,
   normalizeScope,
   resolveExpiry,
-  futureDate,
   type CreateKeyInput,
   type ScopeInput,
   type UpdateKeyInput,
 } from './settings';
 import { keySettingsView } from './view';
 
-// Create, update and revoke keys. Each runs in one transaction with its audit event; caches are
-// told after commit.
+// Create, derive, update and revoke keys. Each public function runs in one transaction with its
+// audit events; caches are told after commit. The *InTx variants serve the bulk operations.
 
-const withWorkflows = { scopeWorkflows: { select: { id: true } } } as const;
+export const withWorkflows = { scopeWorkflows: { select: { id: true } } } as const;
+export type KeyRecord = Prisma.ApiKeyGetPayload<{ include: typeof withWorkflows }>;
 
-async function assertScopeTargetsExist(tx: Tx, accountId: string, scope: ScopeInput): Promise<void> {
+export interface IssuedKey {
+  key: KeyRecord;
+  secret: string;
+}
+
+/** Checks the scope's targets exist in the account and resolves their membership. */
+async function resolveScope(tx: Tx, accountId: string, scope: ScopeInput): Promise<ScopeSettings> {
   if (scope.kind === 'SINGLE_AGENT') {
     const n = await tx.agent.count({ where: { id: scope.agentId!, accountId } });
     if (n === 0) throw badInput('input.scope.agentId', `no agent with id ${scope.agentId} in this account`);
-  } else if (scope.kind === 'AGENT_GROUP') {
-    const n = await tx.agentGroup.count({ where: { id: scope.groupId!, accountId } });
-    if (n === 0) throw badInput('input.scope.groupId', `no agent group with id ${scope.groupId} in this account`);
-  } else if (scope.kind === 'WORKFLOW') {
+    return { kind: 'SINGLE_AGENT', agentId: scope.agentId };
+  }
+  if (scope.kind === 'AGENT_GROUP') {
+    const group = await tx.agentGroup.findFirst({ where: { id: scope.groupId!, accountId }, select: { agents: { select: { id: true } } } });
+    if (!group) throw badInput('input.scope.groupId', `no agent group with id ${scope.groupId} in this account`);
+    return { kind: 'AGENT_GROUP', groupId: scope.groupId, groupAgentIds: group.agents.map((a) => a.id) };
+  }
+  if (scope.kind === 'WORKFLOW') {
     const ids = scope.workflowIds!;
-    const found = await tx.workflow.findMany({ where: { id: { in: ids }, accountId }, select: { id: true } });
+    const found = await tx.workflow.findMany({ where: { id: { in: ids }, accountId }, select: { id: true, agents: { select: { id: true } } } });
     const have = new Set(found.map((w) => w.id));
     const i = ids.findIndex((id) => !have.has(id));
     if (i >= 0) throw badInput(`input.scope.workflowIds[${i}]`, `no workflow with id ${ids[i]} in this account`);
+    return { kind: 'WORKFLOW', workflowIds: ids, workflowAgentIds: found.flatMap((w) => w.agents.map((a) => a.id)) };
   }
+  return { kind: 'ALL_AGENTS' };
 }
 
-function scopeData(scope: ScopeInput, mode: 'create' | 'update') {
+function scopeData(scope: ScopeSettings, mode: 'create' | 'update') {
   const workflows = (scope.workflowIds ?? []).map((id) => ({ id }));
   return {
     scopeKind: scope.kind,
@@ -52,166 +69,261 @@ function scopeData(scope: ScopeInput, mode: 'create' | 'update') {
   };
 }
 
-export interface IssuedKey<K> {
-  key: K;
-  secret: string;
+/** The hierarchy-relevant settings of a key about to be written. */
+function settingsOf(data: Record<string, unknown>, permission: Permission, expiresAt: Date | null, scope: ScopeSettings): HierarchySettings {
+  const amount = (v: unknown) => {
+    const a = v as { units?: number; bytes?: number; period: 'DAY' | 'MONTH' } | null | undefined;
+    return a ? { amount: (a.units ?? a.bytes)!, period: a.period } : null;
+  };
+  return {
+    permission,
+    expiresAt: expiresAt ? expiresAt.getTime() : null,
+    scope,
+    ipAllowlist: (data.ipAllowlist as string[]) ?? [],
+    rateLimits: (data.rateLimits as RateLimitSetting[]) ?? [],
+    quota: amount(data.quota),
+    bandwidth: amount(data.bandwidth),
+    maxConcurrent: (data.maxConcurrent as number | null) ?? null,
+    accessWindows: (data.accessWindows as unknown[]) ?? [],
+    allowedCountries: (data.allowedCountries as string[]) ?? [],
+  };
 }
 
-type KeyRecord = Prisma.ApiKeyGetPayload<{ include: typeof withWorkflows }>;
+function scopeInputOf(row: HierarchyRow): ScopeInput {
+  return { kind: row.scopeKind, agentId: row.scopeAgentId, groupId: row.scopeGroupId, workflowIds: row.scopeWorkflows.map((w) => w.id) };
+}
 
-export async function createKey(db: Database, actor: Actor, input: CreateKeyInput): Promise<IssuedKey<KeyRecord>> {
-  if (!actor.master) throw forbidden('only a master key can create keys; derive one from your key with deriveKey');
+/**
+ * Creates a key in `tx`. With `parent`, the key is derived: fields the input leaves out are taken
+ * from the parent (narrowed by the type's presets), and nothing may exceed any ancestor.
+ */
+export async function createKeyInTx(tx: Tx, actor: Actor, input: CreateKeyInput, parent?: { row: KeyRecord; chain: HierarchyRow[] }): Promise<IssuedKey> {
   const now = clock.now();
   const name = normalizeName('input.name', input.name);
   const preset = KEY_PRESETS[input.type];
   if (!preset) throw badInput('input.type', `unknown key type "${String(input.type)}"`);
-  const permission = input.permission ?? preset.permission;
-  const scope = normalizeScope('input.scope', input.scope ?? { kind: 'ALL_AGENTS' });
-  const expiresAt = resolveExpiry(input, now);
-  const restrictions = normalizeRestrictions(input, validateCondition);
-  if (restrictions.rateLimits === undefined) restrictions.rateLimits = preset.rateLimits;
-  if (preset.requiresIpAllowlist && !((restrictions.ipAllowlist as string[] | undefined)?.length)) {
+  const parentSettings = parent ? toHierarchySettings(parent.chain[0]) : undefined;
+  const parentEffective = parent ? lowestPermission(parent.chain.map((r) => r.permission)) : undefined;
+
+  const permission = input.permission ?? (parentEffective ? lowestPermission([preset.permission, parentEffective]) : preset.permission);
+  const scopeInput = normalizeScope('input.scope', input.scope ?? (parent ? scopeInputOf(parent.chain[0]) : { kind: 'ALL_AGENTS' }));
+  let expiresAt = resolveExpiry(input, now);
+  const data: Record<string, unknown> = normalizeRestrictions(input, validateCondition);
+  if (parent && parentSettings) {
+    const explicitExpiry = input.expiresIn != null || input.expiresAt != null;
+    const parentExpiry = parent.chain.reduce<number | null>((min, r) => (r.expiresAt && (min === null || r.expiresAt.getTime() < min) ? r.expiresAt.getTime() : min), null);
+    if (!explicitExpiry && parentExpiry !== null && (expiresAt === null || expiresAt.getTime() > parentExpiry)) expiresAt = new Date(parentExpiry);
+    data.ipAllowlist ??= parentSettings.ipAllowlist;
+    data.rateLimits ??= narrowestRateLimits(preset.rateLimits, parentSettings.rateLimits);
+    data.quota ??= parent.row.quota ?? null;
+    data.bandwidth ??= parent.row.bandwidth ?? null;
+    data.maxConcurrent ??= parent.row.maxConcurrent;
+    data.accessWindows ??= parent.row.accessWindows;
+    data.allowedCountries ??= parent.row.allowedCountries;
+  }
+  data.rateLimits ??= preset.rateLimits;
+  if (preset.requiresIpAllowlist && !((data.ipAllowlist as string[] | undefined)?.length)) {
     throw badInput('input.ipAllowlist', `is required for ${input.type} keys`);
   }
-  const secret = generateSecret(preset.env);
+  const scope = await resolveScope(tx, actor.accountId, scopeInput);
+  if (parent) assertWithinAncestors(settingsOf(data, permission, expiresAt, scope), parent.chain);
 
-  const key = await db.prisma.$transaction(async (tx) => {
-    await assertScopeTargetsExist(tx, actor.accountId, scope);
-    const created = await tx.apiKey.create({
-      data: {
-        account: { connect: { id: actor.accountId } },
-        name,
-        digest: digestSecret(secret),
-        start: startOf(secret),
-        type: input.type,
-        permission,
-        ...scopeData(scope, 'create'),
-        expiresAt,
-        rotationDueAt: rotationDueAt({ type: input.type, permission, rotationPeriodDays: restrictions.rotationPeriodDays as number | null | undefined, from: now }),
-        ...(restrictions as object),
-        metadata: (restrictions.metadata ?? undefined) as object | undefined,
-        createdAt: now,
-      },
-      include: withWorkflows,
-    });
-    await appendAudit(tx, {
-      accountId: actor.accountId,
-      actorKeyId: actor.keyId,
-      action: 'key.create',
-      targetType: 'ApiKey',
-      targetId: created.id,
-      ip: actor.ip,
-      before: null,
-      after: keySettingsView(created),
-    });
-    return created;
+  const secret = generateSecret(preset.env);
+  const created = await tx.apiKey.create({
+    data: {
+      account: { connect: { id: actor.accountId } },
+      name,
+      digest: digestSecret(secret),
+      start: startOf(secret),
+      type: input.type,
+      permission,
+      ...scopeData(scope, 'create'),
+      expiresAt,
+      rotationDueAt: rotationDueAt({ type: input.type, permission, rotationPeriodDays: data.rotationPeriodDays as number | null | undefined, from: now }),
+      ...(data as object),
+      quota: (data.quota ?? undefined) as Prisma.InputJsonValue | undefined,
+      bandwidth: (data.bandwidth ?? undefined) as Prisma.InputJsonValue | undefined,
+      metadata: (data.metadata ?? undefined) as Prisma.InputJsonValue | undefined,
+      ...(parent ? { parent: { connect: { id: parent.row.id } }, ancestorIds: [...parent.row.ancestorIds, parent.row.id] } : {}),
+      createdAt: now,
+    },
+    include: withWorkflows,
   });
-  return { key, secret };
+  await appendAudit(tx, {
+    accountId: actor.accountId,
+    actorKeyId: actor.keyId,
+    action: parent ? 'key.derive' : 'key.create',
+    targetType: 'ApiKey',
+    targetId: created.id,
+    ip: actor.ip,
+    before: null,
+    after: keySettingsView(created),
+  });
+  return { key: created, secret };
+}
+
+export async function createKey(db: Database, actor: Actor, input: CreateKeyInput): Promise<IssuedKey> {
+  if (!actor.master) throw forbidden('only a master key can create keys; derive one from your key with deriveKey');
+  return db.prisma.$transaction((tx) => createKeyInTx(tx, actor, input));
+}
+
+/** A usable key: not revoked, expired or replaced by rotation. */
+export function assertUsable(key: { id: string; status: string; expiresAt: Date | null }, what: string): void {
+  const now = clock.now();
+  if (key.status === 'REVOKED') throw new KeywardenError('CONFLICT', `key ${key.id} is revoked; cannot ${what}`);
+  if (key.status === 'EXPIRED' || (key.expiresAt && key.expiresAt <= now)) throw new KeywardenError('CONFLICT', `key ${key.id} has expired; cannot ${what}`);
+  if (key.status === 'ROTATING') throw new KeywardenError('CONFLICT', `key ${key.id} has been rotated; use its successor to ${what}`);
+}
+
+export async function deriveKey(db: Database, actor: Actor, parentId: string, input: CreateKeyInput): Promise<IssuedKey> {
+  if (!isKeyAdmin(actor)) throw forbidden('only a master key or a MANAGE/FULL_ACCESS key can derive keys');
+  if (!isUuid(parentId)) throw notFound('key', parentId);
+  return reportingEscalations(db.prisma, actor, { keyId: parentId, action: 'key.derive' }, () =>
+    db.prisma.$transaction(async (tx) => {
+      const parent = await tx.apiKey.findUnique({ where: { id: parentId.toLowerCase() }, include: withWorkflows });
+      const own = parent && parent.id === actor.keyId && parent.accountId === actor.accountId;
+      if (!parent || !(own || mayAdministerKey(actor, parent))) throw notFound('key', parentId);
+      assertUsable(parent, 'derive from it');
+      const chain = await loadChainRows(tx, parent);
+      const issued = await createKeyInTx(tx, actor, input, { row: parent, chain });
+      return issued;
+    }),
+  );
 }
 
 /** Loads a key the actor may administer, or fails as if it did not exist. */
 export async function loadAdministeredKey(tx: Tx, actor: Actor, id: string): Promise<KeyRecord> {
   if (!isKeyAdmin(actor)) throw forbidden('this key may not administer keys (MANAGE or FULL_ACCESS needed)');
   if (!isUuid(id)) throw notFound('key', id);
-  const key = await tx.apiKey.findUnique({ where: { id }, include: withWorkflows });
+  const key = await tx.apiKey.findUnique({ where: { id: id.toLowerCase() }, include: withWorkflows });
   if (!key || !mayAdministerKey(actor, key)) throw notFound('key', id);
   return key;
 }
 
-export async function updateKey(db: Database, actor: Actor, id: string, input: UpdateKeyInput): Promise<KeyRecord> {
+/** Validates an update once (shape only); the result is applied per key by updateKeyInTx. */
+export function normalizeUpdate(input: UpdateKeyInput) {
   const now = clock.now();
   const data: Record<string, unknown> = normalizeRestrictions(input, validateCondition);
   if (input.name !== undefined) data.name = normalizeName('input.name', input.name);
-  const scope = input.scope ? normalizeScope('input.scope', input.scope) : undefined;
   if (input.scope === null) throw badInput('input.scope', 'cannot be null; give ALL_AGENTS to remove the restriction');
   if (input.permission === null) throw badInput('input.permission', 'cannot be null');
+  const scope = input.scope ? normalizeScope('input.scope', input.scope) : undefined;
   if (input.expiresAt) data.expiresAt = futureDate('input.expiresAt', input.expiresAt, now);
   else if (input.expiresAt === null) data.expiresAt = null;
+  return { input, data, scope };
+}
 
-  const updated = await db.prisma.$transaction(async (tx) => {
-    const before = await loadAdministeredKey(tx, actor, id);
-    if (before.status === 'REVOKED' || before.status === 'EXPIRED') {
-      throw new KeywardenError('CONFLICT', `key ${id} is ${before.status.toLowerCase()} and cannot be changed`);
-    }
-    if (before.master && (input.permission !== undefined || scope !== undefined)) {
-      throw badInput(input.permission !== undefined ? 'input.permission' : 'input.scope', 'a master key always has FULL_ACCESS to the whole account');
-    }
-    const permission = input.permission ?? before.permission;
-    if (KEY_PRESETS[before.type].requiresIpAllowlist && data.ipAllowlist !== undefined && (data.ipAllowlist as string[]).length === 0) {
-      throw badInput('input.ipAllowlist', `is required for ${before.type} keys`);
-    }
-    if (scope) await assertScopeTargetsExist(tx, actor.accountId, scope);
-    if (input.permission !== undefined || input.rotationPeriodDays !== undefined) {
-      data.rotationDueAt = rotationDueAt({
-        type: before.type,
-        permission,
-        rotationPeriodDays: input.rotationPeriodDays !== undefined ? input.rotationPeriodDays : before.rotationPeriodDays,
-        from: before.createdAt,
-      });
-    }
-    if (input.metadata === null) data.metadata = { set: null } as never;
-    const after = await tx.apiKey.update({
-      where: { id },
-      data: {
-        ...data,
-        ...(input.permission ? { permission: input.permission } : {}),
-        ...(scope ? scopeData(scope, 'update') : {}),
-        metadata: data.metadata === null ? (null as never) : (data.metadata as object | undefined),
-      },
-      include: withWorkflows,
+export async function updateKeyInTx(tx: Tx, actor: Actor, id: string, update: ReturnType<typeof normalizeUpdate>): Promise<KeyRecord> {
+  const { input, scope } = update;
+  const data = { ...update.data };
+  const before = await loadAdministeredKey(tx, actor, id);
+  assertUsable(before, 'change it');
+  if (before.master && (input.permission !== undefined || scope !== undefined)) {
+    throw badInput(input.permission !== undefined ? 'input.permission' : 'input.scope', 'a master key always has FULL_ACCESS to the whole account');
+  }
+  const permission = input.permission ?? before.permission;
+  if (KEY_PRESETS[before.type].requiresIpAllowlist && data.ipAllowlist !== undefined && (data.ipAllowlist as string[]).length === 0) {
+    throw badInput('input.ipAllowlist', `is required for ${before.type} keys`);
+  }
+  const current = (await loadChainRows(tx, { id: before.id, ancestorIds: [] }))[0];
+  const resolvedScope = scope ? await resolveScope(tx, actor.accountId, scope) : toHierarchySettings(current).scope;
+  if (before.parentId) {
+    const ancestors = (await loadChainRows(tx, before)).slice(1);
+    const merged = { ...toHierarchySettings(current), ...settingsOf({ ...before, ...data }, permission, (data.expiresAt !== undefined ? data.expiresAt : before.expiresAt) as Date | null, resolvedScope) };
+    assertWithinAncestors(merged, ancestors);
+  }
+  if (input.permission !== undefined || input.rotationPeriodDays !== undefined) {
+    data.rotationDueAt = rotationDueAt({
+      type: before.type,
+      permission,
+      rotationPeriodDays: input.rotationPeriodDays !== undefined ? input.rotationPeriodDays : before.rotationPeriodDays,
+      from: before.createdAt,
     });
+  }
+  const json = (v: unknown) => (v === null ? (null as never) : (v as Prisma.InputJsonValue | undefined));
+  const after = await tx.apiKey.update({
+    where: { id: before.id },
+    data: {
+      ...data,
+      ...(input.permission ? { permission: input.permission } : {}),
+      ...(scope ? scopeData(resolvedScope, 'update') : {}),
+      quota: json(data.quota),
+      bandwidth: json(data.bandwidth),
+      metadata: json(data.metadata),
+    },
+    include: withWorkflows,
+  });
+  await appendAudit(tx, {
+    accountId: actor.accountId,
+    actorKeyId: actor.keyId,
+    action: 'key.update',
+    targetType: 'ApiKey',
+    targetId: before.id,
+    ip: actor.ip,
+    before: keySettingsView(before),
+    after: keySettingsView(after),
+  });
+  return after;
+}
+
+export async function updateKey(db: Database, actor: Actor, id: string, input: UpdateKeyInput): Promise<KeyRecord> {
+  const update = normalizeUpdate(input);
+  const updated = await reportingEscalations(db.prisma, actor, { keyId: isUuid(id) ? id : undefined, action: 'key.update' }, () =>
+    db.prisma.$transaction((tx) => updateKeyInTx(tx, actor, id, update)),
+  );
+  // Narrowing a key narrows its subtree: cached descendants must be re-read too.
+  const subtree = await db.prisma.apiKey.findMany({ where: { ancestorIds: { has: updated.id } }, select: { id: true } });
+  announceKeyChanges([updated.id, ...subtree.map((k) => k.id)]);
+  return updated;
+}
+
+/** Revokes the key and its whole subtree; returns the ids revoked. */
+export async function revokeKeyInTx(tx: Tx, actor: Actor, id: string, reason: string | null, opts: { skipRevoked?: boolean } = {}): Promise<{ root: KeyRecord; revoked: string[] }> {
+  const now = clock.now();
+  const target = await loadAdministeredKey(tx, actor, id);
+  if (target.status === 'REVOKED') {
+    if (opts.skipRevoked) return { root: target, revoked: [] };
+    throw new KeywardenError('CONFLICT', `key ${id} is already revoked`);
+  }
+  if (target.master) {
+    const others = await tx.apiKey.count({
+      where: { accountId: actor.accountId, master: true, status: 'ACTIVE', id: { not: target.id }, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
+    });
+    if (others === 0) throw new KeywardenError('CONFLICT', 'this is the account\'s last active master key; create another before revoking it');
+  }
+  const victims = await tx.apiKey.findMany({
+    where: { accountId: actor.accountId, status: { not: 'REVOKED' }, OR: [{ id: target.id }, { ancestorIds: { has: target.id } }] },
+    include: withWorkflows,
+    orderBy: { createdAt: 'asc' },
+  });
+  const ids = victims.map((v) => v.id);
+  await tx.apiKey.updateMany({ where: { id: { in: ids } }, data: { status: 'REVOKED', revokedAt: now, revokedReason: reason } });
+  for (const v of victims) {
     await appendAudit(tx, {
       accountId: actor.accountId,
       actorKeyId: actor.keyId,
-      action: 'key.update',
+      action: 'key.revoke',
       targetType: 'ApiKey',
-      targetId: id,
+      targetId: v.id,
       ip: actor.ip,
-      before: keySettingsView(before),
-      after: keySettingsView(after),
+      before: keySettingsView(v),
+      after: { ...keySettingsView(v), status: 'REVOKED', revokedAt: now, revokedReason: reason, cascadedFrom: v.id === target.id ? null : target.id },
     });
-    return after;
-  });
-  announceKeyChanges([id]);
-  return updated;
+  }
+  const root = await tx.apiKey.findUniqueOrThrow({ where: { id: target.id }, include: withWorkflows });
+  return { root, revoked: ids };
+}
+
+export function normalizeReason(reason: string | null | undefined): string | null {
+  const why = reason?.trim() || null;
+  if (why && why.length > 500) throw badInput('reason', 'must be at most 500 characters');
+  return why;
 }
 
 /** Revokes the key and its whole subtree in one transaction, one audit event per key. */
 export async function revokeKey(db: Database, actor: Actor, id: string, reason?: string | null): Promise<KeyRecord> {
-  const why = reason?.trim() || null;
-  if (why && why.length > 500) throw badInput('reason', 'must be at most 500 characters');
-  const now = clock.now();
-  const { revoked, root } = await db.prisma.$transaction(async (tx) => {
-    const target = await loadAdministeredKey(tx, actor, id);
-    if (target.status === 'REVOKED') throw new KeywardenError('CONFLICT', `key ${id} is already revoked`);
-    if (target.master) {
-      const others = await tx.apiKey.count({
-        where: { accountId: actor.accountId, master: true, status: 'ACTIVE', id: { not: id }, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
-      });
-      if (others === 0) throw new KeywardenError('CONFLICT', 'this is the account\'s last active master key; create another before revoking it');
-    }
-    const victims = await tx.apiKey.findMany({
-      where: { accountId: actor.accountId, status: { not: 'REVOKED' }, OR: [{ id }, { ancestorIds: { has: id } }] },
-      include: withWorkflows,
-      orderBy: { createdAt: 'asc' },
-    });
-    const ids = victims.map((v) => v.id);
-    await tx.apiKey.updateMany({ where: { id: { in: ids } }, data: { status: 'REVOKED', revokedAt: now, revokedReason: why } });
-    for (const v of victims) {
-      await appendAudit(tx, {
-        accountId: actor.accountId,
-        actorKeyId: actor.keyId,
-        action: 'key.revoke',
-        targetType: 'ApiKey',
-        targetId: v.id,
-        ip: actor.ip,
-        before: keySettingsView(v),
-        after: { ...keySettingsView(v), status: 'REVOKED', revokedAt: now, revokedReason: why, cascadedFrom: v.id === id ? null : id },
-      });
-    }
-    const rootAfter = await tx.apiKey.findUniqueOrThrow({ where: { id }, include: withWorkflows });
-    return { revoked: ids, root: rootAfter };
-  });
+  const why = normalizeReason(reason);
+  const { root, revoked } = await db.prisma.$transaction((tx) => revokeKeyInTx(tx, actor, id, why), { timeout: 60_000 });
   announceKeyChanges(revoked);
   return root;
 }

@@ -4,6 +4,7 @@ import { clock } from '../infra/clock';
 import { digestSecret, parseSecret } from '../keys/secret';
 import type { KeyCache } from './cache';
 import type { TargetDirectory } from './targets';
+import type { UseRecorder } from './effects';
 
 // POST /v1/keys/verify without the HTTP: checksum -> cache (or one read) -> policy -> answer.
 
@@ -32,6 +33,7 @@ export interface VerifyResult {
 export interface VerifyDeps {
   cache: KeyCache;
   targets: TargetDirectory;
+  uses?: UseRecorder;
 }
 
 const NOT_FOUND: VerifyResult = Object.freeze({
@@ -61,6 +63,7 @@ export async function verifyKey(deps: VerifyDeps, input: VerifyInput): Promise<V
     { permission: input.permission, ip: input.ip, agentId: input.agentId?.toLowerCase(), workflowId: input.workflowId?.toLowerCase(), targetAccountId },
     clock.nowMs(),
   );
+  if (code === 'VALID') deps.uses?.onValid(key, input.ip);
   return {
     valid: code === 'VALID',
     code,

@@ -57,7 +57,7 @@ export async function startHarness(opts: { db?: Database } = {}): Promise<Harnes
         body: JSON.stringify({ query, variables }),
       });
       const json = (await res.json()) as GqlResult;
-      return { status: res.status, ...json };
+      return { ...json, status: res.status };
     },
     async newAccount(label) {
       const name = uniqueName(label);

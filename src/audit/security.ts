@@ -1,0 +1,44 @@
+import type { Prisma } from '../generated/prisma/client';
+import type { SecurityEventKind, Severity } from '../generated/prisma/enums';
+import type { Tx } from '../infra/db';
+import { clock } from '../infra/clock';
+
+// Security events (API.md §6). Written in the caller's transaction where one exists, so an event
+// about a change commits with the change; the monitoring work adds detectors and alerts on top.
+
+export const DEFAULT_SEVERITY: Record<SecurityEventKind, Severity> = {
+  FAILED_AUTH_BURST: 'HIGH',
+  RATE_LIMIT_VIOLATION: 'MEDIUM',
+  USAGE_ANOMALY: 'MEDIUM',
+  GEO_ANOMALY: 'HIGH',
+  PRIVILEGE_ESCALATION: 'HIGH',
+  BULK_OPERATION: 'MEDIUM',
+  KEY_CREATED: 'LOW',
+  ROTATED_KEY_USED: 'MEDIUM',
+  KEY_LEAKED: 'CRITICAL',
+  EMERGENCY_KEY_USED: 'HIGH',
+  ENDPOINT_DISABLED: 'MEDIUM',
+};
+
+export interface SecurityEventInput {
+  accountId: string;
+  kind: SecurityEventKind;
+  severity?: Severity;
+  keyId?: string | null;
+  ip?: string | null;
+  details?: Record<string, unknown>;
+}
+
+export async function recordSecurityEvent(tx: Tx, e: SecurityEventInput) {
+  return tx.securityEvent.create({
+    data: {
+      accountId: e.accountId,
+      kind: e.kind,
+      severity: e.severity ?? DEFAULT_SEVERITY[e.kind],
+      keyId: e.keyId ?? null,
+      ip: e.ip ?? null,
+      details: (e.details ?? {}) as Prisma.InputJsonValue,
+      createdAt: clock.now(),
+    },
+  });
+}

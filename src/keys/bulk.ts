@@ -1,0 +1,108 @@
+import type { Database, Tx } from '../infra/db';
+import type { Actor } from '../access/admin';
+import { recordSecurityEvent } from '../audit/security';
+import { badInput } from '../infra/errors';
+import { announceKeyChanges } from './events';
+import { reportingEscalations } from './hierarchy';
+import { normalizeReason, normalizeUpdate, revokeKeyInTx, updateKeyInTx, type KeyRecord } from './lifecycle';
+import { normalizeGrace, rotateKeyInTx, type Rotated } from './rotation';
+import type { UpdateKeyInput } from './settings';
+
+// Bulk operations: all-or-nothing in one transaction, authorized key by key; a change to more
+// keys than the threshold raises one BULK_OPERATION security event.
+
+export const MAX_BULK_IDS = 500;
+
+export function bulkThreshold(): number {
+  const n = Number(process.env.BULK_OPERATION_THRESHOLD ?? 10);
+  return Number.isInteger(n) && n > 0 ? n : 10;
+}
+
+export function normalizeIds(ids: readonly string[]): string[] {
+  if (ids.length === 0) throw badInput('ids', 'must list at least one key id');
+  if (ids.length > MAX_BULK_IDS) throw badInput('ids', `at most ${MAX_BULK_IDS} ids at once`);
+  const seen = new Set<string>();
+  ids.forEach((id, i) => {
+    const norm = String(id).toLowerCase();
+    if (seen.has(norm)) throw badInput(`ids[${i}]`, `${id} is listed twice`);
+    seen.add(norm);
+  });
+  return [...seen];
+}
+
+async function inBulk<T>(db: Database, actor: Actor, action: string, work: (tx: Tx) => Promise<T>, changedCount: (r: NoInfer<T>) => number): Promise<T> {
+  return db.prisma.$transaction(
+    async (tx) => {
+      const result = await work(tx);
+      const changed = changedCount(result);
+      if (changed > bulkThreshold()) {
+        await recordSecurityEvent(tx, { accountId: actor.accountId, kind: 'BULK_OPERATION', keyId: actor.keyId, ip: actor.ip, details: { action, keys: changed, threshold: bulkThreshold() } });
+      }
+      return result;
+    },
+    { timeout: 120_000, maxWait: 10_000 },
+  );
+}
+
+export async function revokeKeys(db: Database, actor: Actor, ids: readonly string[], reason?: string | null): Promise<KeyRecord[]> {
+  const list = normalizeIds(ids);
+  const why = normalizeReason(reason);
+  const result = await inBulk(
+    db,
+    actor,
+    'key.revoke',
+    async (tx) => {
+      const roots: KeyRecord[] = [];
+      const revoked: string[] = [];
+      // A key already revoked by an earlier id's cascade in this call is not an error.
+      for (const id of list) {
+        const r = await revokeKeyInTx(tx, actor, id, why, { skipRevoked: revoked.includes(id) });
+        revoked.push(...r.revoked);
+      }
+      for (const id of list) roots.push(await tx.apiKey.findUniqueOrThrow({ where: { id }, include: { scopeWorkflows: { select: { id: true } } } }));
+      return { roots, revoked };
+    },
+    (r) => r.revoked.length,
+  );
+  announceKeyChanges(result.revoked);
+  return result.roots;
+}
+
+export async function rotateKeys(db: Database, actor: Actor, ids: readonly string[], gracePeriodSeconds?: number | null): Promise<Rotated[]> {
+  const list = normalizeIds(ids);
+  const grace = normalizeGrace(gracePeriodSeconds);
+  const rotated = await inBulk(
+    db,
+    actor,
+    'key.rotate',
+    async (tx) => {
+      const out: Rotated[] = [];
+      for (const id of list) out.push(await rotateKeyInTx(tx, actor, id, grace));
+      return out;
+    },
+    (r) => r.length,
+  );
+  announceKeyChanges(rotated.flatMap((r) => r.affected));
+  return rotated;
+}
+
+export async function updateKeys(db: Database, actor: Actor, ids: readonly string[], input: UpdateKeyInput): Promise<KeyRecord[]> {
+  const list = normalizeIds(ids);
+  const update = normalizeUpdate(input);
+  const updated = await reportingEscalations(db.prisma, actor, { action: 'key.update' }, () =>
+    inBulk(
+      db,
+      actor,
+      'key.update',
+      async (tx) => {
+        const out: KeyRecord[] = [];
+        for (const id of list) out.push(await updateKeyInTx(tx, actor, id, update));
+        return out;
+      },
+      (r) => r.length,
+    ),
+  );
+  const subtree = await db.prisma.apiKey.findMany({ where: { ancestorIds: { hasSome: updated.map((k) => k.id) } }, select: { id: true } });
+  announceKeyChanges([...updated.map((k) => k.id), ...subtree.map((k) => k.id)]);
+  return updated;
+}
