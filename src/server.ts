@@ -7,6 +7,10 @@ import { KeyCache } from './verify/cache';
 import { HttpError, handleVerify, sendError, sendJson } from './verify/http';
 import { TargetDirectory } from './verify/targets';
 import { UseRecorder } from './verify/effects';
+import { BruteForceGuard, DEFAULT_BRUTE_FORCE, type BruteForceOptions } from './verify/bruteforce';
+import { createGateway, matchGatewayRoute } from './verify/gateway';
+import { ConcurrencyLimiter, Limiter } from './limits';
+import { sharedHostnameResolver } from './infra/hostnames';
 import { resolveKeyByDigest } from './keys/resolve';
 
 // One HTTP server: GraphQL (yoga), the data plane and health endpoints.
@@ -15,6 +19,10 @@ export interface AppDeps {
   db: Database;
   redis: Redis;
   trustProxy: boolean;
+  /** KEYWARDEN_REDIS_PREFIX: every Redis key this app writes starts with it. */
+  prefix: string;
+  failureMode?: 'open' | 'closed';
+  bruteForce?: BruteForceOptions;
   cache?: KeyCache;
 }
 
@@ -30,7 +38,14 @@ export function createApp(deps: AppDeps): App {
   const targets = new TargetDirectory(deps.db);
   const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy });
   const uses = new UseRecorder(deps.db);
-  const verifyDeps = { cache, targets, uses, trustProxy: deps.trustProxy };
+  const onLimitsError = (err: Error, operation: string) => logger.error({ err: err.message, operation }, 'Redis failed during a limits check; answering per RATE_LIMIT_FAILURE_MODE');
+  const limitOptions = { failureMode: deps.failureMode ?? 'open', onError: onLimitsError };
+  const limiter = new Limiter(deps.redis, deps.prefix, limitOptions);
+  const slots = new ConcurrencyLimiter(deps.redis, deps.prefix, limitOptions);
+  const guard = new BruteForceGuard(deps.redis, deps.prefix, deps.bruteForce ?? DEFAULT_BRUTE_FORCE);
+  const hostnames = sharedHostnameResolver();
+  const verifyDeps = { cache, targets, uses, limiter, guard, hostnames, trustProxy: deps.trustProxy };
+  const gateway = createGateway({ ...verifyDeps, slots });
 
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
@@ -48,6 +63,11 @@ export function createApp(deps: AppDeps): App {
       if (path === '/v1/keys/verify') {
         if (req.method !== 'POST') return sendJson(res, 405, { error: { code: 'METHOD_NOT_ALLOWED', message: 'use POST' } }, { allow: 'POST' });
         handleVerify(verifyDeps, req, res).catch(fail);
+        return;
+      }
+      const gatewayRoute = matchGatewayRoute(path);
+      if (gatewayRoute) {
+        gateway(gatewayRoute, req, res).catch(fail);
         return;
       }
       if (path === '/graphql') {

@@ -1,7 +1,195 @@
+import { Environment, type ASTNode, type ParseResult } from '@marcbachmann/cel-js';
+import { LRUCache } from 'lru-cache';
 import { badInput } from '../infra/errors';
 
-// CEL conditions are evaluated by the restrictions work; until then a condition cannot be set,
-// so no key ever carries a rule that is not enforced.
-export function validateCondition(field: string, _expr: string): void {
-  throw badInput(field, 'CEL conditions are not available in this version');
+// CEL conditions (API.md §4): compiled once per expression text, type-checked against the
+// declared request/key attributes, and evaluated fail-closed: any error or non-boolean denies.
+
+/** What the request looks like to a condition. Absent strings are seen as "" (as CEL/proto3 does). */
+export interface ConditionRequest {
+  ip: string;
+  /** Epoch milliseconds or a Date; a CEL timestamp (getHours() etc. are UTC unless given a zone). */
+  time: number | Date;
+  agentId?: string | null;
+  workflowId?: string | null;
+  permission: string;
+  country?: string | null;
+  method?: string | null;
+  path?: string | null;
+  /** Names are lower-cased; repeated headers are joined with ", ". */
+  headers?: Readonly<Record<string, string | readonly string[] | undefined>> | null;
+}
+
+export interface ConditionKey {
+  type: string;
+  metadata?: Readonly<Record<string, unknown>> | null;
+}
+
+export interface ConditionAttributes {
+  request: ConditionRequest;
+  key: ConditionKey;
+}
+
+export interface CompiledCondition {
+  readonly expression: string;
+  /** The checked result type: "bool", or "dyn" when only evaluation can tell. */
+  readonly resultType: string;
+  /** Evaluates the program; throws on evaluation errors (use evaluateCondition). */
+  readonly run: (context: Record<string, unknown>) => unknown;
+}
+
+// Typed messages so the checker knows every field (a `schema` with a timestamp field trips a
+// cel-js 8.0.0 bug, so the types are registered with constructors instead).
+class RequestMessage {
+  constructor(
+    readonly ip: string,
+    readonly time: Date,
+    readonly agentId: string,
+    readonly workflowId: string,
+    readonly permission: string,
+    readonly country: string,
+    readonly method: string,
+    readonly path: string,
+    readonly headers: Record<string, string>,
+  ) {}
+}
+class KeyMessage {
+  constructor(
+    readonly type: string,
+    readonly metadata: Readonly<Record<string, unknown>>,
+  ) {}
+}
+
+const env = new Environment()
+  .registerType('keywarden.Request', {
+    ctor: RequestMessage,
+    fields: {
+      ip: 'string',
+      time: 'google.protobuf.Timestamp',
+      agentId: 'string',
+      workflowId: 'string',
+      permission: 'string',
+      country: 'string',
+      method: 'string',
+      path: 'string',
+      headers: 'map<string, string>',
+    },
+  })
+  .registerType('keywarden.Key', { ctor: KeyMessage, fields: { type: 'string', metadata: 'map<string, dyn>' } })
+  .registerVariable('request', 'keywarden.Request', { description: 'The request being verified' })
+  .registerVariable('key', 'keywarden.Key', { description: 'The key presented' });
+
+/** Functions refused at compile time. `matches` runs a backtracking RegExp on caller-controlled input (ReDoS). */
+const FORBIDDEN_FUNCTIONS = new Set(['matches']);
+
+const compiled = new LRUCache<string, CompiledCondition>({ max: 1_000 });
+
+/** One line, with the column, from a cel-js error (its message carries a multi-line source excerpt). */
+function describe(err: unknown): string {
+  const e = err as { name?: string; summary?: string; message?: string; range?: { start: number } };
+  const what = e.name === 'ParseError' ? 'syntax error' : e.name === 'TypeError' ? 'type error' : 'error';
+  const text = e.summary ?? String(e.message ?? err).split('\n')[0];
+  return e.range ? `${what} at column ${e.range.start + 1}: ${text}` : `${what}: ${text}`;
+}
+
+function isNode(v: unknown): v is ASTNode {
+  return typeof v === 'object' && v !== null && 'op' in v && 'args' in v;
+}
+
+/** The name of the first forbidden function the AST calls, if any. */
+function forbiddenCall(node: unknown): string | null {
+  if (Array.isArray(node)) {
+    for (const n of node) {
+      const hit = forbiddenCall(n);
+      if (hit) return hit;
+    }
+    return null;
+  }
+  if (!isNode(node)) return null;
+  if ((node.op === 'call' || node.op === 'rcall') && FORBIDDEN_FUNCTIONS.has(node.args[0])) return node.args[0];
+  return Array.isArray(node.args) ? forbiddenCall(node.args) : null;
+}
+
+function compileUncached(expression: string): CompiledCondition {
+  let program: ParseResult;
+  try {
+    program = env.parse(expression);
+  } catch (err) {
+    throw new Error(describe(err));
+  }
+  const checked = program.check(); // also marks the AST as checked, so evaluation skips the checker
+  if (!checked.valid) throw new Error(describe(checked.error));
+  if (checked.type !== 'bool' && checked.type !== 'dyn') {
+    throw new Error(`type error: the condition must be a boolean expression, not ${checked.type}`);
+  }
+  const banned = forbiddenCall(program.ast);
+  if (banned) throw new Error(`${banned}() is not allowed in conditions (use startsWith, endsWith or contains)`);
+  return Object.freeze({ expression, resultType: checked.type!, run: program });
+}
+
+/** A checked, reusable program for `expression`; throws an Error naming the problem. Cached by text. */
+export function compileCondition(expression: string): CompiledCondition {
+  let program = compiled.get(expression);
+  if (!program) {
+    program = compileUncached(expression);
+    compiled.set(expression, program);
+  }
+  return program;
+}
+
+/** Input validation for a key's `condition`: syntax, types and result type. */
+export function validateCondition(field: string, expr: string): void {
+  try {
+    compileCondition(expr);
+  } catch (err) {
+    throw badInput(field, (err as Error).message);
+  }
+}
+
+function headerMap(headers: ConditionRequest['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!headers) return out;
+  for (const name of Object.keys(headers)) {
+    const v = headers[name];
+    if (v === undefined) continue;
+    out[name.toLowerCase()] = typeof v === 'string' ? v : v.join(', ');
+  }
+  return out;
+}
+
+/** The CEL activation for `attrs`: typed messages, absent strings as "". */
+export function conditionContext(attrs: ConditionAttributes): Record<string, unknown> {
+  const r = attrs.request;
+  const request = new RequestMessage(
+    r.ip ?? '',
+    r.time instanceof Date ? r.time : new Date(r.time),
+    r.agentId ?? '',
+    r.workflowId ?? '',
+    r.permission ?? '',
+    r.country ?? '',
+    r.method ?? '',
+    r.path ?? '',
+    headerMap(r.headers),
+  );
+  return { request, key: new KeyMessage(attrs.key.type ?? '', attrs.key.metadata ?? {}) };
+}
+
+/** True only when the program evaluates to `true`; any evaluation error or other value denies. */
+export function evaluateCondition(program: CompiledCondition, attrs: ConditionAttributes): boolean {
+  try {
+    return program.run(conditionContext(attrs)) === true;
+  } catch {
+    return false;
+  }
+}
+
+/** Compile (cached) and evaluate; an expression that does not compile denies. */
+export function conditionHolds(expression: string, attrs: ConditionAttributes): boolean {
+  let program: CompiledCondition;
+  try {
+    program = compileCondition(expression);
+  } catch {
+    return false;
+  }
+  return evaluateCondition(program, attrs);
 }

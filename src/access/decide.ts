@@ -1,7 +1,10 @@
 import type { KeyStatus, KeyType, Permission } from '../generated/prisma/enums';
-import { ipInRanges, type IpRange } from './ip';
+import { evaluateCondition, type CompiledCondition, type ConditionAttributes } from './condition';
+import { countryAllowed } from './country';
+import { ipInRanges, parseIp, type IpRange } from './ip';
 import { permits } from './permission';
 import { scopeAllows, type ScopeRule, type ScopeTarget } from './scope';
+import { withinAccessWindows, type AccessWindow } from './window';
 
 // The verification decision, as one function of named checks in the order API.md fixes.
 // Everything here is already resolved (key chain, membership, target account): no I/O.
@@ -29,8 +32,13 @@ export interface ChainLink {
   graceEndsAt: number | null;
   permission: Permission;
   scope: ScopeRule;
-  /** Empty: no IP restriction on this link. */
+  /** Empty (with no hostnames): no IP restriction on this link. */
   ipRanges: readonly IpRange[];
+  /** Hostname entries of the allowlist (dynamic IPs), matched against their current addresses. */
+  ipHosts?: readonly string[];
+  accessWindows?: readonly AccessWindow[];
+  allowedCountries?: readonly string[];
+  condition?: CompiledCondition | null;
 }
 
 /** A key resolved for verification: `chain[0]` is the key, then its parent, up to the root. */
@@ -40,11 +48,20 @@ export interface KeySnapshot {
   type: KeyType;
   master: boolean;
   chain: readonly ChainLink[];
+  /** The key's own metadata, as `key.metadata` in conditions. */
+  metadata?: Readonly<Record<string, unknown>> | null;
 }
 
 export interface VerifyRequest extends ScopeTarget {
   permission: Permission;
   ip?: string;
+  /** ISO country of `ip` (null: unknown); only needed when a link restricts countries or has a condition. */
+  country?: string | null;
+  method?: string;
+  path?: string;
+  headers?: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /** Current addresses of an allowlist hostname (null: not resolved yet). */
+  hostAddresses?: (hostname: string) => readonly string[] | null;
 }
 
 function isExpired(link: ChainLink, now: number): boolean {
@@ -56,12 +73,48 @@ function isRevoked(link: ChainLink, now: number): boolean {
   return link.status === 'ROTATING' && link.graceEndsAt !== null && link.graceEndsAt <= now;
 }
 
+function ipAllowed(link: ChainLink, r: VerifyRequest): boolean {
+  const hosts = link.ipHosts ?? [];
+  if (link.ipRanges.length === 0 && hosts.length === 0) return true;
+  if (!r.ip) return false;
+  if (ipInRanges(r.ip, link.ipRanges)) return true;
+  const ip = parseIp(r.ip)?.toString();
+  return hosts.some((h) => (r.hostAddresses?.(h) ?? []).some((a) => parseIp(a)?.toString() === ip));
+}
+
+function conditionAttributes(k: KeySnapshot, r: VerifyRequest, now: number): ConditionAttributes {
+  return {
+    request: {
+      ip: r.ip ?? '',
+      time: now,
+      agentId: r.agentId,
+      workflowId: r.workflowId,
+      permission: r.permission,
+      country: r.country,
+      method: r.method,
+      path: r.path,
+      headers: r.headers,
+    },
+    key: { type: k.type, metadata: k.metadata ?? {} },
+  };
+}
+
 export const checks: ReadonlyArray<[VerifyCode, (k: KeySnapshot, r: VerifyRequest, now: number) => boolean]> = [
   ['EXPIRED', (k, _r, now) => !k.chain.some((l) => isExpired(l, now))],
   ['REVOKED', (k, _r, now) => !k.chain.some((l) => isRevoked(l, now))],
   ['INSUFFICIENT_PERMISSIONS', (k, r) => k.chain.every((l) => permits(l.permission, r.permission))],
   ['OUT_OF_SCOPE', (k, r) => k.chain.every((l) => scopeAllows(l.scope, k.accountId, r))],
-  ['IP_NOT_ALLOWED', (k, r) => k.chain.every((l) => l.ipRanges.length === 0 || (!!r.ip && ipInRanges(r.ip, l.ipRanges)))],
+  ['IP_NOT_ALLOWED', (k, r) => k.chain.every((l) => ipAllowed(l, r))],
+  ['OUTSIDE_ACCESS_WINDOW', (k, _r, now) => k.chain.every((l) => withinAccessWindows(l.accessWindows, now))],
+  ['COUNTRY_NOT_ALLOWED', (k, r) => k.chain.every((l) => countryAllowed(l.allowedCountries, r.country))],
+  [
+    'CONDITION_FAILED',
+    (k, r, now) => {
+      if (!k.chain.some((l) => l.condition)) return true;
+      const attrs = conditionAttributes(k, r, now);
+      return k.chain.every((l) => !l.condition || evaluateCondition(l.condition, attrs));
+    },
+  ],
 ];
 
 /** The first failing check's code, or VALID. A missing key is NOT_FOUND. */

@@ -83,7 +83,9 @@ export function ipListWithin(child: readonly string[], parent: readonly string[]
   const parentRanges = parent.map(parseAllowlistEntry).flatMap((p) => (p.ok ? [p.range] : []));
   return child.every((entry) => {
     const c = parseAllowlistEntry(entry);
-    return c.ok && parentRanges.some((p) => rangeWithin(c.range, p));
+    // A hostname (dynamic IP) is within the parent only when the parent lists the same name.
+    if (!c.ok) return parent.includes(entry);
+    return parentRanges.some((p) => rangeWithin(c.range, p));
   });
 }
 

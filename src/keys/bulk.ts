@@ -4,7 +4,7 @@ import { recordSecurityEvent } from '../audit/security';
 import { badInput } from '../infra/errors';
 import { announceKeyChanges } from './events';
 import { reportingEscalations } from './hierarchy';
-import { normalizeReason, normalizeUpdate, revokeKeyInTx, updateKeyInTx, type KeyRecord } from './lifecycle';
+import { assertHostnamesResolve, normalizeReason, normalizeUpdate, revokeKeyInTx, updateKeyInTx, type KeyRecord } from './lifecycle';
 import { normalizeGrace, rotateKeyInTx, type Rotated } from './rotation';
 import type { UpdateKeyInput } from './settings';
 
@@ -89,6 +89,7 @@ export async function rotateKeys(db: Database, actor: Actor, ids: readonly strin
 export async function updateKeys(db: Database, actor: Actor, ids: readonly string[], input: UpdateKeyInput): Promise<KeyRecord[]> {
   const list = normalizeIds(ids);
   const update = normalizeUpdate(input);
+  await assertHostnamesResolve(input.ipAllowlist);
   const updated = await reportingEscalations(db.prisma, actor, { action: 'key.update' }, () =>
     inBulk(
       db,

@@ -7,6 +7,8 @@ import { validateCondition } from '../access/condition';
 import { narrowestRateLimits, type HierarchySettings, type ScopeSettings } from '../access/hierarchy';
 import { lowestPermission } from '../access/permission';
 import { clock } from '../infra/clock';
+import { isHostnameEntry, sharedHostnameResolver } from '../infra/hostnames';
+import { parseAllowlistEntry } from '../access/ip';
 import { KeywardenError, badInput, forbidden, notFound } from '../infra/errors';
 import { announceKeyChanges } from './events';
 import { assertWithinAncestors, loadChainRows, reportingEscalations, toHierarchySettings, type HierarchyRow } from './hierarchy';
@@ -162,8 +164,27 @@ export async function createKeyInTx(tx: Tx, actor: Actor, input: CreateKeyInput,
   return { key: created, secret };
 }
 
+/**
+ * Hostnames in an IP allowlist must resolve when they are set (refused otherwise: a name that
+ * does not resolve would silently deny every request). Checked before any transaction opens.
+ */
+export async function assertHostnamesResolve(list: string[] | null | undefined): Promise<void> {
+  if (!list) return;
+  const resolver = sharedHostnameResolver();
+  await Promise.all(
+    list.map(async (raw, i) => {
+      const entry = raw.trim();
+      if (parseAllowlistEntry(entry).ok || !isHostnameEntry(entry)) return;
+      const addresses = await resolver.lookup(entry).catch(() => []);
+      if (addresses.length === 0) throw badInput(`input.ipAllowlist[${i}]`, `hostname "${entry}" does not resolve to any address`);
+    }),
+  );
+}
+
 export async function createKey(db: Database, actor: Actor, input: CreateKeyInput): Promise<IssuedKey> {
   if (!actor.master) throw forbidden('only a master key can create keys; derive one from your key with deriveKey');
+  normalizeRestrictions({ ipAllowlist: input.ipAllowlist }, validateCondition);
+  await assertHostnamesResolve(input.ipAllowlist);
   return db.prisma.$transaction((tx) => createKeyInTx(tx, actor, input));
 }
 
@@ -178,6 +199,8 @@ export function assertUsable(key: { id: string; status: string; expiresAt: Date 
 export async function deriveKey(db: Database, actor: Actor, parentId: string, input: CreateKeyInput): Promise<IssuedKey> {
   if (!isKeyAdmin(actor)) throw forbidden('only a master key or a MANAGE/FULL_ACCESS key can derive keys');
   if (!isUuid(parentId)) throw notFound('key', parentId);
+  normalizeRestrictions({ ipAllowlist: input.ipAllowlist }, validateCondition);
+  await assertHostnamesResolve(input.ipAllowlist);
   return reportingEscalations(db.prisma, actor, { keyId: parentId, action: 'key.derive' }, () =>
     db.prisma.$transaction(async (tx) => {
       const parent = await tx.apiKey.findUnique({ where: { id: parentId.toLowerCase() }, include: withWorkflows });
@@ -268,6 +291,7 @@ export async function updateKeyInTx(tx: Tx, actor: Actor, id: string, update: Re
 
 export async function updateKey(db: Database, actor: Actor, id: string, input: UpdateKeyInput): Promise<KeyRecord> {
   const update = normalizeUpdate(input);
+  await assertHostnamesResolve(input.ipAllowlist);
   const updated = await reportingEscalations(db.prisma, actor, { keyId: isUuid(id) ? id : undefined, action: 'key.update' }, () =>
     db.prisma.$transaction((tx) => updateKeyInTx(tx, actor, id, update)),
   );

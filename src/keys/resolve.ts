@@ -1,8 +1,11 @@
 import type { Prisma } from '../generated/prisma/client';
 import type { Tx } from '../infra/db';
 import type { ChainLink, KeySnapshot } from '../access/decide';
+import { compileCondition, type CompiledCondition } from '../access/condition';
+import { narrowestRateLimits } from '../access/hierarchy';
 import { parseAllowlistEntry, type IpRange } from '../access/ip';
 import { lowestPermission } from '../access/permission';
+import type { AccessWindow } from '../access/window';
 
 // Loads what verification needs about a key: the key and its ancestor chain, with scope
 // membership resolved, in two indexed reads. The verify cache keeps the result.
@@ -24,6 +27,14 @@ const snapshotSelect = {
   ipAllowlist: true,
   ancestorIds: true,
   parentId: true,
+  accessWindows: true,
+  allowedCountries: true,
+  condition: true,
+  metadata: true,
+  rateLimits: true,
+  quota: true,
+  bandwidth: true,
+  maxConcurrent: true,
 } satisfies Prisma.ApiKeySelect;
 
 type SnapshotRow = Prisma.ApiKeyGetPayload<{ select: typeof snapshotSelect }>;
@@ -40,15 +51,55 @@ export interface ResolvedKey extends KeySnapshot {
   expiresAt: Date | null;
   /** Ids of every key in the chain: any change to one of them drops the cached entry. */
   chainIds: string[];
+  /** The narrowest limits along the chain; counted per key. */
+  limits: {
+    rateLimits: { window: 'MINUTE' | 'HOUR' | 'DAY'; limit: number }[];
+    quota: { units: number; period: 'DAY' | 'MONTH' } | null;
+    bandwidth: { bytes: number; period: 'DAY' | 'MONTH' } | null;
+    maxConcurrent: number | null;
+  };
+  /** A link restricts countries or has a condition: the request's country must be looked up. */
+  needsCountry: boolean;
+  /** Allowlist hostnames anywhere in the chain (resolved ahead of use). */
+  hostnames: string[];
 }
 
-function ranges(list: string[]): IpRange[] {
+/** A stored condition that no longer compiles denies (fail closed) rather than being skipped. */
+const DENY_ALL: CompiledCondition = Object.freeze({
+  expression: 'false',
+  resultType: 'bool',
+  run: () => false,
+});
+
+function compiled(expr: string | null): CompiledCondition | null {
+  if (!expr) return null;
+  try {
+    return compileCondition(expr);
+  } catch {
+    return DENY_ALL;
+  }
+}
+
+type Amount<K extends string> = ({ period: 'DAY' | 'MONTH' } & Record<K, number>) | null;
+function smallest<K extends 'units' | 'bytes'>(field: K, amounts: Amount<K>[]): Amount<K> {
+  let best: Amount<K> = null;
+  const days = { DAY: 1, MONTH: 31 };
+  for (const a of amounts) {
+    if (!a) continue;
+    if (!best || a[field] / days[a.period] < best[field] / days[best.period]) best = a;
+  }
+  return best;
+}
+
+function ranges(list: string[]): { ranges: IpRange[]; hosts: string[] } {
   const out: IpRange[] = [];
+  const hosts: string[] = [];
   for (const entry of list) {
     const p = parseAllowlistEntry(entry);
     if (p.ok) out.push(p.range);
+    else hosts.push(entry);
   }
-  return out;
+  return { ranges: out, hosts };
 }
 
 function toLink(r: SnapshotRow): ChainLink {
@@ -65,7 +116,11 @@ function toLink(r: SnapshotRow): ChainLink {
       agentIds: new Set(r.scopeKind === 'AGENT_GROUP' ? (r.scopeGroup?.agents.map((a) => a.id) ?? []) : workflowAgents),
       workflowIds: new Set(r.scopeWorkflows.map((w) => w.id)),
     },
-    ipRanges: ranges(r.ipAllowlist),
+    ipRanges: ranges(r.ipAllowlist).ranges,
+    ipHosts: ranges(r.ipAllowlist).hosts,
+    accessWindows: (r.accessWindows ?? []) as unknown as AccessWindow[],
+    allowedCountries: r.allowedCountries,
+    condition: compiled(r.condition),
   };
 }
 
@@ -107,5 +162,14 @@ async function resolveChain(db: Tx, row: SnapshotRow): Promise<ResolvedKey> {
     scopeWorkflowIds: row.scopeWorkflows.map((w) => w.id),
     expiresAt: chain.reduce<Date | null>((min, l) => (l.expiresAt !== null && (min === null || l.expiresAt < min.getTime()) ? new Date(l.expiresAt) : min), null),
     chainIds: chain.map((l) => l.id),
+    metadata: (row.metadata ?? null) as Record<string, unknown> | null,
+    limits: {
+      rateLimits: narrowestRateLimits(...chainRows.map((r) => (r?.rateLimits ?? []) as { window: string; limit: number }[])) as ResolvedKey['limits']['rateLimits'],
+      quota: smallest('units', chainRows.map((r) => (r?.quota ?? null) as Amount<'units'>)),
+      bandwidth: smallest('bytes', chainRows.map((r) => (r?.bandwidth ?? null) as Amount<'bytes'>)),
+      maxConcurrent: chainRows.reduce<number | null>((min, r) => (r?.maxConcurrent != null && (min === null || r.maxConcurrent < min) ? r.maxConcurrent : min), null),
+    },
+    needsCountry: chain.some((l) => (l.allowedCountries?.length ?? 0) > 0 || !!l.condition),
+    hostnames: [...new Set(chain.flatMap((l) => l.ipHosts ?? []))],
   };
 }

@@ -1,5 +1,7 @@
 import type { KeyType, Permission, ScopeKind } from '../generated/prisma/enums';
+import { isIsoCountryCode } from '../access/country';
 import { parseAllowlistEntry } from '../access/ip';
+import { isHostnameEntry, normalizeHostname } from '../infra/hostnames';
 import { badInput } from '../infra/errors';
 import { EXPIRATION_DAYS, KEY_PRESETS, addDays, type Expiration, type RateLimitSetting, type RateWindow } from './presets';
 
@@ -106,15 +108,23 @@ export function normalizeScope(field: string, scope: ScopeInput): ScopeInput {
   }
 }
 
+/** IPs and CIDR ranges (normalized), and hostnames for dynamic IPs (lower case; resolved later). */
 export function normalizeIpAllowlist(field: string, list: string[]): string[] {
   if (list.length > MAX_LIST) throw badInput(field, `at most ${MAX_LIST} entries`);
   const out: string[] = [];
   list.forEach((raw, i) => {
     const parsed = parseAllowlistEntry(raw);
-    if (!parsed.ok) throw badInput(`${field}[${i}]`, parsed.error);
-    if (!out.includes(parsed.normalized)) out.push(parsed.normalized);
+    let entry: string;
+    if (parsed.ok) entry = parsed.normalized;
+    else if (isHostnameEntry(raw.trim())) entry = normalizeHostname(raw.trim());
+    else throw badInput(`${field}[${i}]`, `${parsed.error.replace('is not a valid IP address or CIDR range', 'is not a valid IP address, CIDR range or hostname')}`);
+    if (!out.includes(entry)) out.push(entry);
   });
   return out;
+}
+
+export function hostnameEntries(list: readonly string[]): string[] {
+  return list.filter((e) => !parseAllowlistEntry(e).ok);
 }
 
 const WINDOWS: RateWindow[] = ['MINUTE', 'HOUR', 'DAY'];
@@ -171,20 +181,13 @@ export function normalizeAccessWindows(field: string, list: AccessWindowSetting[
   });
 }
 
-const regionNames = new Intl.DisplayNames(['en'], { type: 'region' });
-export function isIsoCountry(code: string): boolean {
-  if (!/^[A-Z]{2}$/.test(code) || code === 'ZZ' || code === 'XX') return false;
-  const name = regionNames.of(code);
-  return !!name && name !== code && name !== 'Unknown Region';
-}
-
 export function normalizeCountries(field: string, list: string[]): string[] {
   if (list.length > 250) throw badInput(field, 'at most 250 countries');
   return [
     ...new Set(
       list.map((c, i) => {
         const up = c.trim().toUpperCase();
-        if (!isIsoCountry(up)) throw badInput(`${field}[${i}]`, `"${c}" is not an ISO 3166-1 alpha-2 country code`);
+        if (!isIsoCountryCode(up)) throw badInput(`${field}[${i}]`, `"${c}" is not an ISO 3166-1 alpha-2 country code`);
         return up;
       }),
     ),

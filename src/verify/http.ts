@@ -110,8 +110,17 @@ export function parseVerifyBody(raw: Buffer, callerIp: string | undefined): Veri
   return { key: b.key, agentId, workflowId, permission, ip, cost: nonNegative(b, 'cost', 1), bytes: nonNegative(b, 'bytes', 0) };
 }
 
+export function retryAfterSeconds(ms: number): string {
+  return String(Math.max(1, Math.ceil(ms / 1000)));
+}
+
 export async function handleVerify(deps: VerifyDeps & { trustProxy: boolean }, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const raw = await readBody(req, MAX_VERIFY_BODY);
   const input = parseVerifyBody(raw, clientIp(req, deps.trustProxy));
-  sendJson(res, 200, await verifyKey(deps, input));
+  const outcome = await verifyKey(deps, input);
+  if (outcome.blockedForMs) {
+    sendJson(res, 429, { code: 'TOO_MANY_FAILED_ATTEMPTS', message: 'too many unknown keys from this address; try again later' }, { 'retry-after': retryAfterSeconds(outcome.blockedForMs) });
+    return;
+  }
+  sendJson(res, 200, outcome.result);
 }

@@ -13,6 +13,20 @@ export class TargetDirectory {
 
   constructor(private readonly db: Database) {}
 
+  private readonly upstreams = new LRUCache<string, { accountId: string; upstreamUrl: string | null }>({ max: 100_000, ttl: 30_000 });
+
+  /** The account and upstream URL of a gateway target (cached briefly: upstreams may change). */
+  async upstreamOf(kind: 'agent' | 'workflow', id: string): Promise<{ accountId: string; upstreamUrl: string | null } | undefined> {
+    if (!isUuid(id)) return undefined;
+    const key = `${kind}:${id.toLowerCase()}`;
+    const hit = this.upstreams.get(key);
+    if (hit) return hit;
+    const where = { where: { id: id.toLowerCase() }, select: { accountId: true, upstreamUrl: true } };
+    const row = kind === 'agent' ? await this.db.prisma.agent.findUnique(where) : await this.db.prisma.workflow.findUnique(where);
+    if (row) this.upstreams.set(key, row);
+    return row ?? undefined;
+  }
+
   async accountOf(kind: 'agent' | 'workflow', id: string): Promise<string | undefined> {
     if (!isUuid(id)) return undefined;
     const key = id.toLowerCase();

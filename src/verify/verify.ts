@@ -1,12 +1,19 @@
 import type { Permission } from '../generated/prisma/enums';
 import { decide, type VerifyCode } from '../access/decide';
 import { clock } from '../infra/clock';
+import { countryOf } from '../infra/geoip';
+import type { HostnameResolver } from '../infra/hostnames';
 import { digestSecret, parseSecret } from '../keys/secret';
+import type { ResolvedKey } from '../keys/resolve';
+import type { Limiter, LimitResult } from '../limits';
+import type { BruteForceGuard } from './bruteforce';
 import type { KeyCache } from './cache';
-import type { TargetDirectory } from './targets';
 import type { UseRecorder } from './effects';
+import type { TargetDirectory } from './targets';
 
-// POST /v1/keys/verify without the HTTP: checksum -> cache (or one read) -> policy -> answer.
+// Verification without the HTTP: brute-force block -> checksum -> cache (or one read) ->
+// policy -> limits (one Redis script) -> answer. Nothing is counted for a request that fails
+// before the limits.
 
 export interface VerifyInput {
   key: string;
@@ -16,6 +23,10 @@ export interface VerifyInput {
   ip?: string;
   cost: number;
   bytes: number;
+  /** Gateway requests: what conditions see as request.method, .path, .headers. */
+  method?: string;
+  path?: string;
+  headers?: Readonly<Record<string, string | readonly string[] | undefined>>;
 }
 
 export interface VerifyResult {
@@ -24,16 +35,30 @@ export interface VerifyResult {
   keyId: string | null;
   accountId: string | null;
   permission: Permission | null;
-  scope: { kind: string; agentId: string | null; groupAgentIds?: string[]; workflowIds: string[] } | null;
+  scope: { kind: string; agentId: string | null; workflowIds: string[] } | null;
   expiresAt: string | null;
   ratelimits: { window: string; limit: number; remaining: number; reset: number }[];
   quota: { limit: number; remaining: number; reset: number } | null;
 }
 
+export interface VerifyOutcome {
+  /** Set when the caller's IP is blocked for presenting unknown keys: answer 429 TOO_MANY_FAILED_ATTEMPTS. */
+  blockedForMs?: number;
+  result: VerifyResult;
+  /** How long until a request denied by a limit may succeed. */
+  retryAfterMs: number;
+  /** The resolved key (for the gateway: concurrency, bandwidth). */
+  key: ResolvedKey | null;
+  limits: LimitResult | null;
+}
+
 export interface VerifyDeps {
   cache: KeyCache;
   targets: TargetDirectory;
+  limiter?: Limiter;
+  guard?: BruteForceGuard;
   uses?: UseRecorder;
+  hostnames?: HostnameResolver;
 }
 
 const NOT_FOUND: VerifyResult = Object.freeze({
@@ -48,31 +73,75 @@ const NOT_FOUND: VerifyResult = Object.freeze({
   quota: null,
 }) as VerifyResult;
 
-export async function verifyKey(deps: VerifyDeps, input: VerifyInput): Promise<VerifyResult> {
+function notFound(deps: VerifyDeps, ip: string | undefined): VerifyOutcome {
+  if (deps.guard) void deps.guard.recordFailure(ip);
+  return { result: NOT_FOUND, retryAfterMs: 0, key: null, limits: null };
+}
+
+export async function verifyKey(deps: VerifyDeps, input: VerifyInput): Promise<VerifyOutcome> {
+  const nowMs = clock.nowMs();
+  const blockedForMs = deps.guard?.retryAfterMs(input.ip, Date.now()) ?? 0;
+  if (blockedForMs > 0) return { blockedForMs, result: NOT_FOUND, retryAfterMs: blockedForMs, key: null, limits: null };
+
   // A wrong checksum is rejected here, before any cache or database read.
-  if (!parseSecret(input.key)) return NOT_FOUND;
+  if (!parseSecret(input.key)) return notFound(deps, input.ip);
   const key = await deps.cache.get(digestSecret(input.key));
-  if (!key) return NOT_FOUND;
+  if (!key) return notFound(deps, input.ip);
 
   let targetAccountId: string | undefined;
   if (input.workflowId) targetAccountId = await deps.targets.accountOf('workflow', input.workflowId);
   else if (input.agentId) targetAccountId = await deps.targets.accountOf('agent', input.agentId);
+  if (key.hostnames.length > 0 && deps.hostnames) {
+    // First use after a (re)load: wait for DNS once; later answers come from the resolver's cache.
+    if (key.hostnames.some((h) => deps.hostnames!.addresses(h) === null)) await deps.hostnames.prefetch(key.hostnames);
+  }
 
-  const code = decide(
+  let code = decide(
     key,
-    { permission: input.permission, ip: input.ip, agentId: input.agentId?.toLowerCase(), workflowId: input.workflowId?.toLowerCase(), targetAccountId },
-    clock.nowMs(),
+    {
+      permission: input.permission,
+      ip: input.ip,
+      agentId: input.agentId?.toLowerCase(),
+      workflowId: input.workflowId?.toLowerCase(),
+      targetAccountId,
+      country: key.needsCountry && input.ip ? countryOf(input.ip) : null,
+      method: input.method,
+      path: input.path,
+      headers: input.headers,
+      hostAddresses: deps.hostnames ? (h) => deps.hostnames!.addresses(h) : undefined,
+    },
+    nowMs,
   );
+
+  let limits: LimitResult | null = null;
+  if (code === 'VALID' && deps.limiter) {
+    limits = await deps.limiter.check({
+      keyId: key.id,
+      rateLimits: key.limits.rateLimits,
+      quota: key.limits.quota,
+      bandwidth: key.limits.bandwidth,
+      cost: input.cost,
+      bytes: input.bytes,
+      nowMs,
+    });
+    code = limits.code;
+  }
   if (code === 'VALID') deps.uses?.onValid(key, input.ip);
+
   return {
-    valid: code === 'VALID',
-    code,
-    keyId: key.id,
-    accountId: key.accountId,
-    permission: key.effectivePermission,
-    scope: { kind: key.scopeKind, agentId: key.scopeAgentId, workflowIds: key.scopeWorkflowIds },
-    expiresAt: key.expiresAt ? key.expiresAt.toISOString() : null,
-    ratelimits: [],
-    quota: null,
+    result: {
+      valid: code === 'VALID',
+      code,
+      keyId: key.id,
+      accountId: key.accountId,
+      permission: key.effectivePermission,
+      scope: { kind: key.scopeKind, agentId: key.scopeAgentId, workflowIds: key.scopeWorkflowIds },
+      expiresAt: key.expiresAt ? key.expiresAt.toISOString() : null,
+      ratelimits: limits?.ratelimits ?? [],
+      quota: limits?.quota ?? null,
+    },
+    retryAfterMs: limits?.retryAfterMs ?? 0,
+    key,
+    limits,
   };
 }

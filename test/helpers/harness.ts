@@ -4,7 +4,7 @@ import type Redis from 'ioredis';
 import { openDatabase, type Database } from '../../src/infra/db';
 import { createRedis } from '../../src/infra/redis';
 import { createAccountWithMasterKey } from '../../src/keys/lifecycle';
-import { createApp, type App } from '../../src/server';
+import { createApp, type App, type AppDeps } from '../../src/server';
 import { wireInvalidation } from '../../src/verify/invalidation';
 
 // A real Keywarden API (PostgreSQL + Redis) inside the test process. GraphQL goes through
@@ -32,14 +32,14 @@ export function uniqueName(label = 'acct'): string {
   return `${label}-${crypto.randomBytes(5).toString('hex')}`;
 }
 
-export async function startHarness(opts: { db?: Database } = {}): Promise<Harness> {
+export async function startHarness(opts: { db?: Database; app?: Partial<Omit<AppDeps, 'db' | 'redis'>> } = {}): Promise<Harness> {
   const url = process.env.TEST_DATABASE_URL;
   if (!url) throw new Error('TEST_DATABASE_URL is not set: run the tests through jest (global setup creates the database)');
   const db = opts.db ?? (await openDatabase({ databaseUrl: url, dataDir: '/nonexistent', migrate: false }));
   const redis = createRedis(process.env.REDIS_URL!);
   const subscriber = createRedis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
   const prefix = process.env.KEYWARDEN_REDIS_PREFIX!;
-  const app = createApp({ db, redis, trustProxy: false });
+  const app = createApp({ db, redis, trustProxy: false, prefix, ...opts.app });
   const unwire = await wireInvalidation({ cache: app.cache, publisher: redis, subscriber, prefix });
   await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

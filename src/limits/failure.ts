@@ -1,0 +1,48 @@
+// How the limits behave when Redis is slow or gone. Verification sits on every request, so a
+// Redis outage must neither hang callers nor throw at them: each call gets a short deadline and
+// the configured failure mode decides the answer (open: let traffic through uncounted; closed:
+// deny it). The app reads RATE_LIMIT_FAILURE_MODE and logs what onError receives.
+
+export type FailureMode = 'open' | 'closed';
+
+export interface LimitsOptions {
+  /** Default 'open'. */
+  failureMode?: FailureMode;
+  /**
+   * Deadline per Redis call, ms (default 250). Enforced here as well as by any ioredis
+   * `commandTimeout`, because the client is shared and configured by the caller. A call that
+   * times out may still run in Redis later; open mode lets that request through anyway.
+   */
+  timeoutMs?: number;
+  /** Told about every Redis failure; must not throw (it is guarded if it does). */
+  onError?: (err: Error, operation: string) => void;
+}
+
+export const DEFAULT_TIMEOUT_MS = 250;
+
+export class LimitsTimeoutError extends Error {
+  constructor(operation: string, ms: number) {
+    super(`limits: ${operation} got no answer from Redis within ${ms} ms`);
+    this.name = 'LimitsTimeoutError';
+  }
+}
+
+export function withDeadline<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new LimitsTimeoutError(operation, ms)), ms);
+    timer.unref();
+  });
+  // A late rejection of the losing promise must not surface as an unhandled rejection.
+  promise.catch(() => {});
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+export function reportError(onError: LimitsOptions['onError'], err: unknown, operation: string): void {
+  if (!onError) return;
+  try {
+    onError(err instanceof Error ? err : new Error(String(err)), operation);
+  } catch {
+    // A failing logger must not turn a degraded answer into a thrown one.
+  }
+}

@@ -1,0 +1,237 @@
+import { DEFAULT_TIMEOUT_MS, reportError, withDeadline, type FailureMode, type LimitsOptions } from './failure';
+import { emissionIntervalUs, rateView, WINDOW_MS, type RateWindow } from './gcra';
+import { periodBounds, type Period } from './periods';
+import { limitsKey, withLimitsCommands, type LimitsClient, type LimitsCommands } from './scripts';
+
+// Rate windows, quota and bandwidth of one API key, judged and consumed in one Redis script.
+//
+// Time comes from the caller (req.nowMs), not from Redis TIME: tests move time without
+// sleeping, and the verify path already holds "now" for its other checks (expiry, access
+// windows), so every check of one request sees the same instant. The trade-off: instances must
+// keep their clocks in sync (NTP); an instance whose clock runs ahead spends window allowance
+// early, one running behind sees windows refill late. Skew shifts limits by the skew, no more.
+
+export type LimitCode = 'VALID' | 'RATE_LIMITED' | 'QUOTA_EXCEEDED' | 'BANDWIDTH_EXCEEDED';
+
+export interface RateLimitSpec {
+  window: RateWindow;
+  limit: number;
+}
+export interface QuotaSpec {
+  units: number;
+  period: Period;
+}
+export interface BandwidthSpec {
+  bytes: number;
+  period: Period;
+}
+
+export interface LimitRequest {
+  keyId: string;
+  rateLimits: RateLimitSpec[];
+  quota?: QuotaSpec | null;
+  bandwidth?: BandwidthSpec | null;
+  /** Quota units this request spends (default 1). 0 probes: it is judged but spends nothing. */
+  cost?: number;
+  /** Bytes already known at check time (default 0). */
+  bytes?: number;
+  nowMs: number;
+}
+
+export interface RateLimitState {
+  window: RateWindow;
+  limit: number;
+  remaining: number;
+  /** Unix ms: with requests left, when the window is full again; with none, when the next one is allowed. */
+  reset: number;
+}
+export interface CounterState {
+  limit: number;
+  remaining: number;
+  /** Unix ms: end of the calendar period (UTC). */
+  reset: number;
+}
+
+export interface LimitResult {
+  allowed: boolean;
+  code: LimitCode;
+  ratelimits: RateLimitState[];
+  quota: CounterState | null;
+  bandwidth: CounterState | null;
+  /** 0 when allowed; otherwise how long until every failing counter would pass again. */
+  retryAfterMs: number;
+  /** True when Redis could not be asked and the failure mode decided. */
+  degraded: boolean;
+}
+
+/** A counter key outlives its period a little, so an instance whose clock lags still finds it. */
+const PERIOD_GRACE_MS = 60_000;
+/** What a closed-mode denial tells the client to wait. */
+const DEGRADED_RETRY_MS = 1_000;
+
+export class Limiter {
+  private readonly client: LimitsClient & LimitsCommands;
+  private readonly failureMode: FailureMode;
+  private readonly timeoutMs: number;
+  private readonly onError: LimitsOptions['onError'];
+
+  constructor(
+    client: LimitsClient,
+    private readonly prefix: string,
+    options: LimitsOptions = {},
+  ) {
+    this.client = withLimitsCommands(client);
+    this.failureMode = options.failureMode ?? 'open';
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.onError = options.onError;
+  }
+
+  /** Judges and (when everything passes) consumes, in one round trip. Never throws. */
+  async check(req: LimitRequest): Promise<LimitResult> {
+    const nowMs = Math.floor(req.nowMs);
+    const cost = wholeNonNegative(req.cost ?? 1);
+    const bytes = wholeNonNegative(req.bytes ?? 0);
+    const windows = tightestPerWindow(req.rateLimits);
+    const quota = req.quota ?? null;
+    const bandwidth = req.bandwidth ?? null;
+    // An unlimited key costs no round trip at all.
+    if (windows.length === 0 && !quota && !bandwidth) return allowedUnlimited();
+
+    const keys: string[] = [];
+    const args: (string | number)[] = [nowMs * 1000, cost > 0 ? 1 : 0, windows.length];
+    for (const w of windows) {
+      keys.push(limitsKey(this.prefix, req.keyId, 'rate', w.window));
+      args.push(emissionIntervalUs(w.window, w.limit), w.limit);
+    }
+    const quotaPeriod = quota ? periodBounds(quota.period, nowMs) : null;
+    const bandwidthPeriod = bandwidth ? periodBounds(bandwidth.period, nowMs) : null;
+    if (quota && quotaPeriod) {
+      keys.push(limitsKey(this.prefix, req.keyId, 'quota', quota.period, quotaPeriod.id));
+      // A probe (cost 0) asks whether one unit is left, so an exhausted quota still says so.
+      args.push(1, quota.units, Math.max(cost, 1), cost, quotaPeriod.endMs - nowMs + PERIOD_GRACE_MS);
+    } else args.push(0, 0, 0, 0, 0);
+    if (bandwidth && bandwidthPeriod) {
+      keys.push(this.bandwidthKey(req.keyId, bandwidth, bandwidthPeriod.id));
+      // Response bytes are unknown here, so a spent allowance denies even a request of 0 bytes.
+      args.push(1, bandwidth.bytes, Math.max(bytes, 1), cost > 0 ? bytes : 0, bandwidthPeriod.endMs - nowMs + PERIOD_GRACE_MS);
+    } else args.push(0, 0, 0, 0, 0);
+
+    let out: number[];
+    try {
+      out = await withDeadline(this.client.kwLimitsCheck(keys.length, ...keys, ...args), this.timeoutMs, 'check');
+    } catch (err) {
+      reportError(this.onError, err, 'check');
+      return this.degraded(windows, quota, bandwidth, nowMs);
+    }
+
+    const [allowedFlag, quotaFailed, bandwidthFailed, quotaUsed, bandwidthUsed] = out.map(Number);
+    let retryAfterMs = 0;
+    let rateFailed = false;
+    const ratelimits = windows.map((w, i) => {
+      const view = rateView(Number(out[6 + 2 * i]), nowMs, w.window, w.limit);
+      if (Number(out[5 + 2 * i]) === 1) {
+        rateFailed = true;
+        retryAfterMs = Math.max(retryAfterMs, view.reset - nowMs);
+      }
+      return { window: w.window, limit: w.limit, ...view };
+    });
+    const quotaState = quota && quotaPeriod ? counterState(quota.units, quotaUsed, quotaPeriod.endMs) : null;
+    const bandwidthState = bandwidth && bandwidthPeriod ? counterState(bandwidth.bytes, bandwidthUsed, bandwidthPeriod.endMs) : null;
+    if (quotaFailed === 1 && quotaPeriod) retryAfterMs = Math.max(retryAfterMs, quotaPeriod.endMs - nowMs);
+    if (bandwidthFailed === 1 && bandwidthPeriod) retryAfterMs = Math.max(retryAfterMs, bandwidthPeriod.endMs - nowMs);
+
+    const allowed = allowedFlag === 1;
+    const code: LimitCode = allowed
+      ? 'VALID'
+      : rateFailed
+        ? 'RATE_LIMITED'
+        : quotaFailed === 1
+          ? 'QUOTA_EXCEEDED'
+          : 'BANDWIDTH_EXCEEDED';
+    return { allowed, code, ratelimits, quota: quotaState, bandwidth: bandwidthState, retryAfterMs: allowed ? 0 : retryAfterMs, degraded: false };
+  }
+
+  /**
+   * Counts bytes known only once a response has streamed (gateway). Never denies: the request
+   * already happened; the next check sees the total. Returns null when Redis failed.
+   */
+  async addBytes(keyId: string, bandwidth: BandwidthSpec, bytes: number, nowMs: number): Promise<CounterState | null> {
+    const now = Math.floor(nowMs);
+    const period = periodBounds(bandwidth.period, now);
+    const amount = wholeNonNegative(bytes);
+    try {
+      const used = await withDeadline(
+        this.client.kwLimitsAddBytes(this.bandwidthKey(keyId, bandwidth, period.id), String(amount), period.endMs - now + PERIOD_GRACE_MS),
+        this.timeoutMs,
+        'addBytes',
+      );
+      return counterState(bandwidth.bytes, Number(used), period.endMs);
+    } catch (err) {
+      reportError(this.onError, err, 'addBytes');
+      return null;
+    }
+  }
+
+  private bandwidthKey(keyId: string, bandwidth: BandwidthSpec, periodId: string): string {
+    return limitsKey(this.prefix, keyId, 'bw', bandwidth.period, periodId);
+  }
+
+  private degraded(windows: RateLimitSpec[], quota: QuotaSpec | null, bandwidth: BandwidthSpec | null, nowMs: number): LimitResult {
+    const open = this.failureMode === 'open';
+    // Nothing is known about the counters; report them full (open) or spent (closed).
+    const reset = open ? nowMs : nowMs + DEGRADED_RETRY_MS;
+    const counter = (limit: number, period: Period): CounterState => ({
+      limit,
+      remaining: open ? limit : 0,
+      reset: periodBounds(period, nowMs).endMs,
+    });
+    return {
+      allowed: open,
+      code: open ? 'VALID' : 'RATE_LIMITED',
+      ratelimits: windows.map((w) => ({ window: w.window, limit: w.limit, remaining: open ? w.limit : 0, reset })),
+      quota: quota ? counter(quota.units, quota.period) : null,
+      bandwidth: bandwidth ? counter(bandwidth.bytes, bandwidth.period) : null,
+      retryAfterMs: open ? 0 : DEGRADED_RETRY_MS,
+      degraded: true,
+    };
+  }
+}
+
+function allowedUnlimited(): LimitResult {
+  return { allowed: true, code: 'VALID', ratelimits: [], quota: null, bandwidth: null, retryAfterMs: 0, degraded: false };
+}
+
+function counterState(limit: number, used: number, endMs: number): CounterState {
+  return { limit, remaining: Math.max(0, limit - used), reset: endMs };
+}
+
+/** Redis counts integers; anything else (NaN, negative, fractions) is clamped rather than thrown. */
+function wholeNonNegative(n: number): number {
+  return Number.isFinite(n) && n > 0 ? Math.min(Math.floor(n), Number.MAX_SAFE_INTEGER) : 0;
+}
+
+/**
+ * One GCRA key per window, so two limits on the same window would share (and double-spend)
+ * it. Configuration should not allow that; if it happens, the tighter limit is the one enforced.
+ * Windows come back shortest first, which is the order clients expect to read them in.
+ */
+export function tightestPerWindow(limits: RateLimitSpec[]): RateLimitSpec[] {
+  const byWindow = new Map<RateWindow, RateLimitSpec>();
+  for (const l of limits) {
+    const seen = byWindow.get(l.window);
+    if (!seen || l.limit < seen.limit) byWindow.set(l.window, { window: l.window, limit: Math.floor(l.limit) });
+  }
+  return [...byWindow.values()].sort((a, b) => WINDOW_MS[a.window] - WINDOW_MS[b.window]);
+}
+
+/**
+ * The window a client should pace itself by (the gateway's RateLimit-* headers): fewest
+ * requests left; on a tie, the one that takes longer to come back.
+ */
+export function tightestRateLimit(states: RateLimitState[]): RateLimitState | null {
+  let best: RateLimitState | null = null;
+  for (const s of states) {
+    if (!best || s.remaining < best.remaining || (s.remaining === best.remaining && s.reset > best.reset)) best = s;
+  }
+  return best;
+}

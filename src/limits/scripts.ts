@@ -1,0 +1,140 @@
+import type { Cluster, Redis } from 'ioredis';
+
+// Lua scripts, registered with ioredis defineCommand: ioredis sends the script body once per
+// connection (EVAL) and EVALSHA after that, re-sending on NOSCRIPT, so each call is one command
+// and one round trip. Every key a script touches is hash-tagged with the same API key id, so
+// the scripts also run on Redis Cluster.
+
+export type LimitsClient = Redis | Cluster;
+
+/**
+ * All counters of one check, all-or-nothing: every rate window, the quota and the bandwidth
+ * are read and judged first; only when all pass is anything written.
+ *
+ * KEYS: one GCRA key per rate window, then the quota key and the bandwidth key when present.
+ * ARGV: nowUs, weight (1 consumes one request, 0 probes), n windows,
+ *       n x (intervalUs, limit),
+ *       2 x (present 0|1, limit, need, consume, ttlMs) for quota then bandwidth.
+ * Returns: allowed, quotaFailed, bandwidthFailed, quotaUsed, bandwidthUsed,
+ *          then per window (failed, tatUs), values as they stand after the call.
+ */
+const CHECK_LUA = `
+local now = tonumber(ARGV[1])
+local weight = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+local out = {1, 0, 0, 0, 0}
+local a = 4
+for i = 1, n do
+  local interval = tonumber(ARGV[a])
+  local limit = tonumber(ARGV[a + 1])
+  a = a + 2
+  local tat = tonumber(redis.call('GET', KEYS[i]) or 0)
+  if tat < now then tat = now end
+  local failed = 0
+  if tat - now > (limit - 1) * interval then
+    failed = 1
+    out[1] = 0
+  end
+  out[4 + 2 * i] = failed
+  out[5 + 2 * i] = tat
+end
+local k = n + 1
+local counters = {}
+for c = 1, 2 do
+  if ARGV[a] == '1' then
+    local used = tonumber(redis.call('GET', KEYS[k]) or 0)
+    if used + tonumber(ARGV[a + 2]) > tonumber(ARGV[a + 1]) then
+      out[1 + c] = 1
+      out[1] = 0
+    end
+    out[3 + c] = used
+    counters[c] = {KEYS[k], ARGV[a + 3], ARGV[a + 4]}
+    k = k + 1
+  end
+  a = a + 5
+end
+if out[1] == 1 then
+  if weight > 0 then
+    local a2 = 4
+    for i = 1, n do
+      local interval = tonumber(ARGV[a2])
+      a2 = a2 + 2
+      local tat = out[5 + 2 * i] + interval
+      out[5 + 2 * i] = tat
+      -- Once TAT has passed the key means "idle", which is what a missing key means too.
+      local ttl = math.ceil((tat - now) / 1000) + 1000
+      redis.call('SET', KEYS[i], string.format('%d', tat), 'PX', string.format('%d', ttl))
+    end
+  end
+  for c = 1, 2 do
+    local ctr = counters[c]
+    if ctr and tonumber(ctr[2]) > 0 then
+      out[3 + c] = redis.call('INCRBY', ctr[1], ctr[2])
+      redis.call('PEXPIRE', ctr[1], ctr[3])
+    end
+  end
+end
+return out
+`;
+
+/** KEYS: bandwidth counter. ARGV: bytes, ttlMs. Returns the bytes used in the period. */
+const ADD_BYTES_LUA = `
+local used = redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return used
+`;
+
+/**
+ * KEYS: the key's slot set (member = slot id, score = lease expiry in ms).
+ * ARGV: nowMs, max, expiresMs, slotId, leaseMs. Returns {acquired 0|1, slots in use}.
+ * Expired leases (a crashed instance never released them) are dropped first.
+ */
+const SLOT_ACQUIRE_LUA = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local inUse = redis.call('ZCARD', KEYS[1])
+if inUse >= tonumber(ARGV[2]) then return {0, inUse} end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+-- The set must outlive its longest lease, and no longer.
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[5]) then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
+return {1, inUse + 1}
+`;
+
+/** KEYS: slot set. ARGV: nowMs, expiresMs, slotId, leaseMs. 1 when the lease was still held. */
+const SLOT_RENEW_LUA = `
+local score = redis.call('ZSCORE', KEYS[1], ARGV[3])
+if not score or tonumber(score) <= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], 'XX', ARGV[2], ARGV[3])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+return 1
+`;
+
+export interface LimitsCommands {
+  kwLimitsCheck(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
+  kwLimitsAddBytes(key: string, bytes: string, ttlMs: number): Promise<number>;
+  kwSlotAcquire(key: string, nowMs: number, max: number, expiresMs: number, slotId: string, leaseMs: number): Promise<[number, number]>;
+  kwSlotRenew(key: string, nowMs: number, expiresMs: number, slotId: string, leaseMs: number): Promise<number>;
+}
+
+const DEFINITIONS: Record<keyof LimitsCommands, { lua: string; numberOfKeys?: number }> = {
+  kwLimitsCheck: { lua: CHECK_LUA }, // key count varies with the windows configured
+  kwLimitsAddBytes: { lua: ADD_BYTES_LUA, numberOfKeys: 1 },
+  kwSlotAcquire: { lua: SLOT_ACQUIRE_LUA, numberOfKeys: 1 },
+  kwSlotRenew: { lua: SLOT_RENEW_LUA, numberOfKeys: 1 },
+};
+
+/** Registers the scripts on a client once (several limiters may share one connection). */
+export function withLimitsCommands(client: LimitsClient): LimitsClient & LimitsCommands {
+  const target = client as unknown as Record<string, unknown>;
+  for (const [name, definition] of Object.entries(DEFINITIONS)) {
+    if (typeof target[name] !== 'function') client.defineCommand(name, definition);
+  }
+  return client as LimitsClient & LimitsCommands;
+}
+
+/**
+ * Every counter of one API key lives under `${prefix}:lim:{keyId}:...`: the braces are a Cluster
+ * hash tag, so one script can touch all of them in one slot.
+ */
+export function limitsKey(prefix: string, keyId: string, ...parts: string[]): string {
+  return [`${prefix}:lim:{${keyId}}`, ...parts].join(':');
+}

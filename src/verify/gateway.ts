@@ -1,0 +1,247 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import { Transform, pipeline } from 'node:stream';
+import type { Permission } from '../generated/prisma/enums';
+import type { VerifyCode } from '../access/decide';
+import { clock } from '../infra/clock';
+import { logger } from '../infra/logger';
+import { tightestRateLimit, type ConcurrencyLimiter, type SlotToken } from '../limits';
+import { clientIp, retryAfterSeconds, sendJson } from './http';
+import { verifyKey, type VerifyDeps, type VerifyOutcome } from './verify';
+
+// The gateway in front of agents and workflows: Bearer key -> verification with the method's
+// permission -> a concurrency slot -> streamed proxy to the upstream, with request and response
+// bytes counted against bandwidth. The slot is released on every path: finish, error, client
+// abort, upstream timeout; a crashed instance's slots expire with their lease.
+
+export interface GatewayRoute {
+  kind: 'agent' | 'workflow';
+  id: string;
+  /** The path after the id, with its query string: what the upstream receives. */
+  rest: string;
+}
+
+const ROUTE = /^\/v1\/(agents|workflows)\/([^/?#]+)(\/[^?#]*)?$/;
+
+export function matchGatewayRoute(path: string): Omit<GatewayRoute, 'rest'> & { rest: string } | null {
+  const m = ROUTE.exec(path);
+  if (!m) return null;
+  return { kind: m[1] === 'agents' ? 'agent' : 'workflow', id: decodeURIComponent(m[2]), rest: m[3] ?? '/' };
+}
+
+export const METHOD_PERMISSION: Record<string, Permission> = {
+  GET: 'READ_ONLY',
+  HEAD: 'READ_ONLY',
+  OPTIONS: 'READ_ONLY',
+  POST: 'EXECUTE',
+  PUT: 'MANAGE',
+  PATCH: 'MANAGE',
+  DELETE: 'FULL_ACCESS',
+};
+
+/** HTTP status for a denial code (API.md §4). */
+export function statusForCode(code: VerifyCode | 'CONCURRENCY_EXCEEDED' | 'TOO_MANY_FAILED_ATTEMPTS'): number {
+  switch (code) {
+    case 'NOT_FOUND':
+    case 'EXPIRED':
+    case 'REVOKED':
+      return 401;
+    case 'RATE_LIMITED':
+    case 'QUOTA_EXCEEDED':
+    case 'BANDWIDTH_EXCEEDED':
+    case 'CONCURRENCY_EXCEEDED':
+    case 'TOO_MANY_FAILED_ATTEMPTS':
+      return 429;
+    case 'VALID':
+      return 200;
+    default:
+      return 403;
+  }
+}
+
+const MESSAGES: Record<string, string> = {
+  UNAUTHENTICATED: 'send the API key as "Authorization: Bearer <key>"',
+  NOT_FOUND: 'unknown API key',
+  EXPIRED: 'the API key has expired',
+  REVOKED: 'the API key was revoked',
+  INSUFFICIENT_PERMISSIONS: 'the API key lacks the permission this method needs',
+  OUT_OF_SCOPE: 'the API key does not reach this agent or workflow',
+  IP_NOT_ALLOWED: 'requests from this address are not allowed for this key',
+  OUTSIDE_ACCESS_WINDOW: 'the API key may not be used at this time',
+  COUNTRY_NOT_ALLOWED: 'requests from this country are not allowed for this key',
+  CONDITION_FAILED: 'the request does not meet the key\'s condition',
+  RATE_LIMITED: 'rate limit exceeded',
+  QUOTA_EXCEEDED: 'quota exceeded',
+  BANDWIDTH_EXCEEDED: 'bandwidth exceeded',
+  CONCURRENCY_EXCEEDED: 'too many simultaneous requests for this key',
+  TOO_MANY_FAILED_ATTEMPTS: 'too many unknown keys from this address',
+  NO_UPSTREAM: 'this agent or workflow has no upstreamUrl',
+  UPSTREAM_UNAVAILABLE: 'the upstream could not be reached',
+  UPSTREAM_TIMEOUT: 'the upstream did not answer in time',
+  PAYLOAD_TOO_LARGE: 'request body too large',
+};
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'authorization', 'content-length']);
+
+function rateLimitHeaders(outcome: VerifyOutcome | null): Record<string, string> {
+  const tightest = outcome?.limits ? tightestRateLimit(outcome.limits.ratelimits) : null;
+  if (!tightest) return {};
+  return {
+    'ratelimit-limit': String(tightest.limit),
+    'ratelimit-remaining': String(tightest.remaining),
+    'ratelimit-reset': String(Math.max(0, Math.ceil((tightest.reset - clock.nowMs()) / 1000))),
+  };
+}
+
+function deny(res: ServerResponse, code: string, headers: Record<string, string> = {}): void {
+  const status = statusForCode(code as VerifyCode);
+  const extra: Record<string, string> = { ...headers };
+  if (status === 401) extra['www-authenticate'] = 'Bearer';
+  sendJson(res, status, { error: { code, message: MESSAGES[code] ?? code } }, extra);
+}
+
+/** Counts bytes passing through. */
+function byteCounter(onBytes: (n: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      onBytes(chunk.length);
+      cb(null, chunk);
+    },
+  });
+}
+
+export interface GatewayDeps extends VerifyDeps {
+  trustProxy: boolean;
+  slots: ConcurrencyLimiter;
+  upstreamTimeoutMs?: number;
+  maxBodyBytes?: number;
+}
+
+export function createGateway(deps: GatewayDeps) {
+  const timeoutMs = deps.upstreamTimeoutMs ?? 30_000;
+  const maxBody = deps.maxBodyBytes ?? 10 * 1024 * 1024;
+
+  return async function handleGateway(route: GatewayRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const auth = req.headers.authorization;
+    const m = auth ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
+    if (!m) {
+      req.resume();
+      return deny(res, 'UNAUTHENTICATED');
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > maxBody) {
+      req.resume();
+      return deny(res, 'PAYLOAD_TOO_LARGE');
+    }
+    const method = (req.method ?? 'GET').toUpperCase();
+    const query = req.url?.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
+    const headers: Record<string, string | string[] | undefined> = { ...req.headers };
+    delete headers.authorization;
+    const outcome = await verifyKey(deps, {
+      key: m[1],
+      agentId: route.kind === 'agent' ? route.id : undefined,
+      workflowId: route.kind === 'workflow' ? route.id : undefined,
+      permission: METHOD_PERMISSION[method] ?? 'EXECUTE',
+      ip: clientIp(req, deps.trustProxy),
+      cost: 1,
+      bytes: Number.isFinite(declared) ? declared : 0,
+      method,
+      path: route.rest,
+      headers,
+    });
+    const limitHeaders = rateLimitHeaders(outcome);
+    if (outcome.blockedForMs) {
+      req.resume();
+      return deny(res, 'TOO_MANY_FAILED_ATTEMPTS', { 'retry-after': retryAfterSeconds(outcome.blockedForMs) });
+    }
+    if (!outcome.result.valid || !outcome.key) {
+      req.resume();
+      const retry: Record<string, string> = statusForCode(outcome.result.code) === 429 ? { 'retry-after': retryAfterSeconds(outcome.retryAfterMs) } : {};
+      return deny(res, outcome.result.code, { ...limitHeaders, ...retry });
+    }
+    const key = outcome.key;
+    const target = await deps.targets.upstreamOf(route.kind, route.id);
+    if (!target?.upstreamUrl) {
+      req.resume();
+      return sendJson(res, 502, { error: { code: 'NO_UPSTREAM', message: MESSAGES.NO_UPSTREAM } }, limitHeaders);
+    }
+
+    let slot: SlotToken | null = null;
+    if (key.limits.maxConcurrent !== null) {
+      slot = await deps.slots.acquire(key.id, key.limits.maxConcurrent, timeoutMs + 5_000);
+      if (!slot) {
+        req.resume();
+        return deny(res, 'CONCURRENCY_EXCEEDED', { ...limitHeaders, 'retry-after': '1' });
+      }
+    }
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (slot) void deps.slots.release(slot);
+    };
+
+    const base = new URL(target.upstreamUrl);
+    const upstreamPath = `${base.pathname.replace(/\/$/, '')}${route.rest}${query}`;
+    const forwarded: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) forwarded[name] = value;
+    if (req.headers['content-length']) forwarded['content-length'] = req.headers['content-length'];
+    if (req.headers['transfer-encoding']) forwarded['transfer-encoding'] = req.headers['transfer-encoding'];
+    const prior = req.headers['x-forwarded-for'];
+    const ip = clientIp(req, deps.trustProxy) ?? '';
+    forwarded['x-forwarded-for'] = prior && deps.trustProxy ? `${prior}, ${ip}` : ip;
+    forwarded['x-keywarden-key-id'] = key.id;
+    forwarded['x-keywarden-account-id'] = key.accountId;
+
+    let requestBytes = 0;
+    let responseBytes = 0;
+    const lib = base.protocol === 'https:' ? https : http;
+    const upstreamReq = lib.request({
+      protocol: base.protocol,
+      hostname: base.hostname,
+      port: base.port || undefined,
+      method,
+      path: upstreamPath,
+      headers: forwarded,
+      timeout: timeoutMs,
+    });
+
+    const finish = () => {
+      release();
+      const extra = responseBytes + Math.max(0, requestBytes - (Number.isFinite(declared) ? declared : 0));
+      if (key.limits.bandwidth && deps.limiter && extra > 0) void deps.limiter.addBytes(key.id, key.limits.bandwidth, extra, clock.nowMs());
+    };
+
+    upstreamReq.on('timeout', () => upstreamReq.destroy(new Error('UPSTREAM_TIMEOUT')));
+    upstreamReq.on('error', (err) => {
+      finish();
+      if (!res.headersSent) {
+        const code = err.message === 'UPSTREAM_TIMEOUT' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE';
+        sendJson(res, code === 'UPSTREAM_TIMEOUT' ? 504 : 502, { error: { code, message: MESSAGES[code] } }, limitHeaders);
+      } else res.destroy();
+    });
+    upstreamReq.on('response', (upstreamRes) => {
+      const outHeaders: Record<string, string | string[]> = { ...limitHeaders };
+      for (const [name, value] of Object.entries(upstreamRes.headers)) {
+        if (value !== undefined && !HOP_BY_HOP.has(name)) outHeaders[name] = value;
+      }
+      if (upstreamRes.headers['content-length']) outHeaders['content-length'] = upstreamRes.headers['content-length'];
+      res.writeHead(upstreamRes.statusCode ?? 502, outHeaders);
+      pipeline(upstreamRes, byteCounter((n) => (responseBytes += n)), res, (err) => {
+        if (err) logger.debug({ err: err.message }, 'gateway response stream ended early');
+        finish();
+      });
+    });
+    // A client that goes away mid-request: stop the upstream call and free the slot.
+    res.on('close', () => {
+      if (!res.writableFinished) {
+        upstreamReq.destroy();
+        finish();
+      }
+    });
+    pipeline(req, byteCounter((n) => {
+      requestBytes += n;
+      if (requestBytes > maxBody) upstreamReq.destroy(new Error('PAYLOAD_TOO_LARGE'));
+    }), upstreamReq, () => {});
+  };
+}
