@@ -23,6 +23,7 @@ export interface AppDeps {
   prefix: string;
   failureMode?: 'open' | 'closed';
   bruteForce?: BruteForceOptions;
+  gateway?: { upstreamTimeoutMs?: number; maxBodyBytes?: number };
   cache?: KeyCache;
 }
 
@@ -45,7 +46,7 @@ export function createApp(deps: AppDeps): App {
   const guard = new BruteForceGuard(deps.redis, deps.prefix, deps.bruteForce ?? DEFAULT_BRUTE_FORCE);
   const hostnames = sharedHostnameResolver();
   const verifyDeps = { cache, targets, uses, limiter, guard, hostnames, trustProxy: deps.trustProxy };
-  const gateway = createGateway({ ...verifyDeps, slots });
+  const gateway = createGateway({ ...verifyDeps, slots, ...deps.gateway });
 
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';

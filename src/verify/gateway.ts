@@ -40,8 +40,11 @@ export const METHOD_PERMISSION: Record<string, Permission> = {
 };
 
 /** HTTP status for a denial code (API.md §4). */
-export function statusForCode(code: VerifyCode | 'CONCURRENCY_EXCEEDED' | 'TOO_MANY_FAILED_ATTEMPTS'): number {
+export function statusForCode(code: VerifyCode | 'CONCURRENCY_EXCEEDED' | 'TOO_MANY_FAILED_ATTEMPTS' | 'UNAUTHENTICATED' | 'PAYLOAD_TOO_LARGE'): number {
   switch (code) {
+    case 'PAYLOAD_TOO_LARGE':
+      return 413;
+    case 'UNAUTHENTICATED':
     case 'NOT_FOUND':
     case 'EXPIRED':
     case 'REVOKED':
@@ -94,7 +97,7 @@ function rateLimitHeaders(outcome: VerifyOutcome | null): Record<string, string>
 }
 
 function deny(res: ServerResponse, code: string, headers: Record<string, string> = {}): void {
-  const status = statusForCode(code as VerifyCode);
+  const status = statusForCode(code as Parameters<typeof statusForCode>[0]);
   const extra: Record<string, string> = { ...headers };
   if (status === 401) extra['www-authenticate'] = 'Bearer';
   sendJson(res, status, { error: { code, message: MESSAGES[code] ?? code } }, extra);
@@ -216,8 +219,9 @@ export function createGateway(deps: GatewayDeps) {
     upstreamReq.on('error', (err) => {
       finish();
       if (!res.headersSent) {
-        const code = err.message === 'UPSTREAM_TIMEOUT' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE';
-        sendJson(res, code === 'UPSTREAM_TIMEOUT' ? 504 : 502, { error: { code, message: MESSAGES[code] } }, limitHeaders);
+        const code = ['UPSTREAM_TIMEOUT', 'PAYLOAD_TOO_LARGE'].includes(err.message) ? err.message : 'UPSTREAM_UNAVAILABLE';
+        const status = { UPSTREAM_TIMEOUT: 504, PAYLOAD_TOO_LARGE: 413 }[code as 'UPSTREAM_TIMEOUT'] ?? 502;
+        sendJson(res, status, { error: { code, message: MESSAGES[code] } }, limitHeaders);
       } else res.destroy();
     });
     upstreamReq.on('response', (upstreamRes) => {

@@ -1,0 +1,209 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { clock } from '../../src/infra/clock';
+import { startHarness, type Harness } from '../helpers/harness';
+
+// The gateway in front of agents and workflows: auth, method -> permission, proxying, the
+// 401/403/429 mapping, RateLimit headers, concurrency slots and bandwidth.
+
+let h: Harness;
+let upstream: http.Server;
+let upstreamUrl: string;
+let acct: { accountId: string; secret: string };
+let agentId: string;
+let otherAgentId: string;
+let workflowId: string;
+const seen: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }[] = [];
+
+beforeAll(async () => {
+  upstream = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      seen.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString() });
+      if (req.url!.includes('/slow')) {
+        const t = setTimeout(() => res.end('slow done'), 1500);
+        res.on('close', () => clearTimeout(t));
+        return;
+      }
+      if (req.url!.includes('/big')) return res.end('x'.repeat(800));
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ ok: true, method: req.method, url: req.url }));
+    });
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/base`;
+  h = await startHarness({ app: { gateway: { upstreamTimeoutMs: 1000, maxBodyBytes: 2000 } } });
+  acct = await h.newAccount('gateway');
+  const r = await h.gql(
+    `mutation($u: String) { a: createAgent(input: { name: "a", upstreamUrl: $u }) { id } b: createAgent(input: { name: "b", upstreamUrl: $u }) { id } }`,
+    { u: upstreamUrl },
+    acct.secret,
+  );
+  agentId = r.data.a.id;
+  otherAgentId = r.data.b.id;
+  const w = await h.gql(`mutation($u: String, $ids: [ID!]) { createWorkflow(input: { name: "w", upstreamUrl: $u, agentIds: $ids }) { id } }`, { u: upstreamUrl, ids: [agentId] }, acct.secret);
+  workflowId = w.data.createWorkflow.id;
+});
+afterAll(async () => {
+  await h.close();
+  upstream.closeAllConnections();
+  await new Promise((r) => upstream.close(r));
+});
+afterEach(() => clock.reset());
+
+async function key(input: Record<string, unknown>) {
+  const r = await h.gql(`mutation($input: CreateKeyInput!) { createKey(input: $input) { secret key { id } } }`, { input: { name: 'g', type: 'PRODUCTION', ...input } }, acct.secret);
+  if (r.errors) throw new Error(JSON.stringify(r.errors));
+  return { secret: r.data.createKey.secret as string, id: r.data.createKey.key.id as string };
+}
+
+function call(path: string, secret: string | null, init: RequestInit = {}) {
+  return fetch(`${h.url}${path}`, { ...init, headers: { ...(secret ? { authorization: `Bearer ${secret}` } : {}), ...(init.headers as Record<string, string>) } });
+}
+
+test('a valid key is proxied to the upstream with path and query, without its Authorization header', async () => {
+  const k = await key({ permission: 'EXECUTE', rateLimits: [{ window: 'MINUTE', limit: 50 }, { window: 'HOUR', limit: 500 }] });
+  const res = await call(`/v1/agents/${agentId}/hello/world?x=1`, k.secret, { method: 'POST', body: 'payload', headers: { 'x-custom': 'yes' } });
+  expect(res.status).toBe(200);
+  expect(await res.json()).toEqual({ ok: true, method: 'POST', url: '/base/hello/world?x=1' });
+  const last = seen[seen.length - 1];
+  expect(last.body).toBe('payload');
+  expect(last.headers.authorization).toBeUndefined();
+  expect(last.headers['x-custom']).toBe('yes');
+  expect(last.headers['x-keywarden-key-id']).toBe(k.id);
+  expect(res.headers.get('ratelimit-limit')).toBe('50');
+  expect(res.headers.get('ratelimit-remaining')).toBe('49');
+  expect(Number(res.headers.get('ratelimit-reset'))).toBeGreaterThanOrEqual(0);
+});
+
+test('workflow routes proxy to the workflow upstream', async () => {
+  const k = await key({ scope: { kind: 'WORKFLOW', workflowIds: [workflowId] } });
+  const res = await call(`/v1/workflows/${workflowId}/run`, k.secret, { method: 'POST', body: '{}' });
+  expect(res.status).toBe(200);
+  expect((await res.json()).url).toBe('/base/run');
+});
+
+describe('denials', () => {
+  test('401 with WWW-Authenticate: missing, malformed, unknown, expired, revoked keys', async () => {
+    const expiring = await key({ expiresAt: new Date(Date.now() + 60_000).toISOString() });
+    const revoked = await key({});
+    await h.gql(`mutation($id: ID!) { revokeKey(id: $id) { id } }`, { id: revoked.id }, acct.secret);
+    const cases: [string | null, Record<string, string>, string][] = [
+      [null, {}, 'UNAUTHENTICATED'],
+      [null, { authorization: 'Basic abc' }, 'UNAUTHENTICATED'],
+      ['ak_prod_nope', {}, 'NOT_FOUND'],
+      [revoked.secret, {}, 'REVOKED'],
+    ];
+    for (const [secret, headers, code] of cases) {
+      const res = await call(`/v1/agents/${agentId}/x`, secret, { headers });
+      expect([res.status, (await res.json()).error.code]).toEqual([401, code]);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer');
+    }
+    clock.advance(61_000);
+    const res = await call(`/v1/agents/${agentId}/x`, expiring.secret);
+    expect([res.status, (await res.json()).error.code]).toEqual([401, 'EXPIRED']);
+  });
+
+  test('403 for permission by method, scope, IP, window, country and condition', async () => {
+    const reader = await key({ permission: 'READ_ONLY' });
+    expect((await call(`/v1/agents/${agentId}/x`, reader.secret)).status).toBe(200);
+    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
+      const res = await call(`/v1/agents/${agentId}/x`, reader.secret, { method });
+      expect([method, res.status, (await res.json()).error.code]).toEqual([method, 403, 'INSUFFICIENT_PERMISSIONS']);
+    }
+    const manager = await key({ permission: 'MANAGE' });
+    expect((await call(`/v1/agents/${agentId}/x`, manager.secret, { method: 'PATCH' })).status).toBe(200);
+    expect((await call(`/v1/agents/${agentId}/x`, manager.secret, { method: 'DELETE' })).status).toBe(403);
+
+    const single = await key({ scope: { kind: 'SINGLE_AGENT', agentId } });
+    const scoped = await call(`/v1/agents/${otherAgentId}/x`, single.secret);
+    expect([scoped.status, (await scoped.json()).error.code]).toEqual([403, 'OUT_OF_SCOPE']);
+
+    const ipKey = await key({ ipAllowlist: ['192.0.2.0/24'] });
+    const ipRes = await call(`/v1/agents/${agentId}/x`, ipKey.secret);
+    expect([ipRes.status, (await ipRes.json()).error.code]).toEqual([403, 'IP_NOT_ALLOWED']);
+
+    const other = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'][(new Date().getUTCDay() + 3) % 7];
+    const windowKey = await key({ accessWindows: [{ days: [other], start: '00:00', end: '24:00', timeZone: 'UTC' }] });
+    const wRes = await call(`/v1/agents/${agentId}/x`, windowKey.secret);
+    expect([wRes.status, (await wRes.json()).error.code]).toEqual([403, 'OUTSIDE_ACCESS_WINDOW']);
+
+    const countryKey = await key({ allowedCountries: ['FR'] });
+    const cRes = await call(`/v1/agents/${agentId}/x`, countryKey.secret);
+    expect([cRes.status, (await cRes.json()).error.code]).toEqual([403, 'COUNTRY_NOT_ALLOWED']);
+
+    const condKey = await key({ condition: 'request.method == "GET" && request.path.startsWith("/public/") && request.headers["x-env"] == "prod"' });
+    expect((await call(`/v1/agents/${agentId}/public/a`, condKey.secret, { headers: { 'x-env': 'prod' } })).status).toBe(200);
+    const condRes = await call(`/v1/agents/${agentId}/private/a`, condKey.secret, { headers: { 'x-env': 'prod' } });
+    expect([condRes.status, (await condRes.json()).error.code]).toEqual([403, 'CONDITION_FAILED']);
+  });
+
+  test('429 with Retry-After and RateLimit headers for rate, quota and bandwidth', async () => {
+    const rate = await key({ rateLimits: [{ window: 'MINUTE', limit: 2 }] });
+    await call(`/v1/agents/${agentId}/x`, rate.secret);
+    await call(`/v1/agents/${agentId}/x`, rate.secret);
+    const limited = await call(`/v1/agents/${agentId}/x`, rate.secret);
+    expect([limited.status, (await limited.json()).error.code]).toEqual([429, 'RATE_LIMITED']);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(limited.headers.get('ratelimit-remaining')).toBe('0');
+
+    const quota = await key({ quota: { units: 1, period: 'DAY' }, rateLimits: [] });
+    expect((await call(`/v1/agents/${agentId}/x`, quota.secret)).status).toBe(200);
+    const q = await call(`/v1/agents/${agentId}/x`, quota.secret);
+    expect([q.status, (await q.json()).error.code]).toEqual([429, 'QUOTA_EXCEEDED']);
+    expect(q.headers.get('retry-after')).not.toBeNull();
+
+    // Bandwidth counts request and response bodies: an 800-byte answer uses most of 1000.
+    const bw = await key({ bandwidth: { bytes: 1000, period: 'DAY' }, rateLimits: [] });
+    const big = await call(`/v1/agents/${agentId}/big`, bw.secret);
+    expect(big.status).toBe(200);
+    expect((await big.text()).length).toBe(800);
+    await new Promise((r) => setTimeout(r, 50));
+    const over = await call(`/v1/agents/${agentId}/x`, bw.secret, { method: 'POST', body: 'y'.repeat(300), headers: { 'content-type': 'text/plain' } });
+    expect(over.status).toBe(429);
+    expect((await over.json()).error.code).toBe('BANDWIDTH_EXCEEDED');
+  });
+
+  test('an oversize body answers 413', async () => {
+    const k = await key({ permission: 'EXECUTE' });
+    const res = await call(`/v1/agents/${agentId}/x`, k.secret, { method: 'POST', body: 'z'.repeat(3000) });
+    expect(res.status).toBe(413);
+  });
+
+  test('an agent without upstreamUrl answers 502 NO_UPSTREAM', async () => {
+    const r = await h.gql(`mutation { createAgent(input: { name: "bare" }) { id } }`, {}, acct.secret);
+    const k = await key({});
+    const res = await call(`/v1/agents/${r.data.createAgent.id}/x`, k.secret);
+    expect([res.status, (await res.json()).error.code]).toEqual([502, 'NO_UPSTREAM']);
+  });
+});
+
+describe('concurrency slots', () => {
+  test('maxConcurrent is enforced and the slot is released after a client abort', async () => {
+    const k = await key({ maxConcurrent: 1 });
+    const controller = new AbortController();
+    const first = call(`/v1/agents/${agentId}/slow`, k.secret, { signal: controller.signal }).catch((e) => e);
+    await new Promise((r) => setTimeout(r, 200));
+    const second = await call(`/v1/agents/${agentId}/x`, k.secret);
+    expect([second.status, (await second.json()).error.code]).toEqual([429, 'CONCURRENCY_EXCEEDED']);
+    expect(second.headers.get('retry-after')).toBe('1');
+    controller.abort();
+    await first;
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await call(`/v1/agents/${agentId}/x`, k.secret)).status).toBe(200);
+  });
+
+  test('an upstream timeout answers 504 and frees the slot', async () => {
+    const k = await key({ maxConcurrent: 1 });
+    const res = await call(`/v1/agents/${agentId}/slow`, k.secret);
+    expect(res.status).toBe(504);
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await call(`/v1/agents/${agentId}/x`, k.secret)).status).toBe(200);
+  });
+
+  test('a finished request frees its slot', async () => {
+    const k = await key({ maxConcurrent: 1 });
+    for (let i = 0; i < 3; i++) expect((await call(`/v1/agents/${agentId}/x`, k.secret)).status).toBe(200);
+  });
+});
