@@ -81,19 +81,27 @@ builder.mutationFields((t) => ({
     type: 'Agent',
     authScopes: { master: true },
     args: { input: t.arg({ type: CreateAgentInput, required: true }) },
-    resolve: (_query, _root, { input }, ctx) => createAgent(ctx.db, actorOf(ctx), input),
+    resolve: async (query, _root, { input }, ctx) => {
+      const agent = await createAgent(ctx.db, actorOf(ctx), input);
+      return ctx.db.prisma.agent.findUniqueOrThrow({ ...query, where: { id: agent.id } });
+    },
   }),
   createAgentGroup: t.prismaField({
     type: 'AgentGroup',
     authScopes: { master: true },
     args: { input: t.arg({ type: CreateAgentGroupInput, required: true }) },
-    resolve: (_query, _root, { input }, ctx) => createAgentGroup(ctx.db, actorOf(ctx), { name: input.name, agentIds: input.agentIds.map(String) }),
+    resolve: async (query, _root, { input }, ctx) => {
+      const group = await createAgentGroup(ctx.db, actorOf(ctx), { name: input.name, agentIds: input.agentIds.map(String) });
+      return ctx.db.prisma.agentGroup.findUniqueOrThrow({ ...query, where: { id: group.id } });
+    },
   }),
   createWorkflow: t.prismaField({
     type: 'Workflow',
     authScopes: { master: true },
     args: { input: t.arg({ type: CreateWorkflowInput, required: true }) },
-    resolve: (_query, _root, { input }, ctx) =>
-      createWorkflow(ctx.db, actorOf(ctx), { name: input.name, upstreamUrl: input.upstreamUrl, agentIds: input.agentIds?.map(String) }),
+    resolve: async (query, _root, { input }, ctx) => {
+      const workflow = await createWorkflow(ctx.db, actorOf(ctx), { name: input.name, upstreamUrl: input.upstreamUrl, agentIds: input.agentIds?.map(String) });
+      return ctx.db.prisma.workflow.findUniqueOrThrow({ ...query, where: { id: workflow.id } });
+    },
   }),
 }));

@@ -62,7 +62,10 @@ export function digestSecret(secret: string): string {
   return crypto.createHash('sha256').update(secret, 'utf8').digest('hex');
 }
 
+const DIGEST_SHAPE = /^[0-9a-f]{64}$/;
+
 export function digestsEqual(a: string, b: string): boolean {
+  if (!DIGEST_SHAPE.test(a) || !DIGEST_SHAPE.test(b)) return false;
   const ba = Buffer.from(a, 'hex');
   const bb = Buffer.from(b, 'hex');
   return ba.length === bb.length && crypto.timingSafeEqual(ba, bb);

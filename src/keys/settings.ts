@@ -243,7 +243,7 @@ export function resolveExpiry(input: { type: KeyType; expiresIn?: Expiration | n
   if (input.expiresIn != null && input.expiresAt != null) throw badInput('input.expiresAt', 'give either expiresIn or expiresAt, not both');
   if (input.expiresAt != null) return futureDate('input.expiresAt', input.expiresAt, now);
   if (input.expiresIn != null) {
-    if (!(input.expiresIn in EXPIRATION_DAYS)) throw badInput('input.expiresIn', `unknown expiration "${input.expiresIn}"`);
+    if (!Object.hasOwn(EXPIRATION_DAYS, input.expiresIn)) throw badInput('input.expiresIn', `unknown expiration "${input.expiresIn}"`);
     const days = EXPIRATION_DAYS[input.expiresIn];
     return days === null ? null : addDays(now, days);
   }
