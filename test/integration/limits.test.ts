@@ -1,0 +1,356 @@
+import crypto from 'node:crypto';
+import net from 'node:net';
+import Redis, { type RedisOptions } from 'ioredis';
+import { ConcurrencyLimiter, Limiter, periodBounds, type LimitRequest, type LimitsOptions } from '../../src/limits';
+import { limitsKey } from '../../src/limits/scripts';
+
+// Real Redis. Each test gets its own prefix (run prefix + random suffix) and its own key ids.
+
+const RUN_PREFIX = process.env.KEYWARDEN_REDIS_PREFIX!;
+const REDIS_URL = process.env.REDIS_URL!;
+// A minute-aligned instant, so "the edge of a window" means something for a fixed-window limiter.
+const T0 = Date.UTC(2031, 4, 14, 10, 0, 0);
+const MINUTE = 60_000;
+
+const opened: Redis[] = [];
+function connect(opts: RedisOptions = {}, url = REDIS_URL): Redis {
+  const client = new Redis(url, opts);
+  opened.push(client);
+  return client;
+}
+// An ended client (refused connection) has nothing to close; disconnecting it again would leave
+// ioredis' stream-destroy timer pending and keep jest alive.
+afterAll(() => opened.filter((c) => c.status !== 'end').forEach((c) => c.disconnect()));
+
+const rand = () => crypto.randomBytes(4).toString('hex');
+const newPrefix = () => `${RUN_PREFIX}:t${rand()}`;
+const newKeyId = (label: string) => `${label}_${rand()}`;
+
+let redis: Redis;
+beforeAll(() => {
+  redis = connect();
+});
+
+function setup(options?: LimitsOptions) {
+  const prefix = newPrefix();
+  return { prefix, limiter: new Limiter(redis, prefix, options) };
+}
+
+const perMinute = (limit: number) => [{ window: 'MINUTE' as const, limit }];
+
+async function run(limiter: Limiter, req: LimitRequest, times: number) {
+  const results = [];
+  for (let i = 0; i < times; i++) results.push(await limiter.check(req));
+  return results;
+}
+
+describe('rate windows (GCRA)', () => {
+  test('a limit of N allows exactly N, then denies the next with RATE_LIMITED', async () => {
+    const { limiter } = setup();
+    const req = { keyId: newKeyId('k'), rateLimits: perMinute(5), nowMs: T0 };
+    const allowed = await run(limiter, req, 5);
+    expect(allowed.map((r) => [r.allowed, r.code, r.ratelimits[0].remaining])).toEqual([
+      [true, 'VALID', 4],
+      [true, 'VALID', 3],
+      [true, 'VALID', 2],
+      [true, 'VALID', 1],
+      [true, 'VALID', 0],
+    ]);
+    const denied = await limiter.check(req);
+    expect(denied).toMatchObject({ allowed: false, code: 'RATE_LIMITED', degraded: false, retryAfterMs: 12_000 });
+    expect(denied.ratelimits).toEqual([{ window: 'MINUTE', limit: 5, remaining: 0, reset: T0 + 12_000 }]);
+  });
+
+  test('two limiters on two connections share the counters', async () => {
+    const prefix = newPrefix();
+    const a = new Limiter(connect(), prefix);
+    const b = new Limiter(connect(), prefix);
+    const req = { keyId: newKeyId('shared'), rateLimits: perMinute(6), nowMs: T0 };
+    const outcomes = [];
+    for (let i = 0; i < 8; i++) outcomes.push((await (i % 2 ? b : a).check(req)).allowed);
+    expect(outcomes).toEqual([true, true, true, true, true, true, false, false]);
+  });
+
+  test('after a burst of N, waiting window/N allows exactly one more', async () => {
+    const { limiter } = setup();
+    const req = { keyId: newKeyId('k'), rateLimits: perMinute(10), nowMs: T0 };
+    await run(limiter, req, 10);
+    expect((await limiter.check(req)).allowed).toBe(false);
+    const later = { ...req, nowMs: T0 + MINUTE / 10 };
+    expect((await limiter.check(later)).allowed).toBe(true);
+    expect((await limiter.check(later)).allowed).toBe(false);
+    const twoIntervalsLater = { ...req, nowMs: T0 + (3 * MINUTE) / 10 };
+    expect((await run(limiter, twoIntervalsLater, 3)).map((r) => r.allowed)).toEqual([true, true, false]);
+  });
+
+  test('no double burst across a window edge', async () => {
+    const { limiter } = setup();
+    const keyId = newKeyId('edge');
+    const before = await run(limiter, { keyId, rateLimits: perMinute(5), nowMs: T0 + MINUTE - 1 }, 5);
+    expect(before.every((r) => r.allowed)).toBe(true);
+    // A fixed minute bucket would grant 5 more here, 2 ms later.
+    const after = await run(limiter, { keyId, rateLimits: perMinute(5), nowMs: T0 + MINUTE + 1 }, 5);
+    expect(after.filter((r) => r.allowed)).toHaveLength(0);
+  });
+
+  test('two windows at once: the tighter one denies, both report remaining and reset', async () => {
+    const { limiter } = setup();
+    const rateLimits = [
+      { window: 'HOUR' as const, limit: 8 },
+      { window: 'MINUTE' as const, limit: 5 },
+    ];
+    const keyId = newKeyId('two');
+    const burst = await run(limiter, { keyId, rateLimits, nowMs: T0 }, 5);
+    expect(burst.every((r) => r.allowed)).toBe(true);
+    // Shortest window first; HOUR's interval is 450 s, so 5 requests fill it again at T0 + 2250 s.
+    expect(burst[4].ratelimits).toEqual([
+      { window: 'MINUTE', limit: 5, remaining: 0, reset: T0 + 12_000 },
+      { window: 'HOUR', limit: 8, remaining: 3, reset: T0 + 5 * 450_000 },
+    ]);
+    const minuteDenies = await limiter.check({ keyId, rateLimits, nowMs: T0 + 1_000 });
+    expect(minuteDenies).toMatchObject({ allowed: false, code: 'RATE_LIMITED', retryAfterMs: 11_000 });
+    expect(minuteDenies.ratelimits[1]).toMatchObject({ window: 'HOUR', remaining: 3 });
+
+    // A minute later the minute window is full again; the hour has 3 left, then denies.
+    const t1 = T0 + MINUTE;
+    const rest = await run(limiter, { keyId, rateLimits, nowMs: t1 }, 4);
+    expect(rest.map((r) => r.code)).toEqual(['VALID', 'VALID', 'VALID', 'RATE_LIMITED']);
+    expect(rest[3].ratelimits).toEqual([
+      { window: 'MINUTE', limit: 5, remaining: 2, reset: t1 + 3 * 12_000 },
+      // 8 requests put the hour's TAT at T0 + 3600 s; the next fits 7 intervals before that.
+      { window: 'HOUR', limit: 8, remaining: 0, reset: T0 + 450_000 },
+    ]);
+    expect(rest[3].retryAfterMs).toBe(T0 + 450_000 - t1);
+  });
+});
+
+describe('all-or-nothing', () => {
+  test('a request denied by one window consumes nothing anywhere', async () => {
+    const { prefix, limiter } = setup();
+    const keyId = newKeyId('atomic');
+    const req = {
+      keyId,
+      rateLimits: [
+        { window: 'MINUTE' as const, limit: 2 },
+        { window: 'DAY' as const, limit: 100 },
+      ],
+      quota: { units: 50, period: 'DAY' as const },
+      bandwidth: { bytes: 10_000, period: 'MONTH' as const },
+      bytes: 100,
+      nowMs: T0,
+    };
+    await run(limiter, req, 2);
+    const keys = [
+      limitsKey(prefix, keyId, 'rate', 'MINUTE'),
+      limitsKey(prefix, keyId, 'rate', 'DAY'),
+      limitsKey(prefix, keyId, 'quota', 'DAY', periodBounds('DAY', T0).id),
+      limitsKey(prefix, keyId, 'bw', 'MONTH', periodBounds('MONTH', T0).id),
+    ];
+    const before = await redis.mget(...keys);
+    expect(before[2]).toBe('2');
+    expect(before[3]).toBe('200');
+    const denied = await limiter.check(req);
+    expect(denied.code).toBe('RATE_LIMITED');
+    expect(denied.quota).toMatchObject({ remaining: 48 });
+    expect(denied.bandwidth).toMatchObject({ remaining: 9_800 });
+    expect(denied.ratelimits[1]).toMatchObject({ window: 'DAY', remaining: 98 });
+    expect(await redis.mget(...keys)).toEqual(before);
+  });
+
+  test('a request denied by the quota leaves the rate windows untouched', async () => {
+    const { prefix, limiter } = setup();
+    const keyId = newKeyId('q');
+    const req = { keyId, rateLimits: perMinute(10), quota: { units: 1, period: 'MONTH' as const }, nowMs: T0 };
+    expect((await limiter.check(req)).allowed).toBe(true);
+    const tat = await redis.get(limitsKey(prefix, keyId, 'rate', 'MINUTE'));
+    const denied = await limiter.check(req);
+    expect(denied).toMatchObject({ allowed: false, code: 'QUOTA_EXCEEDED' });
+    expect(denied.ratelimits[0].remaining).toBe(9);
+    expect(await redis.get(limitsKey(prefix, keyId, 'rate', 'MINUTE'))).toBe(tat);
+  });
+
+  test('code precedence: RATE_LIMITED, then QUOTA_EXCEEDED, then BANDWIDTH_EXCEEDED', async () => {
+    const { limiter } = setup();
+    const keyId = newKeyId('prec');
+    const all = { keyId, rateLimits: perMinute(1), quota: { units: 1, period: 'DAY' as const }, bandwidth: { bytes: 10, period: 'DAY' as const }, bytes: 10, nowMs: T0 };
+    expect((await limiter.check(all)).allowed).toBe(true);
+    expect((await limiter.check(all)).code).toBe('RATE_LIMITED');
+    expect((await limiter.check({ ...all, rateLimits: [] })).code).toBe('QUOTA_EXCEEDED');
+    expect((await limiter.check({ ...all, rateLimits: [], quota: null })).code).toBe('BANDWIDTH_EXCEEDED');
+  });
+});
+
+describe('quota and bandwidth', () => {
+  test('cost 3 against 10 units allows 3 requests and denies the 4th', async () => {
+    const { limiter } = setup();
+    const req = { keyId: newKeyId('cost'), rateLimits: [], quota: { units: 10, period: 'MONTH' as const }, cost: 3, nowMs: T0 };
+    const results = await run(limiter, req, 4);
+    expect(results.map((r) => [r.code, r.quota!.remaining])).toEqual([
+      ['VALID', 7],
+      ['VALID', 4],
+      ['VALID', 1],
+      ['QUOTA_EXCEEDED', 1],
+    ]);
+    const monthEnd = Date.UTC(2031, 5, 1);
+    expect(results[3].quota).toEqual({ limit: 10, remaining: 1, reset: monthEnd });
+    expect(results[3].retryAfterMs).toBe(monthEnd - T0);
+  });
+
+  test('the quota starts again with the next UTC day', async () => {
+    const { limiter } = setup();
+    const req = { keyId: newKeyId('day'), rateLimits: [], quota: { units: 2, period: 'DAY' as const }, nowMs: Date.UTC(2031, 4, 14, 23, 59, 59) };
+    expect((await run(limiter, req, 3)).map((r) => r.allowed)).toEqual([true, true, false]);
+    const tomorrow = await limiter.check({ ...req, nowMs: Date.UTC(2031, 4, 15) });
+    expect(tomorrow).toMatchObject({ allowed: true, quota: { remaining: 1, reset: Date.UTC(2031, 4, 16) } });
+  });
+
+  test('cost 0 probes without consuming anything', async () => {
+    const { prefix, limiter } = setup();
+    const keyId = newKeyId('probe');
+    const req = { keyId, rateLimits: perMinute(2), quota: { units: 2, period: 'DAY' as const }, bandwidth: { bytes: 100, period: 'DAY' as const }, bytes: 50, cost: 0, nowMs: T0 };
+    const probes = await run(limiter, req, 5);
+    expect(probes.every((r) => r.allowed)).toBe(true);
+    expect(probes[4]).toMatchObject({ ratelimits: [{ remaining: 2 }], quota: { remaining: 2 }, bandwidth: { remaining: 100 } });
+    expect(await redis.exists(limitsKey(prefix, keyId, 'rate', 'MINUTE'), limitsKey(prefix, keyId, 'quota', 'DAY', periodBounds('DAY', T0).id))).toBe(0);
+    // A probe still reports an exhausted counter, without spending more.
+    await run(limiter, { ...req, cost: 1, bytes: 0 }, 2);
+    expect(await limiter.check(req)).toMatchObject({ allowed: false, code: 'RATE_LIMITED', quota: { remaining: 0 } });
+  });
+
+  test('bandwidth: request bytes at check time, response bytes after the fact', async () => {
+    const { limiter } = setup();
+    const keyId = newKeyId('bw');
+    const bandwidth = { bytes: 1_000, period: 'MONTH' as const };
+    const req = { keyId, rateLimits: [], bandwidth, bytes: 400, nowMs: T0 };
+    const results = await run(limiter, req, 3);
+    expect(results.map((r) => [r.code, r.bandwidth!.remaining])).toEqual([
+      ['VALID', 600],
+      ['VALID', 200],
+      ['BANDWIDTH_EXCEEDED', 200],
+    ]);
+    expect(await limiter.addBytes(keyId, bandwidth, 150, T0)).toEqual({ limit: 1_000, remaining: 50, reset: Date.UTC(2031, 5, 1) });
+    expect((await limiter.check({ ...req, bytes: 0 })).allowed).toBe(true);
+    expect(await limiter.addBytes(keyId, bandwidth, 100, T0)).toMatchObject({ remaining: 0 });
+    // Spent: even a request with no known bytes is denied, since its response would add more.
+    expect(await limiter.check({ ...req, bytes: 0 })).toMatchObject({ allowed: false, code: 'BANDWIDTH_EXCEEDED' });
+  });
+
+  test('a key without limits is allowed without asking Redis', async () => {
+    const { limiter } = setup();
+    expect(await limiter.check({ keyId: newKeyId('free'), rateLimits: [], nowMs: T0 })).toMatchObject({ allowed: true, code: 'VALID', quota: null, bandwidth: null });
+  });
+});
+
+test('each check is exactly one Redis command (seen by MONITOR)', async () => {
+  const client = connect();
+  const limiter = new Limiter(client, newPrefix());
+  await client.ping();
+  const addr = /addr=(\S+)/.exec(String(await client.client('INFO')))![1];
+  const monitor = await connect().monitor();
+  opened.push(monitor);
+  const seen: { command: string; source: string }[] = [];
+  monitor.on('monitor', (_time: string, args: string[], source: string) => seen.push({ command: String(args[0]).toLowerCase(), source }));
+
+  const keyId = newKeyId('one');
+  const full = { keyId, rateLimits: [{ window: 'MINUTE' as const, limit: 3 }, { window: 'HOUR' as const, limit: 10 }, { window: 'DAY' as const, limit: 100 }], quota: { units: 100, period: 'DAY' as const }, bandwidth: { bytes: 1e6, period: 'MONTH' as const }, bytes: 10, nowMs: T0 };
+  await run(limiter, full, 4); // three allowed and one denied
+  await limiter.check({ ...full, cost: 0 });
+  await limiter.check({ keyId, rateLimits: perMinute(3), nowMs: T0 });
+
+  // Commands reach MONITOR in execution order: once the marker from another connection is
+  // seen, everything the limiter sent before it has been seen too.
+  const marker = `marker-${rand()}`;
+  await redis.echo(marker);
+  for (let i = 0; i < 100 && !seen.some((s) => s.command === 'echo'); i++) await new Promise((r) => setTimeout(r, 20));
+  expect(seen.some((s) => s.command === 'echo')).toBe(true);
+
+  const mine = seen.filter((s) => s.source === addr).map((s) => s.command);
+  expect(mine).toHaveLength(6);
+  expect(mine.every((c) => c === 'eval' || c === 'evalsha')).toBe(true);
+  // The script's own calls are attributed to "lua", not to a round trip of the client.
+  expect(seen.some((s) => s.source === 'lua' && s.command === 'get')).toBe(true);
+});
+
+describe('concurrency slots', () => {
+  test('max 2 gives 2 slots then none; a release frees one', async () => {
+    const slots = new ConcurrencyLimiter(redis, newPrefix());
+    const keyId = newKeyId('conc');
+    const a = await slots.acquire(keyId, 2, 30_000, T0);
+    const b = await slots.acquire(keyId, 2, 30_000, T0);
+    expect(a).not.toBeNull();
+    expect(b).not.toBeNull();
+    expect(await slots.acquire(keyId, 2, 30_000, T0)).toBeNull();
+    await slots.release(a!);
+    await slots.release(a!); // twice is harmless
+    expect(await slots.acquire(keyId, 2, 30_000, T0)).not.toBeNull();
+    expect(await slots.acquire(keyId, 2, 30_000, T0)).toBeNull();
+  });
+
+  test('an expired lease is reclaimed; a renewed one is not', async () => {
+    const slots = new ConcurrencyLimiter(redis, newPrefix());
+    const keyId = newKeyId('lease');
+    const crashed = await slots.acquire(keyId, 2, 1_000, T0);
+    const longRunning = await slots.acquire(keyId, 2, 1_000, T0);
+    expect(await slots.renew(longRunning!, T0 + 800)).toBe(true);
+    expect(await slots.acquire(keyId, 2, 1_000, T0 + 900)).toBeNull();
+    // The first lease ran out at T0 + 1000; the renewed one holds until T0 + 1800.
+    expect(await slots.acquire(keyId, 2, 1_000, T0 + 1_001)).not.toBeNull();
+    expect(await slots.acquire(keyId, 2, 1_000, T0 + 1_001)).toBeNull();
+    expect(await slots.renew(crashed!, T0 + 1_002)).toBe(false);
+  });
+});
+
+describe('when Redis is unreachable', () => {
+  function deadClient(): Redis {
+    const client = connect({ retryStrategy: () => null, enableOfflineQueue: false, maxRetriesPerRequest: 0 }, 'redis://127.0.0.1:1');
+    client.on('error', () => {});
+    return client;
+  }
+  const req = { keyId: 'k_dead', rateLimits: perMinute(5), quota: { units: 10, period: 'DAY' as const }, nowMs: T0 };
+
+  test('open mode allows, marks the answer degraded and reports the error', async () => {
+    const onError = jest.fn();
+    const limiter = new Limiter(deadClient(), newPrefix(), { failureMode: 'open', onError });
+    const result = await limiter.check(req);
+    expect(result).toMatchObject({ allowed: true, code: 'VALID', degraded: true, retryAfterMs: 0 });
+    expect(onError).toHaveBeenCalledWith(expect.any(Error), 'check');
+    expect(await limiter.addBytes('k_dead', { bytes: 10, period: 'DAY' }, 5, T0)).toBeNull();
+  });
+
+  test('closed mode denies with RATE_LIMITED, degraded', async () => {
+    const onError = jest.fn(() => {
+      throw new Error('a broken logger must not matter');
+    });
+    const limiter = new Limiter(deadClient(), newPrefix(), { failureMode: 'closed', onError });
+    const result = await limiter.check(req);
+    expect(result).toMatchObject({ allowed: false, code: 'RATE_LIMITED', degraded: true, ratelimits: [{ remaining: 0 }] });
+    expect(result.retryAfterMs).toBeGreaterThan(0);
+    expect(onError).toHaveBeenCalled();
+  });
+
+  test('concurrency slots follow the failure mode', async () => {
+    const open = new ConcurrencyLimiter(deadClient(), newPrefix(), { failureMode: 'open' });
+    const token = await open.acquire('k_dead', 1, 1_000, T0);
+    expect(token).toMatchObject({ degraded: true });
+    await expect(open.release(token!)).resolves.toBeUndefined();
+    const closed = new ConcurrencyLimiter(deadClient(), newPrefix(), { failureMode: 'closed' });
+    expect(await closed.acquire('k_dead', 1, 1_000, T0)).toBeNull();
+  });
+
+  test('a Redis that never answers is cut off by the deadline', async () => {
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((s) => void sockets.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const client = connect({ retryStrategy: () => null }, `redis://127.0.0.1:${(silent.address() as net.AddressInfo).port}`);
+    client.on('error', () => {});
+    const onError = jest.fn();
+    const limiter = new Limiter(client, newPrefix(), { failureMode: 'open', timeoutMs: 100, onError });
+    const started = Date.now();
+    expect(await limiter.check(req)).toMatchObject({ allowed: true, degraded: true });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(onError.mock.calls[0][0].name).toBe('LimitsTimeoutError');
+    client.disconnect();
+    sockets.forEach((s) => s.destroy());
+    await new Promise((resolve) => silent.close(resolve));
+  });
+});

@@ -1,0 +1,161 @@
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../src/config';
+
+/** The ConfigError loadConfig throws for `env` (fails the test when it throws nothing or something else). */
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw new Error(`expected a ConfigError, got ${String(e)}`);
+  }
+  throw new Error('expected a ConfigError, but loadConfig accepted the environment');
+}
+
+const key32 = () => crypto.randomBytes(32).toString('base64');
+
+describe('loadConfig defaults', () => {
+  test('an empty environment gives the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      nodeEnv: 'development',
+      port: 4000,
+      host: '127.0.0.1',
+      databaseUrl: undefined,
+      dataDir: path.resolve('./.keywarden'),
+      redisUrl: 'redis://127.0.0.1:6379',
+      redisPrefix: 'kw',
+      encryptionKey: undefined,
+      bootstrap: true,
+      webhookAllowPrivateNetworks: false,
+      webhookRetrySchedule: [5, 300, 1800, 7200, 18000, 36000, 36000],
+      webhookTimeoutMs: 15000,
+      expiryWarningDays: [14, 7, 1],
+      scanIntervalSeconds: 300,
+      trustProxy: false,
+      logLevel: 'info',
+      graphqlMaxDepth: 12,
+      graphqlMaxComplexity: 5000,
+    });
+  });
+
+  test('empty strings fall back to the defaults', () => {
+    const config = loadConfig({ PORT: '', DATABASE_URL: '', REDIS_URL: '', WEBHOOK_RETRY_SCHEDULE: '', TRUST_PROXY: '', EXPIRY_WARNING_DAYS: ' ' });
+    expect(config.port).toBe(4000);
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(config.webhookRetrySchedule).toEqual([5, 300, 1800, 7200, 18000, 36000, 36000]);
+    expect(config.trustProxy).toBe(false);
+    expect(config.expiryWarningDays).toEqual([14, 7, 1]);
+  });
+
+  test('it reads the environment it is given, not process.env', () => {
+    const saved = process.env.PORT;
+    process.env.PORT = 'not-a-port';
+    try {
+      expect(loadConfig({ PORT: '5000' }).port).toBe(5000);
+    } finally {
+      if (saved === undefined) delete process.env.PORT;
+      else process.env.PORT = saved;
+    }
+  });
+});
+
+describe('loadConfig reads valid values', () => {
+  test.each<[string, NodeJS.ProcessEnv, Partial<ReturnType<typeof loadConfig>>]>([
+    ['PORT', { PORT: '8080' }, { port: 8080 }],
+    ['PORT 0 (any free port)', { PORT: '0' }, { port: 0 }],
+    ['PORT 65535', { PORT: '65535' }, { port: 65535 }],
+    ['HOST', { HOST: '0.0.0.0' }, { host: '0.0.0.0' }],
+    ['a postgresql:// DATABASE_URL', { DATABASE_URL: 'postgresql://u:p@db:5432/kw' }, { databaseUrl: 'postgresql://u:p@db:5432/kw' }],
+    ['a postgres:// DATABASE_URL', { DATABASE_URL: 'postgres://db/kw' }, { databaseUrl: 'postgres://db/kw' }],
+    ['a rediss:// REDIS_URL', { REDIS_URL: 'rediss://cache:6380/1' }, { redisUrl: 'rediss://cache:6380/1' }],
+    ['KEYWARDEN_REDIS_PREFIX with allowed punctuation', { KEYWARDEN_REDIS_PREFIX: 'kw:prod-eu_1.a' }, { redisPrefix: 'kw:prod-eu_1.a' }],
+    ['WEBHOOK_RETRY_SCHEDULE with spaces', { WEBHOOK_RETRY_SCHEDULE: '1, 2,3' }, { webhookRetrySchedule: [1, 2, 3] }],
+    ['EXPIRY_WARNING_DAYS', { EXPIRY_WARNING_DAYS: '30,7' }, { expiryWarningDays: [30, 7] }],
+    ['TRUST_PROXY=true', { TRUST_PROXY: 'true' }, { trustProxy: true }],
+    ['TRUST_PROXY=1', { TRUST_PROXY: '1' }, { trustProxy: true }],
+    ['TRUST_PROXY=YES', { TRUST_PROXY: 'YES' }, { trustProxy: true }],
+    ['TRUST_PROXY=off', { TRUST_PROXY: 'off' }, { trustProxy: false }],
+    ['KEYWARDEN_BOOTSTRAP=false', { KEYWARDEN_BOOTSTRAP: 'false' }, { bootstrap: false }],
+    ['WEBHOOK_ALLOW_PRIVATE_NETWORKS=true', { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' }, { webhookAllowPrivateNetworks: true }],
+    ['WEBHOOK_TIMEOUT_MS', { WEBHOOK_TIMEOUT_MS: '2500' }, { webhookTimeoutMs: 2500 }],
+    ['SCAN_INTERVAL_SECONDS', { SCAN_INTERVAL_SECONDS: '60' }, { scanIntervalSeconds: 60 }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'debug' }, { logLevel: 'debug' }],
+  ])('%s', (_label, env, expected) => {
+    expect(loadConfig(env)).toMatchObject(expected);
+  });
+
+  test('KEYWARDEN_ENCRYPTION_KEY of 32 base64 bytes is decoded', () => {
+    const raw = crypto.randomBytes(32);
+    const config = loadConfig({ KEYWARDEN_ENCRYPTION_KEY: raw.toString('base64') });
+    expect(config.encryptionKey).toEqual(raw);
+  });
+
+  test('NODE_ENV=production with a KEYWARDEN_ENCRYPTION_KEY is accepted', () => {
+    const config = loadConfig({ NODE_ENV: 'production', KEYWARDEN_ENCRYPTION_KEY: key32() });
+    expect(config.nodeEnv).toBe('production');
+    expect(config.encryptionKey).toHaveLength(32);
+  });
+});
+
+describe('loadConfig rejects invalid variables with a ConfigError naming the variable', () => {
+  test.each<[string, NodeJS.ProcessEnv]>([
+    ['PORT', { PORT: 'abc' }],
+    ['PORT', { PORT: '70000' }],
+    ['PORT', { PORT: '65536' }],
+    ['PORT', { PORT: '-1' }],
+    ['PORT', { PORT: '80.5' }],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://x' }],
+    ['DATABASE_URL', { DATABASE_URL: 'not a url' }],
+    ['REDIS_URL', { REDIS_URL: 'http://x' }],
+    ['REDIS_URL', { REDIS_URL: 'localhost:6379' }],
+    ['KEYWARDEN_REDIS_PREFIX', { KEYWARDEN_REDIS_PREFIX: 'my prefix' }],
+    ['KEYWARDEN_REDIS_PREFIX', { KEYWARDEN_REDIS_PREFIX: ' kw' }],
+    ['KEYWARDEN_REDIS_PREFIX', { KEYWARDEN_REDIS_PREFIX: 'kw{tag}' }],
+    ['KEYWARDEN_REDIS_PREFIX', { KEYWARDEN_REDIS_PREFIX: 'x'.repeat(65) }],
+    ['WEBHOOK_RETRY_SCHEDULE', { WEBHOOK_RETRY_SCHEDULE: '1,,2' }],
+    ['WEBHOOK_RETRY_SCHEDULE', { WEBHOOK_RETRY_SCHEDULE: '5,' }],
+    ['WEBHOOK_RETRY_SCHEDULE', { WEBHOOK_RETRY_SCHEDULE: 'a,b' }],
+    ['WEBHOOK_RETRY_SCHEDULE', { WEBHOOK_RETRY_SCHEDULE: '5,-1' }],
+    ['WEBHOOK_RETRY_SCHEDULE', { WEBHOOK_RETRY_SCHEDULE: '1.5' }],
+    ['EXPIRY_WARNING_DAYS', { EXPIRY_WARNING_DAYS: '14;7' }],
+    ['TRUST_PROXY', { TRUST_PROXY: 'maybe' }],
+    ['KEYWARDEN_BOOTSTRAP', { KEYWARDEN_BOOTSTRAP: 'sometimes' }],
+    ['WEBHOOK_ALLOW_PRIVATE_NETWORKS', { WEBHOOK_ALLOW_PRIVATE_NETWORKS: '2' }],
+    ['WEBHOOK_TIMEOUT_MS', { WEBHOOK_TIMEOUT_MS: '50' }],
+    ['SCAN_INTERVAL_SECONDS', { SCAN_INTERVAL_SECONDS: '0' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
+    ['RATE_LIMIT_FAILURE_MODE', { RATE_LIMIT_FAILURE_MODE: 'sometimes' }],
+    ['BRUTE_FORCE_MAX_FAILURES', { BRUTE_FORCE_MAX_FAILURES: '0' }],
+    ['KEYWARDEN_ENCRYPTION_KEY', { KEYWARDEN_ENCRYPTION_KEY: crypto.randomBytes(16).toString('base64') }],
+    ['KEYWARDEN_ENCRYPTION_KEY', { KEYWARDEN_ENCRYPTION_KEY: crypto.randomBytes(31).toString('base64') }],
+    ['KEYWARDEN_ENCRYPTION_KEY', { KEYWARDEN_ENCRYPTION_KEY: crypto.randomBytes(33).toString('base64') }],
+    ['KEYWARDEN_ENCRYPTION_KEY', { KEYWARDEN_ENCRYPTION_KEY: 'not-base64-at-all!!' }],
+    ['KEYWARDEN_ENCRYPTION_KEY', { NODE_ENV: 'production' }],
+    ['KEYWARDEN_ENCRYPTION_KEY', { NODE_ENV: 'production', KEYWARDEN_ENCRYPTION_KEY: '' }],
+  ])('%s: %j', (variable, env) => {
+    const err = configError(env);
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toContain(variable);
+  });
+
+  test('the message names only the variable at fault', () => {
+    const err = configError({ PORT: 'abc' });
+    for (const other of ['DATABASE_URL', 'REDIS_URL', 'TRUST_PROXY', 'KEYWARDEN_ENCRYPTION_KEY']) expect(err.message).not.toContain(other);
+  });
+
+  test('several bad variables are all named in one error', () => {
+    const err = configError({ PORT: 'abc', TRUST_PROXY: 'maybe', REDIS_URL: 'http://x' });
+    expect(err.message).toContain('PORT');
+    expect(err.message).toContain('TRUST_PROXY');
+    expect(err.message).toContain('REDIS_URL');
+  });
+
+  test('the message does not echo a database password', () => {
+    const err = configError({ DATABASE_URL: 'mysql://admin:hunter2secret@db/kw' });
+    expect(err.message).toContain('DATABASE_URL');
+    expect(err.message).not.toContain('hunter2secret');
+  });
+});
