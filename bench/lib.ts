@@ -1,0 +1,95 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import net from 'node:net';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { Client } from 'pg';
+
+// Shared pieces of the benchmarks: a throwaway database, child processes, load runs.
+
+export const ROOT = path.join(__dirname, '..');
+
+export function adminUrl(): string {
+  return process.env.BENCH_DATABASE_ADMIN_URL ?? process.env.TEST_DATABASE_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+}
+
+export async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `kw_bench_${crypto.randomBytes(4).toString('hex')}`;
+  const admin = new Client({ connectionString: adminUrl() });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  const url = new URL(adminUrl());
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startProcess(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; output: () => string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  await new Promise<void>((resolve, reject) => {
+    const t = setInterval(() => {
+      if (ready.test(out)) {
+        clearInterval(t);
+        resolve();
+      } else if (child.exitCode !== null) {
+        clearInterval(t);
+        reject(new Error(`process exited: ${out}`));
+      }
+    }, 50);
+  });
+  return {
+    child,
+    output: () => out,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  requests: number;
+}
+
+export async function load(opts: { url: string; body?: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; duration?: number; connections?: number; overallRate?: number; amount?: number }): Promise<LoadResult> {
+  const r = await autocannon({
+    url: opts.url,
+    method: opts.method ?? 'POST',
+    body: opts.body,
+    headers: { 'content-type': 'application/json', ...opts.headers },
+    ...(opts.amount ? { amount: opts.amount } : { duration: opts.duration ?? 10 }),
+    connections: opts.connections ?? 32,
+    ...(opts.overallRate ? { overallRate: opts.overallRate } : {}),
+  });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx, requests: r.requests.total };
+}
+
+export function table(rows: (string | number)[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  return rows.map((r) => '| ' + r.map((c, i) => String(c).padEnd(widths[i])).join(' | ') + ' |').join('\n');
+}

@@ -1,0 +1,98 @@
+import Redis from 'ioredis';
+import { Client } from 'pg';
+import { freePort, freshDatabase, load, startProcess, table, type LoadResult } from './lib';
+
+// POST /v1/keys/verify for a cached key with two rate windows and a quota, against a bare
+// node:http server answering the same JSON, measured in the same run on this machine.
+// Also: Redis commands per verification (INFO commandstats delta) and database transactions
+// on the cached path (pg_stat_database delta).
+
+async function redisCommands(redis: Redis): Promise<number> {
+  const info = await redis.info('commandstats');
+  let total = 0;
+  for (const m of info.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)) if (m[1] !== 'info') total += Number(m[2]);
+  return total;
+}
+
+async function transactions(dbUrl: string): Promise<number> {
+  const c = new Client({ connectionString: dbUrl });
+  await c.connect();
+  const name = new URL(dbUrl).pathname.slice(1);
+  await new Promise((r) => setTimeout(r, 1200)); // let backends flush their statistics
+  const r = await c.query('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1', [name]);
+  await c.end();
+  return Number(r.rows[0].n);
+}
+
+export async function benchVerify(opts: { duration: number }): Promise<{ rows: (string | number)[][]; summary: Record<string, number> }> {
+  const db = await freshDatabase();
+  const prefix = `kwbench-${Date.now().toString(36)}`;
+  const apiPort = await freePort();
+  const barePort = await freePort();
+  const api = await startProcess(['bin/keywarden.js', 'api'], { DATABASE_URL: db.url, PORT: String(apiPort), KEYWARDEN_REDIS_PREFIX: prefix, LOG_LEVEL: 'info', KEYWARDEN_BOOTSTRAP: 'true' }, /Keywarden API listening/);
+  const bare = await startProcess(['bench/bare-server.js'], { PORT: String(barePort) }, /listening/);
+  const master = /^(ak_root_\w+)$/m.exec(api.output())![1];
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  try {
+    const created = await fetch(`http://127.0.0.1:${apiPort}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${master}` },
+      body: JSON.stringify({
+        query: `mutation { createKey(input: { name: "bench", type: PRODUCTION, rateLimits: [{ window: MINUTE, limit: 100000000 }, { window: HOUR, limit: 1000000000 }], quota: { units: 2000000000, period: MONTH } }) { secret } }`,
+      }),
+    }).then((r) => r.json() as Promise<any>);
+    const secret = created.data.createKey.secret;
+    const body = JSON.stringify({ key: secret, permission: 'READ_ONLY' });
+    const verifyUrl = `http://127.0.0.1:${apiPort}/v1/keys/verify`;
+    const bareUrl = `http://127.0.0.1:${barePort}/`;
+    // Warm both (JIT, caches, connections).
+    await load({ url: verifyUrl, body, duration: 2 });
+    await load({ url: bareUrl, body, duration: 2 });
+
+    const bareMax = await load({ url: bareUrl, body, duration: opts.duration });
+    const verifyMax = await load({ url: verifyUrl, body, duration: opts.duration });
+    const half = Math.max(100, Math.floor(verifyMax.rps / 2));
+    const verifyHalf = await load({ url: verifyUrl, body, duration: opts.duration, overallRate: half });
+    const bareHalf = await load({ url: bareUrl, body, duration: opts.duration, overallRate: half });
+
+    const n = 2000;
+    const redisBefore = await redisCommands(redis);
+    const txBefore = await transactions(db.url);
+    const counted = await load({ url: verifyUrl, body, amount: n, connections: 8 });
+    const redisAfter = await redisCommands(redis);
+    const txAfter = await transactions(db.url);
+    const fail = (r: LoadResult) => r.errors + r.non2xx;
+    const rows: (string | number)[][] = [
+      ['measure', 'bare node:http', 'POST /v1/keys/verify', 'ratio'],
+      ['requests/s (32 connections)', bareMax.rps.toFixed(0), verifyMax.rps.toFixed(0), (verifyMax.rps / bareMax.rps).toFixed(2)],
+      ['p50 ms at max load', bareMax.p50, verifyMax.p50, ''],
+      ['p99 ms at max load', bareMax.p99, verifyMax.p99, ''],
+      [`p99 ms at ${half} req/s (half the verify max)`, bareHalf.p99, verifyHalf.p99, ''],
+      ['errors + non-2xx', fail(bareMax) + fail(bareHalf), fail(verifyMax) + fail(verifyHalf) + fail(counted), ''],
+      ['Redis commands per verification', '', ((redisAfter - redisBefore) / counted.requests).toFixed(3), ''],
+      ['database transactions per cached verification', '', ((txAfter - txBefore) / counted.requests).toFixed(3), ''],
+    ];
+    return {
+      rows,
+      summary: { ratio: verifyMax.rps / bareMax.rps, p99Half: verifyHalf.p99, redisPerVerify: (redisAfter - redisBefore) / counted.requests, dbPerVerify: (txAfter - txBefore) / counted.requests },
+    };
+  } finally {
+    redis.disconnect();
+    await api.stop();
+    await bare.stop();
+    await db.drop();
+  }
+}
+
+if (require.main === module) {
+  benchVerify({ duration: Number(process.env.BENCH_DURATION ?? 10) }).then(
+    (r) => {
+      process.stdout.write(table(r.rows) + '\n');
+      process.exit(0);
+    },
+    (err) => {
+      process.stderr.write(String(err?.stack ?? err) + '\n');
+      process.exit(1);
+    },
+  );
+}
