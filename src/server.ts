@@ -7,6 +7,8 @@ import { KeyCache } from './verify/cache';
 import { HttpError, handleVerify, sendError, sendJson } from './verify/http';
 import { TargetDirectory } from './verify/targets';
 import { UseRecorder } from './verify/effects';
+import { UsageBuffer } from './verify/usage';
+import { VerificationDetectors } from './audit/detectors';
 import { BruteForceGuard, DEFAULT_BRUTE_FORCE, type BruteForceOptions } from './verify/bruteforce';
 import { createGateway, matchGatewayRoute } from './verify/gateway';
 import { ConcurrencyLimiter, Limiter } from './limits';
@@ -31,13 +33,14 @@ export interface App {
   server: http.Server;
   cache: KeyCache;
   uses: UseRecorder;
+  usage: UsageBuffer;
   graphql: ReturnType<typeof createGraphQLHandler>;
 }
 
 export function createApp(deps: AppDeps): App {
   const cache = deps.cache ?? new KeyCache((digest) => resolveKeyByDigest(deps.db.prisma, digest));
   const targets = new TargetDirectory(deps.db);
-  const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy });
+  const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix });
   const uses = new UseRecorder(deps.db);
   const onLimitsError = (err: Error, operation: string) => logger.error({ err: err.message, operation }, 'Redis failed during a limits check; answering per RATE_LIMIT_FAILURE_MODE');
   const limitOptions = { failureMode: deps.failureMode ?? 'open', onError: onLimitsError };
@@ -45,7 +48,10 @@ export function createApp(deps: AppDeps): App {
   const slots = new ConcurrencyLimiter(deps.redis, deps.prefix, limitOptions);
   const guard = new BruteForceGuard(deps.redis, deps.prefix, deps.bruteForce ?? DEFAULT_BRUTE_FORCE);
   const hostnames = sharedHostnameResolver();
-  const verifyDeps = { cache, targets, uses, limiter, guard, hostnames, trustProxy: deps.trustProxy };
+  const usage = new UsageBuffer(deps.redis, deps.prefix);
+  usage.start();
+  const detectors = new VerificationDetectors(deps.db, deps.redis, deps.prefix);
+  const verifyDeps = { cache, targets, uses, limiter, guard, hostnames, usage, detectors, trustProxy: deps.trustProxy };
   const gateway = createGateway({ ...verifyDeps, slots, ...deps.gateway });
 
   const server = http.createServer((req, res) => {
@@ -89,7 +95,7 @@ export function createApp(deps: AppDeps): App {
     }
   });
   server.keepAliveTimeout = 65_000;
-  return { server, cache, uses, graphql };
+  return { server, cache, uses, usage, graphql };
 }
 
 async function readiness(deps: AppDeps): Promise<{ ready: boolean; database: string; redis: string }> {

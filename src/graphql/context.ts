@@ -5,26 +5,51 @@ import { KeywardenError } from '../infra/errors';
 import type { Permission } from '../generated/prisma/enums';
 import { authenticate, type AuthResult } from '../keys/authenticate';
 import type { KeyCache } from '../verify/cache';
+import type Redis from 'ioredis';
+import { usagePoints, usageRequestKey, type UsagePoint, type UsageRequest } from '../reports/usage-points';
 
 // Per-request GraphQL context: the calling key (authenticated once), the database and loaders
 // that batch per-row lookups so lists never cost a query per row.
 
 export interface GraphQLContext {
   db: Database;
+  redis?: Redis;
+  prefix: string;
   auth: AuthResult;
   loaders: {
     /** Key id -> its own permission (effectivePermission reads the ancestors through it). */
     keyPermission: DataLoader<string, Permission | null>;
+    /** (key, range, granularity) -> usage points; one query per distinct range. */
+    usage: DataLoader<UsageRequest, UsagePoint[], string>;
   };
 }
 
-export async function buildContext(deps: { db: Database; cache: KeyCache }, authorization: string | null, ip: string | null): Promise<GraphQLContext> {
+export async function buildContext(deps: { db: Database; cache: KeyCache; redis?: Redis; prefix?: string }, authorization: string | null, ip: string | null): Promise<GraphQLContext> {
   const auth = await authenticate(deps.cache, authorization, ip);
   const db = deps.db;
   return {
     db,
+    redis: deps.redis,
+    prefix: deps.prefix ?? 'kw',
     auth,
     loaders: {
+      usage: new DataLoader(
+        async (reqs) => {
+          const groups = new Map<string, UsageRequest[]>();
+          for (const r of reqs) {
+            const g = `${r.from.toISOString()}|${r.to.toISOString()}|${r.granularity}`;
+            groups.set(g, [...(groups.get(g) ?? []), r]);
+          }
+          const results = new Map<string, UsagePoint[]>();
+          for (const group of groups.values()) {
+            const { from, to, granularity } = group[0];
+            const byKey = await usagePoints(db, [...new Set(group.map((r) => r.keyId))], from, to, granularity);
+            for (const r of group) results.set(usageRequestKey(r), byKey.get(r.keyId) ?? []);
+          }
+          return reqs.map((r) => results.get(usageRequestKey(r)) ?? []);
+        },
+        { cacheKeyFn: usageRequestKey },
+      ),
       keyPermission: new DataLoader(async (ids) => {
         const rows = await db.prisma.apiKey.findMany({ where: { id: { in: [...ids] } }, select: { id: true, permission: true } });
         const map = new Map(rows.map((r) => [r.id, r.permission]));

@@ -6,6 +6,7 @@ import './key';
 import './viewer';
 import './audit';
 import './security';
+import './usage';
 import './export';
 
 let schema: GraphQLSchema | undefined;

@@ -5,6 +5,7 @@ import { KeywardenError } from '../infra/errors';
 import { logger } from '../infra/logger';
 import type { Database } from '../infra/db';
 import type { KeyCache } from '../verify/cache';
+import type Redis from 'ioredis';
 import { clientIp } from '../verify/http';
 import { buildContext, type GraphQLContext } from './context';
 import { getSchema } from './schema';
@@ -34,7 +35,7 @@ function toGraphQLError(error: unknown): GraphQLError | null {
   return null;
 }
 
-export function createGraphQLHandler(deps: { db: Database; cache: KeyCache; trustProxy: boolean }): YogaServerInstance<ServerContext, GraphQLContext> {
+export function createGraphQLHandler(deps: { db: Database; cache: KeyCache; trustProxy: boolean; redis?: Redis; prefix?: string }): YogaServerInstance<ServerContext, GraphQLContext> {
   return createYoga<ServerContext, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: '/graphql',

@@ -10,6 +10,8 @@ import type { BruteForceGuard } from './bruteforce';
 import type { KeyCache } from './cache';
 import type { UseRecorder } from './effects';
 import type { TargetDirectory } from './targets';
+import type { UsageBuffer } from './usage';
+import type { VerificationDetectors } from '../audit/detectors';
 
 // Verification without the HTTP: brute-force block -> checksum -> cache (or one read) ->
 // policy -> limits (one Redis script) -> answer. Nothing is counted for a request that fails
@@ -59,6 +61,8 @@ export interface VerifyDeps {
   guard?: BruteForceGuard;
   uses?: UseRecorder;
   hostnames?: HostnameResolver;
+  usage?: UsageBuffer;
+  detectors?: VerificationDetectors;
 }
 
 const NOT_FOUND: VerifyResult = Object.freeze({
@@ -96,6 +100,8 @@ export async function verifyKey(deps: VerifyDeps, input: VerifyInput): Promise<V
     if (key.hostnames.some((h) => deps.hostnames!.addresses(h) === null)) await deps.hostnames.prefetch(key.hostnames);
   }
 
+  // The country feeds restrictions, conditions and GEO_ANOMALY (usage); one in-memory lookup.
+  const country = input.ip && (key.needsCountry || deps.usage) ? countryOf(input.ip) : null;
   let code = decide(
     key,
     {
@@ -104,7 +110,7 @@ export async function verifyKey(deps: VerifyDeps, input: VerifyInput): Promise<V
       agentId: input.agentId?.toLowerCase(),
       workflowId: input.workflowId?.toLowerCase(),
       targetAccountId,
-      country: key.needsCountry && input.ip ? countryOf(input.ip) : null,
+      country,
       method: input.method,
       path: input.path,
       headers: input.headers,
@@ -127,6 +133,19 @@ export async function verifyKey(deps: VerifyDeps, input: VerifyInput): Promise<V
     code = limits.code;
   }
   if (code === 'VALID') deps.uses?.onValid(key, input.ip);
+  else deps.detectors?.onDenied(key, code, input.ip, nowMs);
+  deps.usage?.record({
+    keyId: key.id,
+    accountId: key.accountId,
+    code,
+    units: input.cost,
+    bytes: input.bytes,
+    ip: input.ip,
+    country,
+    agentId: input.agentId,
+    workflowId: input.workflowId,
+    atMs: nowMs,
+  });
 
   return {
     result: {

@@ -1,0 +1,146 @@
+import type Redis from 'ioredis';
+import { logger } from '../infra/logger';
+
+// Usage on the hot path without a Redis command per request: verifications are tallied in
+// process and written to Redis once a second in one pipeline (per key and hour counters, the
+// last-used time, the recent-access log, countries seen). A worker moves the Redis tallies into
+// PostgreSQL rollups (src/reports/usage-flush.ts). A process that dies loses at most the last
+// second of tallies; it never blocks or slows a verification.
+
+export const ACCESS_LOG_LENGTH = 1000;
+const HOUR_MS = 3_600_000;
+
+export interface UsageEntry {
+  keyId: string;
+  accountId: string;
+  code: string;
+  units: number;
+  bytes: number;
+  ip?: string;
+  country?: string | null;
+  agentId?: string;
+  workflowId?: string;
+  atMs: number;
+}
+
+interface Tally {
+  keyId: string;
+  accountId: string;
+  hour: number;
+  requests: number;
+  allowed: number;
+  denied: number;
+  units: number;
+  bytes: number;
+  deniedByCode: Record<string, number>;
+}
+
+export function usageKeys(prefix: string) {
+  return {
+    hourly: (keyId: string, hour: number) => `${prefix}:usage:{${keyId}}:${hour}`,
+    dirty: `${prefix}:usage:dirty`,
+    lastUsed: `${prefix}:usage:lastused`,
+    access: (keyId: string) => `${prefix}:access:{${keyId}}`,
+    countries: `${prefix}:usage:countries`,
+  };
+}
+
+export class UsageBuffer {
+  private tallies = new Map<string, Tally>();
+  private lastUsed = new Map<string, number>();
+  private access = new Map<string, string[]>();
+  private countries = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | null = null;
+  private readonly keys: ReturnType<typeof usageKeys>;
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    private readonly intervalMs = 1000,
+  ) {
+    this.keys = usageKeys(prefix);
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.flush(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  record(e: UsageEntry): void {
+    const hour = Math.floor(e.atMs / HOUR_MS) * HOUR_MS;
+    const id = `${e.keyId}|${hour}`;
+    let t = this.tallies.get(id);
+    if (!t) {
+      t = { keyId: e.keyId, accountId: e.accountId, hour, requests: 0, allowed: 0, denied: 0, units: 0, bytes: 0, deniedByCode: {} };
+      this.tallies.set(id, t);
+    }
+    t.requests++;
+    if (e.code === 'VALID') {
+      t.allowed++;
+      t.units += e.units;
+      t.bytes += e.bytes;
+      this.lastUsed.set(e.keyId, Math.max(e.atMs, this.lastUsed.get(e.keyId) ?? 0));
+      if (e.country) this.countries.add(`${e.keyId}|${e.accountId}|${e.country}`);
+    } else {
+      t.denied++;
+      t.deniedByCode[e.code] = (t.deniedByCode[e.code] ?? 0) + 1;
+    }
+    let log = this.access.get(e.keyId);
+    if (!log) this.access.set(e.keyId, (log = []));
+    log.push(JSON.stringify({ at: new Date(e.atMs).toISOString(), ip: e.ip ?? null, country: e.country ?? null, agentId: e.agentId ?? null, workflowId: e.workflowId ?? null, code: e.code }));
+    if (log.length > ACCESS_LOG_LENGTH) log.shift();
+  }
+
+  /** Writes what was tallied since the last flush to Redis, in one pipeline. */
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (this.tallies.size === 0 && this.access.size === 0) return Promise.resolve();
+    const tallies = this.tallies;
+    const lastUsed = this.lastUsed;
+    const access = this.access;
+    const countries = this.countries;
+    this.tallies = new Map();
+    this.lastUsed = new Map();
+    this.access = new Map();
+    this.countries = new Set();
+    const p = this.redis.pipeline();
+    for (const t of tallies.values()) {
+      const k = this.keys.hourly(t.keyId, t.hour);
+      p.hincrby(k, 'requests', t.requests);
+      if (t.allowed) p.hincrby(k, 'allowed', t.allowed);
+      if (t.denied) p.hincrby(k, 'denied', t.denied);
+      if (t.units) p.hincrby(k, 'units', t.units);
+      if (t.bytes) p.hincrbyfloat(k, 'bytes', t.bytes);
+      for (const [code, n] of Object.entries(t.deniedByCode)) p.hincrby(k, `denied:${code}`, n);
+      p.expire(k, 7 * 86_400);
+      p.sadd(this.keys.dirty, `${t.keyId}|${t.hour}|${t.accountId}`);
+    }
+    for (const [keyId, ms] of lastUsed) p.hset(this.keys.lastUsed, keyId, String(ms));
+    for (const [keyId, entries] of access) {
+      p.lpush(this.keys.access(keyId), ...entries);
+      p.ltrim(this.keys.access(keyId), 0, ACCESS_LOG_LENGTH - 1);
+    }
+    if (countries.size) p.sadd(this.keys.countries, ...countries);
+    this.flushing = p
+      .exec()
+      .then(() => undefined)
+      .catch((err) => logger.warn({ err: (err as Error).message }, 'could not write usage tallies to Redis'))
+      .finally(() => {
+        this.flushing = null;
+      });
+    return this.flushing;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush();
+  }
+}
+
+/** The newest `first` access-log entries of a key (newest first). */
+export async function recentAccess(redis: Redis, prefix: string, keyId: string, first: number): Promise<Record<string, unknown>[]> {
+  const rows = await redis.lrange(usageKeys(prefix).access(keyId), 0, Math.max(0, first - 1));
+  return rows.map((r) => JSON.parse(r));
+}
