@@ -93,3 +93,26 @@ export function table(rows: (string | number)[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   return rows.map((r) => '| ' + r.map((c, i) => String(c).padEnd(widths[i])).join(' | ') + ' |').join('\n');
 }
+
+/** Sequential requests over one keep-alive connection: per-request latency in microseconds. */
+export async function sequentialLatency(opts: { url: string; method?: string; headers?: Record<string, string>; body?: string; count: number }): Promise<{ p50: number; p99: number }> {
+  const http = await import('node:http');
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const u = new URL(opts.url);
+  const times: number[] = [];
+  for (let i = 0; i < opts.count; i++) {
+    const started = process.hrtime.bigint();
+    await new Promise<void>((resolve, reject) => {
+      const req = http.request({ agent, hostname: u.hostname, port: u.port, path: u.pathname + u.search, method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode && res.statusCode < 300 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
+      });
+      req.on('error', reject);
+      req.end(opts.body);
+    });
+    times.push(Number(process.hrtime.bigint() - started) / 1000);
+  }
+  agent.destroy();
+  times.sort((a, b) => a - b);
+  return { p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)] };
+}

@@ -1,3 +1,5 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -81,6 +83,8 @@ const envSchema = z.object({
   WEBHOOK_TIMEOUT_MS: int('WEBHOOK_TIMEOUT_MS', 15000, 100, 600000),
   EXPIRY_WARNING_DAYS: intList('EXPIRY_WARNING_DAYS', '14,7,1'),
   SCAN_INTERVAL_SECONDS: int('SCAN_INTERVAL_SECONDS', 300, 1, 86400),
+  WEBHOOK_CONCURRENCY: int('WEBHOOK_CONCURRENCY', 50, 1, 1000),
+  JOB_LOCK_SECONDS: int('JOB_LOCK_SECONDS', 30, 1, 3600),
   TRUST_PROXY: bool('TRUST_PROXY', false),
   RATE_LIMIT_FAILURE_MODE: z.enum(['open', 'closed'], { message: 'RATE_LIMIT_FAILURE_MODE must be open or closed' }).optional().default('open'),
   BRUTE_FORCE_MAX_FAILURES: int('BRUTE_FORCE_MAX_FAILURES', 20, 1, 1_000_000),
@@ -106,6 +110,10 @@ export type Config = {
   webhookTimeoutMs: number;
   expiryWarningDays: number[];
   scanIntervalSeconds: number;
+  /** Webhook deliveries one worker process runs at once. */
+  webhookConcurrency: number;
+  /** How long a job stays claimed by a worker that stopped answering before another worker takes it over. */
+  jobLockSeconds: number;
   trustProxy: boolean;
   rateLimitFailureMode: 'open' | 'closed';
   bruteForce: { maxFailures: number; windowMs: number; blockMs: number };
@@ -147,6 +155,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
     expiryWarningDays: e.EXPIRY_WARNING_DAYS,
     scanIntervalSeconds: e.SCAN_INTERVAL_SECONDS,
+    webhookConcurrency: e.WEBHOOK_CONCURRENCY,
+    jobLockSeconds: e.JOB_LOCK_SECONDS,
     trustProxy: e.TRUST_PROXY,
     rateLimitFailureMode: e.RATE_LIMIT_FAILURE_MODE,
     bruteForce: { maxFailures: e.BRUTE_FORCE_MAX_FAILURES, windowMs: e.BRUTE_FORCE_WINDOW_SECONDS * 1000, blockMs: e.BRUTE_FORCE_BLOCK_SECONDS * 1000 },
@@ -154,4 +164,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
     graphqlMaxComplexity: e.GRAPHQL_MAX_COMPLEXITY,
   };
+}
+
+/**
+ * The key that encrypts webhook secrets at rest. Outside production a missing
+ * KEYWARDEN_ENCRYPTION_KEY is generated once into <KEYWARDEN_DATA_DIR>/encryption.key (0600),
+ * so a development install works at once and keeps its secrets readable across restarts.
+ */
+export function resolveEncryptionKey(config: Pick<Config, 'encryptionKey' | 'nodeEnv' | 'dataDir'>): Buffer {
+  if (config.encryptionKey) return config.encryptionKey;
+  if (config.nodeEnv === 'production') throw new ConfigError('invalid configuration:\n  KEYWARDEN_ENCRYPTION_KEY is required when NODE_ENV=production');
+  const file = path.join(config.dataDir, 'encryption.key');
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  if (!fs.existsSync(file)) {
+    // Written aside and hard-linked into place: when two processes start at once, one link wins
+    // and the other reads a complete file, never a half-written one.
+    const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}`;
+    fs.writeFileSync(tmp, crypto.randomBytes(32).toString('base64') + '\n', { mode: 0o600 });
+    try {
+      fs.linkSync(tmp, file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
+  }
+  const key = Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64');
+  if (key.length !== 32) throw new ConfigError(`invalid configuration:\n  ${file} must hold 32 bytes encoded as base64 (or set KEYWARDEN_ENCRYPTION_KEY)`);
+  return key;
 }

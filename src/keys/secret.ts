@@ -59,8 +59,10 @@ export function parseSecret(secret: unknown): ParsedSecret | null {
 
 /** The stored form of a secret. A 256-bit random secret needs no salt or stretching. */
 export function digestSecret(secret: string): string {
-  return crypto.createHash('sha256').update(secret, 'utf8').digest('hex');
+  // crypto.hash is the one-shot form (Node 20.12+): the same digest without a Hash object per call.
+  return oneShotHash ? oneShotHash('sha256', secret, 'hex') : crypto.createHash('sha256').update(secret, 'utf8').digest('hex');
 }
+const oneShotHash = (crypto as unknown as { hash?: (alg: string, data: string, enc: 'hex') => string }).hash;
 
 const DIGEST_SHAPE = /^[0-9a-f]{64}$/;
 

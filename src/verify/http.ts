@@ -61,8 +61,10 @@ export function clientIp(req: IncomingMessage, trustProxy: boolean): string | un
     if (first && parseIp(first)) return parseIp(first)!.toString();
   }
   const raw = req.socket.remoteAddress;
-  const parsed = raw ? parseIp(raw) : null;
-  return parsed ? parsed.toString() : raw;
+  if (!raw) return undefined;
+  // Node reports IPv4 clients of a dual-stack socket as ::ffff:a.b.c.d; the rest is canonical.
+  if (raw.startsWith('::ffff:') && raw.includes('.')) return raw.slice(7);
+  return raw;
 }
 
 const bad = (message: string) => new HttpError(400, 'BAD_REQUEST', message);

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Permission } from '../generated/prisma/enums';
 import { decide, type VerifyCode } from '../access/decide';
 import { clock } from '../infra/clock';
@@ -77,6 +78,17 @@ const NOT_FOUND: VerifyResult = Object.freeze({
   quota: null,
 }) as VerifyResult;
 
+// Callers come back from the same addresses: remember their countries (the data never changes
+// while the process runs).
+const countries = new LRUCache<string, string>({ max: 50_000 });
+function cachedCountryOf(ip: string): string | null {
+  const hit = countries.get(ip);
+  if (hit !== undefined) return hit || null;
+  const c = countryOf(ip);
+  countries.set(ip, c ?? '');
+  return c;
+}
+
 function notFound(deps: VerifyDeps, ip: string | undefined): VerifyOutcome {
   if (deps.guard) void deps.guard.recordFailure(ip);
   return { result: NOT_FOUND, retryAfterMs: 0, key: null, limits: null };
@@ -101,7 +113,7 @@ export async function verifyKey(deps: VerifyDeps, input: VerifyInput): Promise<V
   }
 
   // The country feeds restrictions, conditions and GEO_ANOMALY (usage); one in-memory lookup.
-  const country = input.ip && (key.needsCountry || deps.usage) ? countryOf(input.ip) : null;
+  const country = input.ip && (key.needsCountry || deps.usage) ? cachedCountryOf(input.ip) : null;
   let code = decide(
     key,
     {

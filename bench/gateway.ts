@@ -1,0 +1,56 @@
+import { freePort, freshDatabase, load, sequentialLatency, startProcess, table } from './lib';
+
+// The gateway's own cost: the same GET to an upstream (a bare node:http server) directly and
+// through /v1/agents/:id/*, with a key that has two rate windows; latency measured in the same run.
+
+export async function benchGateway(opts: { duration: number }): Promise<{ rows: (string | number)[][]; summary: Record<string, number> }> {
+  const db = await freshDatabase();
+  const apiPort = await freePort();
+  const upstreamPort = await freePort();
+  const upstream = await startProcess(['bench/bare-server.js'], { PORT: String(upstreamPort) }, /listening/);
+  const api = await startProcess(['bin/keywarden.js', 'api'], { DATABASE_URL: db.url, PORT: String(apiPort), KEYWARDEN_REDIS_PREFIX: `kwbench-gw-${Date.now().toString(36)}`, LOG_LEVEL: 'info' }, /Keywarden API listening/);
+  const master = /^(ak_root_\w+)$/m.exec(api.output())![1];
+  try {
+    const gql = async (query: string) =>
+      fetch(`http://127.0.0.1:${apiPort}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${master}` }, body: JSON.stringify({ query }) }).then((r) => r.json() as Promise<any>);
+    const agent = await gql(`mutation { createAgent(input: { name: "bench", upstreamUrl: "http://127.0.0.1:${upstreamPort}" }) { id } }`);
+    const agentId = agent.data.createAgent.id;
+    const key = await gql(`mutation { createKey(input: { name: "gw", type: PRODUCTION, rateLimits: [{ window: MINUTE, limit: 100000000 }, { window: HOUR, limit: 1000000000 }] }) { secret } }`);
+    const auth = { authorization: `Bearer ${key.data.createKey.secret}` };
+    const direct = `http://127.0.0.1:${upstreamPort}/hello`;
+    const viaGateway = `http://127.0.0.1:${apiPort}/v1/agents/${agentId}/hello`;
+    // The bare server parses a JSON body: send one on both paths.
+    const body = '{}';
+    await sequentialLatency({ url: direct, method: 'POST', body, count: 500 });
+    await sequentialLatency({ url: viaGateway, method: 'POST', body, headers: auth, count: 500 });
+    const d = await sequentialLatency({ url: direct, method: 'POST', body, count: 3000 });
+    const g = await sequentialLatency({ url: viaGateway, method: 'POST', body, headers: auth, count: 3000 });
+    const dLoad = await load({ url: direct, body, duration: opts.duration, connections: 16 });
+    const gLoad = await load({ url: viaGateway, body, headers: auth, duration: opts.duration, connections: 16 });
+    const rows: (string | number)[][] = [
+      ['measure', 'direct to upstream', 'through the gateway', 'ratio'],
+      ['p50 µs, one connection, sequential', d.p50.toFixed(0), g.p50.toFixed(0), (g.p50 / d.p50).toFixed(2)],
+      ['p99 µs, one connection, sequential', d.p99.toFixed(0), g.p99.toFixed(0), (g.p99 / d.p99).toFixed(2)],
+      ['requests/s (16 connections)', dLoad.rps.toFixed(0), gLoad.rps.toFixed(0), (gLoad.rps / dLoad.rps).toFixed(2)],
+      ['errors + non-2xx', dLoad.errors + dLoad.non2xx, gLoad.errors + gLoad.non2xx, ''],
+    ];
+    return { rows, summary: { p50Ratio: g.p50 / d.p50 } };
+  } finally {
+    await api.stop();
+    await upstream.stop();
+    await db.drop();
+  }
+}
+
+if (require.main === module) {
+  benchGateway({ duration: Number(process.env.BENCH_DURATION ?? 10) }).then(
+    (r) => {
+      process.stdout.write(table(r.rows) + '\n');
+      process.exit(0);
+    },
+    (err) => {
+      process.stderr.write(String(err?.stack ?? err) + '\n');
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,41 @@
+import crypto from 'node:crypto';
+
+// Webhook signing secrets: `whsec_` + base64 of 32 random bytes (Standard Webhooks), shown once
+// and stored encrypted with AES-256-GCM under KEYWARDEN_ENCRYPTION_KEY. The ciphertext is bound
+// to its endpoint (additional authenticated data), so a row's secret cannot be pasted onto
+// another endpoint and still decrypt.
+
+const FORMAT = 'v1';
+let encryptionKey: Buffer | undefined;
+
+/** Set once at start-up (app.ts) with the configured or generated development key. */
+export function useEncryptionKey(key: Buffer): void {
+  if (key.length !== 32) throw new Error('the webhook encryption key must be 32 bytes');
+  encryptionKey = key;
+}
+
+function currentKey(): Buffer {
+  if (!encryptionKey) throw new Error('KEYWARDEN_ENCRYPTION_KEY is not configured in this process (useEncryptionKey was not called)');
+  return encryptionKey;
+}
+
+export function generateWebhookSecret(): string {
+  return `whsec_${crypto.randomBytes(32).toString('base64')}`;
+}
+
+export function encryptSecret(secret: string, endpointId: string): string {
+  const iv = crypto.randomBytes(12);
+  const cipher = crypto.createCipheriv('aes-256-gcm', currentKey(), iv);
+  cipher.setAAD(Buffer.from(`webhook-endpoint:${endpointId}`));
+  const ciphertext = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
+  return [FORMAT, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ciphertext.toString('base64url')].join('.');
+}
+
+export function decryptSecret(stored: string, endpointId: string): string {
+  const [format, iv, tag, ciphertext] = stored.split('.');
+  if (format !== FORMAT || !iv || !tag || ciphertext === undefined) throw new Error('unrecognized webhook secret format');
+  const decipher = crypto.createDecipheriv('aes-256-gcm', currentKey(), Buffer.from(iv, 'base64url'));
+  decipher.setAAD(Buffer.from(`webhook-endpoint:${endpointId}`));
+  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+}
