@@ -51,7 +51,7 @@ export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): P
   try {
     if (role !== 'worker') {
       if (config.bootstrap) await bootstrapIfEmpty(db);
-      const app = createApp({ db, redis, trustProxy: config.trustProxy, prefix: config.redisPrefix, failureMode: config.rateLimitFailureMode, bruteForce: config.bruteForce });
+      const app = createApp({ db, redis, trustProxy: config.trustProxy, prefix: config.redisPrefix, failureMode: config.rateLimitFailureMode, bruteForce: config.bruteForce, metricsToken: config.metricsToken });
       const subscriber = createRedis(config.redisUrl, { maxRetriesPerRequest: null });
       subscriber.on('error', (err) => logger.error({ err: err.message }, 'redis subscriber error'));
       const unwire = await wireInvalidation({ cache: app.cache, publisher: redis, subscriber, prefix: config.redisPrefix });

@@ -90,6 +90,7 @@ const envSchema = z.object({
   BRUTE_FORCE_MAX_FAILURES: int('BRUTE_FORCE_MAX_FAILURES', 20, 1, 1_000_000),
   BRUTE_FORCE_WINDOW_SECONDS: int('BRUTE_FORCE_WINDOW_SECONDS', 60, 1, 86_400),
   BRUTE_FORCE_BLOCK_SECONDS: int('BRUTE_FORCE_BLOCK_SECONDS', 300, 1, 86_400),
+  METRICS_TOKEN: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
   GRAPHQL_MAX_DEPTH: int('GRAPHQL_MAX_DEPTH', 12, 1, 100),
   GRAPHQL_MAX_COMPLEXITY: int('GRAPHQL_MAX_COMPLEXITY', 5000, 1, 1000000),
@@ -117,6 +118,8 @@ export type Config = {
   trustProxy: boolean;
   rateLimitFailureMode: 'open' | 'closed';
   bruteForce: { maxFailures: number; windowMs: number; blockMs: number };
+  /** GET /metrics needs "Authorization: Bearer <token>"; unset: loopback clients only. */
+  metricsToken: string | undefined;
   logLevel: string;
   graphqlMaxDepth: number;
   graphqlMaxComplexity: number;
@@ -160,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     rateLimitFailureMode: e.RATE_LIMIT_FAILURE_MODE,
     bruteForce: { maxFailures: e.BRUTE_FORCE_MAX_FAILURES, windowMs: e.BRUTE_FORCE_WINDOW_SECONDS * 1000, blockMs: e.BRUTE_FORCE_BLOCK_SECONDS * 1000 },
+    metricsToken: e.METRICS_TOKEN || undefined,
     logLevel: e.LOG_LEVEL,
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
     graphqlMaxComplexity: e.GRAPHQL_MAX_COMPLEXITY,

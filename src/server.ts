@@ -1,4 +1,6 @@
+import crypto from 'node:crypto';
 import http from 'node:http';
+import { registry as metricsRegistry } from './infra/metrics';
 import type Redis from 'ioredis';
 import type { Database } from './infra/db';
 import { logger } from './infra/logger';
@@ -26,6 +28,7 @@ export interface AppDeps {
   failureMode?: 'open' | 'closed';
   bruteForce?: BruteForceOptions;
   gateway?: { upstreamTimeoutMs?: number; maxBodyBytes?: number };
+  metricsToken?: string;
   cache?: KeyCache;
 }
 
@@ -82,6 +85,10 @@ export function createApp(deps: AppDeps): App {
         return;
       }
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      if (path === '/metrics') {
+        serveMetrics(req, res, deps.metricsToken).catch(fail);
+        return;
+      }
       if (path === '/readyz') {
         readiness(deps).then(
           (r) => sendJson(res, r.ready ? 200 : 503, r),
@@ -96,6 +103,24 @@ export function createApp(deps: AppDeps): App {
   });
   server.keepAliveTimeout = 65_000;
   return { server, cache, uses, usage, graphql };
+}
+
+/** Prometheus text format; with a token, only for "Bearer <token>"; without one, only for loopback clients. */
+async function serveMetrics(req: http.IncomingMessage, res: http.ServerResponse, token: string | undefined): Promise<void> {
+  const ip = req.socket.remoteAddress ?? '';
+  const allowed = token
+    ? timingSafeEqualText(req.headers.authorization ?? '', `Bearer ${token}`)
+    : ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1';
+  if (!allowed) return sendJson(res, 403, { error: { code: 'FORBIDDEN', message: token ? 'send "Authorization: Bearer <METRICS_TOKEN>"' : 'metrics are served to loopback clients only unless METRICS_TOKEN is set' } });
+  const text = await metricsRegistry.metrics();
+  res.writeHead(200, { 'content-type': metricsRegistry.contentType });
+  res.end(text);
+}
+
+function timingSafeEqualText(a: string, b: string): boolean {
+  const ha = crypto.createHash('sha256').update(a).digest();
+  const hb = crypto.createHash('sha256').update(b).digest();
+  return crypto.timingSafeEqual(ha, hb);
 }
 
 async function readiness(deps: AppDeps): Promise<{ ready: boolean; database: string; redis: string }> {

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { ResolvedKey } from '../keys/resolve';
+import { keyCacheLookups } from '../infra/metrics';
 
 // In-process cache of resolved keys by digest, so a repeat verification reads no database.
 // Unknown digests are cached briefly too (negative cache). Entries are dropped when any key of
@@ -34,9 +35,11 @@ export class KeyCache {
     const hit = this.lru.get(digest);
     if (hit !== undefined) {
       this.hits++;
+      keyCacheLookups.inc({ result: 'hit' });
       return Promise.resolve(hit === MISSING ? null : hit);
     }
     this.misses++;
+    keyCacheLookups.inc({ result: 'miss' });
     let pending = this.inflight.get(digest);
     if (!pending) {
       const gen = this.generation;

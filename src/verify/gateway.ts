@@ -7,6 +7,7 @@ import { clock } from '../infra/clock';
 import { logger } from '../infra/logger';
 import { tightestRateLimit, type ConcurrencyLimiter, type SlotToken } from '../limits';
 import { clientIp, retryAfterSeconds, sendJson } from './http';
+import { gatewayUpstream } from '../infra/metrics';
 import { verifyKey, type VerifyDeps, type VerifyOutcome } from './verify';
 
 // The gateway in front of agents and workflows: Bearer key -> verification with the method's
@@ -147,7 +148,7 @@ export function createGateway(deps: GatewayDeps) {
       method,
       path: route.rest,
       headers,
-    });
+    }, 'gateway');
     const limitHeaders = rateLimitHeaders(outcome);
     if (outcome.blockedForMs) {
       req.resume();
@@ -206,7 +207,11 @@ export function createGateway(deps: GatewayDeps) {
       timeout: timeoutMs,
     });
 
+    const startedAt = process.hrtime.bigint();
+    let statusClass = 'error';
     const finish = () => {
+      if (released) return;
+      gatewayUpstream.observe({ status: statusClass }, Number(process.hrtime.bigint() - startedAt) / 1e9);
       release();
       const extra = responseBytes + Math.max(0, requestBytes - (Number.isFinite(declared) ? declared : 0));
       if (key.limits.bandwidth && deps.limiter && extra > 0) void deps.limiter.addBytes(key.id, key.limits.bandwidth, extra, clock.nowMs());
@@ -227,6 +232,7 @@ export function createGateway(deps: GatewayDeps) {
         if (value !== undefined && !HOP_BY_HOP.has(name)) outHeaders[name] = value;
       }
       if (upstreamRes.headers['content-length']) outHeaders['content-length'] = upstreamRes.headers['content-length'];
+      statusClass = `${String(upstreamRes.statusCode ?? 502)[0]}xx`;
       res.writeHead(upstreamRes.statusCode ?? 502, outHeaders);
       upstreamRes.on('data', (chunk: Buffer) => (responseBytes += chunk.length));
       pipeline(upstreamRes, res, (err) => {

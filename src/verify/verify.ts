@@ -3,6 +3,7 @@ import type { Permission } from '../generated/prisma/enums';
 import { decide, type VerifyCode } from '../access/decide';
 import { clock } from '../infra/clock';
 import { countryOf } from '../infra/geoip';
+import { verifyDecisions, verifyDuration } from '../infra/metrics';
 import type { HostnameResolver } from '../infra/hostnames';
 import { digestSecret, parseSecret } from '../keys/secret';
 import type { ResolvedKey } from '../keys/resolve';
@@ -94,7 +95,15 @@ function notFound(deps: VerifyDeps, ip: string | undefined): VerifyOutcome {
   return { result: NOT_FOUND, retryAfterMs: 0, key: null, limits: null };
 }
 
-export async function verifyKey(deps: VerifyDeps, input: VerifyInput): Promise<VerifyOutcome> {
+export async function verifyKey(deps: VerifyDeps, input: VerifyInput, via: 'verify' | 'gateway' = 'verify'): Promise<VerifyOutcome> {
+  const started = process.hrtime.bigint();
+  const outcome = await decideAndCount(deps, input);
+  verifyDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+  verifyDecisions.inc({ code: outcome.blockedForMs ? 'TOO_MANY_FAILED_ATTEMPTS' : outcome.result.code, via });
+  return outcome;
+}
+
+async function decideAndCount(deps: VerifyDeps, input: VerifyInput): Promise<VerifyOutcome> {
   const nowMs = clock.nowMs();
   const blockedForMs = deps.guard?.retryAfterMs(input.ip, Date.now()) ?? 0;
   if (blockedForMs > 0) return { blockedForMs, result: NOT_FOUND, retryAfterMs: blockedForMs, key: null, limits: null };
