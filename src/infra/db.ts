@@ -38,15 +38,13 @@ export class EmbeddedStoreBusyError extends Error {}
  */
 export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; migrate?: boolean }): Promise<Database> {
   let queries = 0;
+  // Counts SQL statements sent (Prisma's query events), not client operations: one findMany
+  // with relations may send several.
   const countQueries = (client: PrismaClient) => {
-    return client.$extends({
-      query: {
-        $allOperations({ args, query }) {
-          queries++;
-          return query(args);
-        },
-      },
-    }) as unknown as PrismaClient;
+    (client as unknown as { $on(e: 'query', cb: () => void): void }).$on('query', () => {
+      queries++;
+    });
+    return client;
   };
 
   if (opts.databaseUrl) {
@@ -62,7 +60,7 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
       }
     }
     const adapter = new PrismaPg({ connectionString: url, max: 10 });
-    const base = new PrismaClient({ adapter });
+    const base = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
     const prisma = countQueries(base);
     return {
       prisma,
@@ -92,7 +90,7 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
   const pglite = new PGlite(dir);
   await pglite.waitReady;
   if (opts.migrate !== false) await applyMigrations(pgliteRunner(pglite), logger);
-  const base = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  const base = new PrismaClient({ adapter: new PrismaPGlite(pglite), log: [{ emit: 'event', level: 'query' }] });
   const prisma = countQueries(base);
   return {
     prisma,
