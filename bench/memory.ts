@@ -1,0 +1,83 @@
+import fs from 'node:fs';
+import autocannon from 'autocannon';
+import { Client } from 'pg';
+import { digestSecret, generateSecret, startOf } from '../src/keys/secret';
+import { freePort, freshDatabase, startProcess, table } from './lib';
+
+// Resident memory of one API process across many verifications of many distinct keys: the key
+// cache is bounded (LRU), so memory must level off rather than grow with the traffic.
+
+function rssMiB(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+export async function benchMemory(opts: { verifications: number; keys: number }): Promise<{ rows: (string | number)[][]; summary: Record<string, number> }> {
+  const db = await freshDatabase();
+  const port = await freePort();
+  const api = await startProcess(['bin/keywarden.js', 'api'], { DATABASE_URL: db.url, PORT: String(port), KEYWARDEN_REDIS_PREFIX: `kwbench-mem-${Date.now().toString(36)}`, LOG_LEVEL: 'info' }, /Keywarden API listening/);
+  const pid = api.child.pid!;
+  try {
+    const pg = new Client({ connectionString: db.url });
+    await pg.connect();
+    const account = (await pg.query('SELECT id FROM "Account" LIMIT 1')).rows[0].id;
+    const secrets: string[] = [];
+    for (let batch = 0; batch < opts.keys; batch += 1000) {
+      const values: unknown[] = [];
+      const tuples: string[] = [];
+      for (let i = batch; i < Math.min(opts.keys, batch + 1000); i++) {
+        const s = generateSecret('prod');
+        secrets.push(s);
+        const o = values.length;
+        tuples.push(`(gen_random_uuid(), $${o + 1}, $${o + 2}, $${o + 3}, $${o + 4}, 'PRODUCTION', 'EXECUTE', now(), '[{"window":"MINUTE","limit":100000},{"window":"HOUR","limit":1000000}]')`);
+        values.push(account, `k${i}`, digestSecret(s), startOf(s));
+      }
+      await pg.query(`INSERT INTO "ApiKey" (id, "accountId", name, digest, start, type, permission, "updatedAt", "rateLimits") VALUES ${tuples.join(',')}`, values);
+    }
+    await pg.end();
+    const startRss = rssMiB(pid);
+    let i = 0;
+    let peak = startRss;
+    const samples: number[] = [];
+    const sampler = setInterval(() => {
+      const r = rssMiB(pid);
+      peak = Math.max(peak, r);
+      samples.push(r);
+    }, 1000);
+    const result = await autocannon({
+      url: `http://127.0.0.1:${port}/v1/keys/verify`,
+      connections: 32,
+      amount: opts.verifications,
+      requests: [{ method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest: (req: any) => ({ ...req, body: JSON.stringify({ key: secrets[i++ % secrets.length] }) }) }],
+    });
+    clearInterval(sampler);
+    const endRss = rssMiB(pid);
+    const half = samples.length ? samples[Math.floor(samples.length / 2)] : endRss;
+    const rows: (string | number)[][] = [
+      ['measure', 'value'],
+      [`verifications of ${opts.keys} distinct keys`, result.requests.total],
+      ['errors + non-2xx', result.errors + result.non2xx],
+      ['RSS before load (MiB)', startRss.toFixed(0)],
+      ['RSS half-way (MiB)', half.toFixed(0)],
+      ['RSS at the end (MiB)', endRss.toFixed(0)],
+      ['peak RSS (MiB)', peak.toFixed(0)],
+    ];
+    return { rows, summary: { endRss, peak, half } };
+  } finally {
+    await api.stop();
+    await db.drop();
+  }
+}
+
+if (require.main === module) {
+  benchMemory({ verifications: Number(process.env.BENCH_MEMORY_VERIFICATIONS ?? 1_000_000), keys: Number(process.env.BENCH_MEMORY_KEYS ?? 10_000) }).then(
+    (r) => {
+      process.stdout.write(table(r.rows) + '\n');
+      process.exit(0);
+    },
+    (err) => {
+      process.stderr.write(String(err?.stack ?? err) + '\n');
+      process.exit(1);
+    },
+  );
+}
