@@ -1,13 +1,15 @@
 import type { AddressInfo } from 'node:net';
 import type Redis from 'ioredis';
-import { loadConfig, type Config } from './config';
+import { loadConfig, resolveEncryptionKey, type Config } from './config';
 import { openDatabase, type Database } from './infra/db';
 import { createLogger, logger, setLogger } from './infra/logger';
 import { createRedis, probeRedis } from './infra/redis';
 import { createAccountWithMasterKey } from './keys/lifecycle';
 import { createApp } from './server';
 import { wireInvalidation } from './verify/invalidation';
+import { configureWebhooks } from './webhooks/runtime';
 import { startWorkers, type Workers } from '../workers';
+import { createQueueDashboard } from '../workers/dashboard';
 
 // Starting and stopping a Keywarden process: API, workers, or both.
 
@@ -42,6 +44,8 @@ export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): P
   const config = loadConfig(env);
   setLogger(createLogger(config.logLevel));
   await probeRedis(config.redisUrl);
+  // Webhook secrets are encrypted with it (API) and decrypted to sign (workers).
+  configureWebhooks({ encryptionKey: resolveEncryptionKey(config), allowPrivateNetworks: config.webhookAllowPrivateNetworks });
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const closers: (() => Promise<void> | void)[] = [];
   const redis: Redis = createRedis(config.redisUrl);
@@ -51,7 +55,9 @@ export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): P
   try {
     if (role !== 'worker') {
       if (config.bootstrap) await bootstrapIfEmpty(db);
-      const app = createApp({ db, redis, trustProxy: config.trustProxy, prefix: config.redisPrefix, failureMode: config.rateLimitFailureMode, bruteForce: config.bruteForce, metricsToken: config.metricsToken });
+      const dashboard = createQueueDashboard({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
+      closers.push(() => dashboard.close());
+      const app = createApp({ db, redis, trustProxy: config.trustProxy, prefix: config.redisPrefix, failureMode: config.rateLimitFailureMode, bruteForce: config.bruteForce, metricsToken: config.metricsToken, queueDashboard: dashboard.handle });
       const subscriber = createRedis(config.redisUrl, { maxRetriesPerRequest: null });
       subscriber.on('error', (err) => logger.error({ err: err.message }, 'redis subscriber error'));
       const unwire = await wireInvalidation({ cache: app.cache, publisher: redis, subscriber, prefix: config.redisPrefix });
@@ -76,7 +82,23 @@ export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): P
       logger.info({ url, graphiql: `${url}/graphql`, database: db.kind, location: db.location }, 'Keywarden API listening');
     }
     if (role !== 'api') {
-      const workers: Workers = await startWorkers({ db, redis, prefix: config.redisPrefix });
+      const workers: Workers = await startWorkers({
+        db,
+        redis,
+        prefix: config.redisPrefix,
+        settings: {
+          redisUrl: config.redisUrl,
+          databaseUrl: config.databaseUrl,
+          retrySchedule: config.webhookRetrySchedule,
+          timeoutMs: config.webhookTimeoutMs,
+          expiryWarningDays: config.expiryWarningDays,
+          scanIntervalSeconds: config.scanIntervalSeconds,
+          concurrency: config.webhookConcurrency,
+          lockSeconds: config.jobLockSeconds,
+          // With the API in the same process, its invalidation wiring already publishes.
+          publishKeyChanges: role === 'worker',
+        },
+      });
       closers.push(() => workers.close());
     }
   } catch (err) {

@@ -5,7 +5,7 @@ import { KeywardenError } from './infra/errors';
 import { createLogger, setLogger } from './infra/logger';
 import { RedisUnavailableError } from './infra/redis';
 import { createAccountWithMasterKey } from './keys/lifecycle';
-import { scanPaths } from './keys/scan';
+import { leakedEndpoint, reportLeakedSecrets, scanPaths } from './keys/scan';
 import { start, type Role } from './app';
 
 // CLI entry: start | api | worker | bootstrap | scan.
@@ -35,6 +35,60 @@ async function run(role: Role): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** `scan`: exit 0 clean, 1 keys found (and reported, with --report), 2 bad usage or a failure. */
+async function scanCommand(paths: string[], opts: { report?: string; progress?: boolean }): Promise<void> {
+  const fail = (message: string): never => {
+    process.stderr.write(`keywarden scan: ${message}\n`);
+    process.exit(2);
+  };
+  if (paths.length === 0) fail('give at least one file or directory to scan');
+  let endpoint: URL | undefined;
+  try {
+    endpoint = opts.report ? leakedEndpoint(opts.report) : undefined;
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const tty = process.stderr.isTTY === true;
+  const showProgress = tty || opts.progress === true;
+  let progressOnLine = false;
+  const secrets: string[] = [];
+  let summary;
+  try {
+    summary = await scanPaths(
+      paths,
+      (f, secret) => {
+        if (progressOnLine) process.stderr.write('\r\x1b[K');
+        progressOnLine = false;
+        process.stdout.write(`${f.file}:${f.line}: ${f.masked}\n`);
+        secrets.push(secret);
+      },
+      {
+        onProgress: showProgress
+          ? (n) => {
+              // On a terminal the line is rewritten in place; in a log, one line each time.
+              process.stderr.write(tty ? `\rkeywarden scan: ${n} files scanned` : `keywarden scan: ${n} files scanned\n`);
+              progressOnLine = tty;
+            }
+          : undefined,
+      },
+    );
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  if (progressOnLine) process.stderr.write('\n');
+  if (summary.found === 0) process.exit(0);
+  process.stderr.write(`keywarden: ${summary.found} key${summary.found === 1 ? '' : 's'} found\n`);
+  if (endpoint) {
+    try {
+      const received = await reportLeakedSecrets(endpoint, secrets, { source: 'keywarden-scan' });
+      process.stderr.write(`keywarden: reported ${received} distinct key${received === 1 ? '' : 's'} to ${endpoint.origin}; matching keys are revoked\n`);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  }
+  process.exit(1);
 }
 
 export function buildCli(): Command {
@@ -70,19 +124,13 @@ export function buildCli(): Command {
     });
   program
     .command('scan')
-    .description('find Keywarden keys in files (prefix + checksum); exit 1 when any is found')
-    .argument('<paths...>', 'files or directories')
-    .action(async (paths: string[]) => {
-      try {
-        const found = await scanPaths(paths, (f) => process.stdout.write(`${f.file}:${f.line}: ${f.masked}\n`));
-        if (found > 0) {
-          process.stderr.write(`keywarden: ${found} key${found === 1 ? '' : 's'} found\n`);
-          process.exit(1);
-        }
-      } catch (err) {
-        die(err);
-      }
-    });
+    .description('find Keywarden keys in files (prefix + checksum, .gitignore respected); exit 1 when any is found, 2 on bad usage')
+    .argument('[paths...]', 'files or directories')
+    .addOption(new Option('--report <url>', "post the keys found to this Keywarden's /v1/keys/leaked (revokes them)"))
+    .addOption(new Option('--progress', 'print a progress line every 1000 files (default: only when stderr is a terminal)'))
+    // Exit 1 means "keys found" to CI; usage errors must not look like that.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+    .action((paths: string[], opts: { report?: string; progress?: boolean }) => scanCommand(paths, opts));
   return program;
 }
 

@@ -7,6 +7,7 @@ import { logger } from './infra/logger';
 import { createGraphQLHandler } from './graphql/yoga';
 import { KeyCache } from './verify/cache';
 import { HttpError, handleVerify, sendError, sendJson } from './verify/http';
+import { createLeakedHandler, type LeakedRateLimit } from './verify/leaked-http';
 import { TargetDirectory } from './verify/targets';
 import { UseRecorder } from './verify/effects';
 import { UsageBuffer } from './verify/usage';
@@ -30,6 +31,10 @@ export interface AppDeps {
   gateway?: { upstreamTimeoutMs?: number; maxBodyBytes?: number };
   metricsToken?: string;
   cache?: KeyCache;
+  /** POST /v1/keys/leaked requests per IP (default 10 per minute). */
+  leakedRateLimit?: LeakedRateLimit;
+  /** The queue dashboard under /admin/queues (workers/dashboard.ts); it checks the master key itself. */
+  queueDashboard?: (req: http.IncomingMessage, res: http.ServerResponse, keys: KeyCache) => void;
 }
 
 export interface App {
@@ -56,6 +61,7 @@ export function createApp(deps: AppDeps): App {
   const detectors = new VerificationDetectors(deps.db, deps.redis, deps.prefix);
   const verifyDeps = { cache, targets, uses, limiter, guard, hostnames, usage, detectors, trustProxy: deps.trustProxy };
   const gateway = createGateway({ ...verifyDeps, slots, ...deps.gateway });
+  const leaked = createLeakedHandler({ db: deps.db, redis: deps.redis, prefix: deps.prefix, trustProxy: deps.trustProxy, rateLimit: deps.leakedRateLimit });
 
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
@@ -75,6 +81,10 @@ export function createApp(deps: AppDeps): App {
         handleVerify(verifyDeps, req, res).catch(fail);
         return;
       }
+      if (path === '/v1/keys/leaked') {
+        leaked(req, res).catch(fail);
+        return;
+      }
       const gatewayRoute = matchGatewayRoute(path);
       if (gatewayRoute) {
         gateway(gatewayRoute, req, res).catch(fail);
@@ -84,6 +94,7 @@ export function createApp(deps: AppDeps): App {
         graphql(req, res);
         return;
       }
+      if (deps.queueDashboard && (path === '/admin/queues' || path.startsWith('/admin/queues/'))) return deps.queueDashboard(req, res, cache);
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (path === '/metrics') {
         serveMetrics(req, res, deps.metricsToken).catch(fail);

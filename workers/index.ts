@@ -1,16 +1,94 @@
 import type Redis from 'ioredis';
 import type { Database } from '../src/infra/db';
 import { logger } from '../src/infra/logger';
+import { keyChanges } from '../src/keys/events';
+import { invalidationChannel } from '../src/verify/invalidation';
+import { startDeliveryWorker } from './delivery';
+import { enqueueInto, openQueues, queueConnection } from './queues';
+import { RelayRunner } from './relay';
+import { scheduleScans, startScheduledWorker } from './scheduled';
 
-// BullMQ processors and job schedulers live here (webhook delivery, expiry warnings, rotation
-// reminders, sweeps). The entry point exists so `keywarden worker` and `npm start` have their
-// shape; the scheduled work arrives with the workers issue.
+// The worker role: outbox relay, webhook delivery and the scheduled scans. `keywarden worker`
+// runs only this; `npm start` runs it beside the API. close() stops taking work and waits for the
+// jobs in flight (SIGTERM drains).
 
 export interface Workers {
   close(): Promise<void>;
+  /** Relays the outbox now (tests, and the outbox sweep). */
+  relayNow(): Promise<void>;
 }
 
-export async function startWorkers(_deps: { db: Database; redis: Redis; prefix: string }): Promise<Workers> {
-  logger.info('workers started (no scheduled jobs yet)');
-  return { close: async () => {} };
+export interface WorkerSettings {
+  redisUrl: string;
+  /** Unset on the embedded store: the relay then follows this process's own writes. */
+  databaseUrl?: string;
+  retrySchedule: readonly number[];
+  timeoutMs: number;
+  expiryWarningDays: readonly number[];
+  scanIntervalSeconds: number;
+  concurrency: number;
+  lockSeconds: number;
+  /** How overdue a pending delivery must be before the sweep hands it over again (default: well past any attempt in flight). */
+  overdueGraceMs?: number;
+  /** Deliveries one endpoint may have in flight in one process (default: a fifth of concurrency, at least 2). */
+  perEndpoint?: number;
+  /**
+   * In a worker-only process nothing else tells other instances' verify caches about keys the
+   * scans change: publish them on the invalidation channel here.
+   */
+  publishKeyChanges?: boolean;
+}
+
+export async function startWorkers(deps: { db: Database; redis: Redis; prefix: string; settings: WorkerSettings }): Promise<Workers> {
+  const { db, redis, prefix, settings } = deps;
+  const lockMs = settings.lockSeconds * 1000;
+  const connection = queueConnection(settings.redisUrl, 'queue');
+  const queues = openQueues(connection, prefix);
+  const enqueue = enqueueInto(queues.deliveries);
+  const relay = new RelayRunner(db, enqueue, settings.databaseUrl);
+
+  const publish = (ids: string[]) => {
+    redis.publish(invalidationChannel(prefix), JSON.stringify(ids)).catch((err) => logger.error({ err }, 'could not publish key invalidation'));
+  };
+  if (settings.publishKeyChanges) keyChanges.on('changed', publish);
+
+  const deliveryConnection = queueConnection(settings.redisUrl, 'deliveries');
+  const scanConnection = queueConnection(settings.redisUrl, 'scans');
+  const deliveries = startDeliveryWorker({
+    db,
+    connection: deliveryConnection,
+    redisPrefix: prefix,
+    enqueue,
+    retrySchedule: settings.retrySchedule,
+    timeoutMs: settings.timeoutMs,
+    concurrency: settings.concurrency,
+    perEndpoint: settings.perEndpoint ?? Math.max(2, Math.ceil(settings.concurrency / 5)),
+    lockMs,
+  });
+  const scans = startScheduledWorker({
+    db,
+    relay,
+    enqueue,
+    expiryWarningDays: settings.expiryWarningDays,
+    // Well past any attempt in flight, so a job that is merely slow is not handed over twice.
+    overdueGraceMs: settings.overdueGraceMs ?? Math.max(2 * lockMs, settings.timeoutMs + 5000),
+    connection: scanConnection,
+    redisPrefix: prefix,
+    lockMs,
+  });
+  await relay.start();
+  await scheduleScans(queues, settings.scanIntervalSeconds);
+  logger.info({ concurrency: settings.concurrency, scanIntervalSeconds: settings.scanIntervalSeconds, relay: settings.databaseUrl ? 'listen' : 'in-process' }, 'workers started');
+
+  return {
+    relayNow: () => relay.trigger(),
+    async close() {
+      await relay.stop();
+      // Waits for the jobs in flight: a delivery under way is finished and recorded.
+      await Promise.all([deliveries.close(), scans.close()]);
+      await Promise.all([queues.deliveries.close(), queues.scheduled.close()]);
+      keyChanges.off('changed', publish);
+      for (const c of [connection, deliveryConnection, scanConnection]) c.disconnect();
+    },
+  };
 }

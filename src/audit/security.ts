@@ -2,6 +2,8 @@ import type { Prisma } from '../generated/prisma/client';
 import type { SecurityEventKind, Severity } from '../generated/prisma/enums';
 import type { Tx } from '../infra/db';
 import { clock } from '../infra/clock';
+import { emitEvent } from '../events/outbox';
+import { securityAlert } from '../events/key-events';
 
 // Security events (API.md §6). Written in the caller's transaction where one exists, so an event
 // about a change commits with the change; the monitoring work adds detectors and alerts on top.
@@ -30,7 +32,7 @@ export interface SecurityEventInput {
 }
 
 export async function recordSecurityEvent(tx: Tx, e: SecurityEventInput) {
-  return tx.securityEvent.create({
+  const event = await tx.securityEvent.create({
     data: {
       accountId: e.accountId,
       kind: e.kind,
@@ -41,4 +43,6 @@ export async function recordSecurityEvent(tx: Tx, e: SecurityEventInput) {
       createdAt: clock.now(),
     },
   });
+  await emitEvent(tx, securityAlert(event));
+  return event;
 }

@@ -1,5 +1,6 @@
 import type { Prisma } from '../generated/prisma/client';
 import { verifyAuditChain } from '../audit/chain';
+import { badInput } from '../infra/errors';
 import { isUuid } from '../keys/settings';
 import { builder } from './builder';
 import { actorOf } from './context';
@@ -30,10 +31,38 @@ const AuditFilter = builder.inputType('AuditFilter', {
     action: t.string(),
     targetId: t.id(),
     actorKeyId: t.id(),
+    keyId: t.id({ description: 'Events about this key or made by it (targetId or actorKeyId).' }),
     from: t.field({ type: 'DateTime' }),
     to: t.field({ type: 'DateTime' }),
   }),
 });
+
+const NO_MATCH = '00000000-0000-0000-0000-000000000000';
+
+interface AuditFilterInput {
+  action?: string | null;
+  targetId?: string | number | null;
+  actorKeyId?: string | number | null;
+  keyId?: string | number | null;
+  from?: Date | null;
+  to?: Date | null;
+}
+
+function auditWhere(accountId: string, filter: AuditFilterInput | null | undefined): Prisma.AuditEventWhereInput {
+  const where: Prisma.AuditEventWhereInput = { accountId };
+  if (!filter) return where;
+  if (filter.from && filter.to && filter.from > filter.to) throw badInput('filter.from', 'must not be after filter.to');
+  if (filter.action) where.action = filter.action;
+  if (filter.targetId) where.targetId = String(filter.targetId);
+  // actorKeyId is a uuid column: anything else cannot match, and must not reach the database as a cast error.
+  if (filter.actorKeyId) where.actorKeyId = isUuid(String(filter.actorKeyId)) ? String(filter.actorKeyId).toLowerCase() : NO_MATCH;
+  if (filter.keyId) {
+    const id = String(filter.keyId).toLowerCase();
+    where.AND = [{ OR: isUuid(id) ? [{ targetId: id }, { actorKeyId: id }] : [{ targetId: id }] }];
+  }
+  if (filter.from || filter.to) where.createdAt = { gte: filter.from ?? undefined, lte: filter.to ?? undefined };
+  return where;
+}
 
 const AuditChainStatus = builder.objectRef<{ valid: boolean; checked: number; firstBrokenSequence: number | null }>('AuditChainStatus').implement({
   fields: (t) => ({
@@ -51,14 +80,8 @@ builder.queryFields((t) => ({
       authScopes: { master: true },
       description: 'Newest first.',
       args: { filter: t.arg({ type: AuditFilter }) },
-      resolve: (query, _root, { filter }, ctx) => {
-        const where: Prisma.AuditEventWhereInput = { accountId: actorOf(ctx).accountId };
-        if (filter?.action) where.action = filter.action;
-        if (filter?.targetId) where.targetId = String(filter.targetId);
-        if (filter?.actorKeyId) where.actorKeyId = isUuid(filter.actorKeyId) ? String(filter.actorKeyId) : '00000000-0000-0000-0000-000000000000';
-        if (filter?.from || filter?.to) where.createdAt = { gte: filter.from ?? undefined, lte: filter.to ?? undefined };
-        return ctx.db.prisma.auditEvent.findMany({ ...query, where, orderBy: { sequence: 'desc' } });
-      },
+      resolve: (query, _root, { filter }, ctx) =>
+        ctx.db.prisma.auditEvent.findMany({ ...query, where: auditWhere(actorOf(ctx).accountId, filter), orderBy: { sequence: 'desc' } }),
     },
     { name: 'AuditEventConnection' },
     { name: 'AuditEventEdge' },

@@ -8,6 +8,8 @@ import './audit';
 import './security';
 import './usage';
 import './export';
+import './reports';
+import './webhook';
 
 let schema: GraphQLSchema | undefined;
 

@@ -11,6 +11,8 @@ import { isHostnameEntry, sharedHostnameResolver } from '../infra/hostnames';
 import { parseAllowlistEntry } from '../access/ip';
 import { KeywardenError, badInput, forbidden, notFound } from '../infra/errors';
 import { announceKeyChanges } from './events';
+import { emitEvent } from '../events/outbox';
+import { keyCreated, keyRevoked, keyUpdated } from '../events/key-events';
 import { assertWithinAncestors, loadChainRows, reportingEscalations, toHierarchySettings, type HierarchyRow } from './hierarchy';
 import { KEY_PRESETS, rotationDueAt, type RateLimitSetting } from './presets';
 import { digestSecret, generateSecret, startOf } from './secret';
@@ -161,6 +163,7 @@ export async function createKeyInTx(tx: Tx, actor: Actor, input: CreateKeyInput,
     before: null,
     after: keySettingsView(created),
   });
+  await emitEvent(tx, keyCreated(created));
   return { key: created, secret };
 }
 
@@ -286,6 +289,7 @@ export async function updateKeyInTx(tx: Tx, actor: Actor, id: string, update: Re
     before: keySettingsView(before),
     after: keySettingsView(after),
   });
+  await emitEvent(tx, keyUpdated(before, after));
   return after;
 }
 
@@ -333,6 +337,7 @@ export async function revokeKeyInTx(tx: Tx, actor: Actor, id: string, reason: st
       before: keySettingsView(v),
       after: { ...keySettingsView(v), status: 'REVOKED', revokedAt: now, revokedReason: reason, cascadedFrom: v.id === target.id ? null : target.id },
     });
+    await emitEvent(tx, keyRevoked(v, now, reason, v.id === target.id ? null : target.id));
   }
   const root = await tx.apiKey.findUniqueOrThrow({ where: { id: target.id }, include: withWorkflows });
   return { root, revoked: ids };

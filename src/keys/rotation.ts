@@ -5,6 +5,8 @@ import { appendAudit } from '../audit/chain';
 import { clock } from '../infra/clock';
 import { badInput } from '../infra/errors';
 import { announceKeyChanges } from './events';
+import { emitEvent } from '../events/outbox';
+import { keyRotated } from '../events/key-events';
 import { assertUsable, loadAdministeredKey, withWorkflows, type KeyRecord } from './lifecycle';
 import { KEY_PRESETS, rotationDueAt } from './presets';
 import { digestSecret, generateSecret, startOf } from './secret';
@@ -90,6 +92,7 @@ export async function rotateKeyInTx(tx: Tx, actor: Actor, id: string, graceSecon
   for (const c of children) {
     await appendAudit(tx, { ...audit, action: 'key.reparent', targetId: c.id, before: { parentId: old.id }, after: { parentId: successor.id } });
   }
+  await emitEvent(tx, keyRotated(successor, previous));
   return { key: successor, secret, previous, affected: [old.id, ...descendants.map((d) => d.id)] };
 }
 

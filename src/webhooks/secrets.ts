@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { webhookRuntime } from './runtime';
 
 // Webhook signing secrets: `whsec_` + base64 of 32 random bytes (Standard Webhooks), shown once
 // and stored encrypted with AES-256-GCM under KEYWARDEN_ENCRYPTION_KEY. The ciphertext is bound
@@ -6,17 +7,11 @@ import crypto from 'node:crypto';
 // another endpoint and still decrypt.
 
 const FORMAT = 'v1';
-let encryptionKey: Buffer | undefined;
-
-/** Set once at start-up (app.ts) with the configured or generated development key. */
-export function useEncryptionKey(key: Buffer): void {
-  if (key.length !== 32) throw new Error('the webhook encryption key must be 32 bytes');
-  encryptionKey = key;
-}
 
 function currentKey(): Buffer {
-  if (!encryptionKey) throw new Error('KEYWARDEN_ENCRYPTION_KEY is not configured in this process (useEncryptionKey was not called)');
-  return encryptionKey;
+  const key = webhookRuntime().encryptionKey;
+  if (!key) throw new Error('KEYWARDEN_ENCRYPTION_KEY is not configured in this process (configureWebhooks was not called)');
+  return key;
 }
 
 export function generateWebhookSecret(): string {

@@ -1,0 +1,136 @@
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { openDatabase } from '../src/infra/db';
+import { createAccountWithMasterKey } from '../src/keys/lifecycle';
+import { configureWebhooks } from '../src/webhooks/runtime';
+import { createWebhookEndpoint } from '../src/webhooks/endpoints';
+import { emitEvent, emitOnce } from '../src/events/outbox';
+import { postWebhook } from '../src/webhooks/post';
+import { signWebhook } from '../src/webhooks/signing';
+import { ROOT, freePort, freshDatabase, startProcess, table } from './lib';
+
+// Webhook delivery: deliveries per second from a `keywarden worker` process (outbox -> relay ->
+// BullMQ -> sign -> POST -> record) against a bare loop of the same signed POSTs at the same
+// concurrency, measured in the same run; and event-to-receipt latency with an idle queue.
+
+const CONCURRENCY = 50;
+const ENDPOINTS = 5;
+
+async function stats(url: string, path = '/stats'): Promise<number> {
+  return ((await (await fetch(`${url}${path}`)).json()) as { count: number }).count;
+}
+
+async function waitForCount(url: string, target: number, timeoutMs: number): Promise<void> {
+  const started = Date.now();
+  while ((await stats(url)) < target) {
+    if (Date.now() - started > timeoutMs) throw new Error(`only ${await stats(url)} of ${target} deliveries arrived`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function benchWebhooks(opts: { deliveries?: number; latencySamples?: number } = {}) {
+  const total = opts.deliveries ?? 5000;
+  const samples = opts.latencySamples ?? 50;
+  const encryptionKey = crypto.randomBytes(32);
+  configureWebhooks({ encryptionKey, allowPrivateNetworks: true });
+  const fresh = await freshDatabase();
+  const db = await openDatabase({ databaseUrl: fresh.url, dataDir: '/nonexistent' });
+  const port = await freePort();
+  const receiver = await startProcess([path.join(ROOT, 'bench', 'webhook-receiver.js')], { PORT: String(port) }, /listening/);
+  const rx = `http://127.0.0.1:${port}`;
+  let worker: Awaited<ReturnType<typeof startProcess>> | undefined;
+  try {
+    const acct = await createAccountWithMasterKey(db, 'bench');
+    const actor = { accountId: acct.accountId, keyId: acct.keyId, master: true, effectivePermission: 'FULL_ACCESS' as const, ip: null };
+    const endpoints: Awaited<ReturnType<typeof createWebhookEndpoint>>[] = [];
+    for (let i = 0; i < ENDPOINTS; i++) endpoints.push(await createWebhookEndpoint(db, actor, { url: `${rx}/e${i}`, eventTypes: ['key.updated'] }));
+    await createWebhookEndpoint(db, actor, { url: `${rx}/latency`, eventTypes: ['key.leaked'] });
+    const data = { key: { id: crypto.randomUUID(), name: 'bench', status: 'ACTIVE', permission: 'EXECUTE', rateLimits: [{ window: 'MINUTE', limit: 6000 }] } };
+
+    // Baseline: the same signed POSTs, CONCURRENCY at a time, nothing else.
+    const body = JSON.stringify({ type: 'key.updated', timestamp: new Date().toISOString(), data });
+    let next = 0;
+    const bareStarted = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < total) {
+          const i = next++;
+          const ep = endpoints[i % ENDPOINTS];
+          const headers = signWebhook([ep.secret], crypto.randomUUID(), new Date(), body);
+          const r = await postWebhook({ url: ep.endpoint.url, headers: { ...headers }, body, timeoutMs: 15_000, policy: { allowPrivateNetworks: true } });
+          if (r.statusCode !== 204) throw new Error(`bare loop got ${r.statusCode ?? r.error}`);
+        }
+      }),
+    );
+    const bareRate = total / ((performance.now() - bareStarted) / 1000);
+    await fetch(`${rx}/reset`);
+
+    worker = await startProcess(
+      // e.g. BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the worker.
+      [...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), path.join(ROOT, 'bin', 'keywarden.js'), 'worker'],
+      {
+        DATABASE_URL: fresh.url,
+        KEYWARDEN_REDIS_PREFIX: `kwbench-${crypto.randomBytes(3).toString('hex')}`,
+        KEYWARDEN_ENCRYPTION_KEY: encryptionKey.toString('base64'),
+        WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+        WEBHOOK_CONCURRENCY: String(CONCURRENCY),
+        SCAN_INTERVAL_SECONDS: '3600',
+        LOG_LEVEL: 'info',
+      },
+      /workers started/,
+    );
+
+    // Idle queue: one event at a time, from commit to the receiver's clock.
+    await fetch(`${rx}/trace/on`);
+    const latencies: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      const id = await db.prisma.$transaction(async (tx) => {
+        await emitEvent(tx, { accountId: acct.accountId, type: 'key.leaked', data: { n: i } });
+        return (await tx.outboxEvent.findFirstOrThrow({ where: { accountId: acct.accountId, type: 'key.leaked' }, orderBy: { createdAt: 'desc' }, select: { id: true } })).id;
+      });
+      const committed = Date.now();
+      const started = Date.now();
+      let line: RegExpMatchArray | null = null;
+      while (!(line = receiver.output().match(new RegExp(`R ${id} (\\d+)`)))) {
+        if (Date.now() - started > 10_000) throw new Error('latency sample never arrived');
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      latencies.push(Number(line[1]) - committed);
+    }
+    latencies.sort((a, b) => a - b);
+    await fetch(`${rx}/reset`);
+
+    // Throughput: total deliveries (total / ENDPOINTS events, each to every endpoint), committed at once.
+    const events = Array.from({ length: total / ENDPOINTS }, (_, i) => ({ accountId: acct.accountId, type: 'key.updated' as const, data: { ...data, n: i } }));
+    const started = performance.now();
+    for (let i = 0; i < events.length; i += 500) await emitOnce(db.prisma, events.slice(i, i + 500));
+    await waitForCount(rx, total, 300_000);
+    const rate = total / ((performance.now() - started) / 1000);
+
+    return {
+      rows: [
+        ['measure', 'keywarden worker', 'bare signed POST loop', 'ratio'],
+        [`deliveries/s (${total}, concurrency ${CONCURRENCY})`, Math.round(rate), Math.round(bareRate), `${Math.round((rate / bareRate) * 100)}%`],
+        [`event-to-receipt, idle queue (${samples} events)`, `p50 ${latencies[Math.floor(samples / 2)]} ms, p99 ${latencies[Math.floor(samples * 0.99)]} ms`, '', ''],
+      ],
+    };
+  } finally {
+    await worker?.stop();
+    await receiver.stop();
+    await db.close();
+    await fresh.drop();
+  }
+}
+
+if (require.main === module) {
+  benchWebhooks({ deliveries: Number(process.env.BENCH_DELIVERIES ?? 5000) }).then(
+    (r) => {
+      process.stdout.write('Webhooks\n' + table(r.rows) + '\n');
+      process.exit(0);
+    },
+    (err) => {
+      process.stderr.write(String(err?.stack ?? err) + '\n');
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,79 @@
+import crypto from 'node:crypto';
+import DataLoader from 'dataloader';
+import type { Database } from '../infra/db';
+import { clock } from '../infra/clock';
+
+// A busy worker starts and finishes many deliveries within a few milliseconds of each other.
+// Reading them, and recording the successful ones, in one statement per such group rather than
+// several per delivery is what lets delivery keep pace with the HTTP: database round trips, not
+// the POSTs, were the bottleneck. Each group waits at most WINDOW_MS to form. Neither batch is a
+// cache: every attempt reads current rows, and a recording commits before its job completes.
+
+const WINDOW_MS = 2;
+const schedule = { cache: false, maxBatchSize: 100, batchScheduleFn: (run: () => void) => setTimeout(run, WINDOW_MS) } as const;
+
+export function loadDeliveries(db: Database, ids: readonly string[]) {
+  return db.prisma.webhookDelivery.findMany({ where: { id: { in: [...ids] } }, include: { event: true, endpoint: true } });
+}
+export type LoadedDelivery = Awaited<ReturnType<typeof loadDeliveries>>[number];
+
+export interface SuccessRecord {
+  deliveryId: string;
+  endpointId: string;
+  attempt: number;
+  attemptedAt: Date;
+  statusCode: number;
+  durationMs: number;
+  responseExcerpt: string | null;
+}
+
+/**
+ * In one statement, atomic on its own: claim attempt n of each delivery (only over attemptCount
+ * n - 1, so an attempt is recorded once however many workers ran it), record the attempts, mark
+ * the deliveries SUCCEEDED and end their endpoints' failure streaks. Returns the claimed ids.
+ * Timestamps go in as UTC instants and are stored as UTC, as Prisma stores them.
+ */
+export async function recordSuccesses(db: Database, records: readonly SuccessRecord[]): Promise<Set<string>> {
+  const now = clock.now().toISOString();
+  const col = <T>(f: (r: SuccessRecord) => T) => records.map(f);
+  const rows = await db.prisma.$queryRaw<{ id: string }[]>`
+    WITH input AS (
+      SELECT * FROM unnest(
+        ${col((r) => r.deliveryId)}::uuid[], ${col((r) => r.endpointId)}::uuid[], ${col((r) => r.attempt)}::int[], ${col(() => crypto.randomUUID())}::uuid[],
+        ${col((r) => r.attemptedAt.toISOString())}::timestamptz[], ${col((r) => r.statusCode)}::int[], ${col((r) => r.durationMs)}::int[], ${col((r) => r.responseExcerpt)}::text[]
+      ) AS i("deliveryId", "endpointId", "number", "attemptId", "attemptedAt", "statusCode", "durationMs", "excerpt")
+    ), claimed AS (
+      UPDATE "WebhookDelivery" d
+         SET "attemptCount" = i."number", "status" = 'SUCCEEDED', "nextAttemptAt" = NULL, "deliveredAt" = (${now}::timestamptz AT TIME ZONE 'UTC')
+        FROM input i
+       WHERE d."id" = i."deliveryId" AND d."status" = 'PENDING' AND d."attemptCount" = i."number" - 1
+      RETURNING d."id"
+    ), recorded AS (
+      INSERT INTO "WebhookAttempt" ("id", "deliveryId", "number", "attemptedAt", "statusCode", "durationMs", "error", "responseExcerpt")
+      SELECT i."attemptId", i."deliveryId", i."number", (i."attemptedAt" AT TIME ZONE 'UTC'), i."statusCode", i."durationMs", NULL, i."excerpt"
+        FROM input i JOIN claimed c ON c."id" = i."deliveryId"
+    ), healed AS (
+      UPDATE "WebhookEndpoint" e SET "failingSince" = NULL, "updatedAt" = (${now}::timestamptz AT TIME ZONE 'UTC')
+       WHERE e."failingSince" IS NOT NULL AND e."id" IN (SELECT i."endpointId" FROM input i JOIN claimed c ON c."id" = i."deliveryId")
+    )
+    SELECT "id"::text AS "id" FROM claimed`;
+  return new Set(rows.map((r) => r.id));
+}
+
+export interface DeliveryBatches {
+  load: DataLoader<string, LoadedDelivery | null>;
+  recordSuccess: DataLoader<SuccessRecord, boolean>;
+}
+
+export function createDeliveryBatches(db: Database): DeliveryBatches {
+  return {
+    load: new DataLoader(async (ids) => {
+      const rows = new Map((await loadDeliveries(db, ids)).map((d) => [d.id, d]));
+      return ids.map((id) => rows.get(id) ?? null);
+    }, schedule),
+    recordSuccess: new DataLoader(async (records) => {
+      const claimed = await recordSuccesses(db, records);
+      return records.map((r) => claimed.has(r.deliveryId));
+    }, schedule),
+  };
+}
