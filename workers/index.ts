@@ -67,6 +67,7 @@ export async function startWorkers(deps: { db: Database; redis: Redis; prefix: s
   });
   const scans = startScheduledWorker({
     db,
+    redis,
     relay,
     enqueue,
     expiryWarningDays: settings.expiryWarningDays,

@@ -15,7 +15,7 @@ export function bullPrefix(redisPrefix: string): string {
 
 /** BullMQ blocks on its connections: they must retry forever rather than fail a command. */
 export function queueConnection(redisUrl: string, role: string): Redis {
-  return createRedis(redisUrl, { maxRetriesPerRequest: null, connectionName: `keywarden:${role}:${process.pid}` });
+  return createRedis(redisUrl, { maxRetriesPerRequest: null, purpose: role });
 }
 
 export interface DeliveryJobData {

@@ -5,16 +5,22 @@ import { requeueOverdueDeliveries, type Enqueue } from '../src/events/relay';
 import { endRotationGrace, expireKeys, remindRotationDue, warnExpiringKeys } from '../src/events/scheduled';
 import { QUEUES, bullPrefix, type Queues } from './queues';
 import type { RelayRunner } from './relay';
+import type Redis from 'ioredis';
+import { flushUsage } from '../src/reports/usage-flush';
 
 // Periodic scans as BullMQ job schedulers, every SCAN_INTERVAL_SECONDS. A scheduler is one
 // record in Redis however many workers upsert it, so each tick runs once somewhere; the scans
 // are idempotent anyway, for the moments two ticks overlap.
 
-export const SCANS = ['expiry-warnings', 'expire-keys', 'rotation-reminders', 'end-rotation-grace', 'outbox-sweep'] as const;
+export const SCANS = ['expiry-warnings', 'expire-keys', 'rotation-reminders', 'end-rotation-grace', 'outbox-sweep', 'flush-usage'] as const;
+/** Usage tallies are moved from Redis to PostgreSQL more often than the other scans run. */
+export const USAGE_FLUSH_SECONDS = 5;
 export type ScanName = (typeof SCANS)[number];
 
 export interface ScanDeps {
   db: Database;
+  redis: Redis;
+  redisPrefix: string;
   relay: RelayRunner;
   enqueue: Enqueue;
   expiryWarningDays: readonly number[];
@@ -32,6 +38,10 @@ export async function runScan(name: ScanName, deps: ScanDeps): Promise<Record<st
       return { emitted: await remindRotationDue(deps.db) };
     case 'end-rotation-grace':
       return { revoked: await endRotationGrace(deps.db) };
+    case 'flush-usage': {
+      const flushed = await flushUsage(deps.db, deps.redis, deps.redisPrefix);
+      return { rollups: flushed.rows, countries: flushed.countries };
+    }
     case 'outbox-sweep':
       await deps.relay.trigger();
       return { requeued: await requeueOverdueDeliveries(deps.db, deps.enqueue, { graceMs: deps.overdueGraceMs }) };
@@ -40,17 +50,19 @@ export async function runScan(name: ScanName, deps: ScanDeps): Promise<Record<st
 
 export async function scheduleScans(queues: Queues, intervalSeconds: number): Promise<void> {
   for (const name of SCANS) {
-    await queues.scheduled.upsertJobScheduler(name, { every: intervalSeconds * 1000 }, { name, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+    const every = (name === 'flush-usage' ? Math.min(USAGE_FLUSH_SECONDS, intervalSeconds) : intervalSeconds) * 1000;
+    await queues.scheduled.upsertJobScheduler(name, { every }, { name, opts: { removeOnComplete: 100, removeOnFail: 100 } });
   }
 }
 
-export function startScheduledWorker(opts: ScanDeps & { connection: ConnectionOptions; redisPrefix: string; lockMs: number }): Worker {
+export function startScheduledWorker(opts: ScanDeps & { connection: ConnectionOptions; lockMs: number }): Worker {
   const worker = new Worker(
     QUEUES.scheduled,
     async (job: Job) => {
       if (!(SCANS as readonly string[]).includes(job.name)) return { ignored: job.name };
       const result = await runScan(job.name as ScanName, opts);
-      if (Object.values(result).some((n) => n > 0)) logger.info({ scan: job.name, ...result }, 'scheduled scan');
+      // The usage flush runs every few seconds under traffic: keep it out of the info log.
+      if (Object.values(result).some((n) => n > 0)) logger[job.name === 'flush-usage' ? 'debug' : 'info']({ scan: job.name, ...result }, 'scheduled scan');
       return result;
     },
     {

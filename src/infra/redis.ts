@@ -19,8 +19,8 @@ export async function probeRedis(url: string, timeoutMs = 3000): Promise<void> {
   }
 }
 
-/** Connections are named `keywarden:<role>:<pid>` so operators (and the benchmark) can tell them apart in CLIENT LIST. */
-export function createRedis(url: string, opts: RedisOptions & { role?: string } = {}): Redis {
-  const { role = 'app', ...rest } = opts;
-  return new Redis(url, { maxRetriesPerRequest: 2, enableAutoPipelining: true, connectionName: `keywarden:${role}:${process.pid}`, ...rest });
+/** Connections are named `keywarden:<purpose>:<pid>` so operators (and the benchmark) can tell them apart in CLIENT LIST. */
+export function createRedis(url: string, opts: RedisOptions & { purpose?: string } = {}): Redis {
+  const { purpose = 'app', ...rest } = opts;
+  return new Redis(url, { maxRetriesPerRequest: 2, enableAutoPipelining: true, connectionName: `keywarden:${purpose}:${process.pid}`, ...rest });
 }

@@ -1,3 +1,5 @@
+import { emitEvent } from '../events/outbox';
+import { keyLeaked } from '../events/key-events';
 import type { Actor } from '../access/admin';
 import type { Tx, Database } from '../infra/db';
 import { recordSecurityEvent } from '../audit/security';
@@ -65,6 +67,7 @@ export async function announceLeakInTx(tx: Tx, key: KeyRecord, report: LeakRepor
       ...(outcome.note ? { note: outcome.note } : {}),
     },
   });
+  await emitEvent(tx, keyLeaked(key, report));
 }
 
 async function handleOne(db: Database, keyId: string, accountId: string, report: LeakReport): Promise<string[]> {

@@ -14,7 +14,8 @@ import { announceKeyChanges } from './events';
 import { emitEvent } from '../events/outbox';
 import { keyCreated, keyRevoked, keyUpdated } from '../events/key-events';
 import { assertWithinAncestors, loadChainRows, reportingEscalations, toHierarchySettings, type HierarchyRow } from './hierarchy';
-import { KEY_PRESETS, rotationDueAt, type RateLimitSetting } from './presets';
+import { KEY_PRESETS, isHighPrivilege, rotationDueAt, type RateLimitSetting } from './presets';
+import { recordSecurityEvent } from '../audit/security';
 import { digestSecret, generateSecret, startOf } from './secret';
 import {
   futureDate,
@@ -164,6 +165,17 @@ export async function createKeyInTx(tx: Tx, actor: Actor, input: CreateKeyInput,
     after: keySettingsView(created),
   });
   await emitEvent(tx, keyCreated(created));
+  // Keys that can do the most harm are worth a security event of their own (and its alert).
+  if (isHighPrivilege(permission) || input.type === 'EMERGENCY') {
+    await recordSecurityEvent(tx, {
+      accountId: actor.accountId,
+      kind: 'KEY_CREATED',
+      severity: input.type === 'EMERGENCY' || permission === 'FULL_ACCESS' ? 'MEDIUM' : 'LOW',
+      keyId: created.id,
+      ip: actor.ip,
+      details: { type: input.type, permission, derivedFrom: parent?.row.id ?? null, createdBy: actor.keyId },
+    });
+  }
   return { key: created, secret };
 }
 

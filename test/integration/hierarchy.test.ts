@@ -1,4 +1,6 @@
+import crypto from 'node:crypto';
 import { clock } from '../../src/infra/clock';
+import { configureWebhooks } from '../../src/webhooks/runtime';
 import { startHarness, type Harness } from '../helpers/harness';
 
 // Key hierarchies, rotation and bulk operations (API.md §3).
@@ -306,19 +308,25 @@ describe('bulk operations', () => {
   });
 });
 
-test('exportConfiguration lists agents, workflows and key settings without secrets or digests', async () => {
+test('exportConfiguration lists agents, workflows, key settings and webhook endpoints without secrets or digests', async () => {
+  configureWebhooks({ encryptionKey: crypto.randomBytes(32) });
   const acct = await h.newAccount('export');
   await h.gql(`mutation { createAgent(input: { name: "exp-agent", upstreamUrl: "http://127.0.0.1:9/" }) { id } }`, {}, acct.secret);
   const k = await create(acct.secret, { name: 'exported' });
+  const hook = await h.gql(`mutation { createWebhookEndpoint(input: { url: "https://8.8.8.8/hook", eventTypes: ["key.*"] }) { secret endpoint { id } } }`, {}, acct.secret);
+  expect(hook.errors).toBeUndefined();
   const r = await h.gql(`{ exportConfiguration }`, {}, acct.secret);
   const out = r.data.exportConfiguration;
   expect(out.version).toBe(1);
   expect(out.agents.map((a: any) => a.name)).toEqual(['exp-agent']);
   expect(out.keys.map((x: any) => x.name).sort()).toEqual(['exported', 'master']);
+  expect(out.webhookEndpoints).toEqual([expect.objectContaining({ url: 'https://8.8.8.8/hook', eventTypes: ['key.*'] })]);
   const text = JSON.stringify(out);
   const digests = await h.db.prisma.apiKey.findMany({ where: { accountId: acct.accountId }, select: { digest: true } });
   expect(text).not.toContain(k.secret);
   expect(text).not.toContain(acct.secret);
   for (const d of digests) expect(text).not.toContain(d.digest);
   expect(text).not.toContain('"digest"');
+  expect(text).not.toContain(hook.data.createWebhookEndpoint.secret);
+  expect(text).not.toMatch(/whsec_|encrypted|ciphertext/i);
 });
