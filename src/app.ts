@@ -97,6 +97,7 @@ export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): P
           lockSeconds: config.jobLockSeconds,
           // With the API in the same process, its invalidation wiring already publishes.
           publishKeyChanges: role === 'worker',
+          usageAnomaly: config.usageAnomaly,
         },
       });
       closers.push(() => workers.close());

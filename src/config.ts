@@ -91,6 +91,11 @@ const envSchema = z.object({
   BRUTE_FORCE_WINDOW_SECONDS: int('BRUTE_FORCE_WINDOW_SECONDS', 60, 1, 86_400),
   BRUTE_FORCE_BLOCK_SECONDS: int('BRUTE_FORCE_BLOCK_SECONDS', 300, 1, 86_400),
   METRICS_TOKEN: z.string().optional(),
+  ALERT_WINDOW_SECONDS: int('ALERT_WINDOW_SECONDS', 60, 1, 86_400),
+  RATE_LIMIT_VIOLATION_THRESHOLD: int('RATE_LIMIT_VIOLATION_THRESHOLD', 10, 1, 1_000_000),
+  FAILED_AUTH_BURST_THRESHOLD: int('FAILED_AUTH_BURST_THRESHOLD', 10, 1, 1_000_000),
+  USAGE_ANOMALY_FACTOR: int('USAGE_ANOMALY_FACTOR', 10, 2, 1_000_000),
+  USAGE_ANOMALY_MIN_REQUESTS: int('USAGE_ANOMALY_MIN_REQUESTS', 100, 1, 1_000_000_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
   GRAPHQL_MAX_DEPTH: int('GRAPHQL_MAX_DEPTH', 12, 1, 100),
   GRAPHQL_MAX_COMPLEXITY: int('GRAPHQL_MAX_COMPLEXITY', 5000, 1, 1000000),
@@ -120,6 +125,8 @@ export type Config = {
   bruteForce: { maxFailures: number; windowMs: number; blockMs: number };
   /** GET /metrics needs "Authorization: Bearer <token>"; unset: loopback clients only. */
   metricsToken: string | undefined;
+  detectors: { windowMs: number; rateLimitThreshold: number; failedAuthThreshold: number };
+  usageAnomaly: { factor: number; minRequests: number };
   logLevel: string;
   graphqlMaxDepth: number;
   graphqlMaxComplexity: number;
@@ -164,6 +171,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitFailureMode: e.RATE_LIMIT_FAILURE_MODE,
     bruteForce: { maxFailures: e.BRUTE_FORCE_MAX_FAILURES, windowMs: e.BRUTE_FORCE_WINDOW_SECONDS * 1000, blockMs: e.BRUTE_FORCE_BLOCK_SECONDS * 1000 },
     metricsToken: e.METRICS_TOKEN || undefined,
+    detectors: { windowMs: e.ALERT_WINDOW_SECONDS * 1000, rateLimitThreshold: e.RATE_LIMIT_VIOLATION_THRESHOLD, failedAuthThreshold: e.FAILED_AUTH_BURST_THRESHOLD },
+    usageAnomaly: { factor: e.USAGE_ANOMALY_FACTOR, minRequests: e.USAGE_ANOMALY_MIN_REQUESTS },
     logLevel: e.LOG_LEVEL,
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
     graphqlMaxComplexity: e.GRAPHQL_MAX_COMPLEXITY,

@@ -11,7 +11,7 @@ import { createLeakedHandler, type LeakedRateLimit } from './verify/leaked-http'
 import { TargetDirectory } from './verify/targets';
 import { UseRecorder } from './verify/effects';
 import { UsageBuffer } from './verify/usage';
-import { VerificationDetectors } from './audit/detectors';
+import { DEFAULT_DETECTORS, VerificationDetectors, type DetectorOptions } from './audit/detectors';
 import { BruteForceGuard, DEFAULT_BRUTE_FORCE, type BruteForceOptions } from './verify/bruteforce';
 import { createGateway, matchGatewayRoute } from './verify/gateway';
 import { ConcurrencyLimiter, Limiter } from './limits';
@@ -30,6 +30,7 @@ export interface AppDeps {
   bruteForce?: BruteForceOptions;
   gateway?: { upstreamTimeoutMs?: number; maxBodyBytes?: number };
   metricsToken?: string;
+  detectors?: DetectorOptions;
   cache?: KeyCache;
   /** POST /v1/keys/leaked requests per IP (default 10 per minute). */
   leakedRateLimit?: LeakedRateLimit;
@@ -58,7 +59,7 @@ export function createApp(deps: AppDeps): App {
   const hostnames = sharedHostnameResolver();
   const usage = new UsageBuffer(deps.redis, deps.prefix);
   usage.start();
-  const detectors = new VerificationDetectors(deps.db, deps.redis, deps.prefix);
+  const detectors = new VerificationDetectors(deps.db, deps.redis, deps.prefix, deps.detectors ?? DEFAULT_DETECTORS);
   const verifyDeps = { cache, targets, uses, limiter, guard, hostnames, usage, detectors, trustProxy: deps.trustProxy };
   const gateway = createGateway({ ...verifyDeps, slots, ...deps.gateway });
   const leaked = createLeakedHandler({ db: deps.db, redis: deps.redis, prefix: deps.prefix, trustProxy: deps.trustProxy, rateLimit: deps.leakedRateLimit });

@@ -7,6 +7,7 @@ import { startDeliveryWorker } from './delivery';
 import { enqueueInto, openQueues, queueConnection } from './queues';
 import { RelayRunner } from './relay';
 import { scheduleScans, startScheduledWorker } from './scheduled';
+import type { AnomalyRule } from '../src/reports/usage-flush';
 
 // The worker role: outbox relay, webhook delivery and the scheduled scans. `keywarden worker`
 // runs only this; `npm start` runs it beside the API. close() stops taking work and waits for the
@@ -37,6 +38,8 @@ export interface WorkerSettings {
    * scans change: publish them on the invalidation channel here.
    */
   publishKeyChanges?: boolean;
+  /** USAGE_ANOMALY rule (see src/reports/usage-flush.ts). */
+  usageAnomaly?: AnomalyRule;
 }
 
 export async function startWorkers(deps: { db: Database; redis: Redis; prefix: string; settings: WorkerSettings }): Promise<Workers> {
@@ -68,6 +71,7 @@ export async function startWorkers(deps: { db: Database; redis: Redis; prefix: s
   const scans = startScheduledWorker({
     db,
     redis,
+    usageAnomaly: settings.usageAnomaly,
     relay,
     enqueue,
     expiryWarningDays: settings.expiryWarningDays,

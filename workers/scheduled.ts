@@ -6,7 +6,7 @@ import { endRotationGrace, expireKeys, remindRotationDue, warnExpiringKeys } fro
 import { QUEUES, bullPrefix, type Queues } from './queues';
 import type { RelayRunner } from './relay';
 import type Redis from 'ioredis';
-import { flushUsage } from '../src/reports/usage-flush';
+import { flushUsage, type AnomalyRule } from '../src/reports/usage-flush';
 
 // Periodic scans as BullMQ job schedulers, every SCAN_INTERVAL_SECONDS. A scheduler is one
 // record in Redis however many workers upsert it, so each tick runs once somewhere; the scans
@@ -21,6 +21,7 @@ export interface ScanDeps {
   db: Database;
   redis: Redis;
   redisPrefix: string;
+  usageAnomaly?: AnomalyRule;
   relay: RelayRunner;
   enqueue: Enqueue;
   expiryWarningDays: readonly number[];
@@ -39,7 +40,7 @@ export async function runScan(name: ScanName, deps: ScanDeps): Promise<Record<st
     case 'end-rotation-grace':
       return { revoked: await endRotationGrace(deps.db) };
     case 'flush-usage': {
-      const flushed = await flushUsage(deps.db, deps.redis, deps.redisPrefix);
+      const flushed = await flushUsage(deps.db, deps.redis, deps.redisPrefix, { rule: deps.usageAnomaly });
       return { rollups: flushed.rows, countries: flushed.countries };
     }
     case 'outbox-sweep':
