@@ -1,19 +1,38 @@
 import os from 'node:os';
 import { benchGateway } from './gateway';
+import { benchGraphql } from './graphql';
 import { table } from './lib';
+import { benchMemory } from './memory';
+import { benchScan } from './scan';
 import { benchVerify } from './verify';
+import { benchWebhooks } from './webhooks';
 
 // `npm run bench`: every benchmark, against real PostgreSQL and Redis on this machine, each
-// printing its measure next to a baseline measured in the same run.
+// printing its measure next to a baseline measured in the same run. BENCH_ONLY=verify,gateway
+// runs a subset; BENCH_DURATION sets seconds per load run; BENCH_MEMORY_VERIFICATIONS the
+// memory run's length (default 1,000,000).
+
+const SUITES: Record<string, { title: string; run: () => Promise<{ rows: (string | number)[][] }> }> = {
+  verify: { title: 'Verify (POST /v1/keys/verify, cached key, two rate windows + quota)', run: () => benchVerify({ duration: Number(process.env.BENCH_DURATION ?? 10) }) },
+  gateway: { title: 'Gateway (POST through /v1/agents/:id/* against the same upstream directly)', run: () => benchGateway({ duration: Number(process.env.BENCH_DURATION ?? 10) }) },
+  webhooks: { title: 'Webhook deliveries (keywarden worker against a bare signed-POST loop)', run: () => benchWebhooks({ deliveries: Number(process.env.BENCH_DELIVERIES ?? 5000) }) as Promise<{ rows: (string | number)[][] }> },
+  graphql: { title: 'GraphQL keys(first: N) with parent, children, usage', run: () => benchGraphql() },
+  scan: { title: 'Expiry-warning scan', run: () => benchScan() },
+  memory: {
+    title: 'Memory of one API process',
+    run: () => benchMemory({ verifications: Number(process.env.BENCH_MEMORY_VERIFICATIONS ?? 1_000_000), keys: Number(process.env.BENCH_MEMORY_KEYS ?? 10_000) }),
+  },
+};
 
 async function main() {
-  const duration = Number(process.env.BENCH_DURATION ?? 10);
+  const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
   const cpus = os.cpus();
   process.stdout.write(`machine: ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString()}\n\n`);
-  const verify = await benchVerify({ duration });
-  process.stdout.write('Verify (POST /v1/keys/verify, cached key, two rate windows + quota)\n' + table(verify.rows) + '\n\n');
-  const gateway = await benchGateway({ duration });
-  process.stdout.write('Gateway (POST through /v1/agents/:id/* against the same upstream directly)\n' + table(gateway.rows) + '\n');
+  for (const [name, suite] of Object.entries(SUITES)) {
+    if (only && !only.includes(name)) continue;
+    const r = await suite.run();
+    process.stdout.write(`${suite.title}\n${table(r.rows)}\n\n`);
+  }
 }
 
 main().then(
