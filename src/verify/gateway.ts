@@ -1,6 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import { pipeline } from 'node:stream';
 import type { Permission } from '../generated/prisma/enums';
 import type { VerifyCode } from '../access/decide';
 import { clock } from '../infra/clock';
@@ -235,10 +234,14 @@ export function createGateway(deps: GatewayDeps) {
       statusClass = `${String(upstreamRes.statusCode ?? 502)[0]}xx`;
       res.writeHead(upstreamRes.statusCode ?? 502, outHeaders);
       upstreamRes.on('data', (chunk: Buffer) => (responseBytes += chunk.length));
-      pipeline(upstreamRes, res, (err) => {
-        if (err) logger.debug({ err: err.message }, 'gateway response stream ended early');
+      // .pipe rather than stream.pipeline: the latter's bookkeeping costs more than the proxying.
+      upstreamRes.on('end', finish);
+      upstreamRes.on('error', (err) => {
+        logger.debug({ err: err.message }, 'gateway response stream ended early');
         finish();
+        res.destroy();
       });
+      upstreamRes.pipe(res);
     });
     // A client that goes away mid-request: stop the upstream call and free the slot.
     res.on('close', () => {
@@ -251,6 +254,7 @@ export function createGateway(deps: GatewayDeps) {
       requestBytes += chunk.length;
       if (requestBytes > maxBody) upstreamReq.destroy(new Error('PAYLOAD_TOO_LARGE'));
     });
-    pipeline(req, upstreamReq, () => {});
+    req.on('error', () => upstreamReq.destroy());
+    req.pipe(upstreamReq);
   };
 }
