@@ -1,22 +1,19 @@
-import { freePort, freshDatabase, load, sequentialLatency, startProcess, table } from './lib';
+import { freePort, freshDatabase, load, runMain, sequentialLatency, startApi, startProcess } from './lib';
 
 // The gateway's own cost: the same GET to an upstream (a bare node:http server) directly and
 // through /v1/agents/:id/*, with a key that has two rate windows; latency measured in the same run.
 
 export async function benchGateway(opts: { duration: number }): Promise<{ rows: (string | number)[][]; summary: Record<string, number> }> {
   const db = await freshDatabase();
-  const apiPort = await freePort();
   const upstreamPort = await freePort();
   const upstream = await startProcess(['bench/bare-server.js'], { PORT: String(upstreamPort) }, /listening/);
-  const api = await startProcess(['bin/keywarden.js', 'api'], { DATABASE_URL: db.url, PORT: String(apiPort), KEYWARDEN_REDIS_PREFIX: `kwbench-gw-${Date.now().toString(36)}`, LOG_LEVEL: 'info' }, /Keywarden API listening/);
-  const master = /^(ak_root_\w+)$/m.exec(api.output())![1];
+  const api = await startApi(db.url, 'gateway');
+  const apiPort = api.port;
   try {
-    const gql = async (query: string) =>
-      fetch(`http://127.0.0.1:${apiPort}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${master}` }, body: JSON.stringify({ query }) }).then((r) => r.json() as Promise<any>);
-    const agent = await gql(`mutation { createAgent(input: { name: "bench", upstreamUrl: "http://127.0.0.1:${upstreamPort}" }) { id } }`);
-    const agentId = agent.data.createAgent.id;
-    const key = await gql(`mutation { createKey(input: { name: "gw", type: PRODUCTION, rateLimits: [{ window: MINUTE, limit: 100000000 }, { window: HOUR, limit: 1000000000 }] }) { secret } }`);
-    const auth = { authorization: `Bearer ${key.data.createKey.secret}` };
+    const agent = await api.gql(`mutation { createAgent(input: { name: "bench", upstreamUrl: "http://127.0.0.1:${upstreamPort}" }) { id } }`);
+    const agentId = agent.createAgent.id;
+    const key = await api.gql(`mutation { createKey(input: { name: "gw", type: PRODUCTION, rateLimits: [{ window: MINUTE, limit: 100000000 }, { window: HOUR, limit: 1000000000 }] }) { secret } }`);
+    const auth = { authorization: `Bearer ${key.createKey.secret}` };
     const direct = `http://127.0.0.1:${upstreamPort}/hello`;
     const viaGateway = `http://127.0.0.1:${apiPort}/v1/agents/${agentId}/hello`;
     // The bare server parses a JSON body: send one on both paths.
@@ -42,15 +39,4 @@ export async function benchGateway(opts: { duration: number }): Promise<{ rows: 
   }
 }
 
-if (require.main === module) {
-  benchGateway({ duration: Number(process.env.BENCH_DURATION ?? 10) }).then(
-    (r) => {
-      process.stdout.write(table(r.rows) + '\n');
-      process.exit(0);
-    },
-    (err) => {
-      process.stderr.write(String(err?.stack ?? err) + '\n');
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runMain('Gateway', () => benchGateway({ duration: Number(process.env.BENCH_DURATION ?? 10) }));

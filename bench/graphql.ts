@@ -1,10 +1,8 @@
-import { openDatabase } from '../src/infra/db';
+import { migratePostgres, openDatabase } from '../src/infra/db';
 import { createRedis } from '../src/infra/redis';
 import { createAccountWithMasterKey } from '../src/keys/lifecycle';
 import { createApp } from '../src/server';
-import { freshDatabase, table } from './lib';
-import { applyMigrations } from '../src/infra/migrate';
-import { Client } from 'pg';
+import { freshDatabase, table, runMain } from './lib';
 
 // SQL queries per GraphQL request for keys(first: N) with parent, children and usage: the count
 // must not grow with N (relations are loaded per request, not per row).
@@ -13,10 +11,7 @@ const QUERY = `query($n: Int) { keys(first: $n) { edges { node { id name effecti
 
 export async function benchGraphql(): Promise<{ rows: (string | number)[][]; summary: Record<string, number> }> {
   const fresh = await freshDatabase();
-  const pg = new Client({ connectionString: fresh.url });
-  await pg.connect();
-  await applyMigrations({ query: async (s, p) => (await pg.query(s, p as unknown[])).rows, exec: async (s) => void (await pg.query(s)), lock: async () => {}, unlock: async () => {} }, { info: () => {} } as never);
-  await pg.end();
+  await migratePostgres(fresh.url, { info: () => {} });
   const db = await openDatabase({ databaseUrl: fresh.url, dataDir: '/nonexistent', migrate: false });
   const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   const app = createApp({ db, redis, trustProxy: false, prefix: `kwbench-gql-${Date.now()}` });
@@ -51,15 +46,4 @@ export async function benchGraphql(): Promise<{ rows: (string | number)[][]; sum
   }
 }
 
-if (require.main === module) {
-  benchGraphql().then(
-    (r) => {
-      process.stdout.write(table(r.rows) + '\n');
-      process.exit(0);
-    },
-    (err) => {
-      process.stderr.write(String(err?.stack ?? err) + '\n');
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runMain('GraphQL', () => benchGraphql());

@@ -116,3 +116,31 @@ export async function sequentialLatency(opts: { url: string; method?: string; he
   times.sort((a, b) => a - b);
   return { p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)] };
 }
+
+/** Runs one benchmark as a script: prints its table, exits 0, or prints the error and exits 1. */
+export function runMain(title: string, bench: () => Promise<{ rows: (string | number)[][] }>): void {
+  bench().then(
+    (r) => {
+      process.stdout.write(`${title}\n${table(r.rows)}\n`);
+      process.exit(0);
+    },
+    (err) => {
+      process.stderr.write(String(err?.stack ?? err) + '\n');
+      process.exit(1);
+    },
+  );
+}
+
+/** A `keywarden api` child process on a fresh port; `master` is the printed first-start key. */
+export async function startApi(dbUrl: string, label: string): Promise<{ port: number; master: string; pid: number; gql: (query: string) => Promise<any>; stop(): Promise<void> }> {
+  const port = await freePort();
+  const api = await startProcess(['bin/keywarden.js', 'api'], { DATABASE_URL: dbUrl, PORT: String(port), KEYWARDEN_REDIS_PREFIX: `kwbench-${label}-${Date.now().toString(36)}`, LOG_LEVEL: 'info', KEYWARDEN_BOOTSTRAP: 'true' }, /Keywarden API listening/);
+  const master = /^(ak_root_\w+)$/m.exec(api.output())![1];
+  const gql = async (query: string) => {
+    const res = await fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${master}` }, body: JSON.stringify({ query }) });
+    const json = (await res.json()) as any;
+    if (json.errors) throw new Error(JSON.stringify(json.errors));
+    return json.data;
+  };
+  return { port, master, pid: api.child.pid!, gql, stop: () => api.stop() };
+}

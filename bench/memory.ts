@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { digestSecret, generateSecret, startOf } from '../src/keys/secret';
-import { freePort, freshDatabase, startProcess, table } from './lib';
+import { freePort, freshDatabase, startProcess, table, runMain } from './lib';
 
 // Resident memory of one API process across many verifications of many distinct keys: the key
 // cache is bounded (LRU), so memory must level off rather than grow with the traffic.
@@ -69,15 +69,4 @@ export async function benchMemory(opts: { verifications: number; keys: number })
   }
 }
 
-if (require.main === module) {
-  benchMemory({ verifications: Number(process.env.BENCH_MEMORY_VERIFICATIONS ?? 1_000_000), keys: Number(process.env.BENCH_MEMORY_KEYS ?? 10_000) }).then(
-    (r) => {
-      process.stdout.write(table(r.rows) + '\n');
-      process.exit(0);
-    },
-    (err) => {
-      process.stderr.write(String(err?.stack ?? err) + '\n');
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runMain('Memory', () => benchMemory({ verifications: Number(process.env.BENCH_MEMORY_VERIFICATIONS ?? 1_000_000), keys: Number(process.env.BENCH_MEMORY_KEYS ?? 10_000) }));

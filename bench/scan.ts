@@ -1,9 +1,8 @@
 import { Client } from 'pg';
-import { openDatabase } from '../src/infra/db';
-import { applyMigrations } from '../src/infra/migrate';
+import { migratePostgres, openDatabase } from '../src/infra/db';
 import { createAccountWithMasterKey } from '../src/keys/lifecycle';
 import { warnExpiringKeys } from '../src/events/scheduled';
-import { freshDatabase, table } from './lib';
+import { freshDatabase, table, runMain } from './lib';
 
 // The expiry-warning scan must cost in proportion to the keys that match, not to all keys:
 // time it with the same 1,000 matching keys among 10k and among 100k keys (1% of the latter).
@@ -12,9 +11,9 @@ const DAY_MS = 86_400_000;
 
 async function timeScan(total: number, expiring: number): Promise<{ ms: number; emitted: number }> {
   const fresh = await freshDatabase();
+  await migratePostgres(fresh.url, { info: () => {} });
   const pg = new Client({ connectionString: fresh.url });
   await pg.connect();
-  await applyMigrations({ query: async (s, p) => (await pg.query(s, p as unknown[])).rows, exec: async (s) => void (await pg.query(s)), lock: async () => {}, unlock: async () => {} }, { info: () => {} } as never);
   const db = await openDatabase({ databaseUrl: fresh.url, dataDir: '/nonexistent', migrate: false });
   try {
     const acct = await createAccountWithMasterKey(db, 'scan-bench');
@@ -49,15 +48,4 @@ export async function benchScan(): Promise<{ rows: (string | number)[][]; summar
   return { rows, summary: { perMatchSmall: small.ms / small.emitted, perMatchLarge: large.ms / large.emitted } };
 }
 
-if (require.main === module) {
-  benchScan().then(
-    (r) => {
-      process.stdout.write(table(r.rows) + '\n');
-      process.exit(0);
-    },
-    (err) => {
-      process.stderr.write(String(err?.stack ?? err) + '\n');
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runMain('Expiry scan', () => benchScan());

@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { Client } from 'pg';
-import { freePort, freshDatabase, load, startProcess, table, type LoadResult } from './lib';
+import { freePort, freshDatabase, load, runMain, startApi, startProcess, type LoadResult } from './lib';
 
 // POST /v1/keys/verify for a cached key with two rate windows and a quota, against a bare
 // node:http server answering the same JSON, measured in the same run on this machine.
@@ -43,22 +43,16 @@ async function transactions(dbUrl: string): Promise<number> {
 
 export async function benchVerify(opts: { duration: number }): Promise<{ rows: (string | number)[][]; summary: Record<string, number> }> {
   const db = await freshDatabase();
-  const prefix = `kwbench-${Date.now().toString(36)}`;
-  const apiPort = await freePort();
+  const api = await startApi(db.url, 'verify');
+  const apiPort = api.port;
   const barePort = await freePort();
-  const api = await startProcess(['bin/keywarden.js', 'api'], { DATABASE_URL: db.url, PORT: String(apiPort), KEYWARDEN_REDIS_PREFIX: prefix, LOG_LEVEL: 'info', KEYWARDEN_BOOTSTRAP: 'true' }, /Keywarden API listening/);
   const bare = await startProcess(['bench/bare-server.js'], { PORT: String(barePort) }, /listening/);
-  const master = /^(ak_root_\w+)$/m.exec(api.output())![1];
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   try {
-    const created = await fetch(`http://127.0.0.1:${apiPort}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${master}` },
-      body: JSON.stringify({
-        query: `mutation { createKey(input: { name: "bench", type: PRODUCTION, rateLimits: [{ window: MINUTE, limit: 100000000 }, { window: HOUR, limit: 1000000000 }], quota: { units: 2000000000, period: MONTH } }) { secret } }`,
-      }),
-    }).then((r) => r.json() as Promise<any>);
-    const secret = created.data.createKey.secret;
+    const created = await api.gql(
+      `mutation { createKey(input: { name: "bench", type: PRODUCTION, rateLimits: [{ window: MINUTE, limit: 100000000 }, { window: HOUR, limit: 1000000000 }], quota: { units: 2000000000, period: MONTH } }) { secret } }`,
+    );
+    const secret = created.createKey.secret;
     const body = JSON.stringify({ key: secret, permission: 'READ_ONLY' });
     const verifyUrl = `http://127.0.0.1:${apiPort}/v1/keys/verify`;
     const bareUrl = `http://127.0.0.1:${barePort}/`;
@@ -76,7 +70,7 @@ export async function benchVerify(opts: { duration: number }): Promise<{ rows: (
     const n = 2000;
     const txBefore = await transactions(db.url);
     let counted!: LoadResult;
-    const sent = await commandsSentBy(redis, api.child.pid!, async () => {
+    const sent = await commandsSentBy(redis, api.pid, async () => {
       counted = await load({ url: verifyUrl, body, amount: n, connections: 8 });
     });
     const txAfter = await transactions(db.url);
@@ -103,15 +97,4 @@ export async function benchVerify(opts: { duration: number }): Promise<{ rows: (
   }
 }
 
-if (require.main === module) {
-  benchVerify({ duration: Number(process.env.BENCH_DURATION ?? 10) }).then(
-    (r) => {
-      process.stdout.write(table(r.rows) + '\n');
-      process.exit(0);
-    },
-    (err) => {
-      process.stderr.write(String(err?.stack ?? err) + '\n');
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runMain('Verify', () => benchVerify({ duration: Number(process.env.BENCH_DURATION ?? 10) }));

@@ -7,7 +7,7 @@ import { createWebhookEndpoint } from '../src/webhooks/endpoints';
 import { emitEvent, emitOnce } from '../src/events/outbox';
 import { postWebhook } from '../src/webhooks/post';
 import { signWebhook } from '../src/webhooks/signing';
-import { ROOT, freePort, freshDatabase, startProcess, table } from './lib';
+import { ROOT, freePort, freshDatabase, startProcess, table, runMain } from './lib';
 
 // Webhook delivery: deliveries per second from a `keywarden worker` process (outbox -> relay ->
 // BullMQ -> sign -> POST -> record) against a bare loop of the same signed POSTs at the same
@@ -122,15 +122,4 @@ export async function benchWebhooks(opts: { deliveries?: number; latencySamples?
   }
 }
 
-if (require.main === module) {
-  benchWebhooks({ deliveries: Number(process.env.BENCH_DELIVERIES ?? 5000) }).then(
-    (r) => {
-      process.stdout.write('Webhooks\n' + table(r.rows) + '\n');
-      process.exit(0);
-    },
-    (err) => {
-      process.stderr.write(String(err?.stack ?? err) + '\n');
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runMain('Webhooks', () => benchWebhooks({ deliveries: Number(process.env.BENCH_DELIVERIES ?? 5000) }));

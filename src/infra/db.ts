@@ -49,16 +49,7 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
 
   if (opts.databaseUrl) {
     const url = opts.databaseUrl;
-    if (opts.migrate !== false) {
-      const pg = await import('pg');
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        await applyMigrations(pgRunner(client), logger);
-      } finally {
-        await client.end();
-      }
-    }
+    if (opts.migrate !== false) await migratePostgres(url);
     const adapter = new PrismaPg({ connectionString: url, max: 10 });
     const base = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
     const prisma = countQueries(base);
@@ -103,6 +94,18 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
       await release();
     },
   };
+}
+
+/** Applies pending migrations to the PostgreSQL at `url` (test set-up and benchmarks use it too). */
+export async function migratePostgres(url: string, log: Pick<typeof logger, 'info'> = logger): Promise<string[]> {
+  const pg = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await applyMigrations(pgRunner(client), log);
+  } finally {
+    await client.end();
+  }
 }
 
 function pgRunner(client: import('pg').Client): SqlRunner {

@@ -85,7 +85,8 @@ function nonNegative(body: Record<string, unknown>, field: string, fallback: num
   return v;
 }
 
-export function parseVerifyBody(raw: Buffer, callerIp: string | undefined): VerifyInput {
+/** A request body that must be one JSON object: 400 MALFORMED_JSON or BAD_REQUEST otherwise. */
+export function parseJsonObject(raw: Buffer): Record<string, unknown> {
   let body: unknown;
   try {
     body = JSON.parse(raw.toString('utf8'));
@@ -93,7 +94,11 @@ export function parseVerifyBody(raw: Buffer, callerIp: string | undefined): Veri
     throw new HttpError(400, 'MALFORMED_JSON', 'request body is not valid JSON');
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('request body must be a JSON object');
-  const b = body as Record<string, unknown>;
+  return body as Record<string, unknown>;
+}
+
+export function parseVerifyBody(raw: Buffer, callerIp: string | undefined): VerifyInput {
+  const b = parseJsonObject(raw);
   if (typeof b.key !== 'string' || b.key.length === 0) throw bad('key: required, the API key to verify');
   let permission: Permission = 'READ_ONLY';
   if (b.permission !== undefined && b.permission !== null) {

@@ -3,7 +3,7 @@ import type Redis from 'ioredis';
 import type { Database } from '../infra/db';
 import { logger } from '../infra/logger';
 import { revokeLeakedKeys, type LeakReport } from '../keys/leaked';
-import { HttpError, clientIp, readBody, retryAfterSeconds, sendJson } from './http';
+import { HttpError, clientIp, parseJsonObject, readBody, retryAfterSeconds, sendJson } from './http';
 
 // POST /v1/keys/leaked { "keys": [secret...], "source"?, "url"? }, unauthenticated (API.md §4).
 // The answer is 202 {"received": N} as soon as the body is valid, before any key is looked up:
@@ -44,14 +44,7 @@ function optionalText(b: Record<string, unknown>, field: 'source' | 'url', max: 
 }
 
 export function parseLeakedBody(raw: Buffer): Omit<LeakReport, 'ip'> {
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new HttpError(400, 'MALFORMED_JSON', 'request body is not valid JSON');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('request body must be a JSON object');
-  const b = body as Record<string, unknown>;
+  const b = parseJsonObject(raw);
   if (!Array.isArray(b.keys)) throw bad('keys: required, an array of secrets');
   if (b.keys.length === 0 || b.keys.length > MAX_LEAKED_KEYS) throw bad(`keys: must hold between 1 and ${MAX_LEAKED_KEYS} secrets`);
   b.keys.forEach((k, i) => {

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { Client } from 'pg';
 import Redis from 'ioredis';
-import { applyMigrations } from '../../src/infra/migrate';
+import { migratePostgres } from '../../src/infra/db';
 
 // One fresh PostgreSQL database and one Redis prefix per test run, so runs never collide.
 // TEST_DATABASE_ADMIN_URL names a database to connect to for CREATE DATABASE.
@@ -24,19 +24,8 @@ export default async function globalSetup(): Promise<void> {
   const url = new URL(adminUrl());
   url.pathname = `/${dbName}`;
   process.env.TEST_DATABASE_URL = url.toString();
+  await migratePostgres(url.toString(), { info: () => {} });
 
-  const client = new Client({ connectionString: process.env.TEST_DATABASE_URL });
-  await client.connect();
-  await applyMigrations(
-    {
-      query: async (sql, params) => (await client.query(sql, params as unknown[])).rows,
-      exec: async (sql) => void (await client.query(sql)),
-      lock: async () => {},
-      unlock: async () => {},
-    },
-    { info: () => {} } as never,
-  );
-  await client.end();
 
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const redis = new Redis(redisUrl, { lazyConnect: true, retryStrategy: () => null });

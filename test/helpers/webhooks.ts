@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { Client } from 'pg';
-import { openDatabase, type Database } from '../../src/infra/db';
-import { applyMigrations } from '../../src/infra/migrate';
+import { migratePostgres, openDatabase, type Database } from '../../src/infra/db';
+
 import { createRedis } from '../../src/infra/redis';
 import { configureWebhooks } from '../../src/webhooks/runtime';
 import { startWorkers, type WorkerSettings, type Workers } from '../../workers';
@@ -33,18 +33,7 @@ export async function isolatedDatabase(label: string): Promise<IsolatedDatabase>
   await admin.end();
   const url = new URL(adminUrl());
   url.pathname = `/${name}`;
-  const client = new Client({ connectionString: url.toString() });
-  await client.connect();
-  await applyMigrations(
-    {
-      query: async (sql, params) => (await client.query(sql, params as unknown[])).rows,
-      exec: async (sql) => void (await client.query(sql)),
-      lock: async () => {},
-      unlock: async () => {},
-    },
-    { info: () => {} } as never,
-  );
-  await client.end();
+  await migratePostgres(url.toString(), { info: () => {} });
   const db = await openDatabase({ databaseUrl: url.toString(), dataDir: '/nonexistent', migrate: false });
   return {
     url: url.toString(),
