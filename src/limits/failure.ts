@@ -27,15 +27,51 @@ export class LimitsTimeoutError extends Error {
   }
 }
 
+// One shared ticker checks every pending call's deadline, instead of a timer per call: a timer
+// per verification costs more than the rest of the bookkeeping on the hot path.
+interface Pending {
+  deadline: number;
+  fail: (err: Error) => void;
+  operation: string;
+  ms: number;
+}
+const pending = new Set<Pending>();
+let ticker: NodeJS.Timeout | undefined;
+const TICK_MS = 25;
+
+function tick(): void {
+  const now = Date.now();
+  for (const p of pending) {
+    if (p.deadline <= now) {
+      pending.delete(p);
+      p.fail(new LimitsTimeoutError(p.operation, p.ms));
+    }
+  }
+  if (pending.size === 0 && ticker) {
+    clearInterval(ticker);
+    ticker = undefined;
+  }
+}
+
 export function withDeadline<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LimitsTimeoutError(operation, ms)), ms);
-    timer.unref();
+  return new Promise<T>((resolve, reject) => {
+    const entry: Pending = { deadline: Date.now() + ms, fail: reject, operation, ms };
+    pending.add(entry);
+    if (!ticker) {
+      ticker = setInterval(tick, Math.min(TICK_MS, ms));
+      ticker.unref();
+    }
+    promise.then(
+      (v) => {
+        pending.delete(entry);
+        resolve(v);
+      },
+      (err) => {
+        pending.delete(entry);
+        reject(err);
+      },
+    );
   });
-  // A late rejection of the losing promise must not surface as an unhandled rejection.
-  promise.catch(() => {});
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 export function reportError(onError: LimitsOptions['onError'], err: unknown, operation: string): void {

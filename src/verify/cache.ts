@@ -2,6 +2,9 @@ import { LRUCache } from 'lru-cache';
 import type { ResolvedKey } from '../keys/resolve';
 import { keyCacheLookups } from '../infra/metrics';
 
+const cacheHits = keyCacheLookups.labels('hit');
+const cacheMisses = keyCacheLookups.labels('miss');
+
 // In-process cache of resolved keys by digest, so a repeat verification reads no database.
 // Unknown digests are cached briefly too (negative cache). Entries are dropped when any key of
 // their chain changes (local event or Redis invalidation); loads racing an invalidation are
@@ -19,6 +22,8 @@ export class KeyCache {
   private readonly lru: LRUCache<string, ResolvedKey | typeof MISSING>;
   private readonly inflight = new Map<string, Promise<ResolvedKey | null>>();
   private generation = 0;
+  /** What each recent generation bump dropped, so a load in flight is discarded only if it is affected. */
+  private recent: { generation: number; ids: ReadonlySet<string> | 'all' }[] = [];
   private readonly negativeTtlMs: number;
   hits = 0;
   misses = 0;
@@ -35,17 +40,17 @@ export class KeyCache {
     const hit = this.lru.get(digest);
     if (hit !== undefined) {
       this.hits++;
-      keyCacheLookups.inc({ result: 'hit' });
+      cacheHits.inc();
       return Promise.resolve(hit === MISSING ? null : hit);
     }
     this.misses++;
-    keyCacheLookups.inc({ result: 'miss' });
+    cacheMisses.inc();
     let pending = this.inflight.get(digest);
     if (!pending) {
       const gen = this.generation;
       pending = this.load(digest)
         .then((key) => {
-          if (gen === this.generation) {
+          if (!this.changedSince(gen, key)) {
             if (key) this.lru.set(digest, key);
             else this.lru.set(digest, MISSING, { ttl: this.negativeTtlMs });
           }
@@ -57,17 +62,35 @@ export class KeyCache {
     return pending;
   }
 
+  /** Did an invalidation since `gen` touch this loaded key's chain (or clear everything)? */
+  private changedSince(gen: number, key: ResolvedKey | null): boolean {
+    if (gen === this.generation) return false;
+    const first = this.recent[0]?.generation ?? Infinity;
+    if (first > gen + 1) return true; // older bumps were forgotten: assume the worst
+    for (const r of this.recent) {
+      if (r.generation <= gen) continue;
+      if (r.ids === 'all' || !key || key.chainIds.some((id) => (r.ids as ReadonlySet<string>).has(id))) return true;
+    }
+    return false;
+  }
+
+  private bump(ids: ReadonlySet<string> | 'all'): void {
+    this.generation++;
+    this.recent.push({ generation: this.generation, ids });
+    if (this.recent.length > 1000) this.recent.splice(0, this.recent.length - 1000);
+  }
+
   /** Drops every entry whose chain includes one of `keyIds`. */
   invalidate(keyIds: readonly string[]): void {
-    this.generation++;
     const ids = new Set(keyIds);
+    this.bump(ids);
     for (const [digest, entry] of this.lru.entries()) {
       if (entry !== MISSING && entry.chainIds.some((id) => ids.has(id))) this.lru.delete(digest);
     }
   }
 
   clear(): void {
-    this.generation++;
+    this.bump('all');
     this.lru.clear();
   }
 

@@ -99,8 +99,17 @@ export async function verifyKey(deps: VerifyDeps, input: VerifyInput, via: 'veri
   const started = process.hrtime.bigint();
   const outcome = await decideAndCount(deps, input);
   verifyDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
-  verifyDecisions.inc({ code: outcome.blockedForMs ? 'TOO_MANY_FAILED_ATTEMPTS' : outcome.result.code, via });
+  decisionCounter(outcome.blockedForMs ? 'TOO_MANY_FAILED_ATTEMPTS' : outcome.result.code, via).inc();
   return outcome;
+}
+
+// Label lookups hash their labels on every call; the handful of (code, via) pairs are kept.
+const decisionCounters = new Map<string, ReturnType<typeof verifyDecisions.labels>>();
+function decisionCounter(code: string, via: string) {
+  const tag = `${code}|${via}`;
+  let c = decisionCounters.get(tag);
+  if (!c) decisionCounters.set(tag, (c = verifyDecisions.labels(code, via)));
+  return c;
 }
 
 async function decideAndCount(deps: VerifyDeps, input: VerifyInput): Promise<VerifyOutcome> {
