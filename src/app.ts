@@ -5,11 +5,13 @@ import { openDatabase, type Database } from './infra/db';
 import { createLogger, logger, setLogger } from './infra/logger';
 import { createRedis, probeRedis } from './infra/redis';
 import { createAccountWithMasterKey } from './keys/lifecycle';
-import { createApp } from './server';
+import http from 'node:http';
+import { createApp, serveMetrics } from './server';
 import { wireInvalidation } from './verify/invalidation';
 import { configureWebhooks } from './webhooks/runtime';
 import { startWorkers, type Workers } from '../workers';
 import { createQueueDashboard } from '../workers/dashboard';
+import { setQueueCounts } from './infra/metrics';
 
 // Starting and stopping a Keywarden process: API, workers, or both.
 
@@ -57,7 +59,8 @@ export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): P
       if (config.bootstrap) await bootstrapIfEmpty(db);
       const dashboard = createQueueDashboard({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
       closers.push(() => dashboard.close());
-      const app = createApp({ db, redis, trustProxy: config.trustProxy, prefix: config.redisPrefix, failureMode: config.rateLimitFailureMode, bruteForce: config.bruteForce, metricsToken: config.metricsToken, queueDashboard: dashboard.handle });
+      const app = createApp({ db, redis, trustProxy: config.trustProxy, prefix: config.redisPrefix, failureMode: config.rateLimitFailureMode, bruteForce: config.bruteForce, metricsToken: config.metricsToken, detectors: config.detectors, queueDashboard: dashboard.handle });
+      setQueueCounts(() => dashboard.counts());
       const subscriber = createRedis(config.redisUrl, { maxRetriesPerRequest: null });
       subscriber.on('error', (err) => logger.error({ err: err.message }, 'redis subscriber error'));
       const unwire = await wireInvalidation({ cache: app.cache, publisher: redis, subscriber, prefix: config.redisPrefix });
@@ -80,6 +83,15 @@ export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): P
           }),
       );
       logger.info({ url, graphiql: `${url}/graphql`, database: db.kind, location: db.location }, 'Keywarden API listening');
+    }
+    if (role === 'worker' && config.metricsPort) {
+      // A worker-only process has no API server: its delivery metrics get a listener of their own.
+      const metricsServer = http.createServer((req, res) => {
+        if ((req.url ?? '').split('?')[0] !== '/metrics') return res.writeHead(404).end();
+        serveMetrics(req, res, config.metricsToken).catch(() => res.writeHead(500).end());
+      });
+      await new Promise<void>((resolve) => metricsServer.listen(config.metricsPort, config.host, resolve));
+      closers.push(() => new Promise<void>((resolve) => metricsServer.close(() => resolve())));
     }
     if (role !== 'api') {
       const workers: Workers = await startWorkers({

@@ -118,7 +118,7 @@ export function createApp(deps: AppDeps): App {
 }
 
 /** Prometheus text format; with a token, only for "Bearer <token>"; without one, only for loopback clients. */
-async function serveMetrics(req: http.IncomingMessage, res: http.ServerResponse, token: string | undefined): Promise<void> {
+export async function serveMetrics(req: http.IncomingMessage, res: http.ServerResponse, token: string | undefined): Promise<void> {
   const ip = req.socket.remoteAddress ?? '';
   const allowed = token
     ? timingSafeEqualText(req.headers.authorization ?? '', `Bearer ${token}`)

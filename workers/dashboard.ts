@@ -14,6 +14,8 @@ export const DASHBOARD_PATH = '/admin/queues';
 
 export interface QueueDashboard {
   handle(req: IncomingMessage, res: ServerResponse, keys: KeyLookup): void;
+  /** Jobs per queue and state (waiting, active, delayed, failed), for the metrics. */
+  counts(): Promise<Record<string, Record<string, number>>>;
   close(): Promise<void>;
 }
 
@@ -50,6 +52,11 @@ export function createQueueDashboard(opts: { redisUrl: string; redisPrefix: stri
         },
         () => refuse(res, 401, 'could not check the key'),
       );
+    },
+    async counts() {
+      const out: Record<string, Record<string, number>> = {};
+      for (const q of Object.values(queues)) out[q.name] = await q.getJobCounts('waiting', 'active', 'delayed', 'failed');
+      return out;
     },
     async close() {
       await Promise.all(Object.values(queues).map((q) => q.close()));

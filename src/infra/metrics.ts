@@ -34,3 +34,42 @@ export const gatewayUpstream = new client.Histogram({
   buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
   registers: [registry],
 });
+
+export const webhookAttempts = new client.Counter({
+  name: 'keywarden_webhook_attempts_total',
+  help: 'Webhook delivery attempts by outcome (succeeded, retry, gone, failed), in this process.',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+export const webhookAttemptDuration = new client.Histogram({
+  name: 'keywarden_webhook_attempt_duration_seconds',
+  help: 'Duration of one webhook delivery attempt (connect to last response byte).',
+  buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
+  registers: [registry],
+});
+
+let queueCounts: (() => Promise<Record<string, Record<string, number>>>) | undefined;
+
+/** The process that serves /metrics tells how to read queue depths (they live in Redis). */
+export function setQueueCounts(fn: typeof queueCounts): void {
+  queueCounts = fn;
+}
+
+new client.Gauge({
+  name: 'keywarden_queue_jobs',
+  help: 'Jobs per queue and state (shared by every instance: read from Redis when scraped).',
+  labelNames: ['queue', 'state'] as const,
+  registers: [registry],
+  async collect() {
+    this.reset();
+    if (!queueCounts) return;
+    try {
+      for (const [queue, states] of Object.entries(await queueCounts())) {
+        for (const [state, n] of Object.entries(states)) this.set({ queue, state }, n);
+      }
+    } catch {
+      // Redis unreachable: the gauge stays empty for this scrape.
+    }
+  },
+});

@@ -6,6 +6,7 @@ import { webhookBody } from '../events/outbox';
 import type { DeliveryJob } from '../events/relay';
 import { postWebhook, type PostResult } from './post';
 import { classifyStatus, nextRetryDelay, parseRetryAfter } from './retry';
+import { webhookAttemptDuration, webhookAttempts } from '../infra/metrics';
 import { webhookRuntime } from './runtime';
 import { decryptSecret } from './secrets';
 import { loadDeliveries, recordSuccesses, type DeliveryBatches } from './batches';
@@ -84,6 +85,8 @@ async function recordAttempt(
   settings: DeliverySettings,
 ): Promise<AttemptResult> {
   const outcome = result.statusCode === null ? 'failed' : classifyStatus(result.statusCode);
+  webhookAttempts.labels(outcome).inc();
+  if (result.statusCode !== null) webhookAttemptDuration.observe(result.durationMs / 1000);
   if (outcome === 'succeeded') {
     const record = { deliveryId: delivery.id, endpointId: endpoint.id, attempt, attemptedAt, statusCode: result.statusCode!, durationMs: result.durationMs, responseExcerpt: result.responseExcerpt };
     const claimed = settings.batches ? await settings.batches.recordSuccess.load(record) : (await recordSuccesses(db, [record])).has(delivery.id);

@@ -30,3 +30,16 @@ test('with METRICS_TOKEN set, /metrics needs the token', async () => {
   expect((await fetch(`${locked.url}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(403);
   expect((await fetch(`${locked.url}/metrics`, { headers: { authorization: 'Bearer metrics-secret-token' } })).status).toBe(200);
 });
+
+test('queue depths are read when /metrics is scraped', async () => {
+  const { setQueueCounts } = await import('../../src/infra/metrics');
+  setQueueCounts(async () => ({ 'webhook-deliveries': { waiting: 3, active: 1 }, 'scheduled-scans': { delayed: 6 } }));
+  try {
+    const text = await (await fetch(`${h.url}/metrics`)).text();
+    expect(text).toContain('keywarden_queue_jobs{queue="webhook-deliveries",state="waiting"} 3');
+    expect(text).toContain('keywarden_queue_jobs{queue="scheduled-scans",state="delayed"} 6');
+    expect(text).toContain('keywarden_webhook_attempts_total');
+  } finally {
+    setQueueCounts(undefined);
+  }
+});
