@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { clock } from '../infra/clock';
-import { DEFAULT_TIMEOUT_MS, reportError, withDeadline, type FailureMode, type LimitsOptions } from './failure';
-import { limitsKey, withLimitsCommands, type LimitsClient, type LimitsCommands } from './scripts';
+import { RedisLimitsBase, reportError, withDeadline } from './failure';
+import { limitsKey } from './scripts';
 
 // Concurrency slots for a key's maxConcurrent: a sorted set per API key whose members are the
 // slots in use, scored by lease expiry. A slot is held for a lease rather than until release,
@@ -20,22 +20,7 @@ export interface SlotToken {
   degraded: boolean;
 }
 
-export class ConcurrencyLimiter {
-  private readonly client: LimitsClient & LimitsCommands;
-  private readonly failureMode: FailureMode;
-  private readonly timeoutMs: number;
-  private readonly onError: LimitsOptions['onError'];
-
-  constructor(
-    client: LimitsClient,
-    private readonly prefix: string,
-    options: LimitsOptions = {},
-  ) {
-    this.client = withLimitsCommands(client);
-    this.failureMode = options.failureMode ?? 'open';
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.onError = options.onError;
-  }
+export class ConcurrencyLimiter extends RedisLimitsBase {
 
   /** A slot, or null when `max` are in use (or Redis failed in closed mode). One round trip. */
   async acquire(keyId: string, max: number, leaseMs: number, nowMs: number = clock.nowMs()): Promise<SlotToken | null> {

@@ -1,3 +1,4 @@
+import { withLimitsCommands, type LimitsClient, type LimitsCommands } from './scripts';
 // How the limits behave when Redis is slow or gone. Verification sits on every request, so a
 // Redis outage must neither hang callers nor throw at them: each call gets a short deadline and
 // the configured failure mode decides the answer (open: let traffic through uncounted; closed:
@@ -80,5 +81,24 @@ export function reportError(onError: LimitsOptions['onError'], err: unknown, ope
     onError(err instanceof Error ? err : new Error(String(err)), operation);
   } catch {
     // A failing logger must not turn a degraded answer into a thrown one.
+  }
+}
+
+/** What the Limiter and the ConcurrencyLimiter share: the script-aware client and how to fail. */
+export abstract class RedisLimitsBase {
+  protected readonly client: LimitsClient & LimitsCommands;
+  protected readonly failureMode: FailureMode;
+  protected readonly timeoutMs: number;
+  protected readonly onError: LimitsOptions['onError'];
+
+  constructor(
+    client: LimitsClient,
+    protected readonly prefix: string,
+    options: LimitsOptions = {},
+  ) {
+    this.client = withLimitsCommands(client);
+    this.failureMode = options.failureMode ?? 'open';
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.onError = options.onError;
   }
 }

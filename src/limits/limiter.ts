@@ -1,7 +1,7 @@
-import { DEFAULT_TIMEOUT_MS, reportError, withDeadline, type FailureMode, type LimitsOptions } from './failure';
+import { RedisLimitsBase, reportError, withDeadline } from './failure';
 import { emissionIntervalUs, rateView, WINDOW_MS, type RateWindow } from './gcra';
 import { periodBounds, type Period } from './periods';
-import { limitsKey, withLimitsCommands, type LimitsClient, type LimitsCommands } from './scripts';
+import { limitsKey } from './scripts';
 
 // Rate windows, quota and bandwidth of one API key, judged and consumed in one Redis script.
 //
@@ -69,22 +69,7 @@ const PERIOD_GRACE_MS = 60_000;
 /** What a closed-mode denial tells the client to wait. */
 const DEGRADED_RETRY_MS = 1_000;
 
-export class Limiter {
-  private readonly client: LimitsClient & LimitsCommands;
-  private readonly failureMode: FailureMode;
-  private readonly timeoutMs: number;
-  private readonly onError: LimitsOptions['onError'];
-
-  constructor(
-    client: LimitsClient,
-    private readonly prefix: string,
-    options: LimitsOptions = {},
-  ) {
-    this.client = withLimitsCommands(client);
-    this.failureMode = options.failureMode ?? 'open';
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.onError = options.onError;
-  }
+export class Limiter extends RedisLimitsBase {
 
   /** Judges and (when everything passes) consumes, in one round trip. Never throws. */
   async check(req: LimitRequest): Promise<LimitResult> {
