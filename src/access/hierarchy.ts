@@ -89,7 +89,8 @@ export function ipListWithin(child: readonly string[], parent: readonly string[]
   });
 }
 
-const PERIOD_DAYS: Record<Period, number> = { DAY: 1, MONTH: 31 };
+/** Days a period spans at most: amounts over different periods compare per day. */
+export const PERIOD_DAYS: Record<Period, number> = { DAY: 1, MONTH: 31 };
 
 /** A child's amount per period must not exceed the parent's over the same span. */
 function amountWithin(child: Amount | null, parent: Amount | null): boolean {

@@ -31,13 +31,15 @@ export const hierarchySelect = {
 
 export type HierarchyRow = Prisma.ApiKeyGetPayload<{ select: typeof hierarchySelect }>;
 
-type AmountJson = { units?: number; bytes?: number; period: 'DAY' | 'MONTH' } | null;
+type AmountJson = { units?: number; bytes?: number; period: 'DAY' | 'MONTH' } | null | undefined;
+
+/** A stored quota ({units, period}) or bandwidth ({bytes, period}) as a comparable amount. */
+export function amountOf(stored: unknown) {
+  const v = stored as AmountJson;
+  return v ? { amount: (v.units ?? v.bytes)!, period: v.period } : null;
+}
 
 export function toHierarchySettings(r: HierarchyRow): HierarchySettings {
-  const amount = (a: unknown) => {
-    const v = a as AmountJson;
-    return v ? { amount: (v.units ?? v.bytes)!, period: v.period } : null;
-  };
   return {
     permission: r.permission,
     expiresAt: r.expiresAt ? r.expiresAt.getTime() : null,
@@ -51,8 +53,8 @@ export function toHierarchySettings(r: HierarchyRow): HierarchySettings {
     },
     ipAllowlist: r.ipAllowlist,
     rateLimits: (r.rateLimits ?? []) as { window: string; limit: number }[],
-    quota: amount(r.quota),
-    bandwidth: amount(r.bandwidth),
+    quota: amountOf(r.quota),
+    bandwidth: amountOf(r.bandwidth),
     maxConcurrent: r.maxConcurrent,
     accessWindows: (r.accessWindows ?? []) as unknown[],
     allowedCountries: r.allowedCountries,

@@ -13,13 +13,14 @@ import { KeywardenError, badInput, forbidden, notFound } from '../infra/errors';
 import { announceKeyChanges } from './events';
 import { emitEvent } from '../events/outbox';
 import { keyCreated, keyRevoked, keyUpdated } from '../events/key-events';
-import { assertWithinAncestors, loadChainRows, reportingEscalations, toHierarchySettings, type HierarchyRow } from './hierarchy';
+import { amountOf, assertWithinAncestors, loadChainRows, reportingEscalations, toHierarchySettings, type HierarchyRow } from './hierarchy';
 import { KEY_PRESETS, isHighPrivilege, rotationDueAt, type RateLimitSetting } from './presets';
 import { recordSecurityEvent } from '../audit/security';
 import { digestSecret, generateSecret, startOf } from './secret';
 import {
   futureDate,
   isUuid,
+  normalizeIpAllowlist,
   normalizeName,
   normalizeRestrictions,
   normalizeScope,
@@ -76,18 +77,14 @@ function scopeData(scope: ScopeSettings, mode: 'create' | 'update') {
 
 /** The hierarchy-relevant settings of a key about to be written. */
 function settingsOf(data: Record<string, unknown>, permission: Permission, expiresAt: Date | null, scope: ScopeSettings): HierarchySettings {
-  const amount = (v: unknown) => {
-    const a = v as { units?: number; bytes?: number; period: 'DAY' | 'MONTH' } | null | undefined;
-    return a ? { amount: (a.units ?? a.bytes)!, period: a.period } : null;
-  };
   return {
     permission,
     expiresAt: expiresAt ? expiresAt.getTime() : null,
     scope,
     ipAllowlist: (data.ipAllowlist as string[]) ?? [],
     rateLimits: (data.rateLimits as RateLimitSetting[]) ?? [],
-    quota: amount(data.quota),
-    bandwidth: amount(data.bandwidth),
+    quota: amountOf(data.quota),
+    bandwidth: amountOf(data.bandwidth),
     maxConcurrent: (data.maxConcurrent as number | null) ?? null,
     accessWindows: (data.accessWindows as unknown[]) ?? [],
     allowedCountries: (data.allowedCountries as string[]) ?? [],
@@ -185,6 +182,8 @@ export async function createKeyInTx(tx: Tx, actor: Actor, input: CreateKeyInput,
  */
 export async function assertHostnamesResolve(list: string[] | null | undefined): Promise<void> {
   if (!list) return;
+  // Malformed entries are refused by their shape first, without any DNS lookup.
+  normalizeIpAllowlist('input.ipAllowlist', list);
   const resolver = sharedHostnameResolver();
   await Promise.all(
     list.map(async (raw, i) => {
@@ -198,7 +197,6 @@ export async function assertHostnamesResolve(list: string[] | null | undefined):
 
 export async function createKey(db: Database, actor: Actor, input: CreateKeyInput): Promise<IssuedKey> {
   if (!actor.master) throw forbidden('only a master key can create keys; derive one from your key with deriveKey');
-  normalizeRestrictions({ ipAllowlist: input.ipAllowlist }, validateCondition);
   await assertHostnamesResolve(input.ipAllowlist);
   return db.prisma.$transaction((tx) => createKeyInTx(tx, actor, input));
 }
@@ -214,7 +212,6 @@ export function assertUsable(key: { id: string; status: string; expiresAt: Date 
 export async function deriveKey(db: Database, actor: Actor, parentId: string, input: CreateKeyInput): Promise<IssuedKey> {
   if (!isKeyAdmin(actor)) throw forbidden('only a master key or a MANAGE/FULL_ACCESS key can derive keys');
   if (!isUuid(parentId)) throw notFound('key', parentId);
-  normalizeRestrictions({ ipAllowlist: input.ipAllowlist }, validateCondition);
   await assertHostnamesResolve(input.ipAllowlist);
   return reportingEscalations(db.prisma, actor, { keyId: parentId, action: 'key.derive' }, () =>
     db.prisma.$transaction(async (tx) => {
@@ -263,12 +260,11 @@ export async function updateKeyInTx(tx: Tx, actor: Actor, id: string, update: Re
   if (KEY_PRESETS[before.type].requiresIpAllowlist && data.ipAllowlist !== undefined && (data.ipAllowlist as string[]).length === 0) {
     throw badInput('input.ipAllowlist', `is required for ${before.type} keys`);
   }
-  const current = (await loadChainRows(tx, { id: before.id, ancestorIds: [] }))[0];
+  const [current, ...ancestors] = await loadChainRows(tx, before);
   const resolvedScope = scope ? await resolveScope(tx, actor.accountId, scope) : toHierarchySettings(current).scope;
-  if (before.parentId) {
-    const ancestors = (await loadChainRows(tx, before)).slice(1);
-    const merged = { ...toHierarchySettings(current), ...settingsOf({ ...before, ...data }, permission, (data.expiresAt !== undefined ? data.expiresAt : before.expiresAt) as Date | null, resolvedScope) };
-    assertWithinAncestors(merged, ancestors);
+  if (ancestors.length > 0) {
+    const expiresAt = (data.expiresAt !== undefined ? data.expiresAt : before.expiresAt) as Date | null;
+    assertWithinAncestors(settingsOf({ ...before, ...data }, permission, expiresAt, resolvedScope), ancestors);
   }
   if (input.permission !== undefined || input.rotationPeriodDays !== undefined) {
     data.rotationDueAt = rotationDueAt({

@@ -2,7 +2,7 @@ import type { Prisma } from '../generated/prisma/client';
 import type { Tx } from '../infra/db';
 import type { ChainLink, KeySnapshot } from '../access/decide';
 import { compileCondition, type CompiledCondition } from '../access/condition';
-import { narrowestRateLimits } from '../access/hierarchy';
+import { PERIOD_DAYS, narrowestRateLimits } from '../access/hierarchy';
 import { parseAllowlistEntry, type IpRange } from '../access/ip';
 import { lowestPermission } from '../access/permission';
 import type { AccessWindow } from '../access/window';
@@ -83,10 +83,9 @@ function compiled(expr: string | null): CompiledCondition | null {
 type Amount<K extends string> = ({ period: 'DAY' | 'MONTH' } & Record<K, number>) | null;
 function smallest<K extends 'units' | 'bytes'>(field: K, amounts: Amount<K>[]): Amount<K> {
   let best: Amount<K> = null;
-  const days = { DAY: 1, MONTH: 31 };
   for (const a of amounts) {
     if (!a) continue;
-    if (!best || a[field] / days[a.period] < best[field] / days[best.period]) best = a;
+    if (!best || a[field] / PERIOD_DAYS[a.period] < best[field] / PERIOD_DAYS[best.period]) best = a;
   }
   return best;
 }
@@ -103,6 +102,7 @@ function ranges(list: string[]): { ranges: IpRange[]; hosts: string[] } {
 }
 
 function toLink(r: SnapshotRow): ChainLink {
+  const allowlist = ranges(r.ipAllowlist);
   const workflowAgents = r.scopeWorkflows.flatMap((w) => w.agents.map((a) => a.id));
   return {
     id: r.id,
@@ -116,8 +116,8 @@ function toLink(r: SnapshotRow): ChainLink {
       agentIds: new Set(r.scopeKind === 'AGENT_GROUP' ? (r.scopeGroup?.agents.map((a) => a.id) ?? []) : workflowAgents),
       workflowIds: new Set(r.scopeWorkflows.map((w) => w.id)),
     },
-    ipRanges: ranges(r.ipAllowlist).ranges,
-    ipHosts: ranges(r.ipAllowlist).hosts,
+    ipRanges: allowlist.ranges,
+    ipHosts: allowlist.hosts,
     accessWindows: (r.accessWindows ?? []) as unknown as AccessWindow[],
     allowedCountries: r.allowedCountries,
     condition: compiled(r.condition),

@@ -134,6 +134,7 @@ export function createGateway(deps: GatewayDeps) {
     }
     const method = (req.method ?? 'GET').toUpperCase();
     const query = req.url?.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
+    const ip = clientIp(req, deps.trustProxy);
     const headers: Record<string, string | string[] | undefined> = { ...req.headers };
     delete headers.authorization;
     const outcome = await verifyKey(deps, {
@@ -141,7 +142,7 @@ export function createGateway(deps: GatewayDeps) {
       agentId: route.kind === 'agent' ? route.id : undefined,
       workflowId: route.kind === 'workflow' ? route.id : undefined,
       permission: METHOD_PERMISSION[method] ?? 'EXECUTE',
-      ip: clientIp(req, deps.trustProxy),
+      ip,
       cost: 1,
       bytes: Number.isFinite(declared) ? declared : 0,
       method,
@@ -187,8 +188,7 @@ export function createGateway(deps: GatewayDeps) {
     if (req.headers['content-length']) forwarded['content-length'] = req.headers['content-length'];
     if (req.headers['transfer-encoding']) forwarded['transfer-encoding'] = req.headers['transfer-encoding'];
     const prior = req.headers['x-forwarded-for'];
-    const ip = clientIp(req, deps.trustProxy) ?? '';
-    forwarded['x-forwarded-for'] = prior && deps.trustProxy ? `${prior}, ${ip}` : ip;
+    forwarded['x-forwarded-for'] = prior && deps.trustProxy ? `${prior}, ${ip ?? ''}` : (ip ?? '');
     forwarded['x-keywarden-key-id'] = key.id;
     forwarded['x-keywarden-account-id'] = key.accountId;
 
