@@ -4,7 +4,8 @@ import { mayReadKey } from '../access/admin';
 import { createKey, deriveKey, revokeKey, updateKey } from '../keys/lifecycle';
 import { rotateKey } from '../keys/rotation';
 import { revokeKeys, rotateKeys, updateKeys } from '../keys/bulk';
-import { effectiveStatus, keyFilterWhere } from '../keys/queries';
+import { effectiveStatus, keyFilterWhere, unrevokedDescendantsWhere } from '../keys/queries';
+import { KEY_PRESETS } from '../keys/presets';
 import { isUuid } from '../keys/settings';
 import { notFound } from '../infra/errors';
 import { builder } from './builder';
@@ -92,6 +93,10 @@ builder.prismaObjectFields(ApiKeyRef, (t) => ({
       nullable: true,
       select: { parent: true },
       resolve: (k, _args, ctx) => (k.parent && ctx.auth.ok && mayReadKey(ctx.auth.actor, k.parent) ? k.parent : null),
+    }),
+    descendantCount: t.int({
+      description: 'Keys below this one that are not revoked yet: what revokeKey would take along.',
+      resolve: (k, _args, ctx) => ctx.db.prisma.apiKey.count({ where: unrevokedDescendantsWhere(k.id) }),
     }),
     children: t.relatedConnection('children', { cursor: 'id', query: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } }, ApiKeyConnection),
     predecessor: t.field({
@@ -202,7 +207,24 @@ export const KeySecretPayload = builder.objectRef<{ key: object; secret: string;
   }),
 });
 
+const KeyTypePreset = builder.objectRef<{ type: keyof typeof KEY_PRESETS } & (typeof KEY_PRESETS)[keyof typeof KEY_PRESETS]>('KeyTypePreset').implement({
+  description: 'What createKey fills in for a type when the input leaves a field out.',
+  fields: (t) => ({
+    type: t.field({ type: KeyTypeEnum, resolve: (p) => p.type }),
+    permission: t.field({ type: PermissionEnum, resolve: (p) => p.permission }),
+    expiresInDays: t.int({ nullable: true, description: 'null: never expires.', resolve: (p) => p.expiresInDays }),
+    rateLimits: t.field({ type: [RateLimit], resolve: (p) => p.rateLimits }),
+    rotationPeriodDays: t.int({ nullable: true, description: 'null: rotation is due after each use.', resolve: (p) => p.rotationPeriodDays }),
+    requiresIpAllowlist: t.boolean({ resolve: (p) => p.requiresIpAllowlist }),
+  }),
+});
+
 builder.queryFields((t) => ({
+  keyTypePresets: t.field({
+    type: [KeyTypePreset],
+    authScopes: { authenticated: true },
+    resolve: () => Object.entries(KEY_PRESETS).map(([type, preset]) => ({ type: type as keyof typeof KEY_PRESETS, ...preset })),
+  }),
   key: t.prismaField({
     type: 'ApiKey',
     nullable: true,

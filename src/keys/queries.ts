@@ -53,3 +53,8 @@ export function keyFilterWhere(actor: Actor, filter: KeyFilter | null | undefine
   if (filter?.parentId) and.push(isUuid(filter.parentId) ? { parentId: filter.parentId.toLowerCase() } : { id: { in: [] } });
   return { AND: and };
 }
+
+/** Descendants a revocation of `keyId` would take along: every key below it not yet revoked. */
+export function unrevokedDescendantsWhere(keyId: string): Prisma.ApiKeyWhereInput {
+  return { ancestorIds: { has: keyId }, status: { not: 'REVOKED' } };
+}
