@@ -32,7 +32,7 @@ export async function bootstrapIfEmpty(db: Database, out: NodeJS.WritableStream 
     out.write(
       `\nKeywarden created the account "default". Its master key is shown this once (only a digest is stored):\n\n` +
         `${created.secret}\n\n` +
-        `Open GraphiQL and send it as "Authorization: Bearer <key>".\n\n`,
+        `Paste it into the dashboard (/dashboard/), or open GraphiQL (/graphql) and send it as "Authorization: Bearer <key>".\n\n`,
     );
     return true;
   } catch (err) {
@@ -82,7 +82,7 @@ export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): P
             app.server.closeIdleConnections();
           }),
       );
-      logger.info({ url, graphiql: `${url}/graphql`, database: db.kind, location: db.location }, 'Keywarden API listening');
+      logger.info({ url, dashboard: `${url}/dashboard/`, graphiql: `${url}/graphql`, database: db.kind, location: db.location }, 'Keywarden API listening');
     }
     if (role === 'worker' && config.metricsPort) {
       // A worker-only process has no API server: its delivery metrics get a listener of their own.

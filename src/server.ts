@@ -17,6 +17,7 @@ import { createGateway, matchGatewayRoute } from './verify/gateway';
 import { ConcurrencyLimiter, Limiter } from './limits';
 import { sharedHostnameResolver } from './infra/hostnames';
 import { resolveKeyByDigest } from './keys/resolve';
+import { createDashboardHandler } from './dashboard';
 
 // One HTTP server: GraphQL (yoga), the data plane and health endpoints.
 
@@ -62,6 +63,7 @@ export function createApp(deps: AppDeps): App {
   const detectors = new VerificationDetectors(deps.db, deps.redis, deps.prefix, deps.detectors ?? DEFAULT_DETECTORS);
   const verifyDeps = { cache, targets, uses, limiter, guard, hostnames, usage, detectors, trustProxy: deps.trustProxy };
   const gateway = createGateway({ ...verifyDeps, slots, ...deps.gateway });
+  const dashboard = createDashboardHandler();
   const leaked = createLeakedHandler({ db: deps.db, redis: deps.redis, prefix: deps.prefix, trustProxy: deps.trustProxy, rateLimit: deps.leakedRateLimit });
 
   const server = http.createServer((req, res) => {
@@ -96,6 +98,12 @@ export function createApp(deps: AppDeps): App {
         return;
       }
       if (deps.queueDashboard && (path === '/admin/queues' || path.startsWith('/admin/queues/'))) return deps.queueDashboard(req, res, cache);
+      if (path === '/dashboard' || path.startsWith('/dashboard/')) return dashboard(req, res, path);
+      if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
+        res.writeHead(302, { location: '/dashboard/' });
+        res.end();
+        return;
+      }
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (path === '/metrics') {
         serveMetrics(req, res, deps.metricsToken).catch(fail);

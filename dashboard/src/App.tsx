@@ -1,0 +1,83 @@
+import { useEffect, useState } from 'react';
+import { gql, onSignedOut } from './api';
+import { forgetKey, storedKey } from './session';
+import { href, useRoute } from './router';
+import { SignIn, VIEWER_QUERY, type ViewerInfo } from './pages/SignIn';
+import { KeysPage } from './pages/Keys';
+import { KeyDetailPage } from './pages/KeyDetail';
+import { NewKeyPage } from './pages/NewKey';
+import { SecurityPage } from './pages/Security';
+import { WebhooksPage } from './pages/Webhooks';
+import { CompliancePage } from './pages/Compliance';
+import { Loading } from './components/common';
+
+export function App() {
+  const [viewer, setViewer] = useState<ViewerInfo | null>(null);
+  const [checking, setChecking] = useState(() => storedKey() !== null);
+  const route = useRoute();
+
+  useEffect(() => onSignedOut(() => setViewer(null)), []);
+  useEffect(() => {
+    if (!checking) return;
+    gql<{ viewer: ViewerInfo }>(VIEWER_QUERY).then(
+      (d) => {
+        setViewer(d.viewer);
+        setChecking(false);
+      },
+      () => {
+        forgetKey();
+        setChecking(false);
+      },
+    );
+  }, [checking]);
+
+  if (checking) return <Loading what="your session" />;
+  if (!viewer) return <SignIn onSignedIn={setViewer} />;
+
+  const signOut = () => {
+    forgetKey();
+    setViewer(null);
+  };
+  const nav: [string, string][] = [
+    ['keys', 'Keys'],
+    ['security', 'Security events'],
+    ['webhooks', 'Webhooks'],
+    ['compliance', 'Compliance'],
+  ];
+  const current = route.page === 'key' || route.page === 'new-key' ? 'keys' : route.page;
+  return (
+    <div className="app">
+      <header className="topbar">
+        <a className="brand" href="#/keys">
+          Keywarden
+        </a>
+        <nav>
+          {nav.map(([page, label]) => (
+            <a key={page} href={`#/${page}`} className={current === page ? 'active' : undefined}>
+              {label}
+            </a>
+          ))}
+        </nav>
+        <div className="whoami">
+          <span title={viewer.key.start}>
+            {viewer.account.name} · {viewer.key.name}
+          </span>
+          <button type="button" onClick={signOut}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main>
+        {route.page === 'keys' && <KeysPage viewer={viewer} />}
+        {route.page === 'key' && <KeyDetailPage id={route.id} viewer={viewer} key={route.id} />}
+        {route.page === 'new-key' && <NewKeyPage parentId={route.parentId} viewer={viewer} />}
+        {route.page === 'security' && <SecurityPage />}
+        {route.page === 'webhooks' && <WebhooksPage />}
+        {route.page === 'compliance' && <CompliancePage />}
+      </main>
+      <footer className="muted">
+        <a href={href({ page: 'keys' })}>Keys</a> · GraphQL explorer at <a href="../graphql">/graphql</a>
+      </footer>
+    </div>
+  );
+}

@@ -1,0 +1,55 @@
+import { useEffect, useState } from 'react';
+
+// Hash routes (#/keys/<id>): the page never needs a server-side fallback, and nothing secret
+// ever goes into the address.
+
+export type Route =
+  | { page: 'keys' }
+  | { page: 'key'; id: string }
+  | { page: 'new-key'; parentId?: string }
+  | { page: 'security' }
+  | { page: 'webhooks' }
+  | { page: 'compliance' };
+
+export function parseRoute(hash: string): Route {
+  const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  switch (parts[0]) {
+    case 'keys':
+      if (parts[1] === 'new') return { page: 'new-key', parentId: parts[2] };
+      if (parts[1]) return { page: 'key', id: parts[1] };
+      return { page: 'keys' };
+    case 'security':
+      return { page: 'security' };
+    case 'webhooks':
+      return { page: 'webhooks' };
+    case 'compliance':
+      return { page: 'compliance' };
+    default:
+      return { page: 'keys' };
+  }
+}
+
+export function href(route: Route): string {
+  switch (route.page) {
+    case 'key':
+      return `#/keys/${encodeURIComponent(route.id)}`;
+    case 'new-key':
+      return route.parentId ? `#/keys/new/${encodeURIComponent(route.parentId)}` : '#/keys/new';
+    default:
+      return `#/${route.page}`;
+  }
+}
+
+export function navigate(route: Route): void {
+  window.location.hash = href(route);
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(window.location.hash));
+  useEffect(() => {
+    const onChange = () => setRoute(parseRoute(window.location.hash));
+    window.addEventListener('hashchange', onChange);
+    return () => window.removeEventListener('hashchange', onChange);
+  }, []);
+  return route;
+}

@@ -1,0 +1,57 @@
+import { keyHealth } from '../../dashboard/src/health';
+import { fillBuckets, usageRange } from '../../dashboard/src/usage';
+import { href, parseRoute } from '../../dashboard/src/router';
+
+// The dashboard's pure pieces: key health flags, usage buckets and hash routes.
+
+const NOW = Date.parse('2026-06-15T12:00:00Z');
+const DAY = 86_400_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+const base = { status: 'ACTIVE' as const, createdAt: iso(NOW - 10 * DAY), expiresAt: null, lastUsedAt: iso(NOW - DAY), rotationDueAt: null };
+
+test.each([
+  ['a fresh, used key is healthy', base, []],
+  ['expiring within 14 days', { ...base, expiresAt: iso(NOW + 13 * DAY) }, ['expiring-soon']],
+  ['expiring in 15 days is not soon', { ...base, expiresAt: iso(NOW + 15 * DAY) }, []],
+  ['rotation due date passed', { ...base, rotationDueAt: iso(NOW - 1000) }, ['rotation-due']],
+  ['never used and 90 days old', { ...base, createdAt: iso(NOW - 90 * DAY), lastUsedAt: null }, ['unused']],
+  ['never used but new', { ...base, lastUsedAt: null }, []],
+  ['last used 91 days ago', { ...base, createdAt: iso(NOW - 200 * DAY), lastUsedAt: iso(NOW - 91 * DAY) }, ['unused']],
+  ['rotating, in grace', { ...base, status: 'ROTATING' as const }, ['rotating']],
+  ['revoked says only revoked', { ...base, status: 'REVOKED' as const, expiresAt: iso(NOW + DAY) }, ['revoked']],
+  ['expired says only expired', { ...base, status: 'EXPIRED' as const }, ['expired']],
+])('health: %s', (_name, input, flags) => {
+  expect(keyHealth(input, NOW)).toEqual(flags);
+});
+
+test('usage buckets: every hour in range, data where the server had some', () => {
+  const { from, to } = usageRange('HOUR', NOW + 30 * 60_000);
+  expect(to).toBe('2026-06-15T13:00:00.000Z');
+  expect(from).toBe('2026-06-13T13:00:00.000Z');
+  const filled = fillBuckets([{ start: '2026-06-15T12:00:00.000Z', requests: 5, allowed: 4, denied: 1, units: 4, bytes: 10 }], from, to, 'HOUR');
+  expect(filled).toHaveLength(48);
+  expect(filled[47]).toMatchObject({ start: '2026-06-15T12:00:00.000Z', allowed: 4, denied: 1 });
+  expect(filled.slice(0, 47).every((p) => p.requests === 0)).toBe(true);
+});
+
+test('usage buckets: 30 days ending with today', () => {
+  const { from, to } = usageRange('DAY', NOW);
+  const filled = fillBuckets([], from, to, 'DAY');
+  expect(filled).toHaveLength(30);
+  expect(filled[29].start).toBe('2026-06-15T00:00:00.000Z');
+});
+
+test.each([
+  ['', { page: 'keys' }],
+  ['#/keys', { page: 'keys' }],
+  ['#/keys/new', { page: 'new-key' }],
+  ['#/keys/new/abc', { page: 'new-key', parentId: 'abc' }],
+  ['#/keys/5f0e', { page: 'key', id: '5f0e' }],
+  ['#/security', { page: 'security' }],
+  ['#/webhooks', { page: 'webhooks' }],
+  ['#/compliance', { page: 'compliance' }],
+  ['#/unknown', { page: 'keys' }],
+])('route %s', (hash, route) => {
+  expect(parseRoute(hash)).toEqual(route);
+  if (hash.startsWith('#/') && hash !== '#/unknown') expect(href(parseRoute(hash))).toBe(hash);
+});
