@@ -27,7 +27,7 @@ describeBrowser('dashboard in Chromium', () => {
   let receiver: Receiver;
   let browser: Browser;
   let page: Page;
-  let master: { secret: string; accountId: string };
+  let master: { secret: string; accountId: string; keyId: string };
   const foreignRequests: string[] = [];
   const consoleText: string[] = [];
 
@@ -41,6 +41,16 @@ describeBrowser('dashboard in Chromium', () => {
   const deriveKey = async (parentId: string, input: Record<string, unknown>) =>
     (await gql(`mutation($p: ID!, $input: CreateKeyInput!) { deriveKey(parentId: $p, input: $input) { secret key { id } } }`, { p: parentId, input })).deriveKey as { secret: string; key: { id: string } };
   const statusOf = async (id: string) => (await gql(`query($id: ID!) { key(id: $id) { status } }`, { id })).key.status as string;
+  const signInAs = async (secret: string) => {
+    await page.goto(`${h.url}/dashboard/#/keys`);
+    const signOut = page.getByRole('button', { name: 'Sign out' });
+    const keyField = page.getByLabel('API key');
+    await signOut.or(keyField).waitFor();
+    if (await signOut.isVisible()) await signOut.click();
+    await keyField.fill(secret);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Keys' }).waitFor();
+  };
   const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 
   beforeAll(async () => {
@@ -263,6 +273,46 @@ describeBrowser('dashboard in Chromium', () => {
     expect(csv.split('\n')[0]).toMatch(/key/i);
     expect(csv).toContain('busy-agent');
     await shot('14-compliance');
+  });
+
+  test('deriving a key: asking for more than the parent is refused with the reason; a narrower child is issued', async () => {
+    const parent = await createKey({ name: 'derive-parent', type: 'PRODUCTION', permission: 'MANAGE', rateLimits: [{ window: 'MINUTE', limit: 100 }] });
+    await page.goto(`${h.url}/dashboard/#/keys/${parent.key.id}`);
+    await page.getByRole('link', { name: 'Derive key' }).click();
+    await page.getByRole('heading', { name: 'Derive a key from derive-parent' }).waitFor();
+    const form = page.locator('form');
+    await form.locator('input[name=name]').fill('too-wide');
+    await form.locator('select[name=permission]').selectOption('FULL_ACCESS');
+    await page.getByRole('button', { name: 'Derive key' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toMatch(/EXCEEDS_PARENT/);
+    await shot('15-derive-refused');
+    expect(await h.db.prisma.apiKey.count({ where: { parentId: parent.key.id } })).toBe(0);
+
+    await form.locator('input[name=name]').fill('narrow-child');
+    await form.locator('select[name=permission]').selectOption('READ_ONLY');
+    await page.getByRole('button', { name: 'Derive key' }).click();
+    const secret = await page.getByTestId('secret').inputValue();
+    await page.getByRole('button', { name: 'I have stored it' }).click();
+    await page.getByRole('heading', { name: 'narrow-child' }).waitFor();
+    await expect(page.locator('.relations').textContent()).resolves.toContain('derive-parent');
+    // Left-out limits follow the parent.
+    await expect(page.locator('.settings').textContent()).resolves.toContain('100/minute');
+    expect((await h.verify({ key: secret })).body).toMatchObject({ valid: true, permission: 'READ_ONLY' });
+  });
+
+  test('a MANAGE key signs in to its own subtree only: no other keys, no top-level create', async () => {
+    const manager = await createKey({ name: 'subtree-manager', type: 'PRODUCTION', permission: 'MANAGE' });
+    const own = await deriveKey(manager.key.id, { name: 'managed-child', type: 'PRODUCTION', permission: 'READ_ONLY' });
+    await signInAs(manager.secret);
+    await page.locator(`tr[data-key-id="${own.key.id}"]`).waitFor();
+    const ids = await page.locator('tr[data-key-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key-id')));
+    expect(ids).toEqual([own.key.id]);
+    await expect(page.getByRole('link', { name: 'New key' }).count()).resolves.toBe(0);
+    await shot('16-manage-key-view');
+    // A key outside the subtree is not found, not shown.
+    await page.goto(`${h.url}/dashboard/#/keys/${master.keyId}`);
+    await expect(page.getByRole('alert').textContent()).resolves.toMatch(/NOT_FOUND/);
+    await signInAs(master.secret);
   });
 
   test('signing out forgets the key', async () => {

@@ -154,7 +154,7 @@ export function NewKeyPage({ parentId, viewer }: { parentId?: string; viewer: Vi
         <Field label="Name">
           <input name="name" value={form.name} onChange={(e) => set({ name: e.target.value })} required />
         </Field>
-        <Field label="Type" hint={preset ? presetHint(preset) : undefined}>
+        <Field label="Type" hint={preset && !parentKey ? presetHint(preset) : undefined}>
           <select name="type" value={form.type} onChange={(e) => changeType(e.target.value as KeyType)}>
             {KEY_TYPES.map((t) => (
               <option key={t} value={t}>
