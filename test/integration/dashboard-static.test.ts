@@ -43,10 +43,14 @@ test('/dashboard/ answers the app with a CSP that allows only its own scripts, s
   }
 });
 
-test('/dashboard redirects to /dashboard/', async () => {
+test('/dashboard and / lead to /dashboard/', async () => {
   const res = await fetch(`${h.url}/dashboard`, { redirect: 'manual' });
   expect(res.status).toBe(308);
   expect(res.headers.get('location')).toBe('/dashboard/');
+  const root = await fetch(`${h.url}/`, { redirect: 'manual' });
+  expect(root.status).toBe(302);
+  expect(root.headers.get('location')).toBe('/dashboard/');
+  expect((await fetch(`${h.url}/`, { method: 'POST', redirect: 'manual' })).status).toBe(404);
 });
 
 test('only GET and HEAD; missing files, dotfiles and paths outside the build answer 404', async () => {
