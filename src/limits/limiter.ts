@@ -1,7 +1,7 @@
 import { RedisLimitsBase, reportError, withDeadline } from './failure';
 import { emissionIntervalUs, rateView, WINDOW_MS, type RateWindow } from './gcra';
 import { periodBounds, type Period } from './periods';
-import { limitsKey } from './scripts';
+import { corkUntilNextTurn, limitsKey } from './scripts';
 
 // Rate windows, quota and bandwidth of one API key, judged and consumed in one Redis script.
 //
@@ -69,52 +69,80 @@ const PERIOD_GRACE_MS = 60_000;
 /** What a closed-mode denial tells the client to wait. */
 const DEGRADED_RETRY_MS = 1_000;
 
+interface WindowPlan {
+  keyId: string;
+  windows: RateLimitSpec[];
+  rateKeys: string[];
+  /** intervalUs, limit per window, as the script reads them. */
+  windowArgs: number[];
+  /** The quota or bandwidth key of a period (the same one until the period turns). */
+  counterKey: (kind: 'quota' | 'bw', period: Period, periodId: string) => string;
+}
+
+/** Remembers the last answer per kind; a new period id replaces it. */
+function memoLast(make: (kind: 'quota' | 'bw', period: Period, periodId: string) => string) {
+  const last: Partial<Record<'quota' | 'bw', { period: Period; periodId: string; key: string }>> = {};
+  return (kind: 'quota' | 'bw', period: Period, periodId: string): string => {
+    const hit = last[kind];
+    if (hit && hit.periodId === periodId && hit.period === period) return hit.key;
+    const key = make(kind, period, periodId);
+    last[kind] = { period, periodId, key };
+    return key;
+  };
+}
+
 export class Limiter extends RedisLimitsBase {
+  private readonly plans = new WeakMap<RateLimitSpec[], WindowPlan>();
+  private inFlight = 0;
 
   /** Judges and (when everything passes) consumes, in one round trip. Never throws. */
   async check(req: LimitRequest): Promise<LimitResult> {
     const nowMs = Math.floor(req.nowMs);
     const cost = wholeNonNegative(req.cost ?? 1);
     const bytes = wholeNonNegative(req.bytes ?? 0);
-    const windows = tightestPerWindow(req.rateLimits);
+    const plan = this.planFor(req.keyId, req.rateLimits);
+    const windows = plan.windows;
     const quota = req.quota ?? null;
     const bandwidth = req.bandwidth ?? null;
     // An unlimited key costs no round trip at all.
     if (windows.length === 0 && !quota && !bandwidth) return allowedUnlimited();
 
-    const keys: string[] = [];
-    const args: (string | number)[] = [nowMs * 1000, cost > 0 ? 1 : 0, windows.length];
-    for (const w of windows) {
-      keys.push(limitsKey(this.prefix, req.keyId, 'rate', w.window));
-      args.push(emissionIntervalUs(w.window, w.limit), w.limit);
-    }
+    // numKeys, KEYS, then ARGV in one array: one spread into the command, no intermediate copies.
+    const args: (string | number)[] = [windows.length + (quota ? 1 : 0) + (bandwidth ? 1 : 0), ...plan.rateKeys];
     const quotaPeriod = quota ? periodBounds(quota.period, nowMs) : null;
     const bandwidthPeriod = bandwidth ? periodBounds(bandwidth.period, nowMs) : null;
+    if (quota && quotaPeriod) args.push(plan.counterKey('quota', quota.period, quotaPeriod.id));
+    if (bandwidth && bandwidthPeriod) args.push(plan.counterKey('bw', bandwidth.period, bandwidthPeriod.id));
+    args.push(nowMs * 1000, cost > 0 ? 1 : 0, windows.length, ...plan.windowArgs);
     if (quota && quotaPeriod) {
-      keys.push(limitsKey(this.prefix, req.keyId, 'quota', quota.period, quotaPeriod.id));
       // A probe (cost 0) asks whether one unit is left, so an exhausted quota still says so.
       args.push(1, quota.units, Math.max(cost, 1), cost, quotaPeriod.endMs - nowMs + PERIOD_GRACE_MS);
     } else args.push(0, 0, 0, 0, 0);
     if (bandwidth && bandwidthPeriod) {
-      keys.push(this.bandwidthKey(req.keyId, bandwidth, bandwidthPeriod.id));
       // Response bytes are unknown here, so a spent allowance denies even a request of 0 bytes.
       args.push(1, bandwidth.bytes, Math.max(bytes, 1), cost > 0 ? bytes : 0, bandwidthPeriod.endMs - nowMs + PERIOD_GRACE_MS);
     } else args.push(0, 0, 0, 0, 0);
 
     let out: number[];
+    // Alone, a check leaves at once; while others await their answers, the checks issued in this
+    // turn of the event loop are gathered into one write.
+    if (this.inFlight > 0) corkUntilNextTurn(this.client);
+    this.inFlight++;
     try {
-      out = await withDeadline(this.client.kwLimitsCheck(keys.length, ...keys, ...args), this.timeoutMs, 'check');
+      out = (await withDeadline(this.client.kwLimitsCheck(...args), this.timeoutMs, 'check')).split(' ').map(Number);
     } catch (err) {
       reportError(this.onError, err, 'check');
       return this.degraded(windows, quota, bandwidth, nowMs);
+    } finally {
+      this.inFlight--;
     }
 
-    const [allowedFlag, quotaFailed, bandwidthFailed, quotaUsed, bandwidthUsed] = out.map(Number);
+    const [allowedFlag, quotaFailed, bandwidthFailed, quotaUsed, bandwidthUsed] = out;
     let retryAfterMs = 0;
     let rateFailed = false;
     const ratelimits = windows.map((w, i) => {
-      const view = rateView(Number(out[6 + 2 * i]), nowMs, w.window, w.limit);
-      if (Number(out[5 + 2 * i]) === 1) {
+      const view = rateView(out[6 + 2 * i], nowMs, w.window, w.limit);
+      if (out[5 + 2 * i] === 1) {
         rateFailed = true;
         retryAfterMs = Math.max(retryAfterMs, view.reset - nowMs);
       }
@@ -155,6 +183,25 @@ export class Limiter extends RedisLimitsBase {
       reportError(this.onError, err, 'addBytes');
       return null;
     }
+  }
+
+  /**
+   * The windows of a key's rate limits, their Redis keys and script arguments. A cached key hands
+   * the same rateLimits array to every verification, so this is worked out once per array.
+   */
+  private planFor(keyId: string, rateLimits: RateLimitSpec[]): WindowPlan {
+    const known = this.plans.get(rateLimits);
+    if (known && known.keyId === keyId) return known;
+    const windows = tightestPerWindow(rateLimits);
+    const plan: WindowPlan = {
+      keyId,
+      windows,
+      rateKeys: windows.map((w) => limitsKey(this.prefix, keyId, 'rate', w.window)),
+      windowArgs: windows.flatMap((w) => [emissionIntervalUs(w.window, w.limit), w.limit]),
+      counterKey: memoLast((kind: 'quota' | 'bw', period: Period, periodId: string) => limitsKey(this.prefix, keyId, kind, period, periodId)),
+    };
+    this.plans.set(rateLimits, plan);
+    return plan;
   }
 
   private bandwidthKey(keyId: string, bandwidth: BandwidthSpec, periodId: string): string {

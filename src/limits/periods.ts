@@ -12,7 +12,18 @@ export interface PeriodBounds {
 
 const DAY_MS = 86_400_000;
 
+// Every verification of a key with a quota asks for the current period; it changes once a day
+// or month, so the last answer per period type is kept and reused while it still covers now.
+const latest: Partial<Record<Period, PeriodBounds>> = {};
+
+/** The UTC day or month containing nowMs. The object returned is shared: do not modify it. */
 export function periodBounds(period: Period, nowMs: number): PeriodBounds {
+  const last = latest[period];
+  if (last && nowMs >= last.startMs && nowMs < last.endMs) return last;
+  return (latest[period] = Object.freeze(computeBounds(period, nowMs)));
+}
+
+function computeBounds(period: Period, nowMs: number): PeriodBounds {
   const now = new Date(nowMs);
   const y = now.getUTCFullYear();
   const m = now.getUTCMonth();

@@ -48,7 +48,7 @@ export function usageKeys(prefix: string) {
 export class UsageBuffer {
   private tallies = new Map<string, Tally>();
   private lastUsed = new Map<string, number>();
-  private access = new Map<string, string[]>();
+  private access = new Map<string, UsageEntry[]>();
   private countries = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | null = null;
@@ -86,10 +86,12 @@ export class UsageBuffer {
       t.denied++;
       t.deniedByCode[e.code] = (t.deniedByCode[e.code] ?? 0) + 1;
     }
+    // Only the newest ACCESS_LOG_LENGTH entries survive a flush: entries are kept as they came
+    // and serialized at flush time, and the array is cut back in bulk rather than shifted per call.
     let log = this.access.get(e.keyId);
     if (!log) this.access.set(e.keyId, (log = []));
-    log.push(JSON.stringify({ at: new Date(e.atMs).toISOString(), ip: e.ip ?? null, country: e.country ?? null, agentId: e.agentId ?? null, workflowId: e.workflowId ?? null, code: e.code }));
-    if (log.length > ACCESS_LOG_LENGTH) log.shift();
+    log.push(e);
+    if (log.length >= 2 * ACCESS_LOG_LENGTH) log.splice(0, log.length - ACCESS_LOG_LENGTH);
   }
 
   /** Writes what was tallied since the last flush to Redis, in one pipeline. */
@@ -118,7 +120,7 @@ export class UsageBuffer {
     }
     for (const [keyId, ms] of lastUsed) p.hset(this.keys.lastUsed, keyId, String(ms));
     for (const [keyId, entries] of access) {
-      p.lpush(this.keys.access(keyId), ...entries);
+      p.lpush(this.keys.access(keyId), ...entries.slice(-ACCESS_LOG_LENGTH).map(accessLine));
       p.ltrim(this.keys.access(keyId), 0, ACCESS_LOG_LENGTH - 1);
     }
     if (countries.size) p.sadd(this.keys.countries, ...countries);
@@ -137,6 +139,10 @@ export class UsageBuffer {
     this.timer = undefined;
     await this.flush();
   }
+}
+
+function accessLine(e: UsageEntry): string {
+  return JSON.stringify({ at: new Date(e.atMs).toISOString(), ip: e.ip ?? null, country: e.country ?? null, agentId: e.agentId ?? null, workflowId: e.workflowId ?? null, code: e.code });
 }
 
 /** The newest `first` access-log entries of a key (newest first). */
