@@ -32,7 +32,7 @@ export interface DeliverySettings {
 
 export type AttemptResult =
   | { kind: 'skipped'; reason: string }
-  | { kind: 'busy' }
+  | { kind: 'busy'; endpointId: string }
   | { kind: 'succeeded' }
   | { kind: 'retry'; next: DeliveryJob }
   | { kind: 'failed'; reason: string };
@@ -48,7 +48,7 @@ export async function attemptDelivery(db: Database, job: Pick<DeliveryJob, 'deli
     return { kind: 'failed', reason: 'endpoint is disabled' };
   }
   const release = settings.slots ? await settings.slots.acquire(endpoint.id) : async () => {};
-  if (!release) return { kind: 'busy' };
+  if (!release) return { kind: 'busy', endpointId: endpoint.id };
 
   const attemptedAt = clock.now();
   let result: PostResult;
