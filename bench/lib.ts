@@ -1,4 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import crypto from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
@@ -76,7 +78,37 @@ export interface LoadResult {
   requests: number;
 }
 
-export async function load(opts: { url: string; body?: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; duration?: number; connections?: number; overallRate?: number; amount?: number }): Promise<LoadResult> {
+export interface LoadOptions {
+  url: string;
+  body?: string;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  duration?: number;
+  connections?: number;
+  overallRate?: number;
+  amount?: number;
+}
+
+/**
+ * Which load generator runs a timed, unthrottled run: wrk when it is installed (a C program that
+ * takes far less of the two shared cores than autocannon, so the servers get more of them), else
+ * autocannon. BENCH_LOADGEN=autocannon forces autocannon. Runs at a fixed rate or of a fixed
+ * number of requests always use autocannon (wrk has neither). Baseline and subject of one
+ * comparison always go through the same generator.
+ */
+export function loadGenerator(opts: Pick<LoadOptions, 'overallRate' | 'amount'> = {}): 'wrk' | 'autocannon' {
+  if (opts.overallRate || opts.amount || process.env.BENCH_LOADGEN === 'autocannon') return 'autocannon';
+  return wrkInstalled() ? 'wrk' : 'autocannon';
+}
+
+let wrkFound: boolean | undefined;
+function wrkInstalled(): boolean {
+  wrkFound ??= spawnSync('wrk', ['--version'], { stdio: 'ignore' }).error === undefined;
+  return wrkFound;
+}
+
+export async function load(opts: LoadOptions): Promise<LoadResult> {
+  if (loadGenerator(opts) === 'wrk') return loadWithWrk(opts);
   const r = await autocannon({
     url: opts.url,
     method: opts.method ?? 'POST',
@@ -87,6 +119,34 @@ export async function load(opts: { url: string; body?: string; method?: 'GET' | 
     ...(opts.overallRate ? { overallRate: opts.overallRate } : {}),
   });
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx, requests: r.requests.total };
+}
+
+/** One wrk run (one thread: the machine has two cores to share); latencies in ms like autocannon's. */
+async function loadWithWrk(opts: LoadOptions): Promise<LoadResult> {
+  const headers = { 'content-type': 'application/json', ...opts.headers };
+  const script = [
+    `wrk.method = "${opts.method ?? 'POST'}"`,
+    opts.body === undefined ? '' : `wrk.body = [==[${opts.body}]==]`,
+    ...Object.entries(headers).map(([k, v]) => `wrk.headers[ [==[${k}]==] ] = [==[${v}]==]`),
+    'done = function(summary, latency)',
+    '  local e = summary.errors',
+    '  io.write(string.format("WRK %d %d %d %d %d %d\\n", summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status, latency:percentile(50), latency:percentile(99)))',
+    'end',
+  ].join('\n');
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kw-wrk-')), 'load.lua');
+  fs.writeFileSync(file, script);
+  try {
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile('wrk', ['-t1', `-c${opts.connections ?? 32}`, `-d${opts.duration ?? 10}s`, '-s', file, opts.url], (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    );
+    const m = /^WRK (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$/m.exec(out);
+    if (!m) throw new Error(`unexpected wrk output: ${out}`);
+    // errors.status: answers with a status of 400 or more.
+    const [requests, durationUs, errors, non2xx, p50Us, p99Us] = m.slice(1).map(Number);
+    return { rps: requests / (durationUs / 1e6), p50: p50Us / 1000, p99: p99Us / 1000, errors, non2xx, requests };
+  } finally {
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  }
 }
 
 export function table(rows: (string | number)[][]): string {

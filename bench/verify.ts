@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { Client } from 'pg';
-import { freePort, freshDatabase, load, runMain, startApi, startProcess, type LoadResult } from './lib';
+import { freePort, freshDatabase, load, loadGenerator, runMain, startApi, startProcess, type LoadResult } from './lib';
 
 // POST /v1/keys/verify for a cached key with two rate windows and a quota, against a bare
 // node:http server answering the same JSON, measured in the same run on this machine.
@@ -30,6 +30,9 @@ async function commandsSentBy(redis: Redis, pid: number, work: () => Promise<unk
   monitor.disconnect();
   return count;
 }
+
+/** wrk reports fractions of a millisecond, autocannon whole ones. */
+const ms = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2));
 
 async function transactions(dbUrl: string): Promise<number> {
   const c = new Client({ connectionString: dbUrl });
@@ -77,10 +80,10 @@ export async function benchVerify(opts: { duration: number }): Promise<{ rows: (
     const fail = (r: LoadResult) => r.errors + r.non2xx;
     const rows: (string | number)[][] = [
       ['measure', 'bare node:http', 'POST /v1/keys/verify', 'ratio'],
-      ['requests/s (32 connections)', bareMax.rps.toFixed(0), verifyMax.rps.toFixed(0), (verifyMax.rps / bareMax.rps).toFixed(2)],
-      ['p50 ms at max load', bareMax.p50, verifyMax.p50, ''],
-      ['p99 ms at max load', bareMax.p99, verifyMax.p99, ''],
-      [`p50 / p99 ms at ${half} req/s (half the verify max, 8 connections)`, `${bareHalf.p50} / ${bareHalf.p99}`, `${verifyHalf.p50} / ${verifyHalf.p99}`, ''],
+      [`requests/s (32 connections, ${loadGenerator()})`, bareMax.rps.toFixed(0), verifyMax.rps.toFixed(0), (verifyMax.rps / bareMax.rps).toFixed(2)],
+      ['p50 ms at max load', ms(bareMax.p50), ms(verifyMax.p50), ''],
+      ['p99 ms at max load', ms(bareMax.p99), ms(verifyMax.p99), ''],
+      [`p50 / p99 ms at ${half} req/s (half the verify max, 8 connections, autocannon)`, `${bareHalf.p50} / ${bareHalf.p99}`, `${verifyHalf.p50} / ${verifyHalf.p99}`, ''],
       ['errors + non-2xx', fail(bareMax) + fail(bareHalf), fail(verifyMax) + fail(verifyHalf) + fail(counted), ''],
       ['Redis commands sent per verification (incl. usage flushes)', '', (sent / counted.requests).toFixed(3), ''],
       ['database transactions per cached verification', '', ((txAfter - txBefore) / counted.requests).toFixed(3), ''],
