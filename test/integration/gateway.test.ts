@@ -171,6 +171,39 @@ describe('denials', () => {
     expect(res.status).toBe(413);
   });
 
+  test('a chunked body is streamed through, and cut off with 413 once it passes the limit', async () => {
+    const k = await key({ permission: 'EXECUTE' });
+    const chunked = (parts: string[]) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request(`${h.url}/v1/agents/${agentId}/chunked`, { method: 'POST', headers: { authorization: `Bearer ${k.secret}`, 'transfer-encoding': 'chunked' } }, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on('error', reject);
+        for (const p of parts) req.write(p);
+        req.end();
+      });
+    const ok = await chunked(['a'.repeat(700), 'b'.repeat(700)]);
+    expect(ok.status).toBe(200);
+    expect(seen[seen.length - 1]).toMatchObject({ url: '/base/chunked', body: 'a'.repeat(700) + 'b'.repeat(700) });
+    const tooBig = await chunked(['a'.repeat(1500), 'b'.repeat(1500)]);
+    expect([tooBig.status, JSON.parse(tooBig.body).error.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+  });
+
+  test('an upstream that refuses connections answers 502 UPSTREAM_UNAVAILABLE and frees the slot', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const r = await h.gql(`mutation($u: String) { createAgent(input: { name: "down", upstreamUrl: $u }) { id } }`, { u: `http://127.0.0.1:${port}` }, acct.secret);
+    const k = await key({ maxConcurrent: 1 });
+    for (let i = 0; i < 2; i++) {
+      const res = await call(`/v1/agents/${r.data.createAgent.id}/x`, k.secret);
+      expect([res.status, (await res.json()).error.code]).toEqual([502, 'UPSTREAM_UNAVAILABLE']);
+    }
+  });
+
   test('an agent without upstreamUrl answers 502 NO_UPSTREAM', async () => {
     const r = await h.gql(`mutation { createAgent(input: { name: "bare" }) { id } }`, {}, acct.secret);
     const k = await key({});
