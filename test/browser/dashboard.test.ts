@@ -51,6 +51,12 @@ describeBrowser('dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Keys' }).waitFor();
   };
+  /** Opens a dashboard route, loading it afresh even when only the hash would change. */
+  const visit = async (route: string) => {
+    const target = `${h.url}/dashboard/${route}`;
+    if (page.url() === target) await page.reload();
+    else await page.goto(target);
+  };
   const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 
   beforeAll(async () => {
@@ -83,6 +89,11 @@ describeBrowser('dashboard in Chromium', () => {
     await iso?.drop();
   });
 
+  // Each test but the sign-in one starts signed in as the master key, so any one runs alone.
+  beforeEach(async () => {
+    if (!expect.getState().currentTestName?.includes('signs in and stays in session storage')) await signInAs(master.secret);
+  });
+
   afterEach(() => {
     // Nothing outside this Keywarden is fetched: no CDN fonts or scripts.
     expect(foreignRequests).toEqual([]);
@@ -106,7 +117,7 @@ describeBrowser('dashboard in Chromium', () => {
   });
 
   test('creating a key shows its secret once, with a copy button and a warning; the secret verifies', async () => {
-    await page.goto(`${h.url}/dashboard/#/keys/new`);
+    await visit(`#/keys/new`);
     const form = page.locator('form');
     // The PRODUCTION preset is filled in: EXECUTE and 6000 per minute.
     await expect(form.locator('select[name=permission]').inputValue()).resolves.toBe('EXECUTE');
@@ -159,7 +170,7 @@ describeBrowser('dashboard in Chromium', () => {
     const grandchild = await deriveKey(childA.key.id, { name: 'grandchild', type: 'PRODUCTION', permission: 'READ_ONLY' });
 
     // The overview's tree shows the hierarchy, children loading when a node opens.
-    await page.goto(`${h.url}/dashboard/#/keys`);
+    await visit(`#/keys`);
     await page.getByRole('button', { name: 'Tree' }).click();
     await page.getByRole('button', { name: 'Expand team-parent' }).click();
     await page.getByRole('button', { name: 'Expand child-a' }).click();
@@ -167,7 +178,7 @@ describeBrowser('dashboard in Chromium', () => {
     await expect(page.locator(`tr[data-key-id="${grandchild.key.id}"] .indent`).getAttribute('data-depth')).resolves.toBe('2');
     await shot('06-key-tree');
 
-    await page.goto(`${h.url}/dashboard/#/keys/${parent.key.id}`);
+    await visit(`#/keys/${parent.key.id}`);
     await page.getByRole('heading', { name: 'team-parent' }).waitFor();
     await page.getByRole('button', { name: 'Revoke' }).click();
     await expect(page.getByTestId('revoke-warning').textContent()).resolves.toContain('the 3 keys derived from it');
@@ -184,7 +195,7 @@ describeBrowser('dashboard in Chromium', () => {
   test('bulk selection rotates several keys at once and shows each new secret once', async () => {
     const a = await createKey({ name: 'bulk-a', type: 'DEVELOPMENT' });
     const b = await createKey({ name: 'bulk-b', type: 'DEVELOPMENT' });
-    await page.goto(`${h.url}/dashboard/#/keys`);
+    await visit(`#/keys`);
     await page.getByLabel('Search keys').fill('bulk-');
     await page.locator(`tr[data-key-id="${a.key.id}"]`).waitFor();
     await page.locator(`tr[data-key-id="${b.key.id}"]`).waitFor();
@@ -207,12 +218,12 @@ describeBrowser('dashboard in Chromium', () => {
     await h.app.usage.flush();
     await flushUsage(h.db, h.redis, h.prefix);
 
-    await page.goto(`${h.url}/dashboard/#/keys`);
+    await visit(`#/keys`);
     await page.getByLabel('Search keys').fill('busy-agent');
     await expect(page.locator(`tr[data-key-id="${k.key.id}"] [data-testid=requests-24h]`).textContent()).resolves.toBe('8');
     await shot('10-keys-overview');
 
-    await page.goto(`${h.url}/dashboard/#/keys/${k.key.id}`);
+    await visit(`#/keys/${k.key.id}`);
     const chart = page.getByTestId('usage-chart');
     await chart.locator('rect.bar-allowed').first().waitFor();
     const sum = (cls: string) => chart.locator(`rect.${cls}`).evaluateAll((rects) => rects.reduce((n, r) => n + Number(r.getAttribute('data-value')), 0));
@@ -227,7 +238,7 @@ describeBrowser('dashboard in Chromium', () => {
   test('security events can be acknowledged', async () => {
     // A MANAGE key raises KEY_CREATED (HIGH).
     const k = await createKey({ name: 'admin-bot', type: 'PRODUCTION', permission: 'MANAGE' });
-    await page.goto(`${h.url}/dashboard/#/security`);
+    await visit(`#/security`);
     const row = page.getByTestId('security-events').locator('tr', { hasText: 'admin-bot' });
     await row.waitFor();
     await expect(row.textContent()).resolves.toContain('KEY_CREATED');
@@ -240,9 +251,22 @@ describeBrowser('dashboard in Chromium', () => {
 
   test('webhook endpoints list their deliveries with attempts, and a delivery can be redelivered', async () => {
     receiver.reply((r) => (r.n === 1 ? { status: 500, body: 'try again' } : undefined));
-    const created = await gql(`mutation($url: String!) { createWebhookEndpoint(input: { url: $url, eventTypes: ["webhook.test"] }) { endpoint { id } } }`, { url: receiver.url });
-    const endpointId = created.createWebhookEndpoint.endpoint.id as string;
-    await page.goto(`${h.url}/dashboard/#/webhooks`);
+    await visit(`#/webhooks`);
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    const form = page.locator('form');
+    await form.locator('input[name=url]').fill('ftp://files.example.com/hook');
+    await form.locator('input[name=eventTypes]').fill('webhook.test');
+    await form.getByRole('button', { name: 'Add endpoint' }).click();
+    await expect(form.getByRole('alert').textContent()).resolves.toMatch(/url.*BAD_USER_INPUT/s);
+    await form.locator('input[name=url]').fill(receiver.url);
+    await form.getByRole('button', { name: 'Add endpoint' }).click();
+    const signingSecret = await page.getByTestId('secret').inputValue();
+    expect(signingSecret).toMatch(/^whsec_/);
+    await page.getByRole('button', { name: 'I have stored it' }).click();
+    expect(await page.content()).not.toContain(signingSecret);
+    const endpoint = await h.db.prisma.webhookEndpoint.findFirstOrThrow({ where: { accountId: master.accountId, url: { startsWith: receiver.url } } });
+    expect(endpoint.eventTypes).toEqual(['webhook.test']);
+    const endpointId = endpoint.id;
     const card = page.locator(`[data-endpoint-id="${endpointId}"]`);
     await card.getByRole('button', { name: 'Deliveries' }).click();
     await card.getByRole('button', { name: 'Send test event' }).click();
@@ -260,10 +284,27 @@ describeBrowser('dashboard in Chromium', () => {
     await row.getByRole('button', { name: 'Redeliver' }).click();
     await receiver.waitFor((r) => r.length === 3, 15_000, 'the redelivery');
     expect(new Set(receiver.received.map((r) => r.id)).size).toBe(1);
+
+    // Disable and enable again; a disabled endpoint takes no test event.
+    await card.getByRole('button', { name: 'Disable' }).click();
+    await card.locator('.status-revoked').waitFor();
+    expect((await h.db.prisma.webhookEndpoint.findUniqueOrThrow({ where: { id: endpointId } })).enabled).toBe(false);
+    await card.getByRole('button', { name: 'Send test event' }).click();
+    await expect(card.getByRole('alert').textContent()).resolves.toMatch(/disabled.*CONFLICT/s);
+    await card.getByRole('button', { name: 'Enable' }).click();
+    await card.locator('.status-active').waitFor();
+
+    // A new signing secret, shown once; the old one keeps signing during the grace period.
+    await card.getByRole('button', { name: 'Rotate secret' }).click();
+    await card.getByRole('button', { name: 'Issue a new secret' }).click();
+    const rotated = await page.getByTestId('secret').inputValue();
+    expect(rotated).toMatch(/^whsec_/);
+    expect(rotated).not.toBe(signingSecret);
+    await page.getByRole('button', { name: 'I have stored it' }).click();
   });
 
   test('compliance status shows the counts and downloads the reports as CSV', async () => {
-    await page.goto(`${h.url}/dashboard/#/compliance`);
+    await visit(`#/compliance`);
     await page.getByTestId('compliance').waitFor();
     await expect(page.getByTestId('audit-chain').textContent()).resolves.toMatch(/Audit chain intact/);
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Access report' }).click()]);
@@ -277,7 +318,7 @@ describeBrowser('dashboard in Chromium', () => {
 
   test('deriving a key: asking for more than the parent is refused with the reason; a narrower child is issued', async () => {
     const parent = await createKey({ name: 'derive-parent', type: 'PRODUCTION', permission: 'MANAGE', rateLimits: [{ window: 'MINUTE', limit: 100 }] });
-    await page.goto(`${h.url}/dashboard/#/keys/${parent.key.id}`);
+    await visit(`#/keys/${parent.key.id}`);
     await page.getByRole('link', { name: 'Derive key' }).click();
     await page.getByRole('heading', { name: 'Derive a key from derive-parent' }).waitFor();
     const form = page.locator('form');
@@ -310,7 +351,7 @@ describeBrowser('dashboard in Chromium', () => {
     await expect(page.getByRole('link', { name: 'New key' }).count()).resolves.toBe(0);
     await shot('16-manage-key-view');
     // A key outside the subtree is not found, not shown.
-    await page.goto(`${h.url}/dashboard/#/keys/${master.keyId}`);
+    await visit(`#/keys/${master.keyId}`);
     await expect(page.getByRole('alert').textContent()).resolves.toMatch(/NOT_FOUND/);
     await signInAs(master.secret);
   });

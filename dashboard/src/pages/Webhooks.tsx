@@ -1,7 +1,8 @@
-import { useState } from 'react';
+import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from '../hooks';
 import { formatDate } from '../format';
-import { ErrorBanner, Loading } from '../components/common';
+import { ErrorBanner, Field, Loading, SecretReveal } from '../components/common';
+import { GraceSelect } from './Keys';
 import type { Connection } from '../types';
 
 const ENDPOINTS_QUERY = `query Endpoints { webhookEndpoints { id url eventTypes description enabled disabledReason createdAt } }`;
@@ -11,6 +12,9 @@ const DELIVERIES_QUERY = `query Deliveries($endpointId: ID!) {
       attempts { attemptedAt statusCode durationMs error responseExcerpt } } }
   }
 }`;
+const CREATE_ENDPOINT = `mutation CreateEndpoint($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret endpoint { id url } } }`;
+const SET_ENABLED = `mutation SetEnabled($id: ID!, $enabled: Boolean!) { updateWebhookEndpoint(id: $id, input: { enabled: $enabled }) { id enabled disabledReason } }`;
+const ROTATE_SECRET = `mutation RotateSecret($id: ID!, $grace: Int) { rotateWebhookSecret(id: $id, gracePeriodSeconds: $grace) { secret endpoint { id url } } }`;
 const REDELIVER = `mutation Redeliver($id: ID!) { redeliverWebhook(deliveryId: $id) { id status } }`;
 const SEND_TEST = `mutation SendTest($id: ID!) { sendTestWebhook(endpointId: $id) { id status } }`;
 
@@ -34,22 +38,98 @@ interface Delivery {
   attempts: { attemptedAt: string; statusCode: number | null; durationMs: number; error: string | null; responseExcerpt: string | null }[];
 }
 
+interface SecretPayload {
+  secret: string;
+  endpoint: { id: string; url: string };
+}
+
 export function WebhooksPage() {
-  const { data, error, loading } = useQuery<{ webhookEndpoints: Endpoint[] }>(ENDPOINTS_QUERY);
+  const { data, error, loading, reload } = useQuery<{ webhookEndpoints: Endpoint[] }>(ENDPOINTS_QUERY);
+  const [adding, setAdding] = useState(false);
+  const [secret, setSecret] = useState<SecretPayload | null>(null);
+  const issued = (p: SecretPayload) => {
+    setAdding(false);
+    setSecret(p);
+    reload();
+  };
   return (
     <section>
       <div className="page-head">
         <h1>Webhook endpoints</h1>
+        {!adding && (
+          <button type="button" className="primary" onClick={() => setAdding(true)}>
+            Add endpoint
+          </button>
+        )}
       </div>
-      <p className="hint">Endpoints are registered with the createWebhookEndpoint mutation (the signing secret is shown once there).</p>
+      {adding && <NewEndpointForm onCancel={() => setAdding(false)} onCreated={issued} />}
       <ErrorBanner error={error} />
-      {loading && !data ? <Loading what="endpoints" /> : !data?.webhookEndpoints.length ? <p className="muted">No endpoints.</p> : data.webhookEndpoints.map((e) => <EndpointCard key={e.id} endpoint={e} />)}
+      {loading && !data ? (
+        <Loading what="endpoints" />
+      ) : !data?.webhookEndpoints.length ? (
+        <p className="muted">No endpoints.</p>
+      ) : (
+        data.webhookEndpoints.map((e) => <EndpointCard key={e.id} endpoint={e} onChanged={reload} onSecret={issued} />)
+      )}
+      {secret && <SecretReveal secrets={[{ label: `Signing secret for ${secret.endpoint.url}`, secret: secret.secret }]} onDone={() => setSecret(null)} />}
     </section>
   );
 }
 
-function EndpointCard({ endpoint }: { endpoint: Endpoint }) {
+function NewEndpointForm({ onCancel, onCreated }: { onCancel: () => void; onCreated: (p: SecretPayload) => void }) {
+  const [url, setUrl] = useState('');
+  const [eventTypes, setEventTypes] = useState('*');
+  const [description, setDescription] = useState('');
+  const create = useMutation<{ createWebhookEndpoint: SecretPayload }>(CREATE_ENDPOINT);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const types = eventTypes
+      .split(/[\s,]+/)
+      .map((t) => t.trim())
+      .filter(Boolean);
+    const d = await create.run({ input: { url: url.trim(), eventTypes: types, description: description.trim() || null } });
+    if (d) onCreated(d.createWebhookEndpoint);
+  };
+  return (
+    <form className="card form" onSubmit={submit} noValidate>
+      <Field label="URL" hint="http(s); addresses on private networks are refused unless the server allows them.">
+        <input name="url" value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://example.com/keywarden" />
+      </Field>
+      <Field label="Event types" hint="*, a prefix such as key.*, or exact types (key.revoked, security.alert, …), separated by commas.">
+        <input name="eventTypes" value={eventTypes} onChange={(e) => setEventTypes(e.target.value)} />
+      </Field>
+      <Field label="Description">
+        <input name="description" value={description} onChange={(e) => setDescription(e.target.value)} />
+      </Field>
+      <ErrorBanner error={create.error} />
+      <div className="actions">
+        <button type="button" onClick={onCancel}>
+          Cancel
+        </button>
+        <button type="submit" className="primary" disabled={create.pending}>
+          Add endpoint
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function EndpointCard({ endpoint, onChanged, onSecret }: { endpoint: Endpoint; onChanged: () => void; onSecret: (p: SecretPayload) => void }) {
   const [open, setOpen] = useState(false);
+  const [rotating, setRotating] = useState(false);
+  const [grace, setGrace] = useState(86400);
+  const setEnabled = useMutation<{ updateWebhookEndpoint: { id: string } }>(SET_ENABLED);
+  const rotate = useMutation<{ rotateWebhookSecret: SecretPayload }>(ROTATE_SECRET);
+  const toggle = async () => {
+    if (await setEnabled.run({ id: endpoint.id, enabled: !endpoint.enabled })) onChanged();
+  };
+  const rotateSecret = async () => {
+    const d = await rotate.run({ id: endpoint.id, grace });
+    if (d) {
+      setRotating(false);
+      onSecret(d.rotateWebhookSecret);
+    }
+  };
   return (
     <div className="card" data-endpoint-id={endpoint.id}>
       <div className="page-head">
@@ -61,12 +141,28 @@ function EndpointCard({ endpoint }: { endpoint: Endpoint }) {
         </div>
         <div className="badges">
           <span className={`badge ${endpoint.enabled ? 'status-active' : 'status-revoked'}`}>{endpoint.enabled ? 'enabled' : 'disabled'}</span>
+          <button type="button" disabled={setEnabled.pending} onClick={toggle}>
+            {endpoint.enabled ? 'Disable' : 'Enable'}
+          </button>
+          <button type="button" onClick={() => setRotating(!rotating)}>
+            Rotate secret
+          </button>
           <button type="button" aria-expanded={open} onClick={() => setOpen(!open)}>
             {open ? 'Hide deliveries' : 'Deliveries'}
           </button>
         </div>
       </div>
       {endpoint.disabledReason && <p className="warning">{endpoint.disabledReason}</p>}
+      <ErrorBanner error={setEnabled.error ?? rotate.error} />
+      {rotating && (
+        <div className="inline">
+          <GraceSelect value={grace} onChange={setGrace} />
+          <span className="hint">During the grace period every delivery carries two signatures, one per secret.</span>
+          <button type="button" className="primary" disabled={rotate.pending} onClick={rotateSecret}>
+            Issue a new secret
+          </button>
+        </div>
+      )}
       {open && <Deliveries endpointId={endpoint.id} />}
     </div>
   );
