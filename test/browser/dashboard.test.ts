@@ -97,6 +97,8 @@ describeBrowser('dashboard in Chromium', () => {
   afterEach(() => {
     // Nothing outside this Keywarden is fetched: no CDN fonts or scripts.
     expect(foreignRequests).toEqual([]);
+    // The page lives within its Content-Security-Policy: the browser refused nothing.
+    expect(consoleText.filter((t) => /Content Security Policy/i.test(t))).toEqual([]);
   });
 
   test('a wrong key is refused with the reason, and the real key signs in and stays in session storage only', async () => {
