@@ -6,11 +6,10 @@ import { createLogger, logger, setLogger } from './infra/logger';
 import { createRedis, probeRedis } from './infra/redis';
 import { createAccountWithMasterKey } from './keys/lifecycle';
 import http from 'node:http';
-import { createApp, serveMetrics } from './server';
+import { serveMetrics } from './metrics-http';
 import { wireInvalidation } from './verify/invalidation';
 import { configureWebhooks } from './webhooks/runtime';
 import { startWorkers, type Workers } from '../workers';
-import { createQueueDashboard } from '../workers/dashboard';
 import { setQueueCounts } from './infra/metrics';
 
 // Starting and stopping a Keywarden process: API, workers, or both.
@@ -57,6 +56,10 @@ export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): P
   try {
     if (role !== 'worker') {
       if (config.bootstrap) await bootstrapIfEmpty(db);
+      // Loaded only here: a worker-only process needs neither the GraphQL schema nor the queue UI.
+      // (require, not import(): under tsx's CommonJS hook a dynamic import() goes to the ESM loader.)
+      const { createApp } = require('./server') as typeof import('./server');
+      const { createQueueDashboard } = require('../workers/dashboard') as typeof import('../workers/dashboard');
       const dashboard = createQueueDashboard({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
       closers.push(() => dashboard.close());
       const app = createApp({ db, redis, trustProxy: config.trustProxy, prefix: config.redisPrefix, failureMode: config.rateLimitFailureMode, bruteForce: config.bruteForce, metricsToken: config.metricsToken, detectors: config.detectors, queueDashboard: dashboard.handle });

@@ -1,6 +1,4 @@
-import crypto from 'node:crypto';
 import http from 'node:http';
-import { registry as metricsRegistry } from './infra/metrics';
 import type Redis from 'ioredis';
 import type { Database } from './infra/db';
 import { logger } from './infra/logger';
@@ -18,6 +16,7 @@ import { ConcurrencyLimiter, Limiter } from './limits';
 import { sharedHostnameResolver } from './infra/hostnames';
 import { resolveKeyByDigest } from './keys/resolve';
 import { createDashboardHandler } from './dashboard';
+import { serveMetrics } from './metrics-http';
 
 // One HTTP server: GraphQL (yoga), the data plane and health endpoints.
 
@@ -123,24 +122,6 @@ export function createApp(deps: AppDeps): App {
   });
   server.keepAliveTimeout = 65_000;
   return { server, cache, uses, usage, graphql };
-}
-
-/** Prometheus text format; with a token, only for "Bearer <token>"; without one, only for loopback clients. */
-export async function serveMetrics(req: http.IncomingMessage, res: http.ServerResponse, token: string | undefined): Promise<void> {
-  const ip = req.socket.remoteAddress ?? '';
-  const allowed = token
-    ? timingSafeEqualText(req.headers.authorization ?? '', `Bearer ${token}`)
-    : ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1';
-  if (!allowed) return sendJson(res, 403, { error: { code: 'FORBIDDEN', message: token ? 'send "Authorization: Bearer <METRICS_TOKEN>"' : 'metrics are served to loopback clients only unless METRICS_TOKEN is set' } });
-  const text = await metricsRegistry.metrics();
-  res.writeHead(200, { 'content-type': metricsRegistry.contentType });
-  res.end(text);
-}
-
-function timingSafeEqualText(a: string, b: string): boolean {
-  const ha = crypto.createHash('sha256').update(a).digest();
-  const hb = crypto.createHash('sha256').update(b).digest();
-  return crypto.timingSafeEqual(ha, hb);
 }
 
 async function readiness(deps: AppDeps): Promise<{ ready: boolean; database: string; redis: string }> {
