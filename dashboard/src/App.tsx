@@ -70,7 +70,7 @@ export function App() {
       <main>
         {route.page === 'keys' && <KeysPage viewer={viewer} />}
         {route.page === 'key' && <KeyDetailPage id={route.id} viewer={viewer} key={route.id} />}
-        {route.page === 'new-key' && <NewKeyPage parentId={route.parentId} viewer={viewer} />}
+        {route.page === 'new-key' && <NewKeyPage parentId={route.parentId} viewer={viewer} key={route.parentId ?? '(top level)'} />}
         {route.page === 'security' && <SecurityPage />}
         {route.page === 'webhooks' && <WebhooksPage />}
         {route.page === 'compliance' && <CompliancePage />}
