@@ -13,9 +13,14 @@ export function bullPrefix(redisPrefix: string): string {
   return `${redisPrefix}:{bull}`;
 }
 
-/** BullMQ blocks on its connections: they must retry forever rather than fail a command. */
+/**
+ * BullMQ blocks on its connections: they must retry forever rather than fail a command. No
+ * auto-pipelining: BullMQ sends a script or two per job and waits for each, so batching them per
+ * turn only adds a Pipeline per command (measured: ~95 rather than ~150 µs of CPU per job, and
+ * a third more jobs per second at concurrency 50).
+ */
 export function queueConnection(redisUrl: string, role: string): Redis {
-  return createRedis(redisUrl, { maxRetriesPerRequest: null, purpose: role });
+  return createRedis(redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: false, purpose: role });
 }
 
 export interface DeliveryJobData {
