@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { Database } from '../infra/db';
+import { Prisma, type OutboxEvent, type WebhookDelivery, type WebhookEndpoint } from '../generated/prisma/client';
 import { clock } from '../infra/clock';
 
 // A busy worker starts and finishes many deliveries within a few milliseconds of each other.
@@ -12,10 +13,39 @@ import { clock } from '../infra/clock';
 const WINDOW_MS = 2;
 const schedule = { cache: false, maxBatchSize: 100, batchScheduleFn: (run: () => void) => setTimeout(run, WINDOW_MS) } as const;
 
-export function loadDeliveries(db: Database, ids: readonly string[]) {
-  return db.prisma.webhookDelivery.findMany({ where: { id: { in: [...ids] } }, include: { event: true, endpoint: true } });
+export type LoadedDelivery = WebhookDelivery & { event: OutboxEvent; endpoint: WebhookEndpoint };
+
+// Every column of the three rows, named once: the statement selects them under these prefixes and
+// the rows are split back into the shape findMany with include would give.
+const COLUMNS = {
+  d: ['id', 'accountId', 'eventId', 'endpointId', 'status', 'attemptCount', 'retryIndex', 'nextAttemptAt', 'enqueuedAt', 'createdAt', 'deliveredAt'],
+  e: ['id', 'accountId', 'type', 'data', 'dedupeKey', 'createdAt', 'relayedAt'],
+  w: ['id', 'accountId', 'url', 'eventTypes', 'description', 'enabled', 'disabledReason', 'disabledAt', 'secretCiphertext', 'previousSecretCiphertext', 'previousSecretExpiresAt', 'failingSince', 'createdAt', 'updatedAt'],
+} as const satisfies { d: readonly (keyof WebhookDelivery)[]; e: readonly (keyof OutboxEvent)[]; w: readonly (keyof WebhookEndpoint)[] };
+const SELECT_LIST = Prisma.raw(
+  (Object.entries(COLUMNS) as [string, readonly string[]][]).flatMap(([t, cols]) => cols.map((c) => `${t}."${c}" AS "${t}.${c}"`)).join(', '),
+);
+
+/**
+ * The deliveries with their event and endpoint, in one statement: findMany with include sends
+ * three and spends more CPU compiling and assembling them than the database spends answering.
+ */
+export async function loadDeliveries(db: Database, ids: readonly string[]): Promise<LoadedDelivery[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.prisma.$queryRaw<Record<string, unknown>[]>`
+    SELECT ${SELECT_LIST}
+      FROM "WebhookDelivery" d
+      JOIN "OutboxEvent" e ON e."id" = d."eventId"
+      JOIN "WebhookEndpoint" w ON w."id" = d."endpointId"
+     WHERE d."id" = ANY(${[...ids]}::uuid[])`;
+  return rows.map((r) => ({ ...pick(r, 'd', COLUMNS.d), event: pick(r, 'e', COLUMNS.e), endpoint: pick(r, 'w', COLUMNS.w) }) as LoadedDelivery);
 }
-export type LoadedDelivery = Awaited<ReturnType<typeof loadDeliveries>>[number];
+
+function pick(row: Record<string, unknown>, table: string, columns: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const c of columns) out[c] = row[`${table}.${c}`];
+  return out;
+}
 
 export interface SuccessRecord {
   deliveryId: string;

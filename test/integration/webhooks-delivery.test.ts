@@ -186,3 +186,19 @@ test('a slow endpoint does not delay deliveries to another endpoint', async () =
     await slowRx.close();
   }
 });
+
+test('the delivery batch load reads every column of the delivery, its event and its endpoint, as findMany with include does', async () => {
+  const { loadDeliveries } = await import('../../src/webhooks/batches');
+  const acct = await h.newAccount('wh-load');
+  const ep = await createEndpoint(h, acct.secret, { url: `${rx.url}/hook`, eventTypes: ['key.created'] });
+  await createKey(h, acct.secret);
+  await createKey(h, acct.secret);
+  const ids = await eventually(async () => {
+    const d = await deliveriesOf(ep.endpoint.id);
+    return d.length === 2 && d.map((x) => x.id);
+  });
+  const byId = <T extends { id: string }>(rows: T[]) => [...rows].sort((a, b) => a.id.localeCompare(b.id));
+  const expected = await iso.db.prisma.webhookDelivery.findMany({ where: { id: { in: ids } }, include: { event: true, endpoint: true } });
+  expect(byId(await loadDeliveries(iso.db, ids))).toEqual(byId(expected));
+  expect(await loadDeliveries(iso.db, [])).toEqual([]);
+});
