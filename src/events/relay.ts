@@ -24,22 +24,35 @@ export type Enqueue = (jobs: DeliveryJob[]) => Promise<void>;
 
 async function fanOutBatch(db: Database, batchSize: number): Promise<{ events: number; jobs: DeliveryJob[] }> {
   return db.prisma.$transaction(async (tx) => {
-    const claimed = await tx.$queryRaw<{ id: string }[]>`
-      SELECT "id" FROM "OutboxEvent" WHERE "relayedAt" IS NULL ORDER BY "createdAt" LIMIT ${batchSize} FOR UPDATE SKIP LOCKED`;
-    if (claimed.length === 0) return { events: 0, jobs: [] };
-    const ids = claimed.map((r) => r.id);
-    const events = await tx.outboxEvent.findMany({ where: { id: { in: ids } }, select: { id: true, accountId: true, type: true } });
+    const now = clock.now();
+    // Claim and mark in one statement; the row locks hold until this transaction commits.
+    const events = await tx.$queryRaw<{ id: string; accountId: string; type: string }[]>`
+      WITH claimed AS (
+        SELECT "id" FROM "OutboxEvent" WHERE "relayedAt" IS NULL ORDER BY "createdAt" LIMIT ${batchSize} FOR UPDATE SKIP LOCKED
+      )
+      UPDATE "OutboxEvent" o SET "relayedAt" = (${now.toISOString()}::timestamptz AT TIME ZONE 'UTC')
+        FROM claimed c WHERE o."id" = c."id"
+      RETURNING o."id"::text AS "id", o."accountId"::text AS "accountId", o."type"`;
+    if (events.length === 0) return { events: 0, jobs: [] };
     const accountIds = [...new Set(events.map((e) => e.accountId))];
     const endpoints = await tx.webhookEndpoint.findMany({ where: { accountId: { in: accountIds }, enabled: true }, select: { id: true, accountId: true, eventTypes: true } });
-    const now = clock.now();
     const deliveries = events.flatMap((e) =>
-      endpoints
-        .filter((ep) => ep.accountId === e.accountId && matchesEventType(ep.eventTypes, e.type))
-        .map((ep) => ({ id: crypto.randomUUID(), accountId: e.accountId, eventId: e.id, endpointId: ep.id, nextAttemptAt: now, enqueuedAt: now, createdAt: now })),
+      endpoints.filter((ep) => ep.accountId === e.accountId && matchesEventType(ep.eventTypes, e.type)).map((ep) => ({ id: crypto.randomUUID(), accountId: e.accountId, eventId: e.id, endpointId: ep.id })),
     );
-    if (deliveries.length > 0) await tx.webhookDelivery.createMany({ data: deliveries, skipDuplicates: true });
-    await tx.outboxEvent.updateMany({ where: { id: { in: ids } }, data: { relayedAt: now } });
-    return { events: ids.length, jobs: deliveries.map((d) => ({ deliveryId: d.id, attempt: 1, delayMs: 0 })) };
+    if (deliveries.length === 0) return { events: events.length, jobs: [] };
+    // One INSERT for the whole batch (a thousand deliveries cost Prisma's createMany far more
+    // than the database); only the rows actually inserted become jobs.
+    const col = (f: (d: (typeof deliveries)[number]) => string) => deliveries.map(f);
+    const at = now.toISOString();
+    const inserted = await tx.$queryRaw<{ id: string }[]>`
+      INSERT INTO "WebhookDelivery" ("id", "accountId", "eventId", "endpointId", "nextAttemptAt", "enqueuedAt", "createdAt")
+      SELECT i."id", i."accountId", i."eventId", i."endpointId", t.at, t.at, t.at
+        FROM unnest(${col((d) => d.id)}::uuid[], ${col((d) => d.accountId)}::uuid[], ${col((d) => d.eventId)}::uuid[], ${col((d) => d.endpointId)}::uuid[])
+             AS i("id", "accountId", "eventId", "endpointId"),
+             (SELECT (${at}::timestamptz AT TIME ZONE 'UTC') AS at) t
+      ON CONFLICT ("eventId", "endpointId") DO NOTHING
+      RETURNING "id"::text AS "id"`;
+    return { events: events.length, jobs: inserted.map((d) => ({ deliveryId: d.id, attempt: 1, delayMs: 0 })) };
   });
 }
 
