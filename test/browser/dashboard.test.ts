@@ -343,6 +343,40 @@ describeBrowser('dashboard in Chromium', () => {
     expect((await h.verify({ key: secret })).body).toMatchObject({ valid: true, permission: 'READ_ONLY' });
   });
 
+  test('editing a key sends only what changed; a CEL error and a widening of the parent are refused with the reason', async () => {
+    const parent = await createKey({ name: 'edit-parent', type: 'PRODUCTION', permission: 'MANAGE', rateLimits: [{ window: 'MINUTE', limit: 100 }] });
+    const child = await deriveKey(parent.key.id, { name: 'edit-child', type: 'PRODUCTION', permission: 'READ_ONLY', ipAllowlist: ['10.0.0.0/8'] });
+    await visit(`#/keys/${child.key.id}`);
+    await page.getByRole('heading', { name: 'edit-child' }).waitFor();
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const dialog = page.getByRole('dialog');
+    // The child follows its parent's 100 per minute; asking for 500 is more than the parent has.
+    await expect(dialog.getByLabel('Requests per minute').inputValue()).resolves.toBe('100');
+    await dialog.getByLabel('Requests per minute').fill('500');
+    await dialog.getByRole('button', { name: 'Save changes' }).click();
+    await expect(dialog.getByRole('alert').textContent()).resolves.toMatch(/EXCEEDS_PARENT/);
+
+    await dialog.getByLabel('Requests per minute').fill('100');
+    await dialog.getByRole('button', { name: 'Add a window' }).click();
+    await dialog.getByLabel('Requests per hour').fill('50');
+    await dialog.locator('textarea[name=condition]').fill('request.method ==');
+    await dialog.getByRole('button', { name: 'Save changes' }).click();
+    await expect(dialog.getByRole('alert').textContent()).resolves.toMatch(/condition.*BAD_USER_INPUT/s);
+    await shot('17-edit-refused');
+    const unchanged = await h.db.prisma.apiKey.findUniqueOrThrow({ where: { id: child.key.id } });
+    expect(unchanged.rateLimits).toEqual([{ window: 'MINUTE', limit: 100 }]);
+    expect(unchanged.condition).toBeNull();
+
+    await dialog.locator('textarea[name=condition]').fill('request.method == "GET"');
+    await dialog.locator('input[name=allowedCountries]').fill('de, fr');
+    await dialog.getByRole('button', { name: 'Save changes' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.locator('.settings', { hasText: 'DE, FR' }).waitFor();
+    await expect(page.locator('.settings').textContent()).resolves.toMatch(/100\/minute, 50\/hour.*10\.0\.0\.0\/8.*DE, FR.*request\.method == "GET"/s);
+    const after = await h.db.prisma.apiKey.findUniqueOrThrow({ where: { id: child.key.id } });
+    expect(after).toMatchObject({ name: 'edit-child', ipAllowlist: ['10.0.0.0/8'], allowedCountries: ['DE', 'FR'], condition: 'request.method == "GET"', rateLimits: [{ window: 'MINUTE', limit: 100 }, { window: 'HOUR', limit: 50 }] });
+  });
+
   test('a MANAGE key signs in to its own subtree only: no other keys, no top-level create', async () => {
     const manager = await createKey({ name: 'subtree-manager', type: 'PRODUCTION', permission: 'MANAGE' });
     const own = await deriveKey(manager.key.id, { name: 'managed-child', type: 'PRODUCTION', permission: 'READ_ONLY' });

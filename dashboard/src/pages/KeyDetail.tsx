@@ -6,6 +6,7 @@ import { fillBuckets, usageRange } from '../usage';
 import { DialogActions, ErrorBanner, HealthBadges, Loading, Modal, SecretReveal, Segmented, StatusBadge } from '../components/common';
 import { UsageChart } from '../components/UsageChart';
 import { GraceSelect } from './Keys';
+import { EditKeyDialog } from './EditKey';
 import type { KeyRef, KeySecretPayload, KeyStatus, KeyType, Permission, UsagePoint } from '../types';
 import type { ViewerInfo } from './SignIn';
 
@@ -79,7 +80,7 @@ interface AuditRow {
 export function KeyDetailPage({ id, viewer }: { id: string; viewer: ViewerInfo }) {
   const [granularity, setGranularity] = useState<'HOUR' | 'DAY'>('HOUR');
   const [range] = useState(() => ({ HOUR: usageRange('HOUR'), DAY: usageRange('DAY') }));
-  const [dialog, setDialog] = useState<'rotate' | 'revoke' | null>(null);
+  const [dialog, setDialog] = useState<'edit' | 'rotate' | 'revoke' | null>(null);
   const [secret, setSecret] = useState<KeySecretPayload | null>(null);
   const { data, error, loading, reload } = useQuery<{ key: KeyDetail; auditEvents: { edges: { node: AuditRow }[] } }>(KEY_QUERY, { id, granularity, ...range[granularity] });
 
@@ -102,6 +103,11 @@ export function KeyDetailPage({ id, viewer }: { id: string; viewer: ViewerInfo }
             <a className="button" href={href({ page: 'new-key', parentId: k.id })}>
               Derive key
             </a>
+          )}
+          {usable && (
+            <button type="button" onClick={() => setDialog('edit')}>
+              Edit
+            </button>
           )}
           {k.status === 'ACTIVE' && (
             <button type="button" onClick={() => setDialog('rotate')}>
@@ -268,6 +274,16 @@ export function KeyDetailPage({ id, viewer }: { id: string; viewer: ViewerInfo }
         </table>
       </div>
 
+      {dialog === 'edit' && (
+        <EditKeyDialog
+          k={k}
+          onClose={() => setDialog(null)}
+          onSaved={() => {
+            setDialog(null);
+            reload();
+          }}
+        />
+      )}
       {dialog === 'rotate' && (
         <RotateDialog
           k={k}

@@ -3,6 +3,7 @@ import { useMutation, useQuery } from '../hooks';
 import { href, navigate } from '../router';
 import { permissionLabel } from '../format';
 import { ErrorBanner, Field, Loading, SecretReveal } from '../components/common';
+import { RateLimitRows, parseRateLimits, splitList, type RateLimitRow } from '../components/RateLimitRows';
 import { KEY_TYPES, PERMISSIONS, type KeySecretPayload, type KeyType, type Permission, type RateWindow } from '../types';
 import type { ViewerInfo } from './SignIn';
 
@@ -44,7 +45,7 @@ export interface KeyForm {
   type: KeyType;
   permission: Permission | '';
   expiresIn: string;
-  rateLimits: { window: RateWindow; limit: string }[];
+  rateLimits: RateLimitRow[];
   ipAllowlist: string;
   quotaUnits: string;
   quotaPeriod: 'DAY' | 'MONTH';
@@ -58,15 +59,11 @@ export function formToInput(f: KeyForm): { input?: Record<string, unknown>; erro
   if (f.permission) input.permission = f.permission;
   if (f.expiresIn) input.expiresIn = f.expiresIn;
   if (f.rateLimits.length) {
-    const limits = f.rateLimits.map((r) => ({ window: r.window, limit: Number(r.limit) }));
-    const bad = limits.find((r) => !Number.isInteger(r.limit) || r.limit <= 0);
-    if (bad) return { error: `Rate limit per ${bad.window.toLowerCase()}: a whole number above 0.` };
-    input.rateLimits = limits;
+    const parsed = parseRateLimits(f.rateLimits);
+    if ('error' in parsed) return { error: parsed.error };
+    input.rateLimits = parsed.limits;
   }
-  const ips = f.ipAllowlist
-    .split(/[\s,]+/)
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const ips = splitList(f.ipAllowlist);
   if (ips.length) input.ipAllowlist = ips;
   if (f.quotaUnits) {
     const units = Number(f.quotaUnits);
@@ -183,31 +180,7 @@ export function NewKeyPage({ parentId, viewer }: { parentId?: string; viewer: Vi
             ))}
           </select>
         </Field>
-        <fieldset>
-          <legend>Rate limits</legend>
-          {form.rateLimits.map((r, i) => (
-            <div className="inline" key={i}>
-              <input
-                aria-label={`Requests per ${r.window.toLowerCase()}`}
-                inputMode="numeric"
-                value={r.limit}
-                onChange={(e) => set({ rateLimits: form.rateLimits.map((x, j) => (j === i ? { ...x, limit: e.target.value } : x)) })}
-              />
-              <select value={r.window} aria-label="Window" onChange={(e) => set({ rateLimits: form.rateLimits.map((x, j) => (j === i ? { ...x, window: e.target.value as RateWindow } : x)) })}>
-                <option value="MINUTE">per minute</option>
-                <option value="HOUR">per hour</option>
-                <option value="DAY">per day</option>
-              </select>
-              <button type="button" onClick={() => set({ rateLimits: form.rateLimits.filter((_, j) => j !== i) })}>
-                Remove
-              </button>
-            </div>
-          ))}
-          <button type="button" onClick={() => set({ rateLimits: [...form.rateLimits, { window: 'HOUR', limit: '' }] })}>
-            Add a window
-          </button>
-          {parentKey && !form.rateLimits.length && <span className="hint"> none set here: the parent's apply</span>}
-        </fieldset>
+        <RateLimitRows rows={form.rateLimits} onChange={(rateLimits) => set({ rateLimits })} note={parentKey && !form.rateLimits.length && <span className="hint"> none set here: the parent's apply</span>} />
         <Field label="IP allowlist" hint="Addresses, CIDR ranges or hostnames, separated by commas or new lines.">
           <textarea name="ipAllowlist" rows={2} value={form.ipAllowlist} onChange={(e) => set({ ipAllowlist: e.target.value })} placeholder="10.0.0.0/8, 203.0.113.7" />
         </Field>

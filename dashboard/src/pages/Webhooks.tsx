@@ -3,6 +3,7 @@ import { useMutation, useQuery } from '../hooks';
 import { formatDate } from '../format';
 import { ErrorBanner, Field, Loading, SecretReveal } from '../components/common';
 import { GraceSelect } from './Keys';
+import { splitList } from '../components/RateLimitRows';
 import type { Connection } from '../types';
 
 const ENDPOINTS_QUERY = `query Endpoints { webhookEndpoints { id url eventTypes description enabled disabledReason createdAt } }`;
@@ -83,10 +84,7 @@ function NewEndpointForm({ onCancel, onCreated }: { onCancel: () => void; onCrea
   const create = useMutation<{ createWebhookEndpoint: SecretPayload }>(CREATE_ENDPOINT);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const types = eventTypes
-      .split(/[\s,]+/)
-      .map((t) => t.trim())
-      .filter(Boolean);
+    const types = splitList(eventTypes);
     const d = await create.run({ input: { url: url.trim(), eventTypes: types, description: description.trim() || null } });
     if (d) onCreated(d.createWebhookEndpoint);
   };

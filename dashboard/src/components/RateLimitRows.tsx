@@ -1,0 +1,49 @@
+import type { ReactNode } from 'react';
+import type { RateWindow } from '../types';
+
+export interface RateLimitRow {
+  window: RateWindow;
+  limit: string;
+}
+
+/** Rate limit rows as typed; null when one is not a whole number above 0 (the message says which). */
+export function parseRateLimits(rows: RateLimitRow[]): { limits: { window: RateWindow; limit: number }[] } | { error: string } {
+  const limits = rows.map((r) => ({ window: r.window, limit: Number(r.limit) }));
+  const bad = limits.find((r) => !Number.isInteger(r.limit) || r.limit <= 0);
+  if (bad) return { error: `Rate limit per ${bad.window.toLowerCase()}: a whole number above 0.` };
+  return { limits };
+}
+
+/** Addresses, countries and the like typed into one field, separated by commas, spaces or new lines. */
+export function splitList(text: string): string[] {
+  return text
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export function RateLimitRows({ rows, onChange, note }: { rows: RateLimitRow[]; onChange: (rows: RateLimitRow[]) => void; note?: ReactNode }) {
+  const change = (i: number, patch: Partial<RateLimitRow>) => onChange(rows.map((x, j) => (j === i ? { ...x, ...patch } : x)));
+  return (
+    <fieldset>
+      <legend>Rate limits</legend>
+      {rows.map((r, i) => (
+        <div className="inline" key={i}>
+          <input aria-label={`Requests per ${r.window.toLowerCase()}`} inputMode="numeric" value={r.limit} onChange={(e) => change(i, { limit: e.target.value })} />
+          <select value={r.window} aria-label="Window" onChange={(e) => change(i, { window: e.target.value as RateWindow })}>
+            <option value="MINUTE">per minute</option>
+            <option value="HOUR">per hour</option>
+            <option value="DAY">per day</option>
+          </select>
+          <button type="button" onClick={() => onChange(rows.filter((_, j) => j !== i))}>
+            Remove
+          </button>
+        </div>
+      ))}
+      <button type="button" onClick={() => onChange([...rows, { window: 'HOUR', limit: '' }])}>
+        Add a window
+      </button>
+      {note}
+    </fieldset>
+  );
+}
