@@ -141,8 +141,9 @@ export function withLimitsCommands(client: LimitsClient): LimitsClient & LimitsC
     if (typeof target[name] !== 'function') client.defineCommand(name, definition);
   }
   if (!client.isCluster && client.options.enableAutoPipelining) {
-    const ignored = (client.options.autoPipeliningIgnoredCommands ??= []);
-    for (const name of Object.keys(DEFINITIONS)) if (!ignored.includes(name)) ignored.push(name);
+    // A new array: the client's may be ioredis' shared default, which every other client sees.
+    const ignored = client.options.autoPipeliningIgnoredCommands ?? [];
+    client.options.autoPipeliningIgnoredCommands = [...ignored, ...Object.keys(DEFINITIONS).filter((name) => !ignored.includes(name))];
   }
   return client as LimitsClient & LimitsCommands;
 }
