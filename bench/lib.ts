@@ -194,7 +194,9 @@ export function runMain(title: string, bench: () => Promise<{ rows: (string | nu
 /** A `keywarden api` child process on a fresh port; `master` is the printed first-start key. */
 export async function startApi(dbUrl: string, label: string): Promise<{ port: number; master: string; pid: number; gql: (query: string) => Promise<any>; stop(): Promise<void> }> {
   const port = await freePort();
-  const api = await startProcess(['bin/keywarden.js', 'api'], { DATABASE_URL: dbUrl, PORT: String(port), KEYWARDEN_REDIS_PREFIX: `kwbench-${label}-${Date.now().toString(36)}`, LOG_LEVEL: 'info', KEYWARDEN_BOOTSTRAP: 'true' }, /Keywarden API listening/);
+  // e.g. BENCH_API_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the API processes.
+  const nodeArgs = process.env.BENCH_API_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const api = await startProcess([...nodeArgs, 'bin/keywarden.js', 'api'], { DATABASE_URL: dbUrl, PORT: String(port), KEYWARDEN_REDIS_PREFIX: `kwbench-${label}-${Date.now().toString(36)}`, LOG_LEVEL: 'info', KEYWARDEN_BOOTSTRAP: 'true' }, /Keywarden API listening/);
   const master = /^(ak_root_\w+)$/m.exec(api.output())![1];
   const gql = async (query: string) => {
     const res = await fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${master}` }, body: JSON.stringify({ query }) });
