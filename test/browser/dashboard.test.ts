@@ -165,6 +165,25 @@ describeBrowser('dashboard in Chromium', () => {
     await shot('05-successor');
   });
 
+  test('a key scoped to one agent from the create form verifies for that agent only', async () => {
+    const agents = await gql(`{ agents(first: 10) { edges { node { id name } } } }`);
+    const research = agents.agents.edges.find((e: any) => e.node.name === 'research-agent').node.id as string;
+    const other = (await gql(`mutation { createAgent(input: { name: "billing-agent" }) { id } }`)).createAgent.id as string;
+    await visit(`#/keys/new`);
+    const form = page.locator('form');
+    await form.locator('input[name=name]').fill('research-only');
+    await form.getByLabel('Scope').selectOption('SINGLE_AGENT');
+    await form.getByRole('button', { name: 'Create key' }).click();
+    await expect(form.getByRole('alert').textContent()).resolves.toContain('Scope: choose the agent.');
+    await form.getByLabel('Agent', { exact: true }).selectOption({ label: 'research-agent' });
+    await form.getByRole('button', { name: 'Create key' }).click();
+    const secret = await page.getByTestId('secret').inputValue();
+    await page.getByRole('button', { name: 'I have stored it' }).click();
+    await expect(page.locator('.settings').textContent()).resolves.toContain('single agent: research-agent');
+    expect((await h.verify({ key: secret, agentId: research })).body.code).toBe('VALID');
+    expect((await h.verify({ key: secret, agentId: other })).body.code).toBe('OUT_OF_SCOPE');
+  });
+
   test('revoking a parent names how many keys go with it and revokes its children', async () => {
     const parent = await createKey({ name: 'team-parent', type: 'PRODUCTION', permission: 'MANAGE', ipAllowlist: ['10.0.0.0/8'] });
     const childA = await deriveKey(parent.key.id, { name: 'child-a', type: 'PRODUCTION', permission: 'EXECUTE' });

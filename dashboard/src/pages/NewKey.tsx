@@ -3,6 +3,7 @@ import { useMutation, useQuery } from '../hooks';
 import { href, navigate } from '../router';
 import { permissionLabel } from '../format';
 import { ErrorBanner, Field, Loading, SecretReveal } from '../components/common';
+import { NO_SCOPE_CHOICE, ScopePicker, scopeInput, type ScopeChoice } from '../components/ScopePicker';
 import { RateLimitRows, parseRateLimits, splitList, type RateLimitRow } from '../components/RateLimitRows';
 import { KEY_TYPES, PERMISSIONS, type KeySecretPayload, type KeyType, type Permission, type RateWindow } from '../types';
 import type { ViewerInfo } from './SignIn';
@@ -51,12 +52,16 @@ export interface KeyForm {
   quotaPeriod: 'DAY' | 'MONTH';
   maxConcurrent: string;
   rotationPeriodDays: string;
+  scope: ScopeChoice;
 }
 
 export function formToInput(f: KeyForm): { input?: Record<string, unknown>; error?: string } {
   const input: Record<string, unknown> = { name: f.name.trim(), type: f.type };
   if (!input.name) return { error: 'Name: required.' };
   if (f.permission) input.permission = f.permission;
+  const scope = scopeInput(f.scope);
+  if ('error' in scope) return { error: scope.error };
+  if (scope.scope) input.scope = scope.scope;
   if (f.expiresIn) input.expiresIn = f.expiresIn;
   if (f.rateLimits.length) {
     const parsed = parseRateLimits(f.rateLimits);
@@ -95,6 +100,7 @@ function presetForm(p: Preset | undefined, type: KeyType, name: string): KeyForm
     quotaPeriod: 'MONTH',
     maxConcurrent: '',
     rotationPeriodDays: p?.rotationPeriodDays ? String(p.rotationPeriodDays) : '',
+    scope: NO_SCOPE_CHOICE,
   };
 }
 
@@ -127,7 +133,7 @@ export function NewKeyPage({ parentId, viewer }: { parentId?: string; viewer: Vi
   const changeType = (type: KeyType) => {
     if (parentKey) return set({ type });
     const p = presets.data?.keyTypePresets.find((x) => x.type === type);
-    setForm({ ...presetForm(p, type, form.name), ipAllowlist: form.ipAllowlist });
+    setForm({ ...presetForm(p, type, form.name), ipAllowlist: form.ipAllowlist, scope: form.scope });
   };
 
   const submit = async (e: FormEvent) => {
@@ -170,6 +176,7 @@ export function NewKeyPage({ parentId, viewer }: { parentId?: string; viewer: Vi
             ))}
           </select>
         </Field>
+        <ScopePicker value={form.scope} onChange={(scope) => set({ scope })} defaultLabel={parentKey ? "as parent" : 'all agents (default)'} />
         <Field label="Expires">
           <select name="expiresIn" value={form.expiresIn} onChange={(e) => set({ expiresIn: e.target.value })}>
             <option value="">{parentKey ? 'as parent' : `type default (${preset?.expiresInDays ? `${preset.expiresInDays} days` : 'never'})`}</option>
