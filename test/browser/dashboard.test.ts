@@ -51,6 +51,13 @@ describeBrowser('dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Keys' }).waitFor();
   };
+  const until = async (check: () => Promise<boolean>, what: string, timeoutMs = 10_000) => {
+    const started = Date.now();
+    while (!(await check())) {
+      if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
   /** Opens a dashboard route, loading it afresh even when only the hash would change. */
   const visit = async (route: string) => {
     const target = `${h.url}/dashboard/${route}`;
@@ -218,6 +225,7 @@ describeBrowser('dashboard in Chromium', () => {
     const b = await createKey({ name: 'bulk-b', type: 'DEVELOPMENT' });
     await visit(`#/keys`);
     await page.getByLabel('Search keys').fill('bulk-');
+    await until(async () => (await page.locator('tr[data-key-id]').allTextContents()).every((t) => t.includes('bulk-')), 'the search to apply');
     await page.locator(`tr[data-key-id="${a.key.id}"]`).waitFor();
     await page.locator(`tr[data-key-id="${b.key.id}"]`).waitFor();
     await page.getByLabel('Select bulk-a').check();
@@ -241,6 +249,7 @@ describeBrowser('dashboard in Chromium', () => {
 
     await visit(`#/keys`);
     await page.getByLabel('Search keys').fill('busy-agent');
+    await until(async () => (await page.locator('tr[data-key-id]').allTextContents()).every((t) => t.includes('busy-agent')), 'the search to apply');
     await expect(page.locator(`tr[data-key-id="${k.key.id}"] [data-testid=requests-24h]`).textContent()).resolves.toBe('8');
     await shot('10-keys-overview');
 

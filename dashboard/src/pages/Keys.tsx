@@ -54,7 +54,9 @@ export function KeysPage({ viewer }: { viewer: ViewerInfo }) {
   useEffect(() => {
     setExtra([]);
     setCursor(null);
-    setSelected(new Set());
+    // A new list (another filter, or after a bulk action) keeps only the selected keys it still shows.
+    const shown = new Set(data?.keys.edges.filter((e) => e.node.status !== 'REVOKED').map((e) => e.node.id) ?? []);
+    setSelected((prev) => new Set([...prev].filter((id) => shown.has(id))));
   }, [data]);
 
   const keys = [...(data?.keys.edges.map((e) => e.node) ?? []), ...extra];
