@@ -307,6 +307,7 @@ describeBrowser('dashboard in Chromium', () => {
     const row = card.getByTestId('deliveries').locator('tr', { hasText: 'webhook.test' });
     await row.locator('.delivery-succeeded').waitFor();
     await row.getByRole('button', { name: '2' }).click();
+    await card.locator('tr.attempt').nth(1).waitFor();
     await expect(card.locator('tr.attempt').allTextContents()).resolves.toEqual([expect.stringContaining('500'), expect.stringContaining('200')]);
     await expect(card.locator('tr.attempt').first().textContent()).resolves.toContain('try again');
     await shot('13-webhooks');
