@@ -5,8 +5,8 @@ import { badInput } from '../infra/errors';
 import { announceKeyChanges } from './events';
 import { reportingEscalations } from './hierarchy';
 import { assertHostnamesResolve, normalizeReason, normalizeUpdate, revokeKeyInTx, updateKeyInTx, type KeyRecord } from './lifecycle';
-import { normalizeGrace, rotateKeyInTx, type Rotated } from './rotation';
-import type { UpdateKeyInput } from './settings';
+import { rotateKeyInTx, type Rotated } from './rotation';
+import { normalizeGrace, type UpdateKeyInput } from './settings';
 
 // Bulk operations: all-or-nothing in one transaction, authorized key by key; a change to more
 // keys than the threshold raises one BULK_OPERATION security event.

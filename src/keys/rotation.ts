@@ -3,7 +3,6 @@ import type { Database, Tx } from '../infra/db';
 import type { Actor } from '../access/admin';
 import { appendAudit } from '../audit/chain';
 import { clock } from '../infra/clock';
-import { badInput } from '../infra/errors';
 import { announceKeyChanges } from './events';
 import { emitEvent } from '../events/outbox';
 import { keyRotated } from '../events/key-events';
@@ -11,18 +10,10 @@ import { assertUsable, loadAdministeredKey, withWorkflows, type KeyRecord } from
 import { KEY_PRESETS, rotationDueAt } from './presets';
 import { digestSecret, generateSecret, startOf } from './secret';
 import { keySettingsView } from './view';
+import { normalizeGrace } from './settings';
 
 // Rotation: a successor with the same settings and a new secret takes the key's place in the
 // tree; the old key stays valid until graceEndsAt (0 = now) as ROTATING, then stops.
-
-export const MAX_GRACE_SECONDS = 30 * 86_400;
-
-export function normalizeGrace(seconds: number | null | undefined): number {
-  const s = seconds ?? 86_400;
-  if (!Number.isInteger(s) || s < 0) throw badInput('gracePeriodSeconds', 'must be a whole number of seconds, 0 or more');
-  if (s > MAX_GRACE_SECONDS) throw badInput('gracePeriodSeconds', `must be at most ${MAX_GRACE_SECONDS} (30 days)`);
-  return s;
-}
 
 export interface Rotated {
   key: KeyRecord;

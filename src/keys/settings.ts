@@ -256,3 +256,13 @@ export function futureDate(field: string, d: Date, now: Date): Date {
   if (d.getTime() <= now.getTime()) throw badInput(field, 'must be in the future');
   return d;
 }
+
+export const MAX_GRACE_SECONDS = 30 * 86_400;
+
+/** gracePeriodSeconds of a rotation (keys and webhook secrets): default a day, 0 to 30 days. */
+export function normalizeGrace(seconds: number | null | undefined): number {
+  const s = seconds ?? 86_400;
+  if (!Number.isInteger(s) || s < 0) throw badInput('gracePeriodSeconds', 'must be a whole number of seconds, 0 or more');
+  if (s > MAX_GRACE_SECONDS) throw badInput('gracePeriodSeconds', `must be at most ${MAX_GRACE_SECONDS} (30 days)`);
+  return s;
+}

@@ -5,7 +5,7 @@ import type { Actor } from '../access/admin';
 import { appendAudit } from '../audit/chain';
 import { clock } from '../infra/clock';
 import { KeywardenError, badInput, forbidden, notFound } from '../infra/errors';
-import { isUuid } from '../keys/settings';
+import { isUuid, normalizeGrace } from '../keys/settings';
 import { normalizeEventTypes } from '../events/types';
 import { webhookRuntime } from './runtime';
 import { encryptSecret, generateWebhookSecret } from './secrets';
@@ -15,7 +15,6 @@ import { BlockedAddressError, checkUrlAddresses } from './ssrf';
 // commit together; an endpoint of another account answers NOT_FOUND, as if it did not exist.
 
 export const MAX_ENDPOINTS_PER_ACCOUNT = 100;
-export const MAX_SECRET_GRACE_SECONDS = 30 * 86_400;
 const MAX_URL_LENGTH = 2048;
 const MAX_DESCRIPTION = 500;
 
@@ -153,20 +152,13 @@ export async function deleteWebhookEndpoint(db: Database, actor: Actor, id: stri
   });
 }
 
-export function normalizeSecretGrace(seconds: number | null | undefined): number {
-  const s = seconds ?? 86_400;
-  if (!Number.isInteger(s) || s < 0) throw badInput('gracePeriodSeconds', 'must be a whole number of seconds, 0 or more');
-  if (s > MAX_SECRET_GRACE_SECONDS) throw badInput('gracePeriodSeconds', `must be at most ${MAX_SECRET_GRACE_SECONDS} (30 days)`);
-  return s;
-}
-
 /**
  * A new secret, shown once. Until the grace period ends every delivery carries a signature made
  * with the old secret as well, so receivers can switch over without dropping a message.
  */
 export async function rotateWebhookSecret(db: Database, actor: Actor, id: string, gracePeriodSeconds?: number | null): Promise<EndpointWithSecret> {
   assertMaster(actor);
-  const grace = normalizeSecretGrace(gracePeriodSeconds);
+  const grace = normalizeGrace(gracePeriodSeconds);
   const secret = generateWebhookSecret();
   const endpoint = await db.prisma.$transaction(async (tx) => {
     const before = await loadEndpoint(tx, actor, id);
