@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import { registry as metricsRegistry } from './infra/metrics';
+import { sendJson } from './infra/http';
 
 // GET /metrics, for the API server and for a worker-only process's own metrics listener.
 
@@ -10,12 +11,7 @@ export async function serveMetrics(req: http.IncomingMessage, res: http.ServerRe
   const allowed = token
     ? timingSafeEqualText(req.headers.authorization ?? '', `Bearer ${token}`)
     : ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1';
-  if (!allowed) {
-    const message = token ? 'send "Authorization: Bearer <METRICS_TOKEN>"' : 'metrics are served to loopback clients only unless METRICS_TOKEN is set';
-    res.writeHead(403, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ error: { code: 'FORBIDDEN', message } }));
-    return;
-  }
+  if (!allowed) return sendJson(res, 403, { error: { code: 'FORBIDDEN', message: token ? 'send "Authorization: Bearer <METRICS_TOKEN>"' : 'metrics are served to loopback clients only unless METRICS_TOKEN is set' } });
   const text = await metricsRegistry.metrics();
   res.writeHead(200, { 'content-type': metricsRegistry.contentType });
   res.end(text);

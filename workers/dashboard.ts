@@ -3,6 +3,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { authenticate, type KeyLookup } from '../src/keys/authenticate';
+import { sendJson } from '../src/infra/http';
 import { openQueues, queueConnection } from './queues';
 
 // The operators' queue dashboard (bull-board) under /admin/queues, for master keys only.
@@ -28,8 +29,7 @@ function bearerOf(header: string | undefined): string | null {
 }
 
 function refuse(res: ServerResponse, status: number, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'www-authenticate': 'Bearer, Basic realm="Keywarden queues", charset="UTF-8"' });
-  res.end(JSON.stringify({ error: { code: status === 401 ? 'UNAUTHENTICATED' : 'FORBIDDEN', message } }));
+  sendJson(res, status, { error: { code: status === 401 ? 'UNAUTHENTICATED' : 'FORBIDDEN', message } }, { 'www-authenticate': 'Bearer, Basic realm="Keywarden queues", charset="UTF-8"' });
 }
 
 export function createQueueDashboard(opts: { redisUrl: string; redisPrefix: string }): QueueDashboard {

@@ -6,7 +6,8 @@ import type { VerifyCode } from '../access/decide';
 import { clock } from '../infra/clock';
 import { logger } from '../infra/logger';
 import { tightestRateLimit, type ConcurrencyLimiter, type SlotToken } from '../limits';
-import { clientIp, retryAfterSeconds, sendJson } from './http';
+import { clientIp, retryAfterSeconds } from './http';
+import { sendJson } from '../infra/http';
 import { gatewayUpstream } from '../infra/metrics';
 import { verifyKey, type VerifyDeps, type VerifyOutcome } from './verify';
 

@@ -3,30 +3,11 @@ import { PERMISSION_ORDER } from '../access/permission';
 import { parseIp } from '../access/ip';
 import type { Permission } from '../generated/prisma/enums';
 import { verifyKey, type VerifyDeps, type VerifyInput } from './verify';
+import { HttpError, sendJson } from '../infra/http';
 
 // The HTTP face of verification: body limits, JSON parsing and field checks, then verifyKey.
 
 export const MAX_VERIFY_BODY = 16 * 1024;
-
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
-export function sendError(res: ServerResponse, err: HttpError): void {
-  sendJson(res, err.status, { error: { code: err.code, message: err.message } });
-}
 
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {

@@ -3,7 +3,8 @@ import type Redis from 'ioredis';
 import type { Database } from '../infra/db';
 import { logger } from '../infra/logger';
 import { revokeLeakedKeys, type LeakReport } from '../keys/leaked';
-import { HttpError, clientIp, parseJsonObject, readBody, retryAfterSeconds, sendJson } from './http';
+import { clientIp, parseJsonObject, readBody, retryAfterSeconds } from './http';
+import { HttpError, sendJson } from '../infra/http';
 
 // POST /v1/keys/leaked { "keys": [secret...], "source"?, "url"? }, unauthenticated (API.md §4).
 // The answer is 202 {"received": N} as soon as the body is valid, before any key is looked up:
