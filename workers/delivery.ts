@@ -31,12 +31,7 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): Worker<Deliver
     batches: createDeliveryBatches(opts.db),
     retrySchedule: opts.retrySchedule,
     timeoutMs: opts.timeoutMs,
-    slots: {
-      acquire: async (endpointId) => {
-        const release = endpointSlots.tryAcquire(endpointId);
-        return release && (async () => release());
-      },
-    },
+    slots: endpointSlots,
   };
 
   const worker = new Worker<DeliveryJobData>(

@@ -11,6 +11,7 @@ import { webhookRuntime } from './runtime';
 import { decryptSecret } from './secrets';
 import { loadDeliveries, recordSuccesses, type DeliveryBatches } from './batches';
 import { signWebhook } from './signing';
+import type { EndpointSlots } from './slots';
 
 // One delivery attempt, start to finish: load, sign, POST, record. The queue only decides when
 // this runs; everything that must survive a crash is in PostgreSQL. Attempt n is recorded only
@@ -26,7 +27,7 @@ export interface DeliverySettings {
   retrySchedule: readonly number[];
   timeoutMs: number;
   /** Caps one endpoint's share of the workers, so a slow endpoint cannot hold them all. */
-  slots?: { acquire(endpointId: string): Promise<(() => Promise<void>) | null> };
+  slots?: Pick<EndpointSlots, 'tryAcquire'>;
   random?: () => number;
 }
 
@@ -47,7 +48,7 @@ export async function attemptDelivery(db: Database, job: Pick<DeliveryJob, 'deli
     await db.prisma.webhookDelivery.updateMany({ where: { id: delivery.id, status: 'PENDING', attemptCount: delivery.attemptCount }, data: { status: 'FAILED', nextAttemptAt: null } });
     return { kind: 'failed', reason: 'endpoint is disabled' };
   }
-  const release = settings.slots ? await settings.slots.acquire(endpoint.id) : async () => {};
+  const release = settings.slots ? settings.slots.tryAcquire(endpoint.id) : () => {};
   if (!release) return { kind: 'busy', endpointId: endpoint.id };
 
   const attemptedAt = clock.now();
@@ -62,7 +63,7 @@ export async function attemptDelivery(db: Database, job: Pick<DeliveryJob, 'deli
   } catch (err) {
     result = { statusCode: null, durationMs: 0, error: `not sent: ${(err as Error).message}`, responseExcerpt: null, retryAfter: undefined };
   } finally {
-    await release();
+    release();
   }
   return recordAttempt(db, delivery, endpoint, job.attempt, attemptedAt, result, settings);
 }
