@@ -1,5 +1,5 @@
 import type { Database } from '../infra/db';
-import { validateUsageRange, type Granularity } from './usage-points';
+import { validateUsageRange, type Granularity, type UsagePoint } from './usage-points';
 import { REPORT_BATCH_SIZE, ReportBuilder, assertReportFormat, type Report, type ReportFormat } from './format';
 
 // usageReport: verifications per key and hour or day (UTC) in [from, to), from the hourly
@@ -9,14 +9,9 @@ import { REPORT_BATCH_SIZE, ReportBuilder, assertReportFormat, type Report, type
 export const USAGE_COLUMNS = ['keyId', 'keyName', 'keyStart', 'start', 'requests', 'allowed', 'denied', 'units', 'bytes', 'deniedByCode'] as const;
 type Column = (typeof USAGE_COLUMNS)[number];
 
-interface Bucket {
+/** A usage point of one key, with its denials by code (the report's extra column). */
+interface Bucket extends UsagePoint {
   keyId: string;
-  start: Date;
-  requests: number;
-  allowed: number;
-  denied: number;
-  units: number;
-  bytes: number;
   deniedByCode: Record<string, number>;
 }
 
