@@ -2,10 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { flushUsage } from '../../src/reports/usage-flush';
-import { startHarness, type Harness } from '../helpers/harness';
+import type { Harness } from '../helpers/harness';
 import { startReceiver, type Receiver } from '../helpers/receiver';
-import { configureTestWebhooks, eventually, isolatedDatabase, isolatedPrefix, startTestWorkers, type IsolatedDatabase } from '../helpers/webhooks';
-import type { Workers } from '../../workers';
+import { eventually, startIsolatedHarness, type IsolatedHarness } from '../helpers/webhooks';
 
 // The dashboard in a real browser (Debian's Chromium through playwright-core) against a real
 // Keywarden on PostgreSQL and Redis. Screenshots of every page go to test-artifacts/dashboard/.
@@ -21,9 +20,8 @@ if (!available) console.warn(`dashboard browser tests skipped: no Chromium at ${
 jest.setTimeout(60_000);
 
 describeBrowser('dashboard in Chromium', () => {
+  let stack: IsolatedHarness;
   let h: Harness;
-  let iso: IsolatedDatabase;
-  let workers: Workers;
   let receiver: Receiver;
   let browser: Browser;
   let page: Page;
@@ -68,10 +66,8 @@ describeBrowser('dashboard in Chromium', () => {
 
   beforeAll(async () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
-    configureTestWebhooks();
-    iso = await isolatedDatabase('dashboard');
-    h = await startHarness({ db: iso.db });
-    workers = await startTestWorkers({ db: iso.db, url: iso.url, prefix: isolatedPrefix('dashboard') });
+    stack = await startIsolatedHarness('dashboard', { workers: true });
+    h = stack.h;
     receiver = await startReceiver();
     master = await h.newAccount('dash');
     await gql(`mutation { createAgent(input: { name: "research-agent" }) { id } }`);
@@ -90,10 +86,8 @@ describeBrowser('dashboard in Chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await workers?.close();
+    await stack?.close();
     await receiver?.close();
-    await h?.close();
-    await iso?.drop();
   });
 
   // Each test but the sign-in one starts signed in as the master key, so any one runs alone.

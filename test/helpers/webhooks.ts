@@ -6,7 +6,7 @@ import { createRedis } from '../../src/infra/redis';
 import { configureWebhooks } from '../../src/webhooks/runtime';
 import { startWorkers, type WorkerSettings, type Workers } from '../../workers';
 import { adminUrl } from './global-setup';
-import type { Harness } from './harness';
+import { startHarness, type Harness } from './harness';
 
 // Webhook and worker tests run workers, and workers scan every account: each such test file gets
 // its own database and Redis prefix, so its scans and relays never touch another file's rows
@@ -104,4 +104,33 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
     if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+export interface IsolatedHarness {
+  iso: IsolatedDatabase;
+  h: Harness;
+  /** In-process workers on a prefix of their own, when asked for. */
+  workers: Workers | null;
+  close(): Promise<void>;
+}
+
+/**
+ * The set-up of a webhook or worker test file: test webhook settings, a database of its own, a
+ * harness on it and, with `workers`, workers relaying and delivering for it. close() undoes all.
+ */
+export async function startIsolatedHarness(label: string, opts: { workers?: boolean } = {}): Promise<IsolatedHarness> {
+  configureTestWebhooks();
+  const iso = await isolatedDatabase(label);
+  const h = await startHarness({ db: iso.db });
+  const workers = opts.workers ? await startTestWorkers({ db: iso.db, url: iso.url, prefix: isolatedPrefix(label) }) : null;
+  return {
+    iso,
+    h,
+    workers,
+    async close() {
+      await workers?.close();
+      await h.close();
+      await iso.drop();
+    },
+  };
 }

@@ -1,30 +1,23 @@
 import { Webhook } from 'standardwebhooks';
-import { startHarness, type Harness } from '../helpers/harness';
+import type { Harness } from '../helpers/harness';
 import { startReceiver, type Receiver } from '../helpers/receiver';
-import { configureTestWebhooks, createEndpoint, createKey, eventually, isolatedDatabase, isolatedPrefix, startTestWorkers, type IsolatedDatabase } from '../helpers/webhooks';
-import type { Workers } from '../../workers';
+import { createEndpoint, createKey, eventually, startIsolatedHarness, type IsolatedDatabase, type IsolatedHarness } from '../helpers/webhooks';
 
 // Delivery end to end: a key mutation commits an outbox event, the relay (LISTEN) fans it out,
 // the worker signs and POSTs to a local receiver, every attempt is recorded (API.md §5).
 
 jest.setTimeout(60_000);
 
+let stack: IsolatedHarness;
 let iso: IsolatedDatabase;
 let h: Harness;
-let workers: Workers;
 let rx: Receiver;
 
 beforeAll(async () => {
-  configureTestWebhooks();
-  iso = await isolatedDatabase('wh_delivery');
-  h = await startHarness({ db: iso.db });
-  workers = await startTestWorkers({ db: iso.db, url: iso.url, prefix: isolatedPrefix('delivery') });
+  stack = await startIsolatedHarness('wh_delivery', { workers: true });
+  ({ iso, h } = stack);
 });
-afterAll(async () => {
-  await workers.close();
-  await h.close();
-  await iso.drop();
-});
+afterAll(() => stack.close());
 beforeEach(async () => {
   rx = await startReceiver();
 });

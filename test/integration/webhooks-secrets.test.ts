@@ -1,31 +1,24 @@
 import { Webhook } from 'standardwebhooks';
 import { systemResolve } from '../../src/webhooks/ssrf';
 import { configureWebhooks } from '../../src/webhooks/runtime';
-import { startHarness, type Harness } from '../helpers/harness';
+import type { Harness } from '../helpers/harness';
 import { startReceiver, type Receiver, type Received } from '../helpers/receiver';
-import { configureTestWebhooks, createEndpoint, createKey, eventually, isolatedDatabase, isolatedPrefix, startTestWorkers, type IsolatedDatabase } from '../helpers/webhooks';
-import type { Workers } from '../../workers';
+import { createEndpoint, createKey, eventually, startIsolatedHarness, type IsolatedDatabase, type IsolatedHarness } from '../helpers/webhooks';
 
 // Secret rotation, test sends, redelivery, the five-day disable and the delivery-time SSRF check.
 
 jest.setTimeout(60_000);
 
+let stack: IsolatedHarness;
 let iso: IsolatedDatabase;
 let h: Harness;
-let workers: Workers;
 let rx: Receiver;
 
 beforeAll(async () => {
-  configureTestWebhooks();
-  iso = await isolatedDatabase('wh_secrets');
-  h = await startHarness({ db: iso.db });
-  workers = await startTestWorkers({ db: iso.db, url: iso.url, prefix: isolatedPrefix('secrets') });
+  stack = await startIsolatedHarness('wh_secrets', { workers: true });
+  ({ iso, h } = stack);
 });
-afterAll(async () => {
-  await workers.close();
-  await h.close();
-  await iso.drop();
-});
+afterAll(() => stack.close());
 beforeEach(async () => {
   rx = await startReceiver();
 });

@@ -1,8 +1,8 @@
 import { relayOutbox } from '../../src/events/relay';
-import { startHarness, type Harness } from '../helpers/harness';
+import type { Harness } from '../helpers/harness';
 import { spawnCli, type Spawned } from '../helpers/processes';
 import { startReceiver, type Receiver } from '../helpers/receiver';
-import { TEST_ENCRYPTION_KEY, configureTestWebhooks, createEndpoint, createKey, eventually, isolatedDatabase, isolatedPrefix, startTestWorkers, type IsolatedDatabase } from '../helpers/webhooks';
+import { TEST_ENCRYPTION_KEY, createEndpoint, createKey, eventually, isolatedPrefix, startIsolatedHarness, startTestWorkers, type IsolatedDatabase, type IsolatedHarness } from '../helpers/webhooks';
 
 // No event is lost when a process dies after the change that caused it committed (API.md §5):
 // a worker killed mid-delivery, a relay dying between its commit and the hand-over to the queue,
@@ -10,6 +10,7 @@ import { TEST_ENCRYPTION_KEY, configureTestWebhooks, createEndpoint, createKey, 
 
 jest.setTimeout(90_000);
 
+let stack: IsolatedHarness;
 let iso: IsolatedDatabase;
 let h: Harness;
 let rx: Receiver;
@@ -17,14 +18,10 @@ let prefix: string;
 const children: Spawned[] = [];
 
 beforeAll(async () => {
-  configureTestWebhooks();
-  iso = await isolatedDatabase('wk_crash');
-  h = await startHarness({ db: iso.db });
+  stack = await startIsolatedHarness('wk_crash');
+  ({ iso, h } = stack);
 });
-afterAll(async () => {
-  await h.close();
-  await iso.drop();
-});
+afterAll(() => stack.close());
 beforeEach(async () => {
   rx = await startReceiver();
   // A fresh queue namespace per test: no job of one test is left for the next one's workers.

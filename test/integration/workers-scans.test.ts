@@ -3,10 +3,10 @@ import { createRedis } from '../../src/infra/redis';
 import { keyChanges } from '../../src/keys/events';
 import { endRotationGrace, expireKeys, remindRotationDue, warnExpiringKeys } from '../../src/events/scheduled';
 import { invalidationChannel } from '../../src/verify/invalidation';
-import { startHarness, type Harness } from '../helpers/harness';
+import type { Harness } from '../helpers/harness';
 import { spawnCli, type Spawned } from '../helpers/processes';
 import { startReceiver, type Receiver } from '../helpers/receiver';
-import { TEST_ENCRYPTION_KEY, configureTestWebhooks, createEndpoint, createKey, isolatedDatabase, isolatedPrefix, type IsolatedDatabase } from '../helpers/webhooks';
+import { TEST_ENCRYPTION_KEY, createEndpoint, createKey, isolatedPrefix, startIsolatedHarness, type IsolatedDatabase, type IsolatedHarness } from '../helpers/webhooks';
 
 // The scheduled scans (expiry warnings, expiry sweep, rotation reminders, end of rotation grace):
 // each occasion produces one event, however many processes scan at once.
@@ -14,15 +14,15 @@ import { TEST_ENCRYPTION_KEY, configureTestWebhooks, createEndpoint, createKey, 
 jest.setTimeout(90_000);
 
 const DAY = 86_400_000;
+let stack: IsolatedHarness;
 let iso: IsolatedDatabase;
 let h: Harness;
 let rx: Receiver;
 const children: Spawned[] = [];
 
 beforeAll(async () => {
-  configureTestWebhooks();
-  iso = await isolatedDatabase('wk_scans');
-  h = await startHarness({ db: iso.db });
+  stack = await startIsolatedHarness('wk_scans');
+  ({ iso, h } = stack);
   rx = await startReceiver();
 });
 afterAll(async () => {
@@ -31,8 +31,7 @@ afterAll(async () => {
     await c.exited;
   }
   await rx.close();
-  await h.close();
-  await iso.drop();
+  await stack.close();
 });
 
 function spawnWorker(prefix: string): Spawned {
