@@ -49,3 +49,11 @@ export function downloadText(filename: string, content: string, type: string): v
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
+
+/** Addresses, countries and the like typed into one field, separated by commas, spaces or new lines. */
+export function splitList(text: string): string[] {
+  return text
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}

@@ -14,14 +14,6 @@ export function parseRateLimits(rows: RateLimitRow[]): { limits: { window: RateW
   return { limits };
 }
 
-/** Addresses, countries and the like typed into one field, separated by commas, spaces or new lines. */
-export function splitList(text: string): string[] {
-  return text
-    .split(/[\s,]+/)
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
-
 export function RateLimitRows({ rows, onChange, note }: { rows: RateLimitRow[]; onChange: (rows: RateLimitRow[]) => void; note?: ReactNode }) {
   const change = (i: number, patch: Partial<RateLimitRow>) => onChange(rows.map((x, j) => (j === i ? { ...x, ...patch } : x)));
   return (

@@ -129,3 +129,25 @@ export function DialogActions({ onCancel, onConfirm, confirm, pending, danger }:
     </div>
   );
 }
+
+const GRACE_CHOICES: [number, string][] = [
+  [0, 'none: the old key stops now'],
+  [3600, '1 hour'],
+  [86400, '24 hours'],
+  [604800, '7 days'],
+];
+
+export function GraceSelect({ value, onChange }: { value: number; onChange: (v: number) => void }) {
+  return (
+    <label className="field">
+      <span className="field-label">Grace period for the old key</span>
+      <select value={value} onChange={(e) => onChange(Number(e.target.value))}>
+        {GRACE_CHOICES.map(([v, label]) => (
+          <option key={v} value={v}>
+            {label}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}

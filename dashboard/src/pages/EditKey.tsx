@@ -1,7 +1,8 @@
 import { useState } from 'react';
 import { useMutation } from '../hooks';
 import { DialogActions, ErrorBanner, Field, Modal } from '../components/common';
-import { RateLimitRows, parseRateLimits, splitList, type RateLimitRow } from '../components/RateLimitRows';
+import { RateLimitRows, parseRateLimits, type RateLimitRow } from '../components/RateLimitRows';
+import { splitList } from '../format';
 import type { RateWindow } from '../types';
 
 // Changing a key's everyday settings. Only what was changed is sent: updateKey leaves the rest

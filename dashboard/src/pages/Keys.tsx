@@ -1,9 +1,9 @@
 import { useEffect, useMemo, useState } from 'react';
 import { gql, errorText } from '../api';
 import { useMutation, useQuery } from '../hooks';
-import { href, navigate } from '../router';
+import { href } from '../router';
 import { formatDate, permissionLabel, relativeTime } from '../format';
-import { DialogActions, ErrorBanner, HealthBadges, Loading, Modal, SecretReveal, Segmented, StatusBadge } from '../components/common';
+import { DialogActions, ErrorBanner, GraceSelect, HealthBadges, Loading, Modal, SecretReveal, Segmented, StatusBadge } from '../components/common';
 import { KEY_STATUSES, KEY_SUMMARY_FIELDS, KEY_TYPES, type Connection, type KeySecretPayload, type KeySummary } from '../types';
 import type { ViewerInfo } from './SignIn';
 
@@ -307,30 +307,4 @@ function BulkDialog({ action, ids, names, onClose, onDone }: { action: 'rotate' 
       <DialogActions onCancel={onClose} onConfirm={submit} pending={pending} danger={action === 'revoke'} confirm={`${action === 'rotate' ? 'Rotate' : 'Revoke'} ${ids.length} keys`} />
     </Modal>
   );
-}
-
-export const GRACE_CHOICES: [number, string][] = [
-  [0, 'none: the old key stops now'],
-  [3600, '1 hour'],
-  [86400, '24 hours'],
-  [604800, '7 days'],
-];
-
-export function GraceSelect({ value, onChange }: { value: number; onChange: (v: number) => void }) {
-  return (
-    <label className="field">
-      <span className="field-label">Grace period for the old key</span>
-      <select value={value} onChange={(e) => onChange(Number(e.target.value))}>
-        {GRACE_CHOICES.map(([v, label]) => (
-          <option key={v} value={v}>
-            {label}
-          </option>
-        ))}
-      </select>
-    </label>
-  );
-}
-
-export function goToKey(id: string) {
-  navigate({ page: 'key', id });
 }

@@ -1,10 +1,10 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from '../hooks';
 import { href, navigate } from '../router';
-import { permissionLabel } from '../format';
+import { permissionLabel, splitList } from '../format';
 import { ErrorBanner, Field, Loading, SecretReveal } from '../components/common';
 import { NO_SCOPE_CHOICE, ScopePicker, scopeInput, type ScopeChoice } from '../components/ScopePicker';
-import { RateLimitRows, parseRateLimits, splitList, type RateLimitRow } from '../components/RateLimitRows';
+import { RateLimitRows, parseRateLimits, type RateLimitRow } from '../components/RateLimitRows';
 import { KEY_TYPES, PERMISSIONS, type KeySecretPayload, type KeyType, type Permission, type RateWindow } from '../types';
 import type { ViewerInfo } from './SignIn';
 

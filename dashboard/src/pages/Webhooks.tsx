@@ -1,9 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from '../hooks';
-import { formatDate } from '../format';
-import { ErrorBanner, Field, Loading, SecretReveal } from '../components/common';
-import { GraceSelect } from './Keys';
-import { splitList } from '../components/RateLimitRows';
+import { formatDate, splitList } from '../format';
+import { ErrorBanner, Field, GraceSelect, Loading, SecretReveal } from '../components/common';
 import type { Connection } from '../types';
 
 const ENDPOINTS_QUERY = `query Endpoints { webhookEndpoints { id url eventTypes description enabled disabledReason createdAt } }`;
