@@ -30,6 +30,7 @@ import {
   type UpdateKeyInput,
 } from './settings';
 import { keySettingsView } from './view';
+import { unrevokedDescendantsWhere } from './queries';
 
 // Create, derive, update and revoke keys. Each public function runs in one transaction with its
 // audit events; caches are told after commit. The *InTx variants serve the bulk operations.
@@ -328,7 +329,8 @@ export async function revokeKeyInTx(tx: Tx, actor: Actor, id: string, reason: st
     if (others === 0) throw new KeywardenError('CONFLICT', 'this is the account\'s last active master key; create another before revoking it');
   }
   const victims = await tx.apiKey.findMany({
-    where: { accountId: actor.accountId, status: { not: 'REVOKED' }, OR: [{ id: target.id }, { ancestorIds: { has: target.id } }] },
+    // The target (not revoked, checked above) and what descendantCount counts below it.
+    where: { accountId: actor.accountId, OR: [{ id: target.id }, unrevokedDescendantsWhere(target.id)] },
     include: withWorkflows,
     orderBy: { createdAt: 'asc' },
   });
