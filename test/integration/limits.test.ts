@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import Redis, { type RedisOptions } from 'ioredis';
 import { ConcurrencyLimiter, Limiter, periodBounds, type LimitRequest, type LimitsOptions } from '../../src/limits';
-import { limitsKey } from '../../src/limits/scripts';
+import { CORK_BATCH_MAX, limitsKey } from '../../src/limits/scripts';
 
 // Real Redis. Each test gets its own prefix (run prefix + random suffix) and its own key ids.
 
@@ -269,6 +269,19 @@ test('each check is exactly one Redis command (seen by MONITOR)', async () => {
   expect(mine.every((c) => c === 'eval' || c === 'evalsha')).toBe(true);
   // The script's own calls are attributed to "lua", not to a round trip of the client.
   expect(seen.some((s) => s.source === 'lua' && s.command === 'get')).toBe(true);
+});
+
+test('checks issued together leave in several batches and each gets its own answer', async () => {
+  const { limiter } = setup();
+  const req = { keyId: newKeyId('burst'), rateLimits: perMinute(30), nowMs: T0 };
+  // One check in flight makes the next ones wait for the end of the turn, in batches of
+  // CORK_BATCH_MAX: 50 of them span several batches.
+  const results = await Promise.all(Array.from({ length: 51 }, () => limiter.check(req)));
+  expect(CORK_BATCH_MAX).toBeLessThan(50);
+  expect(results.filter((r) => r.allowed)).toHaveLength(30);
+  expect(results.slice(30).every((r) => r.code === 'RATE_LIMITED' && !r.degraded)).toBe(true);
+  // Commands run in the order they were issued: remaining counts down 29..0.
+  expect(results.slice(0, 30).map((r) => r.ratelimits[0].remaining)).toEqual(Array.from({ length: 30 }, (_, i) => 29 - i));
 });
 
 describe('concurrency slots', () => {
