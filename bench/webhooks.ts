@@ -7,7 +7,7 @@ import { createWebhookEndpoint } from '../src/webhooks/endpoints';
 import { emitEvent, emitOnce } from '../src/events/outbox';
 import { postWebhook } from '../src/webhooks/post';
 import { signWebhook } from '../src/webhooks/signing';
-import { ROOT, freePort, freshDatabase, startProcess, table, runMain } from './lib';
+import { KEYWARDEN_NODE_ARGS, ROOT, freePort, freshDatabase, startProcess, table, runMain } from './lib';
 
 // Webhook delivery: deliveries per second from a `keywarden worker` process (outbox -> relay ->
 // BullMQ -> sign -> POST -> record) against a bare loop of the same signed POSTs at the same
@@ -67,7 +67,7 @@ export async function benchWebhooks(opts: { deliveries?: number; latencySamples?
 
     worker = await startProcess(
       // e.g. BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the worker.
-      [...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), path.join(ROOT, 'bin', 'keywarden.js'), 'worker'],
+      [...KEYWARDEN_NODE_ARGS, ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), path.join(ROOT, 'bin', 'keywarden.js'), 'worker'],
       {
         DATABASE_URL: fresh.url,
         KEYWARDEN_REDIS_PREFIX: `kwbench-${crypto.randomBytes(3).toString('hex')}`,

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=32
 // Runs the TypeScript sources through tsx's CommonJS hook: no separate build step.
 require('tsx/cjs');
 require('../src/main.ts').buildCli().parseAsync(process.argv).catch((err) => {
