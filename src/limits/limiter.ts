@@ -73,8 +73,9 @@ interface WindowPlan {
   keyId: string;
   windows: RateLimitSpec[];
   rateKeys: string[];
-  /** intervalUs, limit per window, as the script reads them. */
-  windowArgs: number[];
+  /** The number of windows and intervalUs, limit per window, as the script reads them (strings: the client sends them as they are). */
+  windowCount: string;
+  windowArgs: string[];
   /** The quota or bandwidth key of a period (the same one until the period turns). */
   counterKey: (kind: 'quota' | 'bw', period: Period, periodId: string) => string;
 }
@@ -113,15 +114,15 @@ export class Limiter extends RedisLimitsBase {
     const bandwidthPeriod = bandwidth ? periodBounds(bandwidth.period, nowMs) : null;
     if (quota && quotaPeriod) args.push(plan.counterKey('quota', quota.period, quotaPeriod.id));
     if (bandwidth && bandwidthPeriod) args.push(plan.counterKey('bw', bandwidth.period, bandwidthPeriod.id));
-    args.push(nowMs * 1000, cost > 0 ? 1 : 0, windows.length, ...plan.windowArgs);
+    args.push(nowMs * 1000, cost > 0 ? '1' : '0', plan.windowCount, ...plan.windowArgs);
     if (quota && quotaPeriod) {
       // A probe (cost 0) asks whether one unit is left, so an exhausted quota still says so.
-      args.push(1, quota.units, Math.max(cost, 1), cost, quotaPeriod.endMs - nowMs + PERIOD_GRACE_MS);
-    } else args.push(0, 0, 0, 0, 0);
+      args.push('1', quota.units, Math.max(cost, 1), cost, quotaPeriod.endMs - nowMs + PERIOD_GRACE_MS);
+    } else args.push('0');
     if (bandwidth && bandwidthPeriod) {
       // Response bytes are unknown here, so a spent allowance denies even a request of 0 bytes.
-      args.push(1, bandwidth.bytes, Math.max(bytes, 1), cost > 0 ? bytes : 0, bandwidthPeriod.endMs - nowMs + PERIOD_GRACE_MS);
-    } else args.push(0, 0, 0, 0, 0);
+      args.push('1', bandwidth.bytes, Math.max(bytes, 1), cost > 0 ? bytes : 0, bandwidthPeriod.endMs - nowMs + PERIOD_GRACE_MS);
+    } else args.push('0');
 
     let out: number[];
     // Alone, a check leaves at once; while others await their answers, the checks issued in this
@@ -197,7 +198,8 @@ export class Limiter extends RedisLimitsBase {
       keyId,
       windows,
       rateKeys: windows.map((w) => limitsKey(this.prefix, keyId, 'rate', w.window)),
-      windowArgs: windows.flatMap((w) => [emissionIntervalUs(w.window, w.limit), w.limit]),
+      windowCount: String(windows.length),
+      windowArgs: windows.flatMap((w) => [String(emissionIntervalUs(w.window, w.limit)), String(w.limit)]),
       counterKey: memoLast((kind: 'quota' | 'bw', period: Period, periodId: string) => limitsKey(this.prefix, keyId, kind, period, periodId)),
     };
     this.plans.set(rateLimits, plan);

@@ -14,7 +14,7 @@ export type LimitsClient = Redis | Cluster;
  * KEYS: one GCRA key per rate window, then the quota key and the bandwidth key when present.
  * ARGV: nowUs, weight (1 consumes one request, 0 probes), n windows,
  *       n x (intervalUs, limit),
- *       2 x (present 0|1, limit, need, consume, ttlMs) for quota then bandwidth.
+ *       then for quota and for bandwidth: 1, limit, need, consume, ttlMs when present, or just 0.
  * Returns: allowed, quotaFailed, bandwidthFailed, quotaUsed, bandwidthUsed,
  *          then per window (failed, tatUs), values as they stand after the call, as one string
  *          of space-separated integers: the client decodes one bulk string far faster than an
@@ -52,8 +52,10 @@ for c = 1, 2 do
     out[3 + c] = used
     counters[c] = {KEYS[k], ARGV[a + 3], ARGV[a + 4]}
     k = k + 1
+    a = a + 5
+  else
+    a = a + 1
   end
-  a = a + 5
 end
 if out[1] == 1 then
   if weight > 0 then
