@@ -10,7 +10,7 @@ import { clock } from '../infra/clock';
 // the POSTs, were the bottleneck. Each group waits at most WINDOW_MS to form. Neither batch is a
 // cache: every attempt reads current rows, and a recording commits before its job completes.
 
-const WINDOW_MS = 2;
+const WINDOW_MS = 1;
 const schedule = { cache: false, maxBatchSize: 100, batchScheduleFn: (run: () => void) => setTimeout(run, WINDOW_MS) } as const;
 
 export type LoadedDelivery = WebhookDelivery & { event: OutboxEvent; endpoint: WebhookEndpoint };
