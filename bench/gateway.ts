@@ -22,12 +22,20 @@ export async function benchGateway(opts: { duration: number }): Promise<{ rows: 
     await sequentialLatency({ url: viaGateway, method: 'POST', body, headers: auth, count: 500 });
     const d = await sequentialLatency({ url: direct, method: 'POST', body, count: 3000 });
     const g = await sequentialLatency({ url: viaGateway, method: 'POST', body, headers: auth, count: 3000 });
+    // The floor under the gateway: the same key's verification alone (one Redis round trip, no
+    // upstream), as sequential calls to POST /v1/keys/verify.
+    const verifyUrl = `http://127.0.0.1:${apiPort}/v1/keys/verify`;
+    const verifyBody = JSON.stringify({ key: key.createKey.secret, permission: 'EXECUTE', agentId });
+    await sequentialLatency({ url: verifyUrl, method: 'POST', body: verifyBody, count: 500 });
+    const v = await sequentialLatency({ url: verifyUrl, method: 'POST', body: verifyBody, count: 3000 });
     const dLoad = await load({ url: direct, body, duration: opts.duration, connections: 16 });
     const gLoad = await load({ url: viaGateway, body, headers: auth, duration: opts.duration, connections: 16 });
     const rows: (string | number)[][] = [
       ['measure', 'direct to upstream', 'through the gateway', 'ratio'],
       ['p50 µs, one connection, sequential', d.p50.toFixed(0), g.p50.toFixed(0), (g.p50 / d.p50).toFixed(2)],
       ['p99 µs, one connection, sequential', d.p99.toFixed(0), g.p99.toFixed(0), (g.p99 / d.p99).toFixed(2)],
+      ['p50 µs added by the gateway', '', (g.p50 - d.p50).toFixed(0), ''],
+      ['p50 µs of POST /v1/keys/verify alone, same key (the limits round trip, no upstream)', '', v.p50.toFixed(0), (v.p50 / d.p50).toFixed(2)],
       ['requests/s (16 connections)', dLoad.rps.toFixed(0), gLoad.rps.toFixed(0), (gLoad.rps / dLoad.rps).toFixed(2)],
       ['errors + non-2xx', dLoad.errors + dLoad.non2xx, gLoad.errors + gLoad.non2xx, ''],
     ];
