@@ -73,8 +73,10 @@ interface WindowPlan {
   keyId: string;
   windows: RateLimitSpec[];
   rateKeys: string[];
-  /** The number of windows and intervalUs, limit per window, as the script reads them (strings: the client sends them as they are). */
+  // Script arguments as strings, worked out once: the client sends strings as they are.
+  /** How many windows. */
   windowCount: string;
+  /** intervalUs, limit per window. */
   windowArgs: string[];
   /** The quota or bandwidth key of a period (the same one until the period turns). */
   counterKey: (kind: 'quota' | 'bw', period: Period, periodId: string) => string;
