@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { HEALTH_LABEL, keyHealth, type HealthInput } from '../health';
-import type { KeyStatus } from '../types';
+import { navigate } from '../router';
+import type { KeySecretPayload, KeyStatus } from '../types';
 
 export function ErrorBanner({ error }: { error: string | null | undefined }) {
   if (!error) return null;
@@ -55,6 +56,24 @@ export function Modal({ title, children, onClose }: { title: string; children: R
  * A secret is shown here once: it lives only in this component's props, is never written to
  * storage, and disappears when the user confirms they stored it.
  */
+/** A newly issued key's secret as SecretReveal lists it: labelled with the key's name and start. */
+export function keySecret(issued: KeySecretPayload): { label: string; secret: string } {
+  return { label: `${issued.key.name} (${issued.key.start}…)`, secret: issued.secret };
+}
+
+/** One new key's secret, shown once; once the user has stored it, the key's page opens. */
+export function IssuedKeyReveal({ issued, onClose }: { issued: KeySecretPayload; onClose: () => void }) {
+  return (
+    <SecretReveal
+      secrets={[keySecret(issued)]}
+      onDone={() => {
+        onClose();
+        navigate({ page: 'key', id: issued.key.id });
+      }}
+    />
+  );
+}
+
 export function SecretReveal({ secrets, onDone }: { secrets: { label: string; secret: string }[]; onDone: () => void }) {
   const [copied, setCopied] = useState<number | null>(null);
   const copy = async (i: number, secret: string) => {

@@ -1,9 +1,9 @@
 import { useState } from 'react';
 import { useMutation, useQuery } from '../hooks';
-import { href, navigate } from '../router';
+import { href } from '../router';
 import { formatBytes, formatDate, permissionLabel, relativeTime } from '../format';
 import { fillBuckets, usageRange } from '../usage';
-import { DialogActions, ErrorBanner, GraceSelect, HealthBadges, Loading, Modal, SecretReveal, Segmented, StatusBadge } from '../components/common';
+import { DialogActions, ErrorBanner, GraceSelect, HealthBadges, IssuedKeyReveal, Loading, Modal, Segmented, StatusBadge } from '../components/common';
 import { UsageChart } from '../components/UsageChart';
 import { EditKeyDialog } from './EditKey';
 import type { KeyRef, KeySecretPayload, KeyStatus, KeyType, Permission, UsagePoint } from '../types';
@@ -303,16 +303,7 @@ export function KeyDetailPage({ id, viewer }: { id: string; viewer: ViewerInfo }
           }}
         />
       )}
-      {secret && (
-        <SecretReveal
-          secrets={[{ label: `${secret.key.name} (${secret.key.start}…)`, secret: secret.secret }]}
-          onDone={() => {
-            const next = secret.key.id;
-            setSecret(null);
-            navigate({ page: 'key', id: next });
-          }}
-        />
-      )}
+      {secret && <IssuedKeyReveal issued={secret} onClose={() => setSecret(null)} />}
     </section>
   );
 }

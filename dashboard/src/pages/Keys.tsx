@@ -3,7 +3,7 @@ import { gql, errorText } from '../api';
 import { useMutation, useQuery } from '../hooks';
 import { href } from '../router';
 import { formatDate, permissionLabel, relativeTime } from '../format';
-import { DialogActions, ErrorBanner, GraceSelect, HealthBadges, Loading, Modal, SecretReveal, Segmented, StatusBadge } from '../components/common';
+import { DialogActions, ErrorBanner, GraceSelect, HealthBadges, Loading, Modal, SecretReveal, Segmented, StatusBadge, keySecret } from '../components/common';
 import { KEY_STATUSES, KEY_SUMMARY_FIELDS, KEY_TYPES, type Connection, type KeySecretPayload, type KeySummary } from '../types';
 import type { ViewerInfo } from './SignIn';
 
@@ -146,7 +146,7 @@ export function KeysPage({ viewer }: { viewer: ViewerInfo }) {
           onDone={(issued) => {
             setBulk(null);
             setSelected(new Set());
-            if (issued.length) setSecrets(issued.map((p) => ({ label: `${p.key.name} (${p.key.start}…)`, secret: p.secret })));
+            if (issued.length) setSecrets(issued.map(keySecret));
             reload();
           }}
         />

@@ -1,8 +1,8 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from '../hooks';
-import { href, navigate } from '../router';
+import { href } from '../router';
 import { permissionLabel, splitList } from '../format';
-import { ErrorBanner, Field, Loading, SecretReveal } from '../components/common';
+import { ErrorBanner, Field, IssuedKeyReveal, Loading } from '../components/common';
 import { NO_SCOPE_CHOICE, ScopePicker, scopeInput, type ScopeChoice } from '../components/ScopePicker';
 import { RateLimitRows, parseRateLimits, type RateLimitRow } from '../components/RateLimitRows';
 import { KEY_TYPES, PERMISSIONS, type KeySecretPayload, type KeyType, type Permission, type RateWindow } from '../types';
@@ -215,16 +215,7 @@ export function NewKeyPage({ parentId, viewer }: { parentId?: string; viewer: Vi
           </button>
         </div>
       </form>
-      {issued && (
-        <SecretReveal
-          secrets={[{ label: `${issued.key.name} (${issued.key.start}…)`, secret: issued.secret }]}
-          onDone={() => {
-            const id = issued.key.id;
-            setIssued(null);
-            navigate({ page: 'key', id });
-          }}
-        />
-      )}
+      {issued && <IssuedKeyReveal issued={issued} onClose={() => setIssued(null)} />}
     </section>
   );
 }
