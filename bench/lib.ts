@@ -49,6 +49,20 @@ export function freePort(): Promise<number> {
  */
 export const KEYWARDEN_NODE_ARGS = ['--max-semi-space-size=32'];
 
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc (Linux); null elsewhere.
+ * Deliveries per CPU-second hold steadier than deliveries per second on a shared machine.
+ */
+export function cpuSecondsOf(pid: number | undefined): number | null {
+  try {
+    // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are 12th and 13th.
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
 export async function startProcess(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; output: () => string; stop(): Promise<void> }> {
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

@@ -7,7 +7,7 @@ import { createWebhookEndpoint } from '../src/webhooks/endpoints';
 import { emitEvent, emitOnce } from '../src/events/outbox';
 import { postWebhook } from '../src/webhooks/post';
 import { signWebhook } from '../src/webhooks/signing';
-import { KEYWARDEN_NODE_ARGS, ROOT, freePort, freshDatabase, startProcess, table, runMain } from './lib';
+import { KEYWARDEN_NODE_ARGS, ROOT, cpuSecondsOf, freePort, freshDatabase, startProcess, table, runMain } from './lib';
 
 // Webhook delivery: deliveries per second from a `keywarden worker` process (outbox -> relay ->
 // BullMQ -> sign -> POST -> record) against a bare loop of the same signed POSTs at the same
@@ -50,6 +50,7 @@ export async function benchWebhooks(opts: { deliveries?: number; latencySamples?
     // Baseline: the same signed POSTs, CONCURRENCY at a time, nothing else.
     const body = JSON.stringify({ type: 'key.updated', timestamp: new Date().toISOString(), data });
     let next = 0;
+    const bareCpu = process.cpuUsage();
     const bareStarted = performance.now();
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
@@ -63,6 +64,8 @@ export async function benchWebhooks(opts: { deliveries?: number; latencySamples?
       }),
     );
     const bareRate = total / ((performance.now() - bareStarted) / 1000);
+    const { user, system } = process.cpuUsage(bareCpu);
+    const bareCpuPerDelivery = (user + system) / total;
     await fetch(`${rx}/reset`);
 
     worker = await startProcess(
@@ -105,15 +108,26 @@ export async function benchWebhooks(opts: { deliveries?: number; latencySamples?
 
     // Throughput: total deliveries (total / ENDPOINTS events, each to every endpoint), committed at once.
     const events = Array.from({ length: total / ENDPOINTS }, (_, i) => ({ accountId: acct.accountId, type: 'key.updated' as const, data: { ...data, n: i } }));
+    const workerCpu = cpuSecondsOf(worker.child.pid);
     const started = performance.now();
     for (let i = 0; i < events.length; i += 500) await emitOnce(db.prisma, events.slice(i, i + 500));
     await waitForCount(rx, total, 300_000);
     const rate = total / ((performance.now() - started) / 1000);
+    const workerCpuAfter = cpuSecondsOf(worker.child.pid);
+    // The worker process's own CPU per delivery (relay included; PostgreSQL's and Redis's not)
+    // against the bare loop's: steadier than the rates when other work shares the machine.
+    const workerCpuPerDelivery = workerCpu === null || workerCpuAfter === null ? null : ((workerCpuAfter - workerCpu) * 1e6) / total;
 
     return {
       rows: [
         ['measure', 'keywarden worker', 'bare signed POST loop', 'ratio'],
         [`deliveries/s (${total}, concurrency ${CONCURRENCY})`, Math.round(rate), Math.round(bareRate), `${Math.round((rate / bareRate) * 100)}%`],
+        [
+          'CPU µs per delivery (its own process)',
+          workerCpuPerDelivery === null ? 'n/a' : Math.round(workerCpuPerDelivery),
+          Math.round(bareCpuPerDelivery),
+          workerCpuPerDelivery === null ? '' : `${Math.round((bareCpuPerDelivery / workerCpuPerDelivery) * 100)}%`,
+        ],
         [`event-to-receipt, idle queue (${samples} events)`, `p50 ${latencies[Math.floor(samples / 2)]} ms, p99 ${latencies[Math.floor(samples * 0.99)]} ms`, '', ''],
         ['event-to-receipt, first 3 events after start', cold.map((ms) => `${ms} ms`).join(', '), '', ''],
       ],
