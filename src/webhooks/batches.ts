@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import DataLoader from 'dataloader';
 import type { Database } from '../infra/db';
-import { Prisma, type OutboxEvent, type WebhookDelivery, type WebhookEndpoint } from '../generated/prisma/client';
+import type { OutboxEvent, WebhookDelivery, WebhookEndpoint } from '../generated/prisma/client';
 import { clock } from '../infra/clock';
 
 // A busy worker starts and finishes many deliveries within a few milliseconds of each other.
@@ -22,9 +22,14 @@ const COLUMNS = {
   e: ['id', 'accountId', 'type', 'data', 'dedupeKey', 'createdAt', 'relayedAt'],
   w: ['id', 'accountId', 'url', 'eventTypes', 'description', 'enabled', 'disabledReason', 'disabledAt', 'secretCiphertext', 'previousSecretCiphertext', 'previousSecretExpiresAt', 'failingSince', 'createdAt', 'updatedAt'],
 } as const satisfies { d: readonly (keyof WebhookDelivery)[]; e: readonly (keyof OutboxEvent)[]; w: readonly (keyof WebhookEndpoint)[] };
-const SELECT_LIST = Prisma.raw(
-  (Object.entries(COLUMNS) as [string, readonly string[]][]).flatMap(([t, cols]) => cols.map((c) => `${t}."${c}" AS "${t}.${c}"`)).join(', '),
-);
+const LOAD = {
+  name: 'webhook-deliveries-load',
+  text: `SELECT ${(Object.entries(COLUMNS) as [string, readonly string[]][]).flatMap(([t, cols]) => cols.map((c) => `${t}."${c}" AS "${t}.${c}"`)).join(', ')}
+           FROM "WebhookDelivery" d
+           JOIN "OutboxEvent" e ON e."id" = d."eventId"
+           JOIN "WebhookEndpoint" w ON w."id" = d."endpointId"
+          WHERE d."id" = ANY($1::uuid[])`,
+};
 
 /**
  * The deliveries with their event and endpoint, in one statement: findMany with include sends
@@ -32,12 +37,7 @@ const SELECT_LIST = Prisma.raw(
  */
 export async function loadDeliveries(db: Database, ids: readonly string[]): Promise<LoadedDelivery[]> {
   if (ids.length === 0) return [];
-  const rows = await db.prisma.$queryRaw<Record<string, unknown>[]>`
-    SELECT ${SELECT_LIST}
-      FROM "WebhookDelivery" d
-      JOIN "OutboxEvent" e ON e."id" = d."eventId"
-      JOIN "WebhookEndpoint" w ON w."id" = d."endpointId"
-     WHERE d."id" = ANY(${[...ids]}::uuid[])`;
+  const rows = await db.sql(LOAD, [ids]);
   return rows.map((r) => ({ ...pick(r, 'd', COLUMNS.d), event: pick(r, 'e', COLUMNS.e), endpoint: pick(r, 'w', COLUMNS.w) }) as LoadedDelivery);
 }
 
@@ -64,17 +64,30 @@ export interface SuccessRecord {
  * Timestamps go in as UTC instants and are stored as UTC, as Prisma stores them.
  */
 export async function recordSuccesses(db: Database, records: readonly SuccessRecord[]): Promise<Set<string>> {
-  const now = clock.now().toISOString();
   const col = <T>(f: (r: SuccessRecord) => T) => records.map(f);
-  const rows = await db.prisma.$queryRaw<{ id: string }[]>`
+  const rows = await db.sql<{ id: string }>(RECORD, [
+    col((r) => r.deliveryId),
+    col((r) => r.endpointId),
+    col((r) => r.attempt),
+    col(() => crypto.randomUUID()),
+    col((r) => r.attemptedAt.toISOString()),
+    col((r) => r.statusCode),
+    col((r) => r.durationMs),
+    col((r) => r.responseExcerpt),
+    clock.now().toISOString(),
+  ]);
+  return new Set(rows.map((r) => r.id));
+}
+
+const RECORD = {
+  name: 'webhook-deliveries-record-successes',
+  text: `
     WITH input AS (
-      SELECT * FROM unnest(
-        ${col((r) => r.deliveryId)}::uuid[], ${col((r) => r.endpointId)}::uuid[], ${col((r) => r.attempt)}::int[], ${col(() => crypto.randomUUID())}::uuid[],
-        ${col((r) => r.attemptedAt.toISOString())}::timestamptz[], ${col((r) => r.statusCode)}::int[], ${col((r) => r.durationMs)}::int[], ${col((r) => r.responseExcerpt)}::text[]
-      ) AS i("deliveryId", "endpointId", "number", "attemptId", "attemptedAt", "statusCode", "durationMs", "excerpt")
+      SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::uuid[], $5::timestamptz[], $6::int[], $7::int[], $8::text[])
+        AS i("deliveryId", "endpointId", "number", "attemptId", "attemptedAt", "statusCode", "durationMs", "excerpt")
     ), claimed AS (
       UPDATE "WebhookDelivery" d
-         SET "attemptCount" = i."number", "status" = 'SUCCEEDED', "nextAttemptAt" = NULL, "deliveredAt" = (${now}::timestamptz AT TIME ZONE 'UTC')
+         SET "attemptCount" = i."number", "status" = 'SUCCEEDED', "nextAttemptAt" = NULL, "deliveredAt" = ($9::timestamptz AT TIME ZONE 'UTC')
         FROM input i
        WHERE d."id" = i."deliveryId" AND d."status" = 'PENDING' AND d."attemptCount" = i."number" - 1
       RETURNING d."id"
@@ -83,12 +96,11 @@ export async function recordSuccesses(db: Database, records: readonly SuccessRec
       SELECT i."attemptId", i."deliveryId", i."number", (i."attemptedAt" AT TIME ZONE 'UTC'), i."statusCode", i."durationMs", NULL, i."excerpt"
         FROM input i JOIN claimed c ON c."id" = i."deliveryId"
     ), healed AS (
-      UPDATE "WebhookEndpoint" e SET "failingSince" = NULL, "updatedAt" = (${now}::timestamptz AT TIME ZONE 'UTC')
+      UPDATE "WebhookEndpoint" e SET "failingSince" = NULL, "updatedAt" = ($9::timestamptz AT TIME ZONE 'UTC')
        WHERE e."failingSince" IS NOT NULL AND e."id" IN (SELECT i."endpointId" FROM input i JOIN claimed c ON c."id" = i."deliveryId")
     )
-    SELECT "id"::text AS "id" FROM claimed`;
-  return new Set(rows.map((r) => r.id));
-}
+    SELECT "id"::text AS "id" FROM claimed`,
+};
 
 export interface DeliveryBatches {
   load: DataLoader<string, LoadedDelivery | null>;

@@ -186,9 +186,10 @@ test('the delivery batch load reads every column of the delivery, its event and 
   const ep = await createEndpoint(h, acct.secret, { url: `${rx.url}/hook`, eventTypes: ['key.created'] });
   await createKey(h, acct.secret);
   await createKey(h, acct.secret);
+  // Settled first: a delivery still in flight could change between the two reads compared below.
   const ids = await eventually(async () => {
     const d = await deliveriesOf(ep.endpoint.id);
-    return d.length === 2 && d.map((x) => x.id);
+    return d.length === 2 && d.every((x) => x.status === 'SUCCEEDED') && d.map((x) => x.id);
   });
   const byId = <T extends { id: string }>(rows: T[]) => [...rows].sort((a, b) => a.id.localeCompare(b.id));
   const expected = await iso.db.prisma.webhookDelivery.findMany({ where: { id: { in: ids } }, include: { event: true, endpoint: true } });
