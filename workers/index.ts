@@ -4,7 +4,7 @@ import { logger } from '../src/infra/logger';
 import { keyChanges } from '../src/keys/events';
 import { invalidationChannel } from '../src/verify/invalidation';
 import { startDeliveryWorker } from './delivery';
-import { enqueueInto, openQueues, queueConnection } from './queues';
+import { DELIVERY_BATCH, enqueueInto, openQueues, queueConnection } from './queues';
 import { RelayRunner } from './relay';
 import { scheduleScans, startScheduledWorker } from './scheduled';
 import type { AnomalyRule } from '../src/reports/usage-flush';
@@ -47,7 +47,7 @@ export async function startWorkers(deps: { db: Database; redis: Redis; prefix: s
   const lockMs = settings.lockSeconds * 1000;
   const connection = queueConnection(settings.redisUrl, 'queue');
   const queues = openQueues(connection, prefix);
-  const enqueue = enqueueInto(queues.deliveries);
+  const enqueue = enqueueInto(queues.deliveries, { batchSize: DELIVERY_BATCH });
   const relay = new RelayRunner(db, enqueue, settings.databaseUrl);
 
   const publish = (ids: string[]) => {
@@ -73,7 +73,9 @@ export async function startWorkers(deps: { db: Database; redis: Redis; prefix: s
     redis,
     usageAnomaly: settings.usageAnomaly,
     relay,
-    enqueue,
+    // One job per attempt, under the id a job still queued for the same attempt has.
+    enqueue: enqueueInto(queues.deliveries, { batchSize: 1 }),
+    deliveriesWaiting: () => queues.deliveries.getWaitingCount(),
     expiryWarningDays: settings.expiryWarningDays,
     // Well past any attempt in flight, so a job that is merely slow is not handed over twice.
     overdueGraceMs: settings.overdueGraceMs ?? Math.max(2 * lockMs, settings.timeoutMs + 5000),

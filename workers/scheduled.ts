@@ -27,6 +27,8 @@ export interface ScanDeps {
   expiryWarningDays: readonly number[];
   /** A pending delivery this overdue has lost its job (see requeueOverdueDeliveries). */
   overdueGraceMs: number;
+  /** Jobs waiting in the deliveries queue. */
+  deliveriesWaiting: () => Promise<number>;
 }
 
 export async function runScan(name: ScanName, deps: ScanDeps): Promise<Record<string, number>> {
@@ -43,9 +45,13 @@ export async function runScan(name: ScanName, deps: ScanDeps): Promise<Record<st
       const flushed = await flushUsage(deps.db, deps.redis, deps.redisPrefix, { rule: deps.usageAnomaly });
       return { rollups: flushed.rows, countries: flushed.countries };
     }
-    case 'outbox-sweep':
+    case 'outbox-sweep': {
       await deps.relay.trigger();
+      // Behind a backlog, a delivery is overdue while its batch job still waits, and a job of its
+      // own would send it twice: hand deliveries over again only once the queue has caught up.
+      if ((await deps.deliveriesWaiting()) > 0) return { requeued: 0, postponed: 1 };
       return { requeued: await requeueOverdueDeliveries(deps.db, deps.enqueue, { graceMs: deps.overdueGraceMs }) };
+    }
   }
 }
 

@@ -12,6 +12,7 @@ import { decryptSecret } from './secrets';
 import { loadDeliveries, recordSuccesses, type DeliveryBatches } from './batches';
 import { signWebhook } from './signing';
 import type { EndpointSlots } from './slots';
+import type { SemaphoreInterface } from 'async-mutex';
 
 // One delivery attempt, start to finish: load, sign, POST, record. The queue only decides when
 // this runs; everything that must survive a crash is in PostgreSQL. Attempt n is recorded only
@@ -27,7 +28,11 @@ export interface DeliverySettings {
   retrySchedule: readonly number[];
   timeoutMs: number;
   /** Caps one endpoint's share of the workers, so a slow endpoint cannot hold them all. */
-  slots?: Pick<EndpointSlots, 'tryAcquire'>;
+  slots?: Pick<EndpointSlots, 'acquire'>;
+  /** How long a delivery may wait in line for its endpoint's slot before it counts as busy (default: not at all). */
+  endpointWaitMs?: number;
+  /** Caps the POSTs in flight in this process, when more deliveries than that are under way at once. */
+  posts?: Pick<SemaphoreInterface, 'acquire'>;
   random?: () => number;
 }
 
@@ -48,8 +53,9 @@ export async function attemptDelivery(db: Database, job: Pick<DeliveryJob, 'deli
     await db.prisma.webhookDelivery.updateMany({ where: { id: delivery.id, status: 'PENDING', attemptCount: delivery.attemptCount }, data: { status: 'FAILED', nextAttemptAt: null } });
     return { kind: 'failed', reason: 'endpoint is disabled' };
   }
-  const release = settings.slots ? settings.slots.tryAcquire(endpoint.id) : () => {};
+  const release = settings.slots ? await settings.slots.acquire(endpoint.id, settings.endpointWaitMs ?? 0) : () => {};
   if (!release) return { kind: 'busy', endpointId: endpoint.id };
+  const [, releasePost] = settings.posts ? await settings.posts.acquire() : [0, () => {}];
 
   const attemptedAt = clock.now();
   let result: PostResult;
@@ -63,6 +69,7 @@ export async function attemptDelivery(db: Database, job: Pick<DeliveryJob, 'deli
   } catch (err) {
     result = { statusCode: null, durationMs: 0, error: `not sent: ${(err as Error).message}`, responseExcerpt: null, retryAfter: undefined };
   } finally {
+    releasePost();
     release();
   }
   return recordAttempt(db, delivery, endpoint, job.attempt, attemptedAt, result, settings);

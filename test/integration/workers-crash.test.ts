@@ -79,6 +79,38 @@ test('a worker killed (SIGKILL) mid-delivery: another worker takes the job over 
   expect(rx.received).toHaveLength(2);
 });
 
+test('a worker killed mid-batch: the batch is taken over, the attempts it recorded are not sent again, the one cut off is delivered', async () => {
+  const acct = await h.newAccount('crash-batch');
+  const ep = await createEndpoint(h, acct.secret, { url: rx.url, eventTypes: ['key.created'] });
+  // Committed while no worker runs, so the relay hands all six over in one batch job.
+  for (let i = 0; i < 6; i++) await createKey(h, acct.secret, { name: `batch-${i}` });
+  let hungId = '';
+  rx.reply((r) => {
+    if (hungId || r.n < 4) return undefined;
+    hungId = r.id;
+    return { hang: true };
+  });
+  const a = spawnWorker();
+  await a.waitFor(/workers started/);
+  await eventually(async () => (await iso.db.prisma.webhookDelivery.count({ where: { endpointId: ep.endpoint.id, status: 'SUCCEEDED' } })) === 5, 15_000, 'five recorded');
+  a.child.kill('SIGKILL');
+  expect(await a.exited).toBeNull();
+  expect(rx.received).toHaveLength(6);
+
+  const b = spawnWorker();
+  await b.waitFor(/workers started/);
+  const all = await eventually(async () => {
+    const d = await iso.db.prisma.webhookDelivery.findMany({ where: { endpointId: ep.endpoint.id }, include: { attempts: true, event: true } });
+    return d.every((x) => x.status === 'SUCCEEDED') && d;
+  }, 30_000, 'all six delivered');
+  expect(all).toHaveLength(6);
+  expect(all.map((d) => d.attempts.length)).toEqual([1, 1, 1, 1, 1, 1]);
+  // Seven requests: each delivery once, and the one cut off again with the same webhook-id.
+  expect(rx.received).toHaveLength(7);
+  expect(rx.received[6].id).toBe(hungId);
+  expect(new Set(rx.received.map((r) => r.id))).toEqual(new Set(all.map((d) => d.event.id)));
+});
+
 test('a relay that dies between its commit and the hand-over to the queue leaves a pending delivery that the outbox sweep delivers', async () => {
   const acct = await h.newAccount('crash-relay');
   const ep = await createEndpoint(h, acct.secret, { url: rx.url, eventTypes: ['key.created'] });

@@ -66,3 +66,46 @@ test('perEndpoint must be a whole number of at least 1', () => {
   expect(() => new EndpointSlots(0)).toThrow(/perEndpoint/);
   expect(() => new EndpointSlots(1.5)).toThrow(/perEndpoint/);
 });
+
+test('a delivery waiting in line gets the next freed slot of its endpoint, first come first served, and no one jumps the line', async () => {
+  const slots = new EndpointSlots(1);
+  const first = (await slots.acquire('a', 0))!;
+  const order: string[] = [];
+  const second = slots.acquire('a', 5_000).then((r) => (order.push('second'), r));
+  const third = slots.acquire('a', 5_000).then((r) => (order.push('third'), r));
+  // A free-standing try while others wait in line gets nothing, even right after a release.
+  expect(slots.tryAcquire('a')).toBeNull();
+  first();
+  expect(slots.tryAcquire('a')).toBeNull();
+  const r2 = await second;
+  expect(r2).not.toBeNull();
+  expect(order).toEqual(['second']);
+  expect(slots.held('a')).toBe(1);
+  r2!();
+  const r3 = await third;
+  expect(order).toEqual(['second', 'third']);
+  r3!();
+  expect(slots.held('a')).toBe(0);
+  // The line is gone once empty: a try succeeds again.
+  expect(slots.tryAcquire('a')).not.toBeNull();
+});
+
+test('a delivery that waits longer than its limit gets null and leaves the line; other endpoints never wait', async () => {
+  jest.useFakeTimers();
+  try {
+    const slots = new EndpointSlots(1);
+    const held = (await slots.acquire('slow', 100))!;
+    const waiting = slots.acquire('slow', 100);
+    expect(await slots.acquire('other', 100)).not.toBeNull();
+    jest.advanceTimersByTime(100);
+    expect(await waiting).toBeNull();
+    // The one that gave up is no longer in line: the freed slot stays free.
+    held();
+    expect(slots.held('slow')).toBe(0);
+    expect(slots.tryAcquire('slow')).not.toBeNull();
+    // A limit of 0 does not wait at all.
+    expect(await slots.acquire('slow', 0)).toBeNull();
+  } finally {
+    jest.useRealTimers();
+  }
+});
