@@ -1,5 +1,4 @@
 import type { Database, Tx } from '../infra/db';
-import type { WebhookEndpoint } from '../generated/prisma/client';
 import { recordSecurityEvent } from '../audit/security';
 import { clock } from '../infra/clock';
 import { webhookBody } from '../events/outbox';
@@ -8,8 +7,8 @@ import { postWebhook, type PostResult } from './post';
 import { classifyStatus, nextRetryDelay, parseRetryAfter } from './retry';
 import { webhookAttemptDuration, webhookAttempts } from '../infra/metrics';
 import { webhookRuntime } from './runtime';
-import { decryptSecret } from './secrets';
-import { loadDeliveries, recordSuccesses, type DeliveryBatches } from './batches';
+import { signingSecret } from './secrets';
+import { loadDeliveries, recordSuccesses, type DeliveryBatches, type LoadedEndpoint } from './batches';
 import { signWebhook } from './signing';
 import type { EndpointSlots } from './slots';
 import type { SemaphoreInterface } from 'async-mutex';
@@ -75,10 +74,10 @@ export async function attemptDelivery(db: Database, job: Pick<DeliveryJob, 'deli
   return recordAttempt(db, delivery, endpoint, job.attempt, attemptedAt, result, settings);
 }
 
-function signingSecrets(endpoint: WebhookEndpoint, now: Date): string[] {
-  const secrets = [decryptSecret(endpoint.secretCiphertext, endpoint.id)];
+function signingSecrets(endpoint: LoadedEndpoint, now: Date): string[] {
+  const secrets = [signingSecret(endpoint.secretCiphertext, endpoint.id)];
   if (endpoint.previousSecretCiphertext && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > now) {
-    secrets.push(decryptSecret(endpoint.previousSecretCiphertext, endpoint.id));
+    secrets.push(signingSecret(endpoint.previousSecretCiphertext, endpoint.id));
   }
   return secrets;
 }
@@ -86,7 +85,7 @@ function signingSecrets(endpoint: WebhookEndpoint, now: Date): string[] {
 async function recordAttempt(
   db: Database,
   delivery: { id: string; accountId: string; retryIndex: number },
-  endpoint: WebhookEndpoint,
+  endpoint: LoadedEndpoint,
   attempt: number,
   attemptedAt: Date,
   result: PostResult,
@@ -140,7 +139,7 @@ async function recordAttempt(
 }
 
 /** Once per disabling (a concurrent attempt finds it disabled already): ENDPOINT_DISABLED, which is also sent as security.alert to the account's other endpoints. */
-async function disableEndpoint(tx: Tx, endpoint: WebhookEndpoint, reason: string, now: Date): Promise<void> {
+async function disableEndpoint(tx: Tx, endpoint: LoadedEndpoint, reason: string, now: Date): Promise<void> {
   const { count } = await tx.webhookEndpoint.updateMany({ where: { id: endpoint.id, enabled: true }, data: { enabled: false, disabledReason: reason, disabledAt: now } });
   if (count === 1) {
     await recordSecurityEvent(tx, { accountId: endpoint.accountId, kind: 'ENDPOINT_DISABLED', details: { endpointId: endpoint.id, url: endpoint.url, reason } });

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { webhookRuntime } from './runtime';
 
 // Webhook signing secrets: `whsec_` + base64 of 32 random bytes (Standard Webhooks), shown once
@@ -33,4 +34,20 @@ export function decryptSecret(stored: string, endpointId: string): string {
   decipher.setAAD(Buffer.from(`webhook-endpoint:${endpointId}`));
   decipher.setAuthTag(Buffer.from(tag, 'base64url'));
   return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+}
+
+// Decrypted secrets by endpoint and stored ciphertext, per encryption key: a busy endpoint's
+// deliveries sign with the same secret, and decrypting it for each one cost about 5% of a
+// delivery's CPU. A rotated secret is a new ciphertext, so it is never served from an old entry.
+const decrypted = new WeakMap<Buffer, LRUCache<string, string>>();
+
+/** decryptSecret, remembered for the endpoint's current ciphertext. */
+export function signingSecret(stored: string, endpointId: string): string {
+  const key = currentKey();
+  let cache = decrypted.get(key);
+  if (!cache) decrypted.set(key, (cache = new LRUCache<string, string>({ max: 1000 })));
+  const id = `${endpointId}:${stored}`;
+  let secret = cache.get(id);
+  if (secret === undefined) cache.set(id, (secret = decryptSecret(stored, endpointId)));
+  return secret;
 }

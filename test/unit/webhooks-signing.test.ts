@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { signWebhook } from '../../src/webhooks/signing';
 import { configureWebhooks } from '../../src/webhooks/runtime';
-import { decryptSecret, encryptSecret, generateWebhookSecret } from '../../src/webhooks/secrets';
+import { decryptSecret, encryptSecret, generateWebhookSecret, signingSecret } from '../../src/webhooks/secrets';
 
 // Standard Webhooks signing (checked against the standardwebhooks library and against the
 // specification's HMAC by hand) and the encryption of secrets at rest.
@@ -73,4 +73,18 @@ test('a different encryption key cannot read stored secrets', () => {
   const stored = encryptSecret('whsec_x', endpointId);
   configureWebhooks({ encryptionKey: crypto.randomBytes(32) });
   expect(() => decryptSecret(stored, endpointId)).toThrow();
+});
+
+test('the remembered signing secret follows the stored ciphertext and the encryption key: a rotated secret or another key is never served from memory', () => {
+  configureWebhooks({ encryptionKey: crypto.randomBytes(32) });
+  const endpointId = crypto.randomUUID();
+  const first = encryptSecret('whsec_first', endpointId);
+  expect(signingSecret(first, endpointId)).toBe('whsec_first');
+  expect(signingSecret(first, endpointId)).toBe('whsec_first');
+  const rotated = encryptSecret('whsec_rotated', endpointId);
+  expect(signingSecret(rotated, endpointId)).toBe('whsec_rotated');
+  // Bound to its endpoint as decryptSecret is, even once remembered for the right one.
+  expect(() => signingSecret(first, crypto.randomUUID())).toThrow();
+  configureWebhooks({ encryptionKey: crypto.randomBytes(32) });
+  expect(() => signingSecret(first, endpointId)).toThrow();
 });
