@@ -61,6 +61,9 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
     if (opts.migrate !== false) await migratePostgres(url);
     // One pool for Prisma and for db.sql, so the connection limit is the process's.
     const pool = new pg.Pool({ connectionString: url, max: 10 });
+    // An idle connection that fails (a server restart, an administrator ending it) is dropped from
+    // the pool, which opens another when needed. Unheard, the pool's error would end the process.
+    pool.on('error', (err) => logger.warn({ err: err.message }, 'an idle PostgreSQL connection failed; the pool replaces it when needed'));
     const base = new PrismaClient({ adapter: new PrismaPg(pool), log: [{ emit: 'event', level: 'query' }] });
     const prisma = countQueries(base);
     return {

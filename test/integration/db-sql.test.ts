@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { Client } from 'pg';
 import { openDatabase } from '../../src/infra/db';
 import { checkSql } from '../helpers/db-sql-check';
 
@@ -36,5 +37,24 @@ test('db.sql on the embedded store does the same (in a child process: PGlite doe
     expect(stdout).toContain('db.sql checks passed');
   } finally {
     fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('an idle pooled connection ended by the server (a restart, an administrator) is replaced: the process does not crash and the next statements work', async () => {
+  const db = await openDatabase({ databaseUrl: process.env.TEST_DATABASE_URL!, dataDir: '/nonexistent', migrate: false });
+  const admin = new Client({ connectionString: process.env.TEST_DATABASE_URL! });
+  await admin.connect();
+  try {
+    // Through db.sql first: Prisma has not connected, so none of its listeners is on the pool yet.
+    // Other test files share this database: end only the pool's own connection, found by asking it.
+    const [{ pid }] = await db.sql<{ pid: number }>({ name: 'test-backend-pid', text: 'SELECT pg_backend_pid() AS "pid"' }, []);
+    const ended = await admin.query('SELECT pg_terminate_backend($1) AS "ended"', [pid]);
+    expect(ended.rows).toEqual([{ ended: true }]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await db.sql({ name: 'test-select-one', text: 'SELECT 1 AS "one"' }, [])).toEqual([{ one: 1 }]);
+    expect(await db.prisma.account.count()).toBeGreaterThanOrEqual(0);
+  } finally {
+    await admin.end();
+    await db.close();
   }
 });
