@@ -63,7 +63,11 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
     const pool = new pg.Pool({ connectionString: url, max: 10 });
     // An idle connection that fails (a server restart, an administrator ending it) is dropped from
     // the pool, which opens another when needed. Unheard, the pool's error would end the process.
-    pool.on('error', (err) => logger.warn({ err: err.message }, 'an idle PostgreSQL connection failed; the pool replaces it when needed'));
+    // (Once closing, connections still shutting down may see such errors too: nothing to report.)
+    let closing = false;
+    pool.on('error', (err) => {
+      if (!closing) logger.warn({ err: err.message }, 'an idle PostgreSQL connection failed; the pool replaces it when needed');
+    });
     const base = new PrismaClient({ adapter: new PrismaPg(pool), log: [{ emit: 'event', level: 'query' }] });
     const prisma = countQueries(base);
     return {
@@ -76,6 +80,7 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
       },
       queryCount: () => queries,
       close: async () => {
+        closing = true;
         await base.$disconnect();
         await pool.end();
       },
