@@ -2,7 +2,7 @@ import { migratePostgres, openDatabase } from '../src/infra/db';
 import { createRedis } from '../src/infra/redis';
 import { createAccountWithMasterKey } from '../src/keys/lifecycle';
 import { createApp } from '../src/server';
-import { freshDatabase, table, runMain } from './lib';
+import { benchPrefix, dropRedisPrefix, freshDatabase, table, runMain } from './lib';
 
 // SQL queries per GraphQL request for keys(first: N) with parent, children and usage: the count
 // must not grow with N (relations are loaded per request, not per row).
@@ -14,7 +14,8 @@ export async function benchGraphql(): Promise<{ rows: (string | number)[][]; sum
   await migratePostgres(fresh.url, { info: () => {} });
   const db = await openDatabase({ databaseUrl: fresh.url, dataDir: '/nonexistent', migrate: false });
   const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  const app = createApp({ db, redis, trustProxy: false, prefix: `kwbench-gql-${Date.now()}` });
+  const prefix = benchPrefix('gql');
+  const app = createApp({ db, redis, trustProxy: false, prefix });
   try {
     const acct = await createAccountWithMasterKey(db, 'bench');
     const gql = async (query: string, variables: Record<string, unknown> = {}) => {
@@ -41,6 +42,7 @@ export async function benchGraphql(): Promise<{ rows: (string | number)[][]; sum
   } finally {
     await app.usage.stop();
     redis.disconnect();
+    await dropRedisPrefix(prefix);
     await db.close();
     await fresh.drop();
   }

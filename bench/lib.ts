@@ -6,6 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
+import Redis from 'ioredis';
 
 // Shared pieces of the benchmarks: a throwaway database, child processes, load runs.
 
@@ -213,12 +214,30 @@ export function runMain(title: string, bench: () => Promise<{ rows: (string | nu
   );
 }
 
+/** Removes every Redis key under `prefix`: a benchmark leaves nothing behind in a shared Redis. */
+export async function dropRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  try {
+    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1000 }) as AsyncIterable<string[]>) {
+      if (keys.length) await redis.unlink(...keys);
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** A fresh Redis prefix for one benchmark's processes. */
+export function benchPrefix(label: string): string {
+  return `kwbench-${label}-${Date.now().toString(36)}${crypto.randomBytes(2).toString('hex')}`;
+}
+
 /** A `keywarden api` child process on a fresh port; `master` is the printed first-start key. */
 export async function startApi(dbUrl: string, label: string): Promise<{ port: number; master: string; pid: number; gql: (query: string) => Promise<any>; stop(): Promise<void> }> {
   const port = await freePort();
   // e.g. BENCH_API_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the API processes.
   const nodeArgs = process.env.BENCH_API_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const api = await startProcess([...KEYWARDEN_NODE_ARGS, ...nodeArgs, 'bin/keywarden.js', 'api'], { DATABASE_URL: dbUrl, PORT: String(port), KEYWARDEN_REDIS_PREFIX: `kwbench-${label}-${Date.now().toString(36)}`, LOG_LEVEL: 'info', KEYWARDEN_BOOTSTRAP: 'true' }, /Keywarden API listening/);
+  const prefix = benchPrefix(label);
+  const api = await startProcess([...KEYWARDEN_NODE_ARGS, ...nodeArgs, 'bin/keywarden.js', 'api'], { DATABASE_URL: dbUrl, PORT: String(port), KEYWARDEN_REDIS_PREFIX: prefix, LOG_LEVEL: 'info', KEYWARDEN_BOOTSTRAP: 'true' }, /Keywarden API listening/);
   const master = /^(ak_root_\w+)$/m.exec(api.output())![1];
   const gql = async (query: string) => {
     const res = await fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${master}` }, body: JSON.stringify({ query }) });
@@ -226,5 +245,14 @@ export async function startApi(dbUrl: string, label: string): Promise<{ port: nu
     if (json.errors) throw new Error(JSON.stringify(json.errors));
     return json.data;
   };
-  return { port, master, pid: api.child.pid!, gql, stop: () => api.stop() };
+  return {
+    port,
+    master,
+    pid: api.child.pid!,
+    gql,
+    stop: async () => {
+      await api.stop();
+      await dropRedisPrefix(prefix);
+    },
+  };
 }

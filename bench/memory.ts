@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { digestSecret, generateSecret, startOf } from '../src/keys/secret';
-import { KEYWARDEN_NODE_ARGS, freePort, freshDatabase, startProcess, table, runMain } from './lib';
+import { KEYWARDEN_NODE_ARGS, benchPrefix, dropRedisPrefix, freePort, freshDatabase, startProcess, table, runMain } from './lib';
 
 // Resident memory of one API process across many verifications of many distinct keys: the key
 // cache is bounded (LRU), so memory must level off rather than grow with the traffic.
@@ -15,7 +15,8 @@ function rssMiB(pid: number): number {
 export async function benchMemory(opts: { verifications: number; keys: number }): Promise<{ rows: (string | number)[][]; summary: Record<string, number> }> {
   const db = await freshDatabase();
   const port = await freePort();
-  const api = await startProcess([...KEYWARDEN_NODE_ARGS, 'bin/keywarden.js', 'api'], { DATABASE_URL: db.url, PORT: String(port), KEYWARDEN_REDIS_PREFIX: `kwbench-mem-${Date.now().toString(36)}`, LOG_LEVEL: 'info' }, /Keywarden API listening/);
+  const prefix = benchPrefix('mem');
+  const api = await startProcess([...KEYWARDEN_NODE_ARGS, 'bin/keywarden.js', 'api'], { DATABASE_URL: db.url, PORT: String(port), KEYWARDEN_REDIS_PREFIX: prefix, LOG_LEVEL: 'info' }, /Keywarden API listening/);
   const pid = api.child.pid!;
   try {
     const pg = new Client({ connectionString: db.url });
@@ -65,6 +66,7 @@ export async function benchMemory(opts: { verifications: number; keys: number })
     return { rows, summary: { endRss, peak, half } };
   } finally {
     await api.stop();
+    await dropRedisPrefix(prefix);
     await db.drop();
   }
 }

@@ -7,7 +7,7 @@ import { createWebhookEndpoint } from '../src/webhooks/endpoints';
 import { emitEvent, emitOnce } from '../src/events/outbox';
 import { postWebhook } from '../src/webhooks/post';
 import { signWebhook } from '../src/webhooks/signing';
-import { KEYWARDEN_NODE_ARGS, ROOT, cpuSecondsOf, freePort, freshDatabase, startProcess, table, runMain } from './lib';
+import { KEYWARDEN_NODE_ARGS, ROOT, benchPrefix, cpuSecondsOf, dropRedisPrefix, freePort, freshDatabase, startProcess, table, runMain } from './lib';
 
 // Webhook delivery: deliveries per second from a `keywarden worker` process (outbox -> relay ->
 // BullMQ -> sign -> POST -> record) against a bare loop of the same signed POSTs at the same
@@ -38,6 +38,7 @@ export async function benchWebhooks(opts: { deliveries?: number; latencySamples?
   const port = await freePort();
   const receiver = await startProcess([path.join(ROOT, 'bench', 'webhook-receiver.js')], { PORT: String(port) }, /listening/);
   const rx = `http://127.0.0.1:${port}`;
+  const prefix = benchPrefix('webhooks');
   let worker: Awaited<ReturnType<typeof startProcess>> | undefined;
   try {
     const acct = await createAccountWithMasterKey(db, 'bench');
@@ -73,7 +74,7 @@ export async function benchWebhooks(opts: { deliveries?: number; latencySamples?
       [...KEYWARDEN_NODE_ARGS, ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), path.join(ROOT, 'bin', 'keywarden.js'), 'worker'],
       {
         DATABASE_URL: fresh.url,
-        KEYWARDEN_REDIS_PREFIX: `kwbench-${crypto.randomBytes(3).toString('hex')}`,
+        KEYWARDEN_REDIS_PREFIX: prefix,
         KEYWARDEN_ENCRYPTION_KEY: encryptionKey.toString('base64'),
         WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
         WEBHOOK_CONCURRENCY: String(CONCURRENCY),
@@ -134,6 +135,7 @@ export async function benchWebhooks(opts: { deliveries?: number; latencySamples?
     };
   } finally {
     await worker?.stop();
+    await dropRedisPrefix(prefix);
     await receiver.stop();
     await db.close();
     await fresh.drop();
