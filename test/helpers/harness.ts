@@ -28,6 +28,11 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** A Redis prefix of its own, under the run's prefix, so the global teardown removes its keys. */
+export function isolatedPrefix(label: string): string {
+  return `${process.env.KEYWARDEN_REDIS_PREFIX}:${label}-${crypto.randomBytes(3).toString('hex')}`;
+}
+
 export function uniqueName(label = 'acct'): string {
   return `${label}-${crypto.randomBytes(5).toString('hex')}`;
 }

@@ -6,7 +6,7 @@ import { createRedis } from '../../src/infra/redis';
 import { configureWebhooks } from '../../src/webhooks/runtime';
 import { startWorkers, type WorkerSettings, type Workers } from '../../workers';
 import { adminUrl } from './global-setup';
-import { startHarness, type Harness } from './harness';
+import { isolatedPrefix, startHarness, type Harness } from './harness';
 
 // Webhook and worker tests run workers, and workers scan every account: each such test file gets
 // its own database and Redis prefix, so its scans and relays never touch another file's rows
@@ -48,10 +48,8 @@ export async function isolatedDatabase(label: string): Promise<IsolatedDatabase>
   };
 }
 
-/** Under the run's prefix, so the global teardown removes its keys. */
-export function isolatedPrefix(label: string): string {
-  return `${process.env.KEYWARDEN_REDIS_PREFIX}:${label}-${crypto.randomBytes(3).toString('hex')}`;
-}
+// Re-exported for the webhook and worker tests, which take it from here.
+export { isolatedPrefix };
 
 export const FAST_SETTINGS: Omit<WorkerSettings, 'redisUrl'> = {
   retrySchedule: [0.3, 0.3, 0.3],

@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import { digestSecret } from '../../src/keys/secret';
 import { adminUrl } from '../helpers/global-setup';
 import { runCli, spawnCli } from '../helpers/processes';
-import { uniqueName } from '../helpers/harness';
+import { isolatedPrefix, uniqueName } from '../helpers/harness';
 
 // The CLI as a user runs it: bootstrap, first start on the embedded store, start-up failures.
 
@@ -60,7 +60,7 @@ test('bootstrap without --account names the missing option', async () => {
 
 test('first start on the embedded store prints the default master key once, serves GraphiQL, and holds the store', async () => {
   const dataDir = tmpDir();
-  const p = spawnCli(['start'], { DATABASE_URL: undefined, KEYWARDEN_DATA_DIR: dataDir, PORT: '0', KEYWARDEN_REDIS_PREFIX: `kwtest-cli-${crypto.randomBytes(3).toString('hex')}` });
+  const p = spawnCli(['start'], { DATABASE_URL: undefined, KEYWARDEN_DATA_DIR: dataDir, PORT: '0', KEYWARDEN_REDIS_PREFIX: isolatedPrefix('cli') });
   try {
     const [, url] = await p.waitFor(/"url":"(http:\/\/[^"]+)"/, 90_000);
     const secret = p.stdout().match(/^(ak_root_[0-9A-Za-z]+)$/m)?.[1];
@@ -104,7 +104,7 @@ test('two instances starting together on a fresh PostgreSQL migrate once and cre
   await admin.query(`CREATE DATABASE "${name}"`);
   const url = new URL(adminUrl());
   url.pathname = `/${name}`;
-  const env = { DATABASE_URL: url.toString(), PORT: '0', KEYWARDEN_REDIS_PREFIX: `kwtest-cli-${name}` };
+  const env = { DATABASE_URL: url.toString(), PORT: '0', KEYWARDEN_REDIS_PREFIX: isolatedPrefix('cli') };
   const a = spawnCli(['api'], env);
   const b = spawnCli(['api'], env);
   try {

@@ -1,6 +1,5 @@
-import crypto from 'node:crypto';
 import { leakedRateKey } from '../../src/verify/leaked-http';
-import { startHarness, type Harness } from '../helpers/harness';
+import { isolatedPrefix, startHarness, type Harness } from '../helpers/harness';
 import { breakChecksum, createKey, forgeSecret, ok } from '../helpers/gql-fixtures';
 
 // POST /v1/keys/leaked (API.md §4): anyone may report secrets; each that matches a key not yet
@@ -8,7 +7,7 @@ import { breakChecksum, createKey, forgeSecret, ok } from '../helpers/gql-fixtur
 // {"received": N}, identical whether anything matched; bodies are bounded; rate limited per IP.
 
 let h: Harness;
-const prefix = `kwtest-leaked-${crypto.randomBytes(4).toString('hex')}`;
+const prefix = isolatedPrefix('leaked');
 beforeAll(async () => {
   // Its own Redis prefix: the per-IP counter is not shared with other test files running at once.
   h = await startHarness({ app: { prefix } });

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { scanPaths, type Finding } from '../../src/keys/scan';
-import { startHarness, type Harness } from '../helpers/harness';
+import { isolatedPrefix, startHarness, type Harness } from '../helpers/harness';
 import { breakChecksum, createKey, forgeSecret } from '../helpers/gql-fixtures';
 import { runCli } from '../helpers/processes';
 
@@ -122,7 +122,7 @@ describe('the CLI', () => {
 describe('--report', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ app: { prefix: `kwtest-scan-${crypto.randomBytes(4).toString('hex')}` } });
+    h = await startHarness({ app: { prefix: isolatedPrefix('scan') } });
   });
   afterAll(() => h.close());
 
