@@ -214,7 +214,7 @@ export function runMain(title: string, bench: () => Promise<{ rows: (string | nu
   );
 }
 
-/** Removes every Redis key under `prefix`: a benchmark leaves nothing behind in a shared Redis. */
+/** Removes every Redis key under `prefix`: a benchmark or a test run (its global teardown) leaves nothing behind in a shared Redis. */
 export async function dropRedisPrefix(prefix: string): Promise<void> {
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   try {

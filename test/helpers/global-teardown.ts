@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import Redis from 'ioredis';
+import { dropRedisPrefix } from '../../bench/lib';
 import { adminUrl } from './global-setup';
 
 export default async function globalTeardown(): Promise<void> {
@@ -12,14 +12,5 @@ export default async function globalTeardown(): Promise<void> {
     await admin.end();
   }
   const prefix = process.env.KEYWARDEN_REDIS_PREFIX;
-  if (prefix) {
-    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    redis.disconnect();
-  }
+  if (prefix) await dropRedisPrefix(prefix);
 }
