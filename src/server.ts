@@ -29,7 +29,7 @@ export interface AppDeps {
   prefix: string;
   failureMode?: 'open' | 'closed';
   bruteForce?: BruteForceOptions;
-  gateway?: { upstreamTimeoutMs?: number; maxBodyBytes?: number };
+  gateway?: { upstreamTimeoutMs?: number; maxBodyBytes?: number; bufferBodyBytes?: number };
   metricsToken?: string;
   detectors?: DetectorOptions;
   cache?: KeyCache;

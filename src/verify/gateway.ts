@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
+import { buffer as readAll } from 'node:stream/consumers';
 import { Agent, type Dispatcher } from 'undici';
 import type { Permission } from '../generated/prisma/enums';
 import type { VerifyCode } from '../access/decide';
@@ -110,11 +111,18 @@ export interface GatewayDeps extends VerifyDeps {
   slots: ConcurrencyLimiter;
   upstreamTimeoutMs?: number;
   maxBodyBytes?: number;
+  /**
+   * Request bodies up to this size, by Content-Length, are read whole while the key is checked
+   * and go upstream with the headers in one write, only once they are complete (default 64 KiB);
+   * larger and chunked bodies stream.
+   */
+  bufferBodyBytes?: number;
 }
 
 export function createGateway(deps: GatewayDeps) {
   const timeoutMs = deps.upstreamTimeoutMs ?? 30_000;
   const maxBody = deps.maxBodyBytes ?? 10 * 1024 * 1024;
+  const bufferMax = deps.bufferBodyBytes ?? 64 * 1024;
 
   return async function handleGateway(route: GatewayRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const auth = req.headers.authorization;
@@ -133,6 +141,9 @@ export function createGateway(deps: GatewayDeps) {
     const ip = clientIp(req, deps.trustProxy);
     const headers: Record<string, string | string[] | undefined> = { ...req.headers };
     delete headers.authorization;
+    const hasDeclared = req.headers['content-length'] !== undefined && Number.isFinite(declared);
+    const small = hasDeclared && declared > 0 && declared <= bufferMax ? readAll(req) : null;
+    small?.catch(() => undefined); // a denied request never awaits it; an aborted one fails below
     const outcome = await verifyKey(deps, {
       key: m[1],
       agentId: route.kind === 'agent' ? route.id : undefined,
@@ -191,11 +202,19 @@ export function createGateway(deps: GatewayDeps) {
     // A declared length is forwarded with the body itself: the upstream client fails a body that
     // is longer or shorter than declared, so the bytes counted are the declared ones. A chunked
     // body is counted, and cut off at maxBody, as it streams.
-    const hasDeclared = req.headers['content-length'] !== undefined && Number.isFinite(declared);
     let requestBytes = hasDeclared ? declared : 0;
     let responseBytes = 0;
     let body: Dispatcher.DispatchOptions['body'] = null;
-    if (hasDeclared) {
+    if (small) {
+      forwarded['content-length'] = String(declared);
+      try {
+        body = await small;
+      } catch {
+        // The client went away before its body arrived: nothing is sent upstream.
+        release();
+        return;
+      }
+    } else if (hasDeclared) {
       forwarded['content-length'] = String(declared);
       body = declared > 0 ? req : null;
       if (declared === 0) req.resume();

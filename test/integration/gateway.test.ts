@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { clock } from '../../src/infra/clock';
 import { startHarness, type Harness } from '../helpers/harness';
 
@@ -14,9 +14,12 @@ let agentId: string;
 let otherAgentId: string;
 let workflowId: string;
 const seen: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }[] = [];
+/** Every request the upstream began to receive, body complete or not. */
+const started: string[] = [];
 
 beforeAll(async () => {
   upstream = http.createServer((req, res) => {
+    started.push(req.url!);
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
@@ -33,7 +36,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/base`;
-  h = await startHarness({ app: { gateway: { upstreamTimeoutMs: 1000, maxBodyBytes: 2000 } } });
+  h = await startHarness({ app: { gateway: { upstreamTimeoutMs: 1000, maxBodyBytes: 2000, bufferBodyBytes: 1000 } } });
   acct = await h.newAccount('gateway');
   const r = await h.gql(
     `mutation($u: String) { a: createAgent(input: { name: "a", upstreamUrl: $u }) { id } b: createAgent(input: { name: "b", upstreamUrl: $u }) { id } }`,
@@ -169,6 +172,28 @@ describe('denials', () => {
     const k = await key({ permission: 'EXECUTE' });
     const res = await call(`/v1/agents/${agentId}/x`, k.secret, { method: 'POST', body: 'z'.repeat(3000) });
     expect(res.status).toBe(413);
+  });
+
+  test('a small body goes upstream whole; a larger one with a declared length streams', async () => {
+    const k = await key({ permission: 'EXECUTE' });
+    for (const size of [999, 1000, 1001, 2000]) {
+      const res = await call(`/v1/agents/${agentId}/sized`, k.secret, { method: 'POST', body: 's'.repeat(size), headers: { 'content-type': 'text/plain' } });
+      expect(res.status).toBe(200);
+      expect(seen[seen.length - 1]).toMatchObject({ url: '/base/sized', body: 's'.repeat(size) });
+      expect(seen[seen.length - 1].headers['content-length']).toBe(String(size));
+    }
+  });
+
+  test('a client that leaves before its small body is complete: nothing reaches the upstream and the slot is free', async () => {
+    const k = await key({ permission: 'EXECUTE', maxConcurrent: 1 });
+    const socket = net.connect(Number(new URL(h.url).port), '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(`POST /v1/agents/${agentId}/partial HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${k.secret}\r\nContent-Length: 500\r\n\r\n${'p'.repeat(100)}`);
+    await new Promise((r) => setTimeout(r, 300));
+    socket.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(started).not.toContain('/base/partial');
+    expect((await call(`/v1/agents/${agentId}/after-partial`, k.secret)).status).toBe(200);
   });
 
   test('a chunked body is streamed through, and cut off with 413 once it passes the limit', async () => {
