@@ -178,7 +178,7 @@ export function table(rows: (string | number)[][]): string {
 }
 
 /** Sequential requests over one keep-alive connection: per-request latency in microseconds. */
-export async function sequentialLatency(opts: { url: string; method?: string; headers?: Record<string, string>; body?: string; count: number }): Promise<{ p50: number; p99: number }> {
+export async function sequentialLatency(opts: { url: string; method?: string; headers?: Record<string, string>; body?: string; count: number }): Promise<{ p50: number; p99: number; samples: number[] }> {
   const http = await import('node:http');
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const u = new URL(opts.url);
@@ -196,8 +196,13 @@ export async function sequentialLatency(opts: { url: string; method?: string; he
     times.push(Number(process.hrtime.bigint() - started) / 1000);
   }
   agent.destroy();
-  times.sort((a, b) => a - b);
-  return { p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)] };
+  return { ...percentiles(times), samples: times };
+}
+
+/** p50 and p99 of latency samples (sorts them in place). */
+export function percentiles(samples: number[]): { p50: number; p99: number } {
+  samples.sort((a, b) => a - b);
+  return { p50: samples[Math.floor(samples.length * 0.5)], p99: samples[Math.floor(samples.length * 0.99)] };
 }
 
 /** Runs one benchmark as a script: prints its table, exits 0, or prints the error and exits 1. */

@@ -14,7 +14,7 @@ import { benchWebhooks } from './webhooks';
 
 const SUITES: Record<string, { title: string; run: () => Promise<{ rows: (string | number)[][] }> }> = {
   verify: { title: 'Verify (POST /v1/keys/verify, cached key, two rate windows + quota)', run: () => benchVerify({ duration: Number(process.env.BENCH_DURATION ?? 10) }) },
-  gateway: { title: 'Gateway (POST through /v1/agents/:id/* against the same upstream directly)', run: () => benchGateway({ duration: Number(process.env.BENCH_DURATION ?? 10) }) },
+  gateway: { title: 'Gateway (POST through /v1/agents/:id/* against the same upstream directly and through bare proxies)', run: () => benchGateway({ duration: Number(process.env.BENCH_DURATION ?? 10) }) },
   webhooks: { title: 'Webhook deliveries (keywarden worker against a bare signed-POST loop)', run: () => benchWebhooks({ deliveries: Number(process.env.BENCH_DELIVERIES ?? 5000) }) as Promise<{ rows: (string | number)[][] }> },
   graphql: { title: 'GraphQL keys(first: N) with parent, children, usage', run: () => benchGraphql() },
   scan: { title: 'Expiry-warning scan', run: () => benchScan() },
