@@ -12,11 +12,17 @@ function rssMiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
+/** The heap size (MiB) each Mark-Compact left, from --trace-gc lines such as "Mark-Compact 830.8 (891.3) -> 175.3 (434.9) MB". */
+export function liveHeapAfterFullGcs(output: string): number[] {
+  return [...output.matchAll(/Mark-Compact [\d.]+ \([\d.]+\) -> ([\d.]+) \(/g)].map((m) => Math.round(Number(m[1])));
+}
+
 export async function benchMemory(opts: { verifications: number; keys: number }): Promise<{ rows: (string | number)[][]; summary: Record<string, number> }> {
   const db = await freshDatabase();
   const port = await freePort();
   const prefix = benchPrefix('mem');
-  const api = await startProcess([...KEYWARDEN_NODE_ARGS, 'bin/keywarden.js', 'api'], { DATABASE_URL: db.url, PORT: String(port), KEYWARDEN_REDIS_PREFIX: prefix, LOG_LEVEL: 'info' }, /Keywarden API listening/);
+  // --trace-gc: each full collection prints the heap it left, which is what is live.
+  const api = await startProcess([...KEYWARDEN_NODE_ARGS, '--trace-gc', 'bin/keywarden.js', 'api'], { DATABASE_URL: db.url, PORT: String(port), KEYWARDEN_REDIS_PREFIX: prefix, LOG_LEVEL: 'info' }, /Keywarden API listening/);
   const pid = api.child.pid!;
   try {
     const pg = new Client({ connectionString: db.url });
@@ -37,6 +43,7 @@ export async function benchMemory(opts: { verifications: number; keys: number })
     }
     await pg.end();
     const startRss = rssMiB(pid);
+    const outputBeforeLoad = api.output().length;
     let i = 0;
     let peak = startRss;
     const samples: number[] = [];
@@ -53,6 +60,9 @@ export async function benchMemory(opts: { verifications: number; keys: number })
     });
     clearInterval(sampler);
     const endRss = rssMiB(pid);
+    // RSS also holds garbage V8 has not collected yet (it grows its heap lazily when memory is
+    // plentiful): the live heap after each full collection shows what the process keeps.
+    const live = liveHeapAfterFullGcs(api.output().slice(outputBeforeLoad));
     const half = samples.length ? samples[Math.floor(samples.length / 2)] : endRss;
     const rows: (string | number)[][] = [
       ['measure', 'value'],
@@ -62,6 +72,7 @@ export async function benchMemory(opts: { verifications: number; keys: number })
       ['RSS half-way (MiB)', half.toFixed(0)],
       ['RSS at the end (MiB)', endRss.toFixed(0)],
       ['peak RSS (MiB)', peak.toFixed(0)],
+      ['live JS heap after each full GC under load (MiB): smallest, largest, last', live.length ? `${Math.min(...live)}, ${Math.max(...live)}, ${live[live.length - 1]} (${live.length} collections)` : 'no full GC'],
     ];
     return { rows, summary: { endRss, peak, half } };
   } finally {
