@@ -1,13 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { buffer as readAll } from 'node:stream/consumers';
 import { Agent, type Dispatcher } from 'undici';
 import type { Permission } from '../generated/prisma/enums';
 import type { VerifyCode } from '../access/decide';
 import { clock } from '../infra/clock';
 import { logger } from '../infra/logger';
 import { tightestRateLimit, type ConcurrencyLimiter, type SlotToken } from '../limits';
-import { clientIp, retryAfterSeconds } from './http';
+import { clientIp, readBody, retryAfterSeconds } from './http';
 import { sendJson } from '../infra/http';
 import { gatewayUpstream } from '../infra/metrics';
 import { verifyKey, type VerifyDeps, type VerifyOutcome } from './verify';
@@ -142,7 +141,7 @@ export function createGateway(deps: GatewayDeps) {
     const headers: Record<string, string | string[] | undefined> = { ...req.headers };
     delete headers.authorization;
     const hasDeclared = req.headers['content-length'] !== undefined && Number.isFinite(declared);
-    const small = hasDeclared && declared > 0 && declared <= bufferMax ? readAll(req) : null;
+    const small = hasDeclared && declared > 0 && declared <= bufferMax ? readBody(req, bufferMax) : null;
     small?.catch(() => undefined); // a denied request never awaits it; an aborted one fails below
     const outcome = await verifyKey(deps, {
       key: m[1],

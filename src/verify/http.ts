@@ -29,8 +29,16 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       }
       chunks.push(c);
     });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    let ended = false;
+    req.on('end', () => {
+      ended = true;
+      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    });
     req.on('error', reject);
+    // A client that leaves before its body is complete.
+    req.on('close', () => {
+      if (!ended) reject(new HttpError(400, 'BAD_REQUEST', 'the client closed the connection before its body was complete'));
+    });
   });
 }
 
