@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import autocannon from 'autocannon';
+import { WebSocket } from 'undici';
 import { Client } from 'pg';
 import { digestSecret, generateSecret, startOf } from '../src/keys/secret';
 import { KEYWARDEN_NODE_ARGS, benchPrefix, dropRedisPrefix, freePort, freshDatabase, startProcess, table, runMain } from './lib';
@@ -12,17 +13,36 @@ function rssMiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
-/** The heap size (MiB) each Mark-Compact left, from --trace-gc lines such as "Mark-Compact 830.8 (891.3) -> 175.3 (434.9) MB". */
-export function liveHeapAfterFullGcs(output: string): number[] {
-  return [...output.matchAll(/Mark-Compact [\d.]+ \([\d.]+\) -> ([\d.]+) \(/g)].map((m) => Math.round(Number(m[1])));
+/** A full garbage collection in the process whose inspector listens on `port` (DevTools protocol over a WebSocket). */
+async function collectGarbage(port: number): Promise<void> {
+  const [target] = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  try {
+    await new Promise((resolve, reject) => {
+      ws.onerror = reject;
+      ws.onopen = () => ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
+      ws.onmessage = (m) => {
+        if (JSON.parse(String(m.data)).id === 1) resolve(undefined);
+      };
+    });
+  } finally {
+    ws.close();
+  }
+}
+
+/** The process's JS heap in use, from its /metrics (answered to loopback clients). */
+async function heapUsedMiB(port: number): Promise<number> {
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return Number(/^keywarden_nodejs_heap_size_used_bytes (\d+)/m.exec(metrics)![1]) / 2 ** 20;
 }
 
 export async function benchMemory(opts: { verifications: number; keys: number }): Promise<{ rows: (string | number)[][]; summary: Record<string, number> }> {
   const db = await freshDatabase();
   const port = await freePort();
   const prefix = benchPrefix('mem');
-  // --trace-gc: each full collection prints the heap it left, which is what is live.
-  const api = await startProcess([...KEYWARDEN_NODE_ARGS, '--trace-gc', 'bin/keywarden.js', 'api'], { DATABASE_URL: db.url, PORT: String(port), KEYWARDEN_REDIS_PREFIX: prefix, LOG_LEVEL: 'info' }, /Keywarden API listening/);
+  // The inspector (loopback, a free port) lets the benchmark force a full collection at the end.
+  const inspectPort = await freePort();
+  const api = await startProcess([...KEYWARDEN_NODE_ARGS, `--inspect=127.0.0.1:${inspectPort}`, 'bin/keywarden.js', 'api'], { DATABASE_URL: db.url, PORT: String(port), KEYWARDEN_REDIS_PREFIX: prefix, LOG_LEVEL: 'info' }, /Keywarden API listening/);
   const pid = api.child.pid!;
   try {
     const pg = new Client({ connectionString: db.url });
@@ -42,8 +62,9 @@ export async function benchMemory(opts: { verifications: number; keys: number })
       await pg.query(`INSERT INTO "ApiKey" (id, "accountId", name, digest, start, type, permission, "updatedAt", "rateLimits") VALUES ${tuples.join(',')}`, values);
     }
     await pg.end();
+    await collectGarbage(inspectPort);
+    const retainedBeforeMiB = await heapUsedMiB(port);
     const startRss = rssMiB(pid);
-    const outputBeforeLoad = api.output().length;
     let i = 0;
     let peak = startRss;
     const samples: number[] = [];
@@ -61,8 +82,10 @@ export async function benchMemory(opts: { verifications: number; keys: number })
     clearInterval(sampler);
     const endRss = rssMiB(pid);
     // RSS also holds garbage V8 has not collected yet (it grows its heap lazily when memory is
-    // plentiful): the live heap after each full collection shows what the process keeps.
-    const live = liveHeapAfterFullGcs(api.output().slice(outputBeforeLoad));
+    // plentiful, and collections under load still count what died while they marked): what the
+    // process keeps is the heap left after a full collection once the load has stopped.
+    await collectGarbage(inspectPort);
+    const retainedMiB = await heapUsedMiB(port);
     const half = samples.length ? samples[Math.floor(samples.length / 2)] : endRss;
     const rows: (string | number)[][] = [
       ['measure', 'value'],
@@ -72,7 +95,7 @@ export async function benchMemory(opts: { verifications: number; keys: number })
       ['RSS half-way (MiB)', half.toFixed(0)],
       ['RSS at the end (MiB)', endRss.toFixed(0)],
       ['peak RSS (MiB)', peak.toFixed(0)],
-      ['live JS heap after each full GC under load (MiB): smallest, largest, last', live.length ? `${Math.min(...live)}, ${Math.max(...live)}, ${live[live.length - 1]} (${live.length} collections)` : 'no full GC'],
+      ['JS heap retained (used after a forced full GC), before / after the load (MiB)', `${retainedBeforeMiB.toFixed(0)} / ${retainedMiB.toFixed(0)}`],
     ];
     return { rows, summary: { endRss, peak, half } };
   } finally {
