@@ -19,7 +19,6 @@ const snapshotSelect = {
   expiresAt: true,
   graceEndsAt: true,
   permission: true,
-  digest: true,
   scopeKind: true,
   scopeAgentId: true,
   scopeGroup: { select: { agents: { select: { id: true } } } },
@@ -40,7 +39,6 @@ const snapshotSelect = {
 type SnapshotRow = Prisma.ApiKeyGetPayload<{ select: typeof snapshotSelect }>;
 
 export interface ResolvedKey extends KeySnapshot {
-  digest: string;
   ancestorIds: string[];
   /** Lowest permission along the chain. */
   effectivePermission: ChainLink['permission'];
@@ -90,6 +88,14 @@ function smallest<K extends 'units' | 'bytes'>(field: K, amounts: Amount<K>[]): 
   return best;
 }
 
+// The verify cache holds up to 10,000 of these: lists that are empty (most of them, for most
+// keys) share one frozen empty array instead of one each, and scope sets exist only for the
+// scopes that consult them.
+const NONE = Object.freeze([]) as never[];
+function orNone<T>(list: T[]): T[] {
+  return list.length === 0 ? NONE : list;
+}
+
 function ranges(list: string[]): { ranges: IpRange[]; hosts: string[] } {
   const out: IpRange[] = [];
   const hosts: string[] = [];
@@ -98,12 +104,11 @@ function ranges(list: string[]): { ranges: IpRange[]; hosts: string[] } {
     if (p.ok) out.push(p.range);
     else hosts.push(entry);
   }
-  return { ranges: out, hosts };
+  return { ranges: orNone(out), hosts: orNone(hosts) };
 }
 
 function toLink(r: SnapshotRow): ChainLink {
   const allowlist = ranges(r.ipAllowlist);
-  const workflowAgents = r.scopeWorkflows.flatMap((w) => w.agents.map((a) => a.id));
   return {
     id: r.id,
     status: r.status,
@@ -113,13 +118,18 @@ function toLink(r: SnapshotRow): ChainLink {
     scope: {
       kind: r.scopeKind,
       agentId: r.scopeAgentId,
-      agentIds: new Set(r.scopeKind === 'AGENT_GROUP' ? (r.scopeGroup?.agents.map((a) => a.id) ?? []) : workflowAgents),
-      workflowIds: new Set(r.scopeWorkflows.map((w) => w.id)),
+      agentIds:
+        r.scopeKind === 'AGENT_GROUP'
+          ? new Set(r.scopeGroup?.agents.map((a) => a.id) ?? [])
+          : r.scopeKind === 'WORKFLOW'
+            ? new Set(r.scopeWorkflows.flatMap((w) => w.agents.map((a) => a.id)))
+            : undefined,
+      workflowIds: r.scopeKind === 'WORKFLOW' ? new Set(r.scopeWorkflows.map((w) => w.id)) : undefined,
     },
     ipRanges: allowlist.ranges,
     ipHosts: allowlist.hosts,
-    accessWindows: (r.accessWindows ?? []) as unknown as AccessWindow[],
-    allowedCountries: r.allowedCountries,
+    accessWindows: orNone((r.accessWindows ?? []) as unknown as AccessWindow[]),
+    allowedCountries: orNone(r.allowedCountries),
     condition: compiled(r.condition),
   };
 }
@@ -153,13 +163,12 @@ async function resolveChain(db: Tx, row: SnapshotRow): Promise<ResolvedKey> {
     type: row.type,
     master: row.master,
     chain,
-    digest: row.digest,
-    ancestorIds: row.ancestorIds,
+    ancestorIds: orNone(row.ancestorIds),
     effectivePermission: lowestPermission(chain.map((l) => l.permission)),
     scopeKind: row.scopeKind,
     scopeAgentId: row.scopeAgentId,
-    scopeGroupAgentIds: row.scopeGroup?.agents.map((a) => a.id) ?? [],
-    scopeWorkflowIds: row.scopeWorkflows.map((w) => w.id),
+    scopeGroupAgentIds: orNone(row.scopeGroup?.agents.map((a) => a.id) ?? []),
+    scopeWorkflowIds: orNone(row.scopeWorkflows.map((w) => w.id)),
     expiresAt: chain.reduce<Date | null>((min, l) => (l.expiresAt !== null && (min === null || l.expiresAt < min.getTime()) ? new Date(l.expiresAt) : min), null),
     chainIds: chain.map((l) => l.id),
     metadata: (row.metadata ?? null) as Record<string, unknown> | null,
@@ -170,6 +179,6 @@ async function resolveChain(db: Tx, row: SnapshotRow): Promise<ResolvedKey> {
       maxConcurrent: chainRows.reduce<number | null>((min, r) => (r?.maxConcurrent != null && (min === null || r.maxConcurrent < min) ? r.maxConcurrent : min), null),
     },
     needsCountry: chain.some((l) => (l.allowedCountries?.length ?? 0) > 0 || !!l.condition),
-    hostnames: [...new Set(chain.flatMap((l) => l.ipHosts ?? []))],
+    hostnames: orNone([...new Set(chain.flatMap((l) => l.ipHosts ?? []))]),
   };
 }
