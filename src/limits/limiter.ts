@@ -78,20 +78,15 @@ interface WindowPlan {
   windowCount: string;
   /** intervalUs, limit per window. */
   windowArgs: string[];
-  /** The quota or bandwidth key of a period (the same one until the period turns). */
-  counterKey: (kind: 'quota' | 'bw', period: Period, periodId: string) => string;
+  /** The last quota and bandwidth keys (the same until the period turns); only keys with such limits get them. */
+  quotaKey?: CounterKey;
+  bwKey?: CounterKey;
 }
 
-/** Remembers the last answer per kind; a new period id replaces it. */
-function memoLast(make: (kind: 'quota' | 'bw', period: Period, periodId: string) => string) {
-  const last: Partial<Record<'quota' | 'bw', { period: Period; periodId: string; key: string }>> = {};
-  return (kind: 'quota' | 'bw', period: Period, periodId: string): string => {
-    const hit = last[kind];
-    if (hit && hit.periodId === periodId && hit.period === period) return hit.key;
-    const key = make(kind, period, periodId);
-    last[kind] = { period, periodId, key };
-    return key;
-  };
+interface CounterKey {
+  period: Period;
+  periodId: string;
+  key: string;
 }
 
 export class Limiter extends RedisLimitsBase {
@@ -114,8 +109,8 @@ export class Limiter extends RedisLimitsBase {
     const args: (string | number)[] = [windows.length + (quota ? 1 : 0) + (bandwidth ? 1 : 0), ...plan.rateKeys];
     const quotaPeriod = quota ? periodBounds(quota.period, nowMs) : null;
     const bandwidthPeriod = bandwidth ? periodBounds(bandwidth.period, nowMs) : null;
-    if (quota && quotaPeriod) args.push(plan.counterKey('quota', quota.period, quotaPeriod.id));
-    if (bandwidth && bandwidthPeriod) args.push(plan.counterKey('bw', bandwidth.period, bandwidthPeriod.id));
+    if (quota && quotaPeriod) args.push(this.counterKey(plan, 'quota', quota.period, quotaPeriod.id));
+    if (bandwidth && bandwidthPeriod) args.push(this.counterKey(plan, 'bw', bandwidth.period, bandwidthPeriod.id));
     args.push(nowMs * 1000, cost > 0 ? '1' : '0', plan.windowCount, ...plan.windowArgs);
     if (quota && quotaPeriod) {
       // A probe (cost 0) asks whether one unit is left, so an exhausted quota still says so.
@@ -202,10 +197,19 @@ export class Limiter extends RedisLimitsBase {
       rateKeys: windows.map((w) => limitsKey(this.prefix, keyId, 'rate', w.window)),
       windowCount: String(windows.length),
       windowArgs: windows.flatMap((w) => [String(emissionIntervalUs(w.window, w.limit)), String(w.limit)]),
-      counterKey: memoLast((kind: 'quota' | 'bw', period: Period, periodId: string) => limitsKey(this.prefix, keyId, kind, period, periodId)),
     };
     this.plans.set(rateLimits, plan);
     return plan;
+  }
+
+  /** The quota or bandwidth counter's key for a period, remembered on the plan until the period turns. */
+  private counterKey(plan: WindowPlan, kind: 'quota' | 'bw', period: Period, periodId: string): string {
+    const field = kind === 'quota' ? 'quotaKey' : 'bwKey';
+    const last = plan[field];
+    if (last && last.periodId === periodId && last.period === period) return last.key;
+    const key = limitsKey(this.prefix, plan.keyId, kind, period, periodId);
+    plan[field] = { period, periodId, key };
+    return key;
   }
 
   private bandwidthKey(keyId: string, bandwidth: BandwidthSpec, periodId: string): string {
