@@ -172,6 +172,17 @@ export function createGateway(deps: GatewayDeps) {
       return sendJson(res, 502, { error: { code: 'NO_UPSTREAM', message: MESSAGES.NO_UPSTREAM } }, limitHeaders);
     }
 
+    // A small body is complete before a concurrency slot is taken: a client that uploads slowly
+    // or leaves halfway holds no slot, and sends the upstream nothing.
+    let smallBody: Buffer | null = null;
+    if (small) {
+      try {
+        smallBody = await small;
+      } catch {
+        return;
+      }
+    }
+
     let slot: SlotToken | null = null;
     if (key.limits.maxConcurrent !== null) {
       slot = await deps.slots.acquire(key.id, key.limits.maxConcurrent, timeoutMs + 5_000);
@@ -204,15 +215,9 @@ export function createGateway(deps: GatewayDeps) {
     let requestBytes = hasDeclared ? declared : 0;
     let responseBytes = 0;
     let body: Dispatcher.DispatchOptions['body'] = null;
-    if (small) {
+    if (smallBody) {
       forwarded['content-length'] = String(declared);
-      try {
-        body = await small;
-      } catch {
-        // The client went away before its body arrived: nothing is sent upstream.
-        release();
-        return;
-      }
+      body = smallBody;
     } else if (hasDeclared) {
       forwarded['content-length'] = String(declared);
       body = declared > 0 ? req : null;

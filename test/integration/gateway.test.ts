@@ -184,12 +184,14 @@ describe('denials', () => {
     }
   });
 
-  test('a client that leaves before its small body is complete: nothing reaches the upstream and the slot is free', async () => {
+  test('a client that leaves before its small body is complete: nothing reaches the upstream and it held no slot', async () => {
     const k = await key({ permission: 'EXECUTE', maxConcurrent: 1 });
     const socket = net.connect(Number(new URL(h.url).port), '127.0.0.1');
     await new Promise((r) => socket.once('connect', r));
     socket.write(`POST /v1/agents/${agentId}/partial HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${k.secret}\r\nContent-Length: 500\r\n\r\n${'p'.repeat(100)}`);
     await new Promise((r) => setTimeout(r, 300));
+    // Still uploading: the key's one slot is not taken by it.
+    expect((await call(`/v1/agents/${agentId}/during-partial`, k.secret)).status).toBe(200);
     socket.destroy();
     await new Promise((r) => setTimeout(r, 200));
     expect(started).not.toContain('/base/partial');
