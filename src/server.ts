@@ -70,6 +70,11 @@ export function createApp(deps: AppDeps): App {
     const url = req.url ?? '/';
     const path = url.split('?', 1)[0];
     const fail = (err: unknown) => {
+      // The client left before its request was complete: nothing to answer, and no fault of ours.
+      if (req.destroyed && !req.complete) {
+        logger.debug({ path, err: err instanceof Error ? err.message : String(err) }, 'client left mid-request');
+        return;
+      }
       if (res.headersSent) {
         res.destroy();
         return;

@@ -1,4 +1,6 @@
+import net from 'node:net';
 import { clock } from '../../src/infra/clock';
+import { logger } from '../../src/infra/logger';
 import { startHarness, type Harness } from '../helpers/harness';
 
 // POST /v1/keys/verify: every code of this version, in order, and the HTTP edges.
@@ -174,6 +176,23 @@ describe('bad requests', () => {
   test('an oversize body answers 413', async () => {
     const r = await h.verify({ key: 'ak_prod_x', pad: 'x'.repeat(20_000) });
     expect(r.status).toBe(413);
+  });
+  test('a client that leaves before its body is complete is not logged as a failure', async () => {
+    const errors = jest.spyOn(logger, 'error');
+    try {
+      for (let i = 0; i < 3; i++) {
+        const socket = net.connect(Number(new URL(h.url).port), '127.0.0.1');
+        await new Promise((r) => socket.once('connect', r));
+        socket.write('POST /v1/keys/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"key":"ak_');
+        await new Promise((r) => setTimeout(r, 100));
+        socket.destroy();
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      expect(errors).not.toHaveBeenCalled();
+      expect((await h.verify({ key: 'ak_prod_x' })).status).toBe(200);
+    } finally {
+      errors.mockRestore();
+    }
   });
   test('GET answers 405', async () => {
     const r = await fetch(`${h.url}/v1/keys/verify`);
