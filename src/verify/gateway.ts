@@ -142,7 +142,7 @@ export function createGateway(deps: GatewayDeps) {
     delete headers.authorization;
     const hasDeclared = req.headers['content-length'] !== undefined && Number.isFinite(declared);
     const small = hasDeclared && declared > 0 && declared <= bufferMax ? readBody(req, bufferMax) : null;
-    small?.catch(() => undefined); // a denied request never awaits it; an aborted one fails below
+    small?.catch(() => undefined); // a denied request never awaits it
     const outcome = await verifyKey(deps, {
       key: m[1],
       agentId: route.kind === 'agent' ? route.id : undefined,
@@ -173,15 +173,9 @@ export function createGateway(deps: GatewayDeps) {
     }
 
     // A small body is complete before a concurrency slot is taken: a client that uploads slowly
-    // or leaves halfway holds no slot, and sends the upstream nothing.
-    let smallBody: Buffer | null = null;
-    if (small) {
-      try {
-        smallBody = await small;
-      } catch {
-        return;
-      }
-    }
+    // or leaves halfway holds no slot, and sends the upstream nothing (the server's failure
+    // handler sees it left).
+    const smallBody = small ? await small : null;
 
     let slot: SlotToken | null = null;
     if (key.limits.maxConcurrent !== null) {

@@ -29,15 +29,11 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       }
       chunks.push(c);
     });
-    let ended = false;
-    req.on('end', () => {
-      ended = true;
-      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
-    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
     req.on('error', reject);
     // A client that leaves before its body is complete.
     req.on('close', () => {
-      if (!ended) reject(new HttpError(400, 'BAD_REQUEST', 'the client closed the connection before its body was complete'));
+      if (!req.complete) reject(new HttpError(400, 'BAD_REQUEST', 'the client closed the connection before its body was complete'));
     });
   });
 }

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { clock } from '../../src/infra/clock';
+import { logger } from '../../src/infra/logger';
 import { startHarness, type Harness } from '../helpers/harness';
 
 // The gateway in front of agents and workflows: auth, method -> permission, proxying, the
@@ -53,7 +54,10 @@ afterAll(async () => {
   upstream.closeAllConnections();
   await new Promise((r) => upstream.close(r));
 });
-afterEach(() => clock.reset());
+afterEach(() => {
+  clock.reset();
+  jest.restoreAllMocks();
+});
 
 async function key(input: Record<string, unknown>) {
   const r = await h.gql(`mutation($input: CreateKeyInput!) { createKey(input: $input) { secret key { id } } }`, { input: { name: 'g', type: 'PRODUCTION', ...input } }, acct.secret);
@@ -186,6 +190,7 @@ describe('denials', () => {
 
   test('a client that leaves before its small body is complete: nothing reaches the upstream and it held no slot', async () => {
     const k = await key({ permission: 'EXECUTE', maxConcurrent: 1 });
+    const errors = jest.spyOn(logger, 'error');
     const socket = net.connect(Number(new URL(h.url).port), '127.0.0.1');
     await new Promise((r) => socket.once('connect', r));
     socket.write(`POST /v1/agents/${agentId}/partial HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${k.secret}\r\nContent-Length: 500\r\n\r\n${'p'.repeat(100)}`);
@@ -195,6 +200,7 @@ describe('denials', () => {
     socket.destroy();
     await new Promise((r) => setTimeout(r, 200));
     expect(started).not.toContain('/base/partial');
+    expect(errors).not.toHaveBeenCalled(); // the client left: not a failure of ours
     expect((await call(`/v1/agents/${agentId}/after-partial`, k.secret)).status).toBe(200);
   });
 
