@@ -93,9 +93,18 @@ async function scanCommand(paths: string[], opts: { report?: string; progress?: 
 
 export function buildCli(): Command {
   const program = new Command('keywarden').description('API key manager for AI agents and workflows').showHelpAfterError();
-  program.command('start', { isDefault: true }).description('API server and workers in one process').action(() => run('all').catch(die));
-  program.command('api').description('API server only (scale out with several)').action(() => run('api').catch(die));
-  program.command('worker').description('workers only (scale out with several)').action(() => run('worker').catch(die));
+  program
+    .command('start', { isDefault: true })
+    .description('API server and workers in one process')
+    .action(() => run('all').catch(die));
+  program
+    .command('api')
+    .description('API server only (scale out with several)')
+    .action(() => run('api').catch(die));
+  program
+    .command('worker')
+    .description('workers only (scale out with several)')
+    .action(() => run('worker').catch(die));
   program
     .command('bootstrap')
     .description('create an account and its first master key; prints the secret once')
@@ -110,10 +119,7 @@ export function buildCli(): Command {
           const created = await createAccountWithMasterKey(db, opts.account);
           if (opts.json) process.stdout.write(JSON.stringify(created) + '\n');
           else {
-            process.stdout.write(
-              `Created account "${opts.account.trim()}" (${created.accountId}).\n` +
-                `Master key ${created.keyId}, shown this once (only a digest is stored):\n\n${created.secret}\n`,
-            );
+            process.stdout.write(`Created account "${opts.account.trim()}" (${created.accountId}).\n` + `Master key ${created.keyId}, shown this once (only a digest is stored):\n\n${created.secret}\n`);
           }
         } finally {
           await db.close();

@@ -51,9 +51,7 @@ export async function applyMigrations(db: SqlRunner, log: Pick<Logger, 'info'>, 
       "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
       "applied_steps_count" INTEGER NOT NULL DEFAULT 0
     )`);
-    const rows = await db.query(
-      'SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
-    );
+    const rows = await db.query('SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL');
     const applied = new Map(rows.map((r) => [String(r.migration_name), String(r.checksum)]));
     const done: string[] = [];
     for (const m of migrations) {

@@ -26,7 +26,6 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEST_DATABASE_URL = url.toString();
   await migratePostgres(url.toString(), { info: () => {} });
 
-
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const redis = new Redis(redisUrl, { lazyConnect: true, retryStrategy: () => null });
   try {

@@ -32,10 +32,7 @@ test('an untouched chain is valid and every row is checked', async () => {
 test("a row whose after was changed in SQL breaks the chain at that row's sequence", async () => {
   const { acct, rows } = await auditedAccount('chain-update');
   const victim = rows.find((r) => r.action === 'key.create' && (r.after as any)?.name === 'k1')!;
-  const changed = await h.db.prisma.$executeRawUnsafe(
-    `UPDATE "AuditEvent" SET "after" = jsonb_set("after", '{name}', '"k1-tampered"') WHERE id = $1::uuid`,
-    victim.id,
-  );
+  const changed = await h.db.prisma.$executeRawUnsafe(`UPDATE "AuditEvent" SET "after" = jsonb_set("after", '{name}', '"k1-tampered"') WHERE id = $1::uuid`, victim.id);
   expect(changed).toBe(1);
   const status = ok(await h.gql(VERIFY_CHAIN, {}, acct.secret)).verifyAuditChain;
   expect(status).toEqual({ valid: false, checked: victim.sequence - 1, firstBrokenSequence: victim.sequence });

@@ -67,7 +67,10 @@ test('first start on the embedded store prints the default master key once, serv
     expect(secret).toBeDefined();
     // The key appears on its own line exactly once, and in no log line.
     expect(p.stdout().split(secret!).length - 1).toBe(1);
-    const logLines = p.stdout().split('\n').filter((l) => l.startsWith('{'));
+    const logLines = p
+      .stdout()
+      .split('\n')
+      .filter((l) => l.startsWith('{'));
     expect(logLines.some((l) => l.includes(secret!))).toBe(false);
 
     const viewer = await gql(url, secret!, '{ viewer { account { name } key { master permission } } }');

@@ -115,5 +115,10 @@ test('revoking a key revokes the keys derived from it, with one key.revoke audit
   const after = await accountCounts(h, acct.accountId);
   expect(after.audit - before.audit).toBe(2);
   const events = await h.db.prisma.auditEvent.findMany({ where: { accountId: acct.accountId, sequence: { gt: before.auditSequence } }, orderBy: { sequence: 'asc' } });
-  expect(events.map((e) => [e.action, e.targetId]).sort()).toEqual([['key.revoke', child.key.id], ['key.revoke', parent.key.id]].sort());
+  expect(events.map((e) => [e.action, e.targetId]).sort()).toEqual(
+    [
+      ['key.revoke', child.key.id],
+      ['key.revoke', parent.key.id],
+    ].sort(),
+  );
 });

@@ -25,7 +25,14 @@ test('schema/schema.graphql equals the schema printed from the code', () => {
 
 test('the printed schema holds the operations API.md fixes', () => {
   const printed = printedSchema();
-  for (const op of ['viewer: Viewer!', 'key(id: ID!): ApiKey', 'verifyAuditChain: AuditChainStatus!', 'createKey(input: CreateKeyInput!): KeySecretPayload!', 'updateKey(id: ID!, input: UpdateKeyInput!): ApiKey!', 'revokeKey(id: ID!, reason: String): ApiKey!']) {
+  for (const op of [
+    'viewer: Viewer!',
+    'key(id: ID!): ApiKey',
+    'verifyAuditChain: AuditChainStatus!',
+    'createKey(input: CreateKeyInput!): KeySecretPayload!',
+    'updateKey(id: ID!, input: UpdateKeyInput!): ApiKey!',
+    'revokeKey(id: ID!, reason: String): ApiKey!',
+  ]) {
     expect(printed).toContain(op);
   }
 });

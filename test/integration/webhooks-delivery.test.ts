@@ -23,8 +23,7 @@ beforeEach(async () => {
 });
 afterEach(() => rx.close());
 
-const deliveriesOf = (endpointId: string) =>
-  iso.db.prisma.webhookDelivery.findMany({ where: { endpointId }, include: { attempts: { orderBy: { number: 'asc' } }, event: true }, orderBy: { createdAt: 'asc' } });
+const deliveriesOf = (endpointId: string) => iso.db.prisma.webhookDelivery.findMany({ where: { endpointId }, include: { attempts: { orderBy: { number: 'asc' } }, event: true }, orderBy: { createdAt: 'asc' } });
 
 test('a created key reaches the receiver signed per Standard Webhooks, verified by the standardwebhooks library', async () => {
   const acct = await h.newAccount('wh-sign');

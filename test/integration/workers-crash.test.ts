@@ -99,10 +99,14 @@ test('a worker killed mid-batch: the batch is taken over, the attempts it record
 
   const b = spawnWorker();
   await b.waitFor(/workers started/);
-  const all = await eventually(async () => {
-    const d = await iso.db.prisma.webhookDelivery.findMany({ where: { endpointId: ep.endpoint.id }, include: { attempts: true, event: true } });
-    return d.every((x) => x.status === 'SUCCEEDED') && d;
-  }, 30_000, 'all six delivered');
+  const all = await eventually(
+    async () => {
+      const d = await iso.db.prisma.webhookDelivery.findMany({ where: { endpointId: ep.endpoint.id }, include: { attempts: true, event: true } });
+      return d.every((x) => x.status === 'SUCCEEDED') && d;
+    },
+    30_000,
+    'all six delivered',
+  );
   expect(all).toHaveLength(6);
   expect(all.map((d) => d.attempts.length)).toEqual([1, 1, 1, 1, 1, 1]);
   // Seven requests: each delivery once, and the one cut off again with the same webhook-id.

@@ -23,7 +23,7 @@ test('an endpoint holds at most perEndpoint slots; others are not affected; a re
   expect(slots.tryAcquire('a')).toBeNull();
 });
 
-test('a fast endpoint\'s busy deliveries come back within about its hold time', () => {
+test("a fast endpoint's busy deliveries come back within about its hold time", () => {
   const clock = clockAt();
   const slots = new EndpointSlots(1, clock.now);
   for (let i = 0; i < 20; i++) {

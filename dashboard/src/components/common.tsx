@@ -89,8 +89,7 @@ export function SecretReveal({ secrets, onDone }: { secrets: { label: string; se
   return (
     <Modal title={secrets.length === 1 ? 'Your new key' : `${secrets.length} new keys`} onClose={() => undefined}>
       <p className="warning" role="note">
-        Copy {secrets.length === 1 ? 'this secret' : 'these secrets'} now. Keywarden stores only a digest: once you close this
-        window, {secrets.length === 1 ? 'it' : 'they'} cannot be shown again.
+        Copy {secrets.length === 1 ? 'this secret' : 'these secrets'} now. Keywarden stores only a digest: once you close this window, {secrets.length === 1 ? 'it' : 'they'} cannot be shown again.
       </p>
       {secrets.map((s, i) => (
         <div className="secret-row" key={s.secret}>

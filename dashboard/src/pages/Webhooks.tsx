@@ -198,13 +198,7 @@ function Deliveries({ endpointId }: { endpointId: string }) {
           </thead>
           <tbody>
             {data.webhookDeliveries.edges.map(({ node: d }) => (
-              <DeliveryRows
-                key={d.id}
-                d={d}
-                expanded={expanded === d.id}
-                onToggle={() => setExpanded(expanded === d.id ? null : d.id)}
-                onRedeliver={async () => (await redeliver.run({ id: d.id })) && reload()}
-              />
+              <DeliveryRows key={d.id} d={d} expanded={expanded === d.id} onToggle={() => setExpanded(expanded === d.id ? null : d.id)} onRedeliver={async () => (await redeliver.run({ id: d.id })) && reload()} />
             ))}
           </tbody>
         </table>
