@@ -3,7 +3,7 @@ import autocannon from 'autocannon';
 import { WebSocket } from 'undici';
 import { Client } from 'pg';
 import { digestSecret, generateSecret, startOf } from '../src/keys/secret';
-import { KEYWARDEN_NODE_ARGS, benchPrefix, dropRedisPrefix, freePort, freshDatabase, startProcess, table, runMain } from './lib';
+import { KEYWARDEN_NODE_ARGS, benchPrefix, dropRedisPrefix, freePort, freshDatabase, startProcess, runMain } from './lib';
 
 // Resident memory of one API process across many verifications of many distinct keys: the key
 // cache is bounded (LRU), so memory must level off rather than grow with the traffic.

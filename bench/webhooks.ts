@@ -7,7 +7,7 @@ import { createWebhookEndpoint } from '../src/webhooks/endpoints';
 import { emitEvent, emitOnce } from '../src/events/outbox';
 import { postWebhook } from '../src/webhooks/post';
 import { signWebhook } from '../src/webhooks/signing';
-import { KEYWARDEN_NODE_ARGS, ROOT, benchPrefix, cpuSecondsOf, dropRedisPrefix, freePort, freshDatabase, startProcess, table, runMain } from './lib';
+import { KEYWARDEN_NODE_ARGS, ROOT, benchPrefix, cpuSecondsOf, dropRedisPrefix, freePort, freshDatabase, startProcess, runMain } from './lib';
 
 // Webhook delivery: deliveries per second from a `keywarden worker` process (outbox -> relay ->
 // BullMQ -> sign -> POST -> record) against a bare loop of the same signed POSTs at the same

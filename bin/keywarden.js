@@ -5,6 +5,6 @@ require('../src/main.ts')
   .buildCli()
   .parseAsync(process.argv)
   .catch((err) => {
-    process.stderr.write(`keywarden: ${err && err.message ? err.message : String(err)}\n`);
+    process.stderr.write(`keywarden: ${err?.message ? err.message : String(err)}\n`);
     process.exit(1);
   });

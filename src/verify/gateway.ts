@@ -253,7 +253,7 @@ export function createGateway(deps: GatewayDeps) {
           controller = c;
           if (clientGone) c.abort(new Error('client closed the connection'));
         },
-        onResponseStart(c, statusCode, headers) {
+        onResponseStart(_c, statusCode, headers) {
           if (statusCode < 200) return; // 1xx: informational, the real answer follows
           const outHeaders: Record<string, string | string[]> = { ...limitHeaders };
           for (const name in headers) {
