@@ -94,10 +94,12 @@ export async function benchWebhooks(opts: { deliveries?: number; latencySamples?
         return (await tx.outboxEvent.findFirstOrThrow({ where: { accountId: acct.accountId, type: 'key.leaked' }, orderBy: { createdAt: 'desc' }, select: { id: true } })).id;
       });
       const committed = Date.now();
-      let line: RegExpMatchArray | null = null;
-      while (!(line = receiver.output().match(new RegExp(`R ${id} (\\d+)`)))) {
+      const sample = new RegExp(`R ${id} (\\d+)`);
+      let line = receiver.output().match(sample);
+      while (!line) {
         if (Date.now() - committed > 10_000) throw new Error('latency sample never arrived');
         await new Promise((r) => setTimeout(r, 1));
+        line = receiver.output().match(sample);
       }
       return Number(line[1]) - committed;
     };

@@ -5,7 +5,7 @@ import { KeywardenError } from './infra/errors';
 import { createLogger, setLogger } from './infra/logger';
 import { RedisUnavailableError } from './infra/redis';
 import { createAccountWithMasterKey } from './keys/lifecycle';
-import { leakedEndpoint, reportLeakedSecrets, scanPaths } from './keys/scan';
+import { leakedEndpoint, reportLeakedSecrets, type ScanSummary, scanPaths } from './keys/scan';
 import { start, type Role } from './app';
 
 // CLI entry: start | api | worker | bootstrap | scan.
@@ -54,7 +54,7 @@ async function scanCommand(paths: string[], opts: { report?: string; progress?: 
   const showProgress = tty || opts.progress === true;
   let progressOnLine = false;
   const secrets: string[] = [];
-  let summary;
+  let summary: ScanSummary;
   try {
     summary = await scanPaths(
       paths,
