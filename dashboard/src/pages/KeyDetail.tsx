@@ -228,6 +228,7 @@ export function KeyDetailPage({ id, viewer }: { id: string; viewer: ViewerInfo }
             <table>
               <tbody>
                 {k.recentAccess.map((a, i) => (
+                  // biome-ignore lint/suspicious/noArrayIndexKey: a read-only log replaced whole on each load; two entries may share every field.
                   <tr key={i}>
                     <td>{formatDate(a.at)}</td>
                     <td>

@@ -234,6 +234,7 @@ function DeliveryRows({ d, expanded, onToggle, onRedeliver }: { d: Delivery; exp
       </tr>
       {expanded &&
         d.attempts.map((a, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: a read-only list of attempts replaced whole on each load, in attempt order.
           <tr key={i} className="attempt">
             <td colSpan={2}>{formatDate(a.attemptedAt)}</td>
             <td>{a.statusCode ?? 'no answer'}</td>
