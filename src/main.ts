@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from './config';
 import { EmbeddedStoreBusyError, openDatabase } from './infra/db';
 import { KeywardenError } from './infra/errors';
 import { createLogger, setLogger } from './infra/logger';
+import { PACKAGE_VERSION } from './infra/paths';
 import { RedisUnavailableError } from './infra/redis';
 import { createAccountWithMasterKey } from './keys/lifecycle';
 import { leakedEndpoint, reportLeakedSecrets, type ScanSummary, scanPaths } from './keys/scan';
@@ -92,7 +93,7 @@ async function scanCommand(paths: string[], opts: { report?: string; progress?: 
 }
 
 export function buildCli(): Command {
-  const program = new Command('keywarden').description('API key manager for AI agents and workflows').showHelpAfterError();
+  const program = new Command('keywarden').description('API key manager for AI agents and workflows').version(PACKAGE_VERSION).showHelpAfterError();
   program
     .command('start', { isDefault: true })
     .description('API server and workers in one process')
