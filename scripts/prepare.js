@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Run by `npm ci` and `npm install` (the "prepare" script): generates the Prisma client into
 // src/generated, then compiles src/ and workers/ into dist/ (scripts/build.js).
-// A production install (`npm ci --omit=dev`) has neither the Prisma CLI nor esbuild, which are
-// development dependencies: there it keeps the dist/ built before it (a build stage, or a
-// development install of the same tree), and stops plainly when there is none.
+// A production install (`npm ci --omit=dev`) has no esbuild, a development dependency (the Prisma
+// CLI may still come in as a peer of @prisma/client): there it keeps the dist/ built before it (a
+// build stage, or a development install of the same tree), and stops plainly when there is none.
+// The Prisma client is compiled into dist/, so src/generated is not needed there.
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -19,8 +20,7 @@ const installed = (name) => {
 };
 
 async function main() {
-  const tools = ['prisma/package.json', 'esbuild'].filter(installed);
-  if (tools.length === 0) {
+  if (!installed('esbuild')) {
     const main = path.join(root, 'dist', 'src', 'main.js');
     if (!fs.existsSync(main)) {
       console.error('keywarden: no dist/ to run and no build tools to make one: run `npm ci` with development dependencies (then `npm prune --omit=dev`), or copy a built dist/ in first');
