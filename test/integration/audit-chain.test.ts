@@ -2,7 +2,7 @@ import { hashAuditEvent } from '../../src/audit/chain';
 import { startHarness, type Harness } from '../helpers/harness';
 import { REVOKE_KEY, allAuditEvents, createAgent, createKey, expectError, ok, AUDIT_EVENTS } from '../helpers/gql-fixtures';
 
-// The audit log as evidence (API.md §3): verifyAuditChain finds a row altered or removed straight
+// The audit log as evidence (README, Admin API rules): verifyAuditChain finds a row altered or removed straight
 // in SQL, at the first sequence that no longer holds; auditEvents filters by key and time range.
 
 let h: Harness;

@@ -1,7 +1,7 @@
 import { startHarness, type Harness } from '../helpers/harness';
 import { CREATE_KEY, REVOKE_KEY, UPDATE_KEY, accountCounts, allAuditEvents, createAgent, createGroup, createKey, createWorkflow, expectError, ok } from '../helpers/gql-fixtures';
 
-// API.md §3: every mutation writes an audit event (actor key, action, target, before, after) in the
+// README, Admin API rules: every mutation writes an audit event (actor key, action, target, before, after) in the
 // same transaction as the change; the events form a hash chain that verifyAuditChain checks.
 
 let h: Harness;

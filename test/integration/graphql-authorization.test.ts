@@ -1,7 +1,7 @@
 import { startHarness, type Harness } from '../helpers/harness';
 import { GET_KEY, REVOKE_KEY, UPDATE_KEY, VIEWER, accountCounts, createAgent, createGroup, createKey, createWorkflow, expectError, ok } from '../helpers/gql-fixtures';
 
-// API.md §3: a master key administers its whole account; a MANAGE/FULL_ACCESS key administers the
+// README, Admin API rules: a master key administers its whole account; a MANAGE/FULL_ACCESS key administers the
 // keys derived from it (its subtree); other keys may read `viewer` only.
 
 let h: Harness;

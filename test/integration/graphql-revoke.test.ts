@@ -2,7 +2,7 @@ import { clock } from '../../src/infra/clock';
 import { startHarness, type Harness } from '../helpers/harness';
 import { GET_KEY, REVOKE_KEY, UPDATE_KEY, VIEWER, accountCounts, createKey, expectError, ok } from '../helpers/gql-fixtures';
 
-// API.md §3/§4: revokeKey ends a key at once (verification answers REVOKED), cannot be repeated,
+// README, Admin API rules and Verification: revokeKey ends a key at once (verification answers REVOKED), cannot be repeated,
 // and never leaves an account without an active master key.
 
 let h: Harness;

@@ -1,7 +1,7 @@
 import { startHarness, type Harness } from '../helpers/harness';
 import { AUDIT_EVENTS, GET_KEY, REVOKE_KEY, UPDATE_KEY, accountCounts, createAgent, createGroup, createKey, createWorkflow, expectError, ok } from '../helpers/gql-fixtures';
 
-// API.md §3: nothing of another account is ever visible; an id from another account answers
+// README, Admin API rules: nothing of another account is ever visible; an id from another account answers
 // NOT_FOUND (or, inside an input, BAD_USER_INPUT naming the field), and changes nothing.
 
 type Tenant = {

@@ -3,7 +3,7 @@ import { clock } from '../../src/infra/clock';
 import { configureWebhooks } from '../../src/webhooks/runtime';
 import { startHarness, type Harness } from '../helpers/harness';
 
-// Key hierarchies, rotation and bulk operations (API.md §3).
+// Key hierarchies, rotation and bulk operations (README, Hierarchies, rotation, bulk changes).
 
 jest.setTimeout(60_000);
 

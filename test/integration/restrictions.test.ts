@@ -2,7 +2,7 @@ import { clock } from '../../src/infra/clock';
 import { HostnameResolver, setSharedHostnameResolver } from '../../src/infra/hostnames';
 import { startHarness, type Harness } from '../helpers/harness';
 
-// Restrictions and limits through POST /v1/keys/verify (API.md §4).
+// Restrictions and limits through POST /v1/keys/verify (README, Verification and the gateway).
 
 let h: Harness;
 let acct: { accountId: string; secret: string };

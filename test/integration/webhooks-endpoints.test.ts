@@ -3,7 +3,7 @@ import { decryptSecret } from '../../src/webhooks/secrets';
 import { startHarness, type Harness } from '../helpers/harness';
 import { CREATE_ENDPOINT, configureTestWebhooks, createEndpoint, createKey } from '../helpers/webhooks';
 
-// Endpoint management through GraphQL (API.md §3, §5): master keys only, secrets shown once and
+// Endpoint management through GraphQL (README, Webhooks and workers): master keys only, secrets shown once and
 // stored encrypted, an audit event per change, BAD_USER_INPUT naming the field, tenancy.
 // No workers here: these tests look at what the API commits.
 

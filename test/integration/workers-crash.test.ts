@@ -4,7 +4,7 @@ import { spawnCli, type Spawned } from '../helpers/processes';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 import { TEST_ENCRYPTION_KEY, createEndpoint, createKey, eventually, isolatedPrefix, startIsolatedHarness, startTestWorkers, type IsolatedDatabase, type IsolatedHarness } from '../helpers/webhooks';
 
-// No event is lost when a process dies after the change that caused it committed (API.md §5):
+// No event is lost when a process dies after the change that caused it committed (README, Webhooks and workers):
 // a worker killed mid-delivery, a relay dying between its commit and the hand-over to the queue,
 // events committed while no worker ran. SIGTERM lets the delivery in flight finish.
 

@@ -119,8 +119,8 @@ describe('decide: INSUFFICIENT_PERMISSIONS for each level pair', () => {
   });
 });
 
-describe('decide: checks run in the order API.md fixes', () => {
-  // API.md §4: "Checks run in that order".
+describe('decide: checks run in the order the README lists', () => {
+  // README, Verification and the gateway: the checks run in the order listed there.
   const API_ORDER: VerifyCode[] = [
     'EXPIRED',
     'REVOKED',
@@ -139,7 +139,7 @@ describe('decide: checks run in the order API.md fixes', () => {
     expect(checks.map(([code]) => code).slice(0, 5)).toEqual(['EXPIRED', 'REVOKED', 'INSUFFICIENT_PERMISSIONS', 'OUT_OF_SCOPE', 'IP_NOT_ALLOWED']);
   });
 
-  test('every policy check comes in the order API.md lists the codes, each once', () => {
+  test('every policy check comes in the order the README lists the codes, each once', () => {
     const codes = checks.map(([code]) => code);
     expect(new Set(codes).size).toBe(codes.length);
     expect(codes).toEqual(API_ORDER.filter((c) => codes.includes(c)));

@@ -1,6 +1,6 @@
 import { blockedReason, checkUrlAddresses, guardedLookup, type Resolve } from '../../src/webhooks/ssrf';
 
-// The SSRF guard (API.md §1 WEBHOOK_ALLOW_PRIVATE_NETWORKS): which addresses a webhook may reach.
+// The SSRF guard (README, Configuration: WEBHOOK_ALLOW_PRIVATE_NETWORKS): which addresses a webhook may reach.
 
 const strict = { allowPrivateNetworks: false };
 const relaxed = { allowPrivateNetworks: true };
