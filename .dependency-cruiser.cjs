@@ -46,11 +46,11 @@ module.exports = {
       to: { path: ENTRY },
     },
     {
-      name: 'domain-imports-no-graphql',
+      name: 'domain-imports-no-graphql-or-bullmq',
       severity: 'error',
-      comment: 'The domain never imports GraphQL types or the schema builder: resolvers translate.',
+      comment: 'The domain never imports GraphQL types, the schema builder or BullMQ: resolvers and workers translate.',
       from: { path: DOMAIN },
-      to: { path: npm('graphql', 'graphql-yoga', 'graphql-scalars', '@pothos/[^/]+') },
+      to: { path: npm('graphql', 'graphql-yoga', 'graphql-scalars', '@pothos/[^/]+', 'bullmq') },
     },
     {
       name: 'no-cycles-between-domain-rooms',

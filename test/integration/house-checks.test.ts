@@ -33,7 +33,7 @@ describe('layer check (dependency-cruiser)', () => {
 
   beforeAll(async () => {
     const dir = tree({
-      'package.json': JSON.stringify({ name: 'fixture', dependencies: { ioredis: '*', graphql: '*', pg: '*' }, devDependencies: { autocannon: '*' } }),
+      'package.json': JSON.stringify({ name: 'fixture', dependencies: { ioredis: '*', graphql: '*', pg: '*', bullmq: '*' }, devDependencies: { autocannon: '*' } }),
       'tsconfig.json': JSON.stringify({ compilerOptions: { module: 'commonjs', target: 'es2022', strict: true, esModuleInterop: true } }),
       // base: ground floor
       'src/config.ts': imports('./infra/errors'),
@@ -46,6 +46,7 @@ describe('layer check (dependency-cruiser)', () => {
       'src/keys/a.ts': imports('../infra/db', '../config', '../limits/p'),
       'src/keys/to-entry.ts': imports('../graphql/b'),
       'src/keys/to-graphql.ts': imports('graphql'),
+      'src/events/to-bullmq.ts': imports('bullmq'),
       'src/keys/to-app.ts': "import type { App } from '../app';\nexport type A = App;\n",
       'src/keys/to-audit.ts': imports('../audit/d'),
       'src/audit/d.ts': 'export const d = 1;\n',
@@ -90,7 +91,8 @@ describe('layer check (dependency-cruiser)', () => {
         'base-imports-nothing-above: src/infra/reaches-up.ts -> src/keys/a.ts',
         'domain-imports-no-entry: src/keys/to-app.ts -> src/app.ts',
         'domain-imports-no-entry: src/keys/to-entry.ts -> src/graphql/b.ts',
-        'domain-imports-no-graphql: src/keys/to-graphql.ts -> node_modules/graphql/index.js',
+        'domain-imports-no-graphql-or-bullmq: src/events/to-bullmq.ts -> node_modules/bullmq/dist/cjs/index.js',
+        'domain-imports-no-graphql-or-bullmq: src/keys/to-graphql.ts -> node_modules/graphql/index.js',
         'faces-do-not-import-each-other: src/graphql/to-verify.ts -> src/verify/v.ts',
         'faces-do-not-import-each-other: workers/w.ts -> src/graphql/c.ts',
         'no-cycles-between-domain-rooms: src/reports -> src/webhooks',
