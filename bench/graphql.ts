@@ -2,7 +2,7 @@ import { migratePostgres, openDatabase } from '../src/infra/db';
 import { createRedis } from '../src/infra/redis';
 import { createAccountWithMasterKey } from '../src/keys/lifecycle';
 import { createApp } from '../src/server';
-import { benchPrefix, dropRedisPrefix, freshDatabase, table, runMain } from './lib';
+import { benchPrefix, dropRedisPrefix, freshDatabase, runMain } from './lib';
 
 // SQL queries per GraphQL request for keys(first: N) with parent, children and usage: the count
 // must not grow with N (relations are loaded per request, not per row).

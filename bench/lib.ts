@@ -242,7 +242,11 @@ export async function startApi(dbUrl: string, label: string): Promise<{ port: nu
   // e.g. BENCH_API_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the API processes.
   const nodeArgs = process.env.BENCH_API_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const prefix = benchPrefix(label);
-  const api = await startProcess([...KEYWARDEN_NODE_ARGS, ...nodeArgs, 'bin/keywarden.js', 'api'], { DATABASE_URL: dbUrl, PORT: String(port), KEYWARDEN_REDIS_PREFIX: prefix, LOG_LEVEL: 'info', KEYWARDEN_BOOTSTRAP: 'true' }, /Keywarden API listening/);
+  const api = await startProcess(
+    [...KEYWARDEN_NODE_ARGS, ...nodeArgs, 'bin/keywarden.js', 'api'],
+    { DATABASE_URL: dbUrl, PORT: String(port), KEYWARDEN_REDIS_PREFIX: prefix, LOG_LEVEL: 'info', KEYWARDEN_BOOTSTRAP: 'true' },
+    /Keywarden API listening/,
+  );
   const master = /^(ak_root_\w+)$/m.exec(api.output())![1];
   const gql = async (query: string) => {
     const res = await fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${master}` }, body: JSON.stringify({ query }) });

@@ -3,7 +3,7 @@ import autocannon from 'autocannon';
 import { WebSocket } from 'undici';
 import { Client } from 'pg';
 import { digestSecret, generateSecret, startOf } from '../src/keys/secret';
-import { KEYWARDEN_NODE_ARGS, benchPrefix, dropRedisPrefix, freePort, freshDatabase, startProcess, table, runMain } from './lib';
+import { KEYWARDEN_NODE_ARGS, benchPrefix, dropRedisPrefix, freePort, freshDatabase, startProcess, runMain } from './lib';
 
 // Resident memory of one API process across many verifications of many distinct keys: the key
 // cache is bounded (LRU), so memory must level off rather than grow with the traffic.
@@ -42,7 +42,11 @@ export async function benchMemory(opts: { verifications: number; keys: number })
   const prefix = benchPrefix('mem');
   // The inspector (loopback, a free port) lets the benchmark force a full collection at the end.
   const inspectPort = await freePort();
-  const api = await startProcess([...KEYWARDEN_NODE_ARGS, `--inspect=127.0.0.1:${inspectPort}`, 'bin/keywarden.js', 'api'], { DATABASE_URL: db.url, PORT: String(port), KEYWARDEN_REDIS_PREFIX: prefix, LOG_LEVEL: 'info' }, /Keywarden API listening/);
+  const api = await startProcess(
+    [...KEYWARDEN_NODE_ARGS, `--inspect=127.0.0.1:${inspectPort}`, 'bin/keywarden.js', 'api'],
+    { DATABASE_URL: db.url, PORT: String(port), KEYWARDEN_REDIS_PREFIX: prefix, LOG_LEVEL: 'info' },
+    /Keywarden API listening/,
+  );
   const pid = api.child.pid!;
   try {
     const pg = new Client({ connectionString: db.url });

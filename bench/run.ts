@@ -15,7 +15,10 @@ import { benchWebhooks } from './webhooks';
 const SUITES: Record<string, { title: string; run: () => Promise<{ rows: (string | number)[][] }> }> = {
   verify: { title: 'Verify (POST /v1/keys/verify, cached key, two rate windows + quota)', run: () => benchVerify({ duration: Number(process.env.BENCH_DURATION ?? 10) }) },
   gateway: { title: 'Gateway (POST through /v1/agents/:id/* against the same upstream directly and through bare proxies)', run: () => benchGateway({ duration: Number(process.env.BENCH_DURATION ?? 10) }) },
-  webhooks: { title: 'Webhook deliveries (keywarden worker against a bare signed-POST loop)', run: () => benchWebhooks({ deliveries: Number(process.env.BENCH_DELIVERIES ?? 5000) }) as Promise<{ rows: (string | number)[][] }> },
+  webhooks: {
+    title: 'Webhook deliveries (keywarden worker against a bare signed-POST loop)',
+    run: () => benchWebhooks({ deliveries: Number(process.env.BENCH_DELIVERIES ?? 5000) }) as Promise<{ rows: (string | number)[][] }>,
+  },
   graphql: { title: 'GraphQL keys(first: N) with parent, children, usage', run: () => benchGraphql() },
   scan: { title: 'Expiry-warning scan', run: () => benchScan() },
   memory: {
@@ -25,7 +28,9 @@ const SUITES: Record<string, { title: string; run: () => Promise<{ rows: (string
 };
 
 async function main() {
-  const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = process.env.BENCH_ONLY?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const cpus = os.cpus();
   process.stdout.write(`machine: ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${new Date().toISOString()}\n\n`);
   for (const [name, suite] of Object.entries(SUITES)) {

@@ -2,12 +2,10 @@ import { Client } from 'pg';
 import { migratePostgres, openDatabase } from '../src/infra/db';
 import { createAccountWithMasterKey } from '../src/keys/lifecycle';
 import { warnExpiringKeys } from '../src/events/scheduled';
-import { freshDatabase, table, runMain } from './lib';
+import { freshDatabase, runMain } from './lib';
 
 // The expiry-warning scan must cost in proportion to the keys that match, not to all keys:
 // time it with the same 1,000 matching keys among 10k and among 100k keys (1% of the latter).
-
-const DAY_MS = 86_400_000;
 
 async function timeScan(total: number, expiring: number): Promise<{ ms: number; emitted: number }> {
   const fresh = await freshDatabase();

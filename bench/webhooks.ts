@@ -7,7 +7,7 @@ import { createWebhookEndpoint } from '../src/webhooks/endpoints';
 import { emitEvent, emitOnce } from '../src/events/outbox';
 import { postWebhook } from '../src/webhooks/post';
 import { signWebhook } from '../src/webhooks/signing';
-import { KEYWARDEN_NODE_ARGS, ROOT, benchPrefix, cpuSecondsOf, dropRedisPrefix, freePort, freshDatabase, startProcess, table, runMain } from './lib';
+import { KEYWARDEN_NODE_ARGS, ROOT, benchPrefix, cpuSecondsOf, dropRedisPrefix, freePort, freshDatabase, startProcess, runMain } from './lib';
 
 // Webhook delivery: deliveries per second from a `keywarden worker` process (outbox -> relay ->
 // BullMQ -> sign -> POST -> record) against a bare loop of the same signed POSTs at the same
@@ -94,10 +94,12 @@ export async function benchWebhooks(opts: { deliveries?: number; latencySamples?
         return (await tx.outboxEvent.findFirstOrThrow({ where: { accountId: acct.accountId, type: 'key.leaked' }, orderBy: { createdAt: 'desc' }, select: { id: true } })).id;
       });
       const committed = Date.now();
-      let line: RegExpMatchArray | null = null;
-      while (!(line = receiver.output().match(new RegExp(`R ${id} (\\d+)`)))) {
+      const sample = new RegExp(`R ${id} (\\d+)`);
+      let line = receiver.output().match(sample);
+      while (!line) {
         if (Date.now() - committed > 10_000) throw new Error('latency sample never arrived');
         await new Promise((r) => setTimeout(r, 1));
+        line = receiver.output().match(sample);
       }
       return Number(line[1]) - committed;
     };

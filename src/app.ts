@@ -62,7 +62,17 @@ export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): P
       const { createQueueDashboard } = require('../workers/dashboard') as typeof import('../workers/dashboard');
       const dashboard = createQueueDashboard({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
       closers.push(() => dashboard.close());
-      const app = createApp({ db, redis, trustProxy: config.trustProxy, prefix: config.redisPrefix, failureMode: config.rateLimitFailureMode, bruteForce: config.bruteForce, metricsToken: config.metricsToken, detectors: config.detectors, queueDashboard: dashboard.handle });
+      const app = createApp({
+        db,
+        redis,
+        trustProxy: config.trustProxy,
+        prefix: config.redisPrefix,
+        failureMode: config.rateLimitFailureMode,
+        bruteForce: config.bruteForce,
+        metricsToken: config.metricsToken,
+        detectors: config.detectors,
+        queueDashboard: dashboard.handle,
+      });
       setQueueCounts(() => dashboard.counts());
       const subscriber = createRedis(config.redisUrl, { maxRetriesPerRequest: null });
       subscriber.on('error', (err) => logger.error({ err: err.message }, 'redis subscriber error'));

@@ -2,12 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type http from 'node:http';
 import sirv from 'sirv';
+import { PACKAGE_ROOT } from './infra/paths';
 
 // The web dashboard (dashboard/, built into dashboard/dist and checked in) is static files and a
 // client of /graphql: this only serves those files under /dashboard/, with headers that keep the
 // page from loading anything but its own scripts and from being framed.
 
-export const DASHBOARD_DIST = path.resolve(__dirname, '..', 'dashboard', 'dist');
+export const DASHBOARD_DIST = path.join(PACKAGE_ROOT, 'dashboard', 'dist');
 
 const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",

@@ -3,9 +3,10 @@ import { ConfigError, loadConfig } from './config';
 import { EmbeddedStoreBusyError, openDatabase } from './infra/db';
 import { KeywardenError } from './infra/errors';
 import { createLogger, setLogger } from './infra/logger';
+import { PACKAGE_VERSION } from './infra/paths';
 import { RedisUnavailableError } from './infra/redis';
 import { createAccountWithMasterKey } from './keys/lifecycle';
-import { leakedEndpoint, reportLeakedSecrets, scanPaths } from './keys/scan';
+import { leakedEndpoint, reportLeakedSecrets, type ScanSummary, scanPaths } from './keys/scan';
 import { start, type Role } from './app';
 
 // CLI entry: start | api | worker | bootstrap | scan.
@@ -54,7 +55,7 @@ async function scanCommand(paths: string[], opts: { report?: string; progress?: 
   const showProgress = tty || opts.progress === true;
   let progressOnLine = false;
   const secrets: string[] = [];
-  let summary;
+  let summary: ScanSummary;
   try {
     summary = await scanPaths(
       paths,
@@ -92,10 +93,19 @@ async function scanCommand(paths: string[], opts: { report?: string; progress?: 
 }
 
 export function buildCli(): Command {
-  const program = new Command('keywarden').description('API key manager for AI agents and workflows').showHelpAfterError();
-  program.command('start', { isDefault: true }).description('API server and workers in one process').action(() => run('all').catch(die));
-  program.command('api').description('API server only (scale out with several)').action(() => run('api').catch(die));
-  program.command('worker').description('workers only (scale out with several)').action(() => run('worker').catch(die));
+  const program = new Command('keywarden').description('API key manager for AI agents and workflows').version(PACKAGE_VERSION).showHelpAfterError();
+  program
+    .command('start', { isDefault: true })
+    .description('API server and workers in one process')
+    .action(() => run('all').catch(die));
+  program
+    .command('api')
+    .description('API server only (scale out with several)')
+    .action(() => run('api').catch(die));
+  program
+    .command('worker')
+    .description('workers only (scale out with several)')
+    .action(() => run('worker').catch(die));
   program
     .command('bootstrap')
     .description('create an account and its first master key; prints the secret once')
@@ -110,10 +120,7 @@ export function buildCli(): Command {
           const created = await createAccountWithMasterKey(db, opts.account);
           if (opts.json) process.stdout.write(JSON.stringify(created) + '\n');
           else {
-            process.stdout.write(
-              `Created account "${opts.account.trim()}" (${created.accountId}).\n` +
-                `Master key ${created.keyId}, shown this once (only a digest is stored):\n\n${created.secret}\n`,
-            );
+            process.stdout.write(`Created account "${opts.account.trim()}" (${created.accountId}).\n` + `Master key ${created.keyId}, shown this once (only a digest is stored):\n\n${created.secret}\n`);
           }
         } finally {
           await db.close();

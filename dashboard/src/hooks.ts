@@ -16,6 +16,7 @@ export function useQuery<T>(query: string, variables: Record<string, unknown> = 
   const [generation, setGeneration] = useState(0);
   const varsKey = JSON.stringify(variables);
   const skip = opts.skip ?? false;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `generation` is not read; reload() bumps it to run the query again.
   useEffect(() => {
     if (skip) {
       setLoading(false);

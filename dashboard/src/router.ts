@@ -3,13 +3,7 @@ import { useEffect, useState } from 'react';
 // Hash routes (#/keys/<id>): the page never needs a server-side fallback, and nothing secret
 // ever goes into the address.
 
-export type Route =
-  | { page: 'keys' }
-  | { page: 'key'; id: string }
-  | { page: 'new-key'; parentId?: string }
-  | { page: 'security' }
-  | { page: 'webhooks' }
-  | { page: 'compliance' };
+export type Route = { page: 'keys' } | { page: 'key'; id: string } | { page: 'new-key'; parentId?: string } | { page: 'security' } | { page: 'webhooks' } | { page: 'compliance' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);

@@ -114,22 +114,22 @@ export function findEscalations(child: HierarchySettings, ancestors: readonly Hi
     }
     if (!scopeWithin(child.scope, p.scope)) add('input.scope', `reaches beyond the parent's ${p.scope.kind} scope`);
     if (!ipListWithin(child.ipAllowlist, p.ipAllowlist)) {
-      add('input.ipAllowlist', 'every entry must lie inside the parent\'s IP allowlist (and it cannot be dropped)');
+      add('input.ipAllowlist', "every entry must lie inside the parent's IP allowlist (and it cannot be dropped)");
     }
     for (const limit of p.rateLimits) {
       const mine = child.rateLimits.find((r) => r.window === limit.window);
       if (!mine || mine.limit > limit.limit) add('input.rateLimits', `${limit.window} must be at most the parent's ${limit.limit}`);
     }
-    if (!amountWithin(child.quota, p.quota)) add('input.quota', 'must be at most the parent\'s quota');
-    if (!amountWithin(child.bandwidth, p.bandwidth)) add('input.bandwidth', 'must be at most the parent\'s bandwidth');
+    if (!amountWithin(child.quota, p.quota)) add('input.quota', "must be at most the parent's quota");
+    if (!amountWithin(child.bandwidth, p.bandwidth)) add('input.bandwidth', "must be at most the parent's bandwidth");
     if (p.maxConcurrent !== null && (child.maxConcurrent === null || child.maxConcurrent > p.maxConcurrent)) {
       add('input.maxConcurrent', `must be at most the parent's ${p.maxConcurrent}`);
     }
-    if (p.accessWindows.length > 0 && child.accessWindows.length === 0) add('input.accessWindows', 'the parent\'s access windows cannot be dropped');
+    if (p.accessWindows.length > 0 && child.accessWindows.length === 0) add('input.accessWindows', "the parent's access windows cannot be dropped");
     if (p.allowedCountries.length > 0) {
       const allowed = new Set(p.allowedCountries);
       if (child.allowedCountries.length === 0 || child.allowedCountries.some((c) => !allowed.has(c))) {
-        add('input.allowedCountries', 'must be a subset of the parent\'s allowed countries');
+        add('input.allowedCountries', "must be a subset of the parent's allowed countries");
       }
     }
   }

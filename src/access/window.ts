@@ -49,7 +49,8 @@ export function localTimeIn(timeZone: string, atMs: number): LocalTime | null {
   let minute = -1;
   for (const part of f.formatToParts(atMs)) {
     if (part.type === 'weekday') day = SHORT_DAY[part.value];
-    else if (part.type === 'hour') hour = Number(part.value) % 24; // some ICU versions still say "24" at midnight
+    else if (part.type === 'hour')
+      hour = Number(part.value) % 24; // some ICU versions still say "24" at midnight
     else if (part.type === 'minute') minute = Number(part.value);
   }
   if (!day || hour < 0 || minute < 0) return null;

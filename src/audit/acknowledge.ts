@@ -15,7 +15,16 @@ export async function acknowledgeSecurityEvent(db: Database, actor: Actor, id: s
     if (!event || !visible) throw notFound('security event', id);
     if (event.acknowledgedAt) throw new KeywardenError('CONFLICT', `security event ${id} was already acknowledged`);
     const updated = await tx.securityEvent.update({ where: { id: event.id }, data: { acknowledgedAt: clock.now(), acknowledgedBy: actor.keyId } });
-    await appendAudit(tx, { accountId: actor.accountId, actorKeyId: actor.keyId, action: 'securityEvent.acknowledge', targetType: 'SecurityEvent', targetId: event.id, ip: actor.ip, before: { acknowledgedAt: null }, after: { acknowledgedAt: updated.acknowledgedAt } });
+    await appendAudit(tx, {
+      accountId: actor.accountId,
+      actorKeyId: actor.keyId,
+      action: 'securityEvent.acknowledge',
+      targetType: 'SecurityEvent',
+      targetId: event.id,
+      ip: actor.ip,
+      before: { acknowledgedAt: null },
+      after: { acknowledgedAt: updated.acknowledgedAt },
+    });
     return updated;
   });
 }

@@ -52,7 +52,10 @@ export async function warnExpiringKeys(db: Database, thresholdDays: readonly num
     const lower = new Date(now.getTime() + (i === 0 ? 0 : bands[i - 1]) * DAY_MS);
     const upper = new Date(now.getTime() + bands[i] * DAY_MS);
     await forEachPage(db, { status: 'ACTIVE', expiresAt: { gt: lower, lte: upper } }, { expiresAt: 'asc' }, opts.batchSize ?? 500, async (rows) => {
-      emitted += await emitOnce(db.prisma, rows.map((k) => keyExpiring(k as typeof k & { expiresAt: Date }, bands[i], now)));
+      emitted += await emitOnce(
+        db.prisma,
+        rows.map((k) => keyExpiring(k as typeof k & { expiresAt: Date }, bands[i], now)),
+      );
     });
   }
   return emitted;
@@ -63,7 +66,10 @@ export async function remindRotationDue(db: Database, opts: ScanOptions = {}): P
   const now = opts.now ?? clock.now();
   let emitted = 0;
   await forEachPage(db, { status: 'ACTIVE', rotationDueAt: { lte: now } }, { rotationDueAt: 'asc' }, opts.batchSize ?? 500, async (rows) => {
-    emitted += await emitOnce(db.prisma, rows.map((k) => keyRotationDue(k as typeof k & { rotationDueAt: Date })));
+    emitted += await emitOnce(
+      db.prisma,
+      rows.map((k) => keyRotationDue(k as typeof k & { rotationDueAt: Date })),
+    );
   });
   return emitted;
 }

@@ -32,7 +32,7 @@ export const WorkflowRef = builder.prismaObject('Workflow', {
 });
 
 const CreateAgentInput = builder.inputType('CreateAgentInput', {
-  fields: (t) => ({ name: t.string({ required: true }), upstreamUrl: t.string({ description: 'Where the gateway proxies this agent\'s requests.' }) }),
+  fields: (t) => ({ name: t.string({ required: true }), upstreamUrl: t.string({ description: "Where the gateway proxies this agent's requests." }) }),
 });
 const CreateAgentGroupInput = builder.inputType('CreateAgentGroupInput', {
   fields: (t) => ({ name: t.string({ required: true }), agentIds: t.idList({ required: true }) }),

@@ -45,7 +45,7 @@ export const ApiKeyRef = builder.prismaObject('ApiKey', {
     permission: t.expose('permission', { type: PermissionEnum, description: 'As set on this key.' }),
     effectivePermission: t.field({
       type: PermissionEnum,
-      description: 'After inheritance: never above any ancestor\'s.',
+      description: "After inheritance: never above any ancestor's.",
       select: { permission: true, ancestorIds: true },
       resolve: async (k, _args, ctx) => {
         const ancestors = await ctx.loaders.keyPermission.loadMany(k.ancestorIds);
@@ -88,29 +88,29 @@ export const ApiKeyConnection = builder.connectionObject({ type: ApiKeyRef, name
 
 // Links between keys, added once the type exists. Keys outside what the caller may read show as null.
 builder.prismaObjectFields(ApiKeyRef, (t) => ({
-    parent: t.field({
-      type: ApiKeyRef,
-      nullable: true,
-      select: { parent: true },
-      resolve: (k, _args, ctx) => (k.parent && ctx.auth.ok && mayReadKey(ctx.auth.actor, k.parent) ? k.parent : null),
-    }),
-    descendantCount: t.int({
-      description: 'Keys below this one that are not revoked yet: what revokeKey would take along.',
-      resolve: (k, _args, ctx) => ctx.db.prisma.apiKey.count({ where: unrevokedDescendantsWhere(k.id) }),
-    }),
-    children: t.relatedConnection('children', { cursor: 'id', query: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } }, ApiKeyConnection),
-    predecessor: t.field({
-      type: ApiKeyRef,
-      nullable: true,
-      select: { predecessor: true },
-      resolve: (k, _args, ctx) => (k.predecessor && ctx.auth.ok && mayReadKey(ctx.auth.actor, k.predecessor) ? k.predecessor : null),
-    }),
-    successor: t.field({
-      type: ApiKeyRef,
-      nullable: true,
-      select: { successor: true },
-      resolve: (k, _args, ctx) => (k.successor && ctx.auth.ok && mayReadKey(ctx.auth.actor, k.successor) ? k.successor : null),
-    }),
+  parent: t.field({
+    type: ApiKeyRef,
+    nullable: true,
+    select: { parent: true },
+    resolve: (k, _args, ctx) => (k.parent && ctx.auth.ok && mayReadKey(ctx.auth.actor, k.parent) ? k.parent : null),
+  }),
+  descendantCount: t.int({
+    description: 'Keys below this one that are not revoked yet: what revokeKey would take along.',
+    resolve: (k, _args, ctx) => ctx.db.prisma.apiKey.count({ where: unrevokedDescendantsWhere(k.id) }),
+  }),
+  children: t.relatedConnection('children', { cursor: 'id', query: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } }, ApiKeyConnection),
+  predecessor: t.field({
+    type: ApiKeyRef,
+    nullable: true,
+    select: { predecessor: true },
+    resolve: (k, _args, ctx) => (k.predecessor && ctx.auth.ok && mayReadKey(ctx.auth.actor, k.predecessor) ? k.predecessor : null),
+  }),
+  successor: t.field({
+    type: ApiKeyRef,
+    nullable: true,
+    select: { successor: true },
+    resolve: (k, _args, ctx) => (k.successor && ctx.auth.ok && mayReadKey(ctx.auth.actor, k.successor) ? k.successor : null),
+  }),
 }));
 
 type ScopeShape = {
@@ -172,7 +172,7 @@ export const CreateKeyInput = builder.inputType('CreateKeyInput', {
     name: t.string({ required: true }),
     type: t.field({ type: KeyTypeEnum, required: true }),
     permission: t.field({ type: PermissionEnum }),
-    scope: t.field({ type: ScopeInput, description: 'Default ALL_AGENTS (derived keys: the parent\'s).' }),
+    scope: t.field({ type: ScopeInput, description: "Default ALL_AGENTS (derived keys: the parent's)." }),
     expiresIn: t.field({ type: ExpirationEnum }),
     expiresAt: t.field({ type: 'DateTime', description: 'Alternative to expiresIn.' }),
     ...restrictionFields(t),
@@ -243,8 +243,7 @@ builder.queryFields((t) => ({
       cursor: 'id',
       authScopes: { keyAdmin: true },
       args: { filter: t.arg({ type: KeyFilter }) },
-      resolve: (query, _root, { filter }, ctx) =>
-        ctx.db.prisma.apiKey.findMany({ ...query, where: keyFilterWhere(actorOf(ctx), filter), orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+      resolve: (query, _root, { filter }, ctx) => ctx.db.prisma.apiKey.findMany({ ...query, where: keyFilterWhere(actorOf(ctx), filter), orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
     },
     ApiKeyConnection,
   ),
@@ -287,7 +286,7 @@ builder.mutationFields((t) => ({
   revokeKeys: t.field({
     type: [ApiKeyRef],
     authScopes: { keyAdmin: true },
-    description: 'All or nothing; each key\'s subtree goes with it.',
+    description: "All or nothing; each key's subtree goes with it.",
     args: { ids: t.arg.idList({ required: true }), reason: t.arg.string() },
     resolve: (_root, { ids, reason }, ctx) => revokeKeys(ctx.db, actorOf(ctx), ids.map(String), reason),
   }),

@@ -75,9 +75,7 @@ const ComplianceStatusRef = builder.objectRef<ComplianceSnapshot>('ComplianceSta
   description: 'Where the account stands; each check is computed only when asked for.',
   fields: (t) => ({
     generatedAt: t.expose('generatedAt', { type: 'DateTime' }),
-    ...Object.fromEntries(
-      COMPLIANCE_CHECKS.map((check) => [check, t.field({ type: ComplianceKeySet, description: CHECK_DESCRIPTIONS[check], resolve: (snapshot) => ({ snapshot, check }) })]),
-    ),
+    ...Object.fromEntries(COMPLIANCE_CHECKS.map((check) => [check, t.field({ type: ComplianceKeySet, description: CHECK_DESCRIPTIONS[check], resolve: (snapshot) => ({ snapshot, check }) })])),
     openSecurityEvents: t.field({ type: OpenSecurityEventsRef, resolve: (s) => s.openSecurityEvents() }),
   }),
 });

@@ -45,7 +45,7 @@ builder.queryFields((t) => ({
       type: 'SecurityEvent',
       cursor: 'id',
       authScopes: { keyAdmin: true },
-      description: 'Newest first. A master key sees the account\'s; a MANAGE key those about its subtree.',
+      description: "Newest first. A master key sees the account's; a MANAGE key those about its subtree.",
       args: { filter: t.arg({ type: SecurityEventFilter }) },
       resolve: (query, _root, { filter }, ctx) => {
         const actor = actorOf(ctx);

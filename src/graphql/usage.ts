@@ -5,32 +5,28 @@ import { ApiKeyRef } from './key';
 
 const UsageGranularity = builder.enumType('UsageGranularity', { values: ['HOUR', 'DAY'] as const });
 
-const UsagePointRef = builder
-  .objectRef<{ start: Date; requests: number; allowed: number; denied: number; units: number; bytes: number }>('UsagePoint')
-  .implement({
-    fields: (t) => ({
-      start: t.expose('start', { type: 'DateTime' }),
-      requests: t.exposeInt('requests'),
-      allowed: t.exposeInt('allowed'),
-      denied: t.exposeInt('denied'),
-      units: t.exposeInt('units'),
-      bytes: t.exposeFloat('bytes'),
-    }),
-  });
+const UsagePointRef = builder.objectRef<{ start: Date; requests: number; allowed: number; denied: number; units: number; bytes: number }>('UsagePoint').implement({
+  fields: (t) => ({
+    start: t.expose('start', { type: 'DateTime' }),
+    requests: t.exposeInt('requests'),
+    allowed: t.exposeInt('allowed'),
+    denied: t.exposeInt('denied'),
+    units: t.exposeInt('units'),
+    bytes: t.exposeFloat('bytes'),
+  }),
+});
 
-const AccessEntry = builder
-  .objectRef<{ at: string; ip: string | null; country: string | null; agentId: string | null; workflowId: string | null; code: string }>('AccessEntry')
-  .implement({
-    description: 'One verification attempt with this key.',
-    fields: (t) => ({
-      at: t.field({ type: 'DateTime', resolve: (e) => new Date(e.at) }),
-      ip: t.exposeString('ip', { nullable: true }),
-      country: t.exposeString('country', { nullable: true }),
-      agentId: t.exposeID('agentId', { nullable: true }),
-      workflowId: t.exposeID('workflowId', { nullable: true }),
-      code: t.exposeString('code'),
-    }),
-  });
+const AccessEntry = builder.objectRef<{ at: string; ip: string | null; country: string | null; agentId: string | null; workflowId: string | null; code: string }>('AccessEntry').implement({
+  description: 'One verification attempt with this key.',
+  fields: (t) => ({
+    at: t.field({ type: 'DateTime', resolve: (e) => new Date(e.at) }),
+    ip: t.exposeString('ip', { nullable: true }),
+    country: t.exposeString('country', { nullable: true }),
+    agentId: t.exposeID('agentId', { nullable: true }),
+    workflowId: t.exposeID('workflowId', { nullable: true }),
+    code: t.exposeString('code'),
+  }),
+});
 
 builder.prismaObjectFields(ApiKeyRef, (t) => ({
   usage: t.field({

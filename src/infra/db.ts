@@ -95,9 +95,7 @@ export async function openDatabase(opts: { databaseUrl?: string; dataDir: string
     release = await lockfile.lock(dir, { stale: 15000, update: 5000, realpath: false });
   } catch (err) {
     if ((err as { code?: string }).code === 'ELOCKED') {
-      throw new EmbeddedStoreBusyError(
-        `the embedded database at ${dir} is held by a running Keywarden process; stop it first, or set DATABASE_URL to use PostgreSQL`,
-      );
+      throw new EmbeddedStoreBusyError(`the embedded database at ${dir} is held by a running Keywarden process; stop it first, or set DATABASE_URL to use PostgreSQL`);
     }
     throw err;
   }

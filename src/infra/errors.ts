@@ -1,13 +1,6 @@
 // Errors the domain raises on purpose. The GraphQL layer maps `code` to extensions.code;
 // anything that is not a KeywardenError is unexpected and gets masked.
-export type ErrorCode =
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'NOT_FOUND'
-  | 'BAD_USER_INPUT'
-  | 'CONFLICT'
-  | 'EXCEEDS_PARENT'
-  | 'QUERY_TOO_COMPLEX';
+export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'EXCEEDS_PARENT' | 'QUERY_TOO_COMPLEX';
 
 export class KeywardenError extends Error {
   constructor(
@@ -22,6 +15,5 @@ export class KeywardenError extends Error {
 }
 
 export const badInput = (field: string, message: string) => new KeywardenError('BAD_USER_INPUT', `${field}: ${message}`, field);
-export const notFound = (what: string, id?: string) =>
-  new KeywardenError('NOT_FOUND', id ? `${what} ${id} was not found` : `${what} was not found`);
+export const notFound = (what: string, id?: string) => new KeywardenError('NOT_FOUND', id ? `${what} ${id} was not found` : `${what} was not found`);
 export const forbidden = (message: string) => new KeywardenError('FORBIDDEN', message);

@@ -34,9 +34,7 @@ export type ResolveRecords = (hostname: string, family: 4 | 6) => Promise<Resolv
 const NO_RECORDS = new Set(['ENODATA', 'ENOTFOUND']);
 
 /** ResolveRecords over node's resolver (system DNS servers, short timeout so a refresh cannot hang). */
-export function systemResolveRecords(
-  resolver: Pick<Resolver, 'resolve4' | 'resolve6'> = new Resolver({ timeout: 2_000, tries: 2 }),
-): ResolveRecords {
+export function systemResolveRecords(resolver: Pick<Resolver, 'resolve4' | 'resolve6'> = new Resolver({ timeout: 2_000, tries: 2 })): ResolveRecords {
   return async (hostname, family) => {
     try {
       return family === 4 ? await resolver.resolve4(hostname, { ttl: true }) : await resolver.resolve6(hostname, { ttl: true });

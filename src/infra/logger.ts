@@ -6,7 +6,7 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 const SECRET_PATTERN = /\b(ak_(?:dev|prod|int|emg|root)_)[0-9A-Za-z]{8,}|\bwhsec_[A-Za-z0-9+/=]{8,}/g;
 
 export function maskSecrets(text: string): string {
-  return text.replace(SECRET_PATTERN, (m, prefix?: string) => `${prefix ?? 'whsec_'}[REDACTED]`);
+  return text.replace(SECRET_PATTERN, (_m, prefix?: string) => `${prefix ?? 'whsec_'}[REDACTED]`);
 }
 
 /** Wraps a destination so each line is masked before it leaves the process. */

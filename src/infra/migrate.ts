@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { PACKAGE_ROOT } from './paths';
 
 // Applies prisma/migrations/*/migration.sql in order and records them in Prisma's own
 // `_prisma_migrations` table (same columns, same checksum), so `prisma migrate status` agrees with it.
@@ -17,7 +18,7 @@ export interface SqlRunner {
   unlock(): Promise<void>;
 }
 
-export const MIGRATIONS_DIR = path.resolve(__dirname, '../../prisma/migrations');
+export const MIGRATIONS_DIR = path.join(PACKAGE_ROOT, 'prisma', 'migrations');
 
 export interface Migration {
   name: string;
@@ -51,9 +52,7 @@ export async function applyMigrations(db: SqlRunner, log: Pick<Logger, 'info'>, 
       "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
       "applied_steps_count" INTEGER NOT NULL DEFAULT 0
     )`);
-    const rows = await db.query(
-      'SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
-    );
+    const rows = await db.query('SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL');
     const applied = new Map(rows.map((r) => [String(r.migration_name), String(r.checksum)]));
     const done: string[] = [];
     for (const m of migrations) {

@@ -70,9 +70,7 @@ export async function loadChainRows(tx: Tx, key: { id: string; ancestorIds: stri
 }
 
 export class EscalationError extends KeywardenError {
-  constructor(
-    readonly escalations: { field: string; message: string }[],
-  ) {
+  constructor(readonly escalations: { field: string; message: string }[]) {
     super('EXCEEDS_PARENT', `exceeds the parent key: ${escalations.map((e) => `${e.field} ${e.message}`).join('; ')}`, escalations[0]?.field);
   }
 }

@@ -17,18 +17,7 @@ import { amountOf, assertWithinAncestors, loadChainRows, reportingEscalations, t
 import { KEY_PRESETS, isHighPrivilege, rotationDueAt, type RateLimitSetting } from './presets';
 import { recordSecurityEvent } from '../audit/security';
 import { digestSecret, generateSecret, startOf } from './secret';
-import {
-  futureDate,
-  isUuid,
-  normalizeIpAllowlist,
-  normalizeName,
-  normalizeRestrictions,
-  normalizeScope,
-  resolveExpiry,
-  type CreateKeyInput,
-  type ScopeInput,
-  type UpdateKeyInput,
-} from './settings';
+import { futureDate, isUuid, normalizeIpAllowlist, normalizeName, normalizeRestrictions, normalizeScope, resolveExpiry, type CreateKeyInput, type ScopeInput, type UpdateKeyInput } from './settings';
 import { keySettingsView } from './view';
 import { unrevokedDescendantsWhere } from './queries';
 
@@ -125,7 +114,7 @@ export async function createKeyInTx(tx: Tx, actor: Actor, input: CreateKeyInput,
     data.allowedCountries ??= parent.row.allowedCountries;
   }
   data.rateLimits ??= preset.rateLimits;
-  if (preset.requiresIpAllowlist && !((data.ipAllowlist as string[] | undefined)?.length)) {
+  if (preset.requiresIpAllowlist && !(data.ipAllowlist as string[] | undefined)?.length) {
     throw badInput('input.ipAllowlist', `is required for ${input.type} keys`);
   }
   const scope = await resolveScope(tx, actor.accountId, scopeInput);
@@ -305,9 +294,7 @@ export async function updateKeyInTx(tx: Tx, actor: Actor, id: string, update: Re
 export async function updateKey(db: Database, actor: Actor, id: string, input: UpdateKeyInput): Promise<KeyRecord> {
   const update = normalizeUpdate(input);
   await assertHostnamesResolve(input.ipAllowlist);
-  const updated = await reportingEscalations(db.prisma, actor, { keyId: isUuid(id) ? id : undefined, action: 'key.update' }, () =>
-    db.prisma.$transaction((tx) => updateKeyInTx(tx, actor, id, update)),
-  );
+  const updated = await reportingEscalations(db.prisma, actor, { keyId: isUuid(id) ? id : undefined, action: 'key.update' }, () => db.prisma.$transaction((tx) => updateKeyInTx(tx, actor, id, update)));
   // Narrowing a key narrows its subtree: cached descendants must be re-read too.
   const subtree = await db.prisma.apiKey.findMany({ where: { ancestorIds: { has: updated.id } }, select: { id: true } });
   announceKeyChanges([updated.id, ...subtree.map((k) => k.id)]);
@@ -326,7 +313,7 @@ export async function revokeKeyInTx(tx: Tx, actor: Actor, id: string, reason: st
     const others = await tx.apiKey.count({
       where: { accountId: actor.accountId, master: true, status: 'ACTIVE', id: { not: target.id }, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
     });
-    if (others === 0) throw new KeywardenError('CONFLICT', 'this is the account\'s last active master key; create another before revoking it');
+    if (others === 0) throw new KeywardenError('CONFLICT', "this is the account's last active master key; create another before revoking it");
   }
   const victims = await tx.apiKey.findMany({
     // The target (not revoked, checked above) and what descendantCount counts below it.

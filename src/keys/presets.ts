@@ -39,12 +39,7 @@ export function isHighPrivilege(permission: Permission): boolean {
  * When rotation falls due: the type's period or the key's own override, capped at 30 days for
  * high-privilege keys. EMERGENCY keys have no period (due after each use).
  */
-export function rotationDueAt(opts: {
-  type: KeyType;
-  permission: Permission;
-  rotationPeriodDays?: number | null;
-  from: Date;
-}): Date | null {
+export function rotationDueAt(opts: { type: KeyType; permission: Permission; rotationPeriodDays?: number | null; from: Date }): Date | null {
   let days = opts.rotationPeriodDays ?? KEY_PRESETS[opts.type].rotationPeriodDays;
   if (days === null) return null;
   if (isHighPrivilege(opts.permission)) days = Math.min(days, HIGH_PRIVILEGE_MAX_ROTATION_DAYS);

@@ -118,12 +118,7 @@ function toLink(r: SnapshotRow): ChainLink {
     scope: {
       kind: r.scopeKind,
       agentId: r.scopeAgentId,
-      agentIds:
-        r.scopeKind === 'AGENT_GROUP'
-          ? new Set(r.scopeGroup?.agents.map((a) => a.id) ?? [])
-          : r.scopeKind === 'WORKFLOW'
-            ? new Set(r.scopeWorkflows.flatMap((w) => w.agents.map((a) => a.id)))
-            : undefined,
+      agentIds: r.scopeKind === 'AGENT_GROUP' ? new Set(r.scopeGroup?.agents.map((a) => a.id) ?? []) : r.scopeKind === 'WORKFLOW' ? new Set(r.scopeWorkflows.flatMap((w) => w.agents.map((a) => a.id))) : undefined,
       workflowIds: r.scopeKind === 'WORKFLOW' ? new Set(r.scopeWorkflows.map((w) => w.id)) : undefined,
     },
     ipRanges: allowlist.ranges,
@@ -147,9 +142,7 @@ export async function resolveKeyById(db: Tx, id: string): Promise<ResolvedKey | 
 }
 
 async function resolveChain(db: Tx, row: SnapshotRow): Promise<ResolvedKey> {
-  const ancestors = row.ancestorIds.length
-    ? await db.apiKey.findMany({ where: { id: { in: row.ancestorIds }, accountId: row.accountId }, select: snapshotSelect })
-    : [];
+  const ancestors = row.ancestorIds.length ? await db.apiKey.findMany({ where: { id: { in: row.ancestorIds }, accountId: row.accountId }, select: snapshotSelect }) : [];
   const byId = new Map(ancestors.map((a) => [a.id, a]));
   // Nearest ancestor first. A missing ancestor cannot happen with the foreign keys in place;
   // if it ever did, the chain would be treated as revoked.
@@ -174,8 +167,14 @@ async function resolveChain(db: Tx, row: SnapshotRow): Promise<ResolvedKey> {
     metadata: (row.metadata ?? null) as Record<string, unknown> | null,
     limits: {
       rateLimits: narrowestRateLimits(...chainRows.map((r) => (r?.rateLimits ?? []) as { window: string; limit: number }[])) as ResolvedKey['limits']['rateLimits'],
-      quota: smallest('units', chainRows.map((r) => (r?.quota ?? null) as Amount<'units'>)),
-      bandwidth: smallest('bytes', chainRows.map((r) => (r?.bandwidth ?? null) as Amount<'bytes'>)),
+      quota: smallest(
+        'units',
+        chainRows.map((r) => (r?.quota ?? null) as Amount<'units'>),
+      ),
+      bandwidth: smallest(
+        'bytes',
+        chainRows.map((r) => (r?.bandwidth ?? null) as Amount<'bytes'>),
+      ),
       maxConcurrent: chainRows.reduce<number | null>((min, r) => (r?.maxConcurrent != null && (min === null || r.maxConcurrent < min) ? r.maxConcurrent : min), null),
     },
     needsCountry: chain.some((l) => (l.allowedCountries?.length ?? 0) > 0 || !!l.condition),

@@ -21,18 +21,13 @@ export interface SlotToken {
 }
 
 export class ConcurrencyLimiter extends RedisLimitsBase {
-
   /** A slot, or null when `max` are in use (or Redis failed in closed mode). One round trip. */
   async acquire(keyId: string, max: number, leaseMs: number, nowMs: number = clock.nowMs()): Promise<SlotToken | null> {
     const now = Math.floor(nowMs);
     const lease = Math.max(1, Math.floor(leaseMs));
     const slotId = crypto.randomBytes(12).toString('base64url');
     try {
-      const [acquired] = await withDeadline(
-        this.client.kwSlotAcquire(this.slotsKey(keyId), now, Math.floor(max), now + lease, slotId, lease),
-        this.timeoutMs,
-        'acquire',
-      );
+      const [acquired] = await withDeadline(this.client.kwSlotAcquire(this.slotsKey(keyId), now, Math.floor(max), now + lease, slotId, lease), this.timeoutMs, 'acquire');
       return Number(acquired) === 1 ? { keyId, slotId, leaseMs: lease, degraded: false } : null;
     } catch (err) {
       reportError(this.onError, err, 'acquire');
@@ -59,11 +54,7 @@ export class ConcurrencyLimiter extends RedisLimitsBase {
     if (token.degraded) return true;
     const now = Math.floor(nowMs);
     try {
-      const held = await withDeadline(
-        this.client.kwSlotRenew(this.slotsKey(token.keyId), now, now + token.leaseMs, token.slotId, token.leaseMs),
-        this.timeoutMs,
-        'renew',
-      );
+      const held = await withDeadline(this.client.kwSlotRenew(this.slotsKey(token.keyId), now, now + token.leaseMs, token.slotId, token.leaseMs), this.timeoutMs, 'renew');
       return Number(held) === 1;
     } catch (err) {
       reportError(this.onError, err, 'renew');

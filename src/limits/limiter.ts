@@ -152,13 +152,7 @@ export class Limiter extends RedisLimitsBase {
     if (bandwidthFailed === 1 && bandwidthPeriod) retryAfterMs = Math.max(retryAfterMs, bandwidthPeriod.endMs - nowMs);
 
     const allowed = allowedFlag === 1;
-    const code: LimitCode = allowed
-      ? 'VALID'
-      : rateFailed
-        ? 'RATE_LIMITED'
-        : quotaFailed === 1
-          ? 'QUOTA_EXCEEDED'
-          : 'BANDWIDTH_EXCEEDED';
+    const code: LimitCode = allowed ? 'VALID' : rateFailed ? 'RATE_LIMITED' : quotaFailed === 1 ? 'QUOTA_EXCEEDED' : 'BANDWIDTH_EXCEEDED';
     return { allowed, code, ratelimits, quota: quotaState, bandwidth: bandwidthState, retryAfterMs: allowed ? 0 : retryAfterMs, degraded: false };
   }
 
@@ -171,11 +165,7 @@ export class Limiter extends RedisLimitsBase {
     const period = periodBounds(bandwidth.period, now);
     const amount = wholeNonNegative(bytes);
     try {
-      const used = await withDeadline(
-        this.client.kwLimitsAddBytes(this.bandwidthKey(keyId, bandwidth, period.id), String(amount), period.endMs - now + PERIOD_GRACE_MS),
-        this.timeoutMs,
-        'addBytes',
-      );
+      const used = await withDeadline(this.client.kwLimitsAddBytes(this.bandwidthKey(keyId, bandwidth, period.id), String(amount), period.endMs - now + PERIOD_GRACE_MS), this.timeoutMs, 'addBytes');
       return counterState(bandwidth.bytes, Number(used), period.endMs);
     } catch (err) {
       reportError(this.onError, err, 'addBytes');

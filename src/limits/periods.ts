@@ -20,7 +20,9 @@ const latest: Partial<Record<Period, PeriodBounds>> = {};
 export function periodBounds(period: Period, nowMs: number): PeriodBounds {
   const last = latest[period];
   if (last && nowMs >= last.startMs && nowMs < last.endMs) return last;
-  return (latest[period] = Object.freeze(computeBounds(period, nowMs)));
+  const bounds = Object.freeze(computeBounds(period, nowMs));
+  latest[period] = bounds;
+  return bounds;
 }
 
 function computeBounds(period: Period, nowMs: number): PeriodBounds {

@@ -73,7 +73,13 @@ async function loadDirectory(db: Database, accountId: string, batchSize: number)
   await readPaged(
     (c) => p.agentGroup.findMany({ where: { accountId }, select: { id: true, agents: { select: { id: true } } }, orderBy: { id: 'asc' }, ...page(c, batchSize) }),
     batchSize,
-    (rows) => rows.forEach((g) => dir.groupMembers.set(g.id, g.agents.map((a) => a.id))),
+    (rows) =>
+      rows.forEach((g) =>
+        dir.groupMembers.set(
+          g.id,
+          g.agents.map((a) => a.id),
+        ),
+      ),
   );
   await readPaged(
     (c) => p.workflow.findMany({ where: { accountId }, select: { id: true, name: true, agents: { select: { id: true } } }, orderBy: { id: 'asc' }, ...page(c, batchSize) }),

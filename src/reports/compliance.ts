@@ -19,15 +19,7 @@ export const EXPIRING_SOON_DAYS = 14;
 export const UNUSED_DAYS = 90;
 const DAY_MS = 86_400_000;
 
-export const COMPLIANCE_CHECKS = [
-  'activeKeys',
-  'neverExpiringKeys',
-  'expiringSoonKeys',
-  'rotationOverdueKeys',
-  'productionKeysWithoutIpRestriction',
-  'highPrivilegeKeys',
-  'unusedKeys',
-] as const;
+export const COMPLIANCE_CHECKS = ['activeKeys', 'neverExpiringKeys', 'expiringSoonKeys', 'rotationOverdueKeys', 'productionKeysWithoutIpRestriction', 'highPrivilegeKeys', 'unusedKeys'] as const;
 export type ComplianceCheck = (typeof COMPLIANCE_CHECKS)[number];
 
 export interface OpenSecurityEvents {

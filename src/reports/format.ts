@@ -68,9 +68,7 @@ export class ReportBuilder<C extends string> {
 
   /** `meta` goes at the top of the JSON document; CSV has only the rows. */
   finish(meta: Record<string, unknown> = {}): Report {
-    const content = this.csv
-      ? this.csv.toString()
-      : JSON.stringify({ ...meta, generatedAt: this.generatedAt.toISOString(), columns: this.columns, rows: this.rows });
+    const content = this.csv ? this.csv.toString() : JSON.stringify({ ...meta, generatedAt: this.generatedAt.toISOString(), columns: this.columns, rows: this.rows });
     return { format: this.format, generatedAt: this.generatedAt, content, rowCount: this.count };
   }
 }

@@ -99,7 +99,13 @@ export async function flushUsage(db: Database, redis: Redis, prefix: string, opt
           accountId,
           kind: 'GEO_ANOMALY',
           keyId,
-          details: { country, knownCountries: known.map((k) => k.country).filter((c) => c !== country).sort() },
+          details: {
+            country,
+            knownCountries: known
+              .map((k) => k.country)
+              .filter((c) => c !== country)
+              .sort(),
+          },
         });
       }
     });

@@ -40,7 +40,18 @@ export async function usageReport(db: Database, accountId: string, input: UsageR
 
   const emit = (b: Bucket) => {
     const k = keys.get(b.keyId);
-    report.add({ keyId: b.keyId, keyName: k?.name ?? null, keyStart: k?.start ?? null, start: b.start, requests: b.requests, allowed: b.allowed, denied: b.denied, units: b.units, bytes: b.bytes, deniedByCode: b.deniedByCode });
+    report.add({
+      keyId: b.keyId,
+      keyName: k?.name ?? null,
+      keyStart: k?.start ?? null,
+      start: b.start,
+      requests: b.requests,
+      allowed: b.allowed,
+      denied: b.denied,
+      units: b.units,
+      bytes: b.bytes,
+      deniedByCode: b.deniedByCode,
+    });
     for (const f of ['requests', 'allowed', 'denied', 'units', 'bytes'] as const) totals[f] += b[f];
   };
 

@@ -48,13 +48,7 @@ export class BruteForceGuard {
   async recordFailure(ip: string | undefined, nowMs = Date.now()): Promise<void> {
     if (!ip) return;
     try {
-      const n = (await this.redis.eval(
-        COUNT_FAILURE,
-        1,
-        `${this.prefix}:bf:{${ip}}:fails`,
-        this.opts.windowMs,
-        this.opts.maxFailures,
-      )) as number;
+      const n = (await this.redis.eval(COUNT_FAILURE, 1, `${this.prefix}:bf:{${ip}}:fails`, this.opts.windowMs, this.opts.maxFailures)) as number;
       if (n === -1) this.blocked.set(ip, nowMs + this.opts.blockMs);
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'could not count a failed verification');

@@ -25,7 +25,7 @@ export interface GatewayRoute {
 
 const ROUTE = /^\/v1\/(agents|workflows)\/([^/?#]+)(\/[^?#]*)?$/;
 
-export function matchGatewayRoute(path: string): Omit<GatewayRoute, 'rest'> & { rest: string } | null {
+export function matchGatewayRoute(path: string): (Omit<GatewayRoute, 'rest'> & { rest: string }) | null {
   const m = ROUTE.exec(path);
   if (!m) return null;
   return { kind: m[1] === 'agents' ? 'agent' : 'workflow', id: decodeURIComponent(m[2]), rest: m[3] ?? '/' };
@@ -74,7 +74,7 @@ const MESSAGES: Record<string, string> = {
   IP_NOT_ALLOWED: 'requests from this address are not allowed for this key',
   OUTSIDE_ACCESS_WINDOW: 'the API key may not be used at this time',
   COUNTRY_NOT_ALLOWED: 'requests from this country are not allowed for this key',
-  CONDITION_FAILED: 'the request does not meet the key\'s condition',
+  CONDITION_FAILED: "the request does not meet the key's condition",
   RATE_LIMITED: 'rate limit exceeded',
   QUOTA_EXCEEDED: 'quota exceeded',
   BANDWIDTH_EXCEEDED: 'bandwidth exceeded',
@@ -143,18 +143,22 @@ export function createGateway(deps: GatewayDeps) {
     const hasDeclared = req.headers['content-length'] !== undefined && Number.isFinite(declared);
     const small = hasDeclared && declared > 0 && declared <= bufferMax ? readBody(req, bufferMax) : null;
     small?.catch(() => undefined); // a denied request never awaits it
-    const outcome = await verifyKey(deps, {
-      key: m[1],
-      agentId: route.kind === 'agent' ? route.id : undefined,
-      workflowId: route.kind === 'workflow' ? route.id : undefined,
-      permission: METHOD_PERMISSION[method] ?? 'EXECUTE',
-      ip,
-      cost: 1,
-      bytes: Number.isFinite(declared) ? declared : 0,
-      method,
-      path: route.rest,
-      headers,
-    }, 'gateway');
+    const outcome = await verifyKey(
+      deps,
+      {
+        key: m[1],
+        agentId: route.kind === 'agent' ? route.id : undefined,
+        workflowId: route.kind === 'workflow' ? route.id : undefined,
+        permission: METHOD_PERMISSION[method] ?? 'EXECUTE',
+        ip,
+        cost: 1,
+        bytes: Number.isFinite(declared) ? declared : 0,
+        method,
+        path: route.rest,
+        headers,
+      },
+      'gateway',
+    );
     const limitHeaders = rateLimitHeaders(outcome);
     if (outcome.blockedForMs) {
       req.resume();
@@ -217,7 +221,10 @@ export function createGateway(deps: GatewayDeps) {
       body = declared > 0 ? req : null;
       if (declared === 0) req.resume();
     } else if (req.headers['transfer-encoding']) {
-      body = Readable.from(countedBody(req, maxBody, (n) => (requestBytes += n)), { objectMode: false });
+      body = Readable.from(
+        countedBody(req, maxBody, (n) => (requestBytes += n)),
+        { objectMode: false },
+      );
     } else req.resume();
 
     const startedAt = process.hrtime.bigint();
@@ -246,7 +253,7 @@ export function createGateway(deps: GatewayDeps) {
           controller = c;
           if (clientGone) c.abort(new Error('client closed the connection'));
         },
-        onResponseStart(c, statusCode, headers) {
+        onResponseStart(_c, statusCode, headers) {
           if (statusCode < 200) return; // 1xx: informational, the real answer follows
           const outHeaders: Record<string, string | string[]> = { ...limitHeaders };
           for (const name in headers) {

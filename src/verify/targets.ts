@@ -34,9 +34,7 @@ export class TargetDirectory {
     const hit = cache.get(key);
     if (hit !== undefined) return hit === UNKNOWN ? undefined : hit;
     const row =
-      kind === 'agent'
-        ? await this.db.prisma.agent.findUnique({ where: { id: key }, select: { accountId: true } })
-        : await this.db.prisma.workflow.findUnique({ where: { id: key }, select: { accountId: true } });
+      kind === 'agent' ? await this.db.prisma.agent.findUnique({ where: { id: key }, select: { accountId: true } }) : await this.db.prisma.workflow.findUnique({ where: { id: key }, select: { accountId: true } });
     cache.set(key, row?.accountId ?? UNKNOWN, row ? undefined : { ttl: 5_000 });
     return row?.accountId;
   }

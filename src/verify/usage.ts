@@ -89,7 +89,10 @@ export class UsageBuffer {
     // Only the newest ACCESS_LOG_LENGTH entries survive a flush: entries are kept as they came
     // and serialized at flush time, and the array is cut back in bulk rather than shifted per call.
     let log = this.access.get(e.keyId);
-    if (!log) this.access.set(e.keyId, (log = []));
+    if (!log) {
+      log = [];
+      this.access.set(e.keyId, log);
+    }
     log.push(e);
     if (log.length >= 2 * ACCESS_LOG_LENGTH) log.splice(0, log.length - ACCESS_LOG_LENGTH);
   }

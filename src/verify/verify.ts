@@ -108,7 +108,10 @@ const decisionCounters = new Map<string, ReturnType<typeof verifyDecisions.label
 function decisionCounter(code: string, via: string) {
   const tag = `${code}|${via}`;
   let c = decisionCounters.get(tag);
-  if (!c) decisionCounters.set(tag, (c = verifyDecisions.labels(code, via)));
+  if (!c) {
+    c = verifyDecisions.labels(code, via);
+    decisionCounters.set(tag, c);
+  }
   return c;
 }
 

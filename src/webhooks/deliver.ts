@@ -35,12 +35,7 @@ export interface DeliverySettings {
   random?: () => number;
 }
 
-export type AttemptResult =
-  | { kind: 'skipped'; reason: string }
-  | { kind: 'busy'; endpointId: string }
-  | { kind: 'succeeded' }
-  | { kind: 'retry'; next: DeliveryJob }
-  | { kind: 'failed'; reason: string };
+export type AttemptResult = { kind: 'skipped'; reason: string } | { kind: 'busy'; endpointId: string } | { kind: 'succeeded' } | { kind: 'retry'; next: DeliveryJob } | { kind: 'failed'; reason: string };
 
 export async function attemptDelivery(db: Database, job: Pick<DeliveryJob, 'deliveryId' | 'attempt'>, settings: DeliverySettings): Promise<AttemptResult> {
   const delivery = settings.batches ? await settings.batches.load.load(job.deliveryId) : ((await loadDeliveries(db, [job.deliveryId]))[0] ?? null);

@@ -32,7 +32,15 @@ export async function sendTestWebhook(db: Database, actor: Actor, endpointId: st
       data: { accountId: actor.accountId, type: 'webhook.test', data: { endpointId: endpoint.id, message: 'A test event from Keywarden.' }, createdAt: now, relayedAt: now },
     });
     const delivery = await tx.webhookDelivery.create({ data: { accountId: actor.accountId, eventId: event.id, endpointId: endpoint.id, nextAttemptAt: now, createdAt: now } });
-    await appendAudit(tx, { accountId: actor.accountId, actorKeyId: actor.keyId, action: 'webhookEndpoint.test', targetType: 'WebhookEndpoint', targetId: endpoint.id, ip: actor.ip, after: { deliveryId: delivery.id, eventId: event.id } });
+    await appendAudit(tx, {
+      accountId: actor.accountId,
+      actorKeyId: actor.keyId,
+      action: 'webhookEndpoint.test',
+      targetType: 'WebhookEndpoint',
+      targetId: endpoint.id,
+      ip: actor.ip,
+      after: { deliveryId: delivery.id, eventId: event.id },
+    });
     await notifyRelay(tx);
     return delivery;
   });

@@ -45,9 +45,15 @@ const decrypted = new WeakMap<Buffer, LRUCache<string, string>>();
 export function signingSecret(stored: string, endpointId: string): string {
   const key = currentKey();
   let cache = decrypted.get(key);
-  if (!cache) decrypted.set(key, (cache = new LRUCache<string, string>({ max: 1000 })));
+  if (!cache) {
+    cache = new LRUCache<string, string>({ max: 1000 });
+    decrypted.set(key, cache);
+  }
   const id = `${endpointId}:${stored}`;
   let secret = cache.get(id);
-  if (secret === undefined) cache.set(id, (secret = decryptSecret(stored, endpointId)));
+  if (secret === undefined) {
+    secret = decryptSecret(stored, endpointId);
+    cache.set(id, secret);
+  }
   return secret;
 }

@@ -96,7 +96,11 @@ export function guardedLookup(policy: SsrfPolicy, resolve: Resolve = systemResol
           const why = blockedReason(a.address, policy);
           if (why) return cb(new BlockedAddressError(`${hostname} resolves to ${why}`), '');
         }
-        if (all) cb(null, addresses.map((a) => ({ address: a.address, family: a.family })));
+        if (all)
+          cb(
+            null,
+            addresses.map((a) => ({ address: a.address, family: a.family })),
+          );
         else cb(null, addresses[0].address, addresses[0].family);
       },
       (err: NodeJS.ErrnoException) => cb(err, ''),

@@ -296,7 +296,11 @@ describeBrowser('dashboard in Chromium', () => {
     await card.getByRole('button', { name: 'Send test event' }).click();
     // The first attempt fails, the retry succeeds.
     await receiver.waitFor((r) => r.length === 2, 15_000, 'two attempts');
-    await eventually(async () => (await gql(`query($e: ID!) { webhookDeliveries(endpointId: $e, first: 1) { edges { node { status } } } }`, { e: endpointId })).webhookDeliveries.edges[0]?.node.status === 'SUCCEEDED', 15_000, 'SUCCEEDED');
+    await eventually(
+      async () => (await gql(`query($e: ID!) { webhookDeliveries(endpointId: $e, first: 1) { edges { node { status } } } }`, { e: endpointId })).webhookDeliveries.edges[0]?.node.status === 'SUCCEEDED',
+      15_000,
+      'SUCCEEDED',
+    );
     await card.getByRole('button', { name: 'Refresh' }).click();
     const row = card.getByTestId('deliveries').locator('tr', { hasText: 'webhook.test' });
     await row.locator('.delivery-succeeded').waitFor();
@@ -397,7 +401,16 @@ describeBrowser('dashboard in Chromium', () => {
     await page.locator('.settings', { hasText: 'DE, FR' }).waitFor();
     await expect(page.locator('.settings').textContent()).resolves.toMatch(/100\/minute, 50\/hour.*10\.0\.0\.0\/8.*DE, FR.*request\.method == "GET"/s);
     const after = await h.db.prisma.apiKey.findUniqueOrThrow({ where: { id: child.key.id } });
-    expect(after).toMatchObject({ name: 'edit-child', ipAllowlist: ['10.0.0.0/8'], allowedCountries: ['DE', 'FR'], condition: 'request.method == "GET"', rateLimits: [{ window: 'MINUTE', limit: 100 }, { window: 'HOUR', limit: 50 }] });
+    expect(after).toMatchObject({
+      name: 'edit-child',
+      ipAllowlist: ['10.0.0.0/8'],
+      allowedCountries: ['DE', 'FR'],
+      condition: 'request.method == "GET"',
+      rateLimits: [
+        { window: 'MINUTE', limit: 100 },
+        { window: 'HOUR', limit: 50 },
+      ],
+    });
   });
 
   test('a MANAGE key signs in to its own subtree only: no other keys, no top-level create', async () => {

@@ -11,6 +11,11 @@ export function adminUrl(): string {
 }
 
 export default async function globalSetup(): Promise<void> {
+  // Tests that start Keywarden as a process run bin/keywarden.js, which runs dist/ as users do:
+  // compile it from the sources under test first (about a second).
+  const { build } = require('../../scripts/build') as { build(): Promise<number> };
+  await build();
+
   const suffix = `${Date.now().toString(36)}_${crypto.randomBytes(3).toString('hex')}`;
   const dbName = `kw_test_${suffix}`;
   const admin = new Client({ connectionString: adminUrl() });
@@ -25,7 +30,6 @@ export default async function globalSetup(): Promise<void> {
   url.pathname = `/${dbName}`;
   process.env.TEST_DATABASE_URL = url.toString();
   await migratePostgres(url.toString(), { info: () => {} });
-
 
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const redis = new Redis(redisUrl, { lazyConnect: true, retryStrategy: () => null });

@@ -108,7 +108,7 @@ export function expectDaysAfter(iso: string | null, days: number, from: number, 
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-/** CRC32 of `text` as 6 base62 characters, as API.md §2 defines the checksum (computed here, not by the code under test). */
+/** CRC32 of `text` as 6 base62 characters, as the README's Keys section defines the checksum (computed here, not by the code under test). */
 export function checksum(text: string): string {
   let n = zlib.crc32(Buffer.from(text, 'utf8')) >>> 0;
   let out = '';

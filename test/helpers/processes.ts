@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
-// Runs the real CLI (bin/keywarden.js) as a child process, as a user would.
+// Runs the real CLI (bin/keywarden.js, which runs the compiled dist/) as a child process, as a user
+// would. The test run's global setup compiles dist/ from the sources under test first.
 
 export const BIN = path.join(__dirname, '..', '..', 'bin', 'keywarden.js');
 

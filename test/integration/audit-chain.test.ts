@@ -2,7 +2,7 @@ import { hashAuditEvent } from '../../src/audit/chain';
 import { startHarness, type Harness } from '../helpers/harness';
 import { REVOKE_KEY, allAuditEvents, createAgent, createKey, expectError, ok, AUDIT_EVENTS } from '../helpers/gql-fixtures';
 
-// The audit log as evidence (API.md §3): verifyAuditChain finds a row altered or removed straight
+// The audit log as evidence (README, Admin API rules): verifyAuditChain finds a row altered or removed straight
 // in SQL, at the first sequence that no longer holds; auditEvents filters by key and time range.
 
 let h: Harness;
@@ -32,10 +32,7 @@ test('an untouched chain is valid and every row is checked', async () => {
 test("a row whose after was changed in SQL breaks the chain at that row's sequence", async () => {
   const { acct, rows } = await auditedAccount('chain-update');
   const victim = rows.find((r) => r.action === 'key.create' && (r.after as any)?.name === 'k1')!;
-  const changed = await h.db.prisma.$executeRawUnsafe(
-    `UPDATE "AuditEvent" SET "after" = jsonb_set("after", '{name}', '"k1-tampered"') WHERE id = $1::uuid`,
-    victim.id,
-  );
+  const changed = await h.db.prisma.$executeRawUnsafe(`UPDATE "AuditEvent" SET "after" = jsonb_set("after", '{name}', '"k1-tampered"') WHERE id = $1::uuid`, victim.id);
   expect(changed).toBe(1);
   const status = ok(await h.gql(VERIFY_CHAIN, {}, acct.secret)).verifyAuditChain;
   expect(status).toEqual({ valid: false, checked: victim.sequence - 1, firstBrokenSequence: victim.sequence });

@@ -1,16 +1,21 @@
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { digestSecret } from '../../src/keys/secret';
 import { adminUrl } from '../helpers/global-setup';
-import { runCli, spawnCli } from '../helpers/processes';
+import { BIN, runCli, spawnCli } from '../helpers/processes';
 import { isolatedPrefix, uniqueName } from '../helpers/harness';
 
 // The CLI as a user runs it: bootstrap, first start on the embedded store, start-up failures.
 
 jest.setTimeout(120_000);
+
+const ROOT = path.join(__dirname, '..', '..');
+const run = promisify(execFile);
 
 const tmpDirs: string[] = [];
 function tmpDir(): string {
@@ -58,7 +63,30 @@ test('bootstrap without --account names the missing option', async () => {
   expect(r.stderr).toContain('--account');
 });
 
-test('first start on the embedded store prints the default master key once, serves GraphiQL, and holds the store', async () => {
+test('--version prints the version in package.json', async () => {
+  const r = await runCli(['--version'], {});
+  expect(r.code).toBe(0);
+  expect(r.stdout.trim()).toBe(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
+});
+
+test('the bin runs the compiled dist/: without it, one line says to build', async () => {
+  // A copy of the bin beside no dist/: what a checkout looks like before `npm ci` or `npm run build`.
+  const dir = tmpDir();
+  fs.mkdirSync(path.join(dir, 'bin'));
+  fs.copyFileSync(BIN, path.join(dir, 'bin', 'keywarden.js'));
+  const r = await run(process.execPath, [path.join(dir, 'bin', 'keywarden.js'), '--help'], { cwd: dir }).catch((err) => err);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toBe('keywarden: dist/src/main.js is missing: run `npm run build` (npm ci runs it)\n');
+});
+
+test('the compiled modules find the migrations and the dashboard at the package root, from any working directory', async () => {
+  const compiled = (file: string) => `require(${JSON.stringify(path.join(ROOT, 'dist', 'src', file))})`;
+  const script = `console.log(JSON.stringify([${compiled('infra/migrate.js')}.MIGRATIONS_DIR, ${compiled('dashboard.js')}.DASHBOARD_DIST, ${compiled('infra/paths.js')}.PACKAGE_ROOT]))`;
+  const r = await run(process.execPath, ['-e', script], { cwd: tmpDir() });
+  expect(JSON.parse(r.stdout)).toEqual([path.join(ROOT, 'prisma', 'migrations'), path.join(ROOT, 'dashboard', 'dist'), ROOT]);
+});
+
+test('first start on the embedded store prints the default master key once, serves GraphiQL and the dashboard, and holds the store', async () => {
   const dataDir = tmpDir();
   const p = spawnCli(['start'], { DATABASE_URL: undefined, KEYWARDEN_DATA_DIR: dataDir, PORT: '0', KEYWARDEN_REDIS_PREFIX: isolatedPrefix('cli') });
   try {
@@ -67,7 +95,10 @@ test('first start on the embedded store prints the default master key once, serv
     expect(secret).toBeDefined();
     // The key appears on its own line exactly once, and in no log line.
     expect(p.stdout().split(secret!).length - 1).toBe(1);
-    const logLines = p.stdout().split('\n').filter((l) => l.startsWith('{'));
+    const logLines = p
+      .stdout()
+      .split('\n')
+      .filter((l) => l.startsWith('{'));
     expect(logLines.some((l) => l.includes(secret!))).toBe(false);
 
     const viewer = await gql(url, secret!, '{ viewer { account { name } key { master permission } } }');
@@ -75,6 +106,9 @@ test('first start on the embedded store prints the default master key once, serv
     const page = await fetch(`${url}/graphql`, { headers: { accept: 'text/html' } });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('GraphiQL');
+    const dashboard = await fetch(`${url}/dashboard/`);
+    expect(dashboard.status).toBe(200);
+    expect(await dashboard.text()).toContain('<div id="root"></div>');
 
     const busy = await runCli(['bootstrap', '--account', 'second'], { DATABASE_URL: undefined, KEYWARDEN_DATA_DIR: dataDir });
     expect(busy.code).toBe(1);

@@ -1,7 +1,7 @@
 import { startHarness, type Harness } from '../helpers/harness';
 import { DAY_MS, REVOKE_KEY, UPDATE_KEY, createKey, ok } from '../helpers/gql-fixtures';
 
-// complianceStatus (API.md §3): each check counts exactly the usable keys that fail it (after
+// complianceStatus (README, Reports): each check counts exactly the usable keys that fail it (after
 // inheritance where the rule depends on ancestors), lists them oldest first, and leaves revoked
 // keys out; open security events are the unacknowledged ones.
 

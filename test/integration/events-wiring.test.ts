@@ -41,7 +41,7 @@ test('creating a FULL_ACCESS or EMERGENCY key raises KEY_CREATED; an ordinary ke
   expect(kinds.some((k) => k.keyId === plain.id)).toBe(false);
 });
 
-test('the workers\' flush-usage scan moves Redis tallies into rollups', async () => {
+test("the workers' flush-usage scan moves Redis tallies into rollups", async () => {
   const acct = await h.newAccount('flush-scan');
   const k = await key(acct.secret, {});
   for (let i = 0; i < 4; i++) await h.verify({ key: k.secret });

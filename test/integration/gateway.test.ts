@@ -39,11 +39,7 @@ beforeAll(async () => {
   upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/base`;
   h = await startHarness({ app: { gateway: { upstreamTimeoutMs: 1000, maxBodyBytes: 2000, bufferBodyBytes: 1000 } } });
   acct = await h.newAccount('gateway');
-  const r = await h.gql(
-    `mutation($u: String) { a: createAgent(input: { name: "a", upstreamUrl: $u }) { id } b: createAgent(input: { name: "b", upstreamUrl: $u }) { id } }`,
-    { u: upstreamUrl },
-    acct.secret,
-  );
+  const r = await h.gql(`mutation($u: String) { a: createAgent(input: { name: "a", upstreamUrl: $u }) { id } b: createAgent(input: { name: "b", upstreamUrl: $u }) { id } }`, { u: upstreamUrl }, acct.secret);
   agentId = r.data.a.id;
   otherAgentId = r.data.b.id;
   const w = await h.gql(`mutation($u: String, $ids: [ID!]) { createWorkflow(input: { name: "w", upstreamUrl: $u, agentIds: $ids }) { id } }`, { u: upstreamUrl, ids: [agentId] }, acct.secret);
@@ -70,7 +66,13 @@ function call(path: string, secret: string | null, init: RequestInit = {}) {
 }
 
 test('a valid key is proxied to the upstream with path and query, without its Authorization header', async () => {
-  const k = await key({ permission: 'EXECUTE', rateLimits: [{ window: 'MINUTE', limit: 50 }, { window: 'HOUR', limit: 500 }] });
+  const k = await key({
+    permission: 'EXECUTE',
+    rateLimits: [
+      { window: 'MINUTE', limit: 50 },
+      { window: 'HOUR', limit: 500 },
+    ],
+  });
   const res = await call(`/v1/agents/${agentId}/hello/world?x=1`, k.secret, { method: 'POST', body: 'payload', headers: { 'x-custom': 'yes' } });
   expect(res.status).toBe(200);
   expect(await res.json()).toEqual({ ok: true, method: 'POST', url: '/base/hello/world?x=1' });

@@ -1,19 +1,7 @@
 import { startHarness, type Harness } from '../helpers/harness';
-import {
-  CREATE_KEY,
-  REVOKE_KEY,
-  UPDATE_KEY,
-  accountCounts,
-  allAuditEvents,
-  createAgent,
-  createGroup,
-  createKey,
-  createWorkflow,
-  expectError,
-  ok,
-} from '../helpers/gql-fixtures';
+import { CREATE_KEY, REVOKE_KEY, UPDATE_KEY, accountCounts, allAuditEvents, createAgent, createGroup, createKey, createWorkflow, expectError, ok } from '../helpers/gql-fixtures';
 
-// API.md §3: every mutation writes an audit event (actor key, action, target, before, after) in the
+// README, Admin API rules: every mutation writes an audit event (actor key, action, target, before, after) in the
 // same transaction as the change; the events form a hash chain that verifyAuditChain checks.
 
 let h: Harness;
@@ -194,10 +182,7 @@ describe('tampering', () => {
     const victim = all.find((e) => e.action === 'key.create' && e.targetId === key.id);
     expect(victim).toBeDefined();
     expect(victim.sequence).toBeLessThan(all[0].sequence); // not the last one: later rows still link to it
-    const changed = await h.db.prisma.$executeRawUnsafe(
-      `UPDATE "AuditEvent" SET "after" = jsonb_set("after"::jsonb, '{permission}', '"FULL_ACCESS"') WHERE "id" = $1::uuid`,
-      victim.id,
-    );
+    const changed = await h.db.prisma.$executeRawUnsafe(`UPDATE "AuditEvent" SET "after" = jsonb_set("after"::jsonb, '{permission}', '"FULL_ACCESS"') WHERE "id" = $1::uuid`, victim.id);
     expect(changed).toBe(1);
     const tampered = ok(await h.gql(VERIFY_CHAIN, {}, acct.secret)).verifyAuditChain;
     expect(tampered).toEqual({ valid: false, checked: victim.sequence - 1, firstBrokenSequence: victim.sequence });

@@ -2,8 +2,8 @@ import { clock } from '../../src/infra/clock';
 import { startHarness, type GqlResult, type Harness } from '../helpers/harness';
 import { REVOKE_KEY, VIEWER, breakChecksum, createKey, expectError, forgeSecret, ok } from '../helpers/gql-fixtures';
 
-// API.md §3: every request carries "Authorization: Bearer <secret>"; anything that does not name a
-// usable key is UNAUTHENTICATED. §2: a wrong checksum is rejected without a database read.
+// README, Admin API rules: every request carries "Authorization: Bearer <secret>"; anything that does not name a
+// usable key is UNAUTHENTICATED. README, Keys: a wrong checksum is rejected without a database read.
 
 let h: Harness;
 let acct: Awaited<ReturnType<Harness['newAccount']>>;

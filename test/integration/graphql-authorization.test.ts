@@ -1,19 +1,7 @@
 import { startHarness, type Harness } from '../helpers/harness';
-import {
-  GET_KEY,
-  REVOKE_KEY,
-  UPDATE_KEY,
-  VIEWER,
-  accountCounts,
-  createAgent,
-  createGroup,
-  createKey,
-  createWorkflow,
-  expectError,
-  ok,
-} from '../helpers/gql-fixtures';
+import { GET_KEY, REVOKE_KEY, UPDATE_KEY, VIEWER, accountCounts, createAgent, createGroup, createKey, createWorkflow, expectError, ok } from '../helpers/gql-fixtures';
 
-// API.md §3: a master key administers its whole account; a MANAGE/FULL_ACCESS key administers the
+// README, Admin API rules: a master key administers its whole account; a MANAGE/FULL_ACCESS key administers the
 // keys derived from it (its subtree); other keys may read `viewer` only.
 
 let h: Harness;
@@ -57,7 +45,10 @@ test('a master key lists every key, agent, group, workflow and audit event of it
   expect(audit).toHaveLength(counts.audit);
   // account.create, the master's key.create, three directory objects, five keys.
   expect(audit).toHaveLength(10);
-  const auditedKeys = audit.filter((e: any) => e.action === 'key.create').map((e: any) => e.targetId).sort();
+  const auditedKeys = audit
+    .filter((e: any) => e.action === 'key.create')
+    .map((e: any) => e.targetId)
+    .sort();
   expect(auditedKeys).toEqual(allKeyIds);
   expect(ok(await h.gql(VERIFY_CHAIN, {}, acct.secret)).verifyAuditChain).toEqual({ valid: true, checked: 10, firstBrokenSequence: null });
   // ...and may read any key of the account by id.
@@ -170,7 +161,11 @@ describe('a MANAGE key (not master)', () => {
 
   test('does administer a key derived from itself: lists, updates and revokes it (the refusals above are about the subtree)', async () => {
     const derived = ok(
-      await h.gql(`mutation($p: ID!, $input: CreateKeyInput!) { deriveKey(parentId: $p, input: $input) { secret key { id name } } }`, { p: keys.manage.key.id, input: { name: 'child-of-manager', type: 'DEVELOPMENT', permission: 'READ_ONLY' } }, secret()),
+      await h.gql(
+        `mutation($p: ID!, $input: CreateKeyInput!) { deriveKey(parentId: $p, input: $input) { secret key { id name } } }`,
+        { p: keys.manage.key.id, input: { name: 'child-of-manager', type: 'DEVELOPMENT', permission: 'READ_ONLY' } },
+        secret(),
+      ),
     ).deriveKey;
     expect(ids(ok(await h.gql(LIST_KEYS, {}, secret())).keys)).toEqual([derived.key.id]);
     expect(ok(await h.gql(UPDATE_KEY, { id: derived.key.id, input: { name: 'child-renamed' } }, secret())).updateKey.name).toBe('child-renamed');

@@ -36,7 +36,7 @@ test('descendantCount counts every key below, at any depth, until it is revoked'
   expect((await ok(COUNT, { id: a }, acct.secret)).key.descendantCount).toBe(0);
 });
 
-test('another account cannot read a key\'s descendant count', async () => {
+test("another account cannot read a key's descendant count", async () => {
   const owner = await h.newAccount('desc-owner');
   const other = await h.newAccount('desc-other');
   const root = (await ok(CREATE, { input: { name: 'root', type: 'PRODUCTION', permission: 'MANAGE' } }, owner.secret)).createKey.key.id;

@@ -3,7 +3,7 @@ import { clock } from '../../src/infra/clock';
 import { startHarness, type Harness } from '../helpers/harness';
 import { AUDIT_EVENTS, CREATE_KEY, GET_KEY, KEY_FIELDS, UPDATE_KEY, checksum, createKey, expectDaysAfter, ok } from '../helpers/gql-fixtures';
 
-// API.md §2: presets by type, the secret format, the secret shown exactly once, only a digest stored.
+// README, Keys: presets by type, the secret format, the secret shown exactly once, only a digest stored.
 
 let h: Harness;
 let acct: Awaited<ReturnType<Harness['newAccount']>>;

@@ -127,9 +127,7 @@ test('search by a whole secret does not find the key (a secret is not a search t
 test('expiringBefore lists the keys that expire by then and never the ones without expiry', async () => {
   const in45days = new Date(clock.nowMs() + 45 * 86_400_000).toISOString();
   // DEVELOPMENT (30 days), delta (DAYS_30), epsilon (EMERGENCY 7 days), eta (1 hour).
-  expect((await listIds({ expiringBefore: in45days })).sort()).toEqual(
-    [byName('Alpha Billing Bot'), byName('delta BILLING export'), byName('epsilon'), byName('eta short')].sort(),
-  );
+  expect((await listIds({ expiringBefore: in45days })).sort()).toEqual([byName('Alpha Billing Bot'), byName('delta BILLING export'), byName('epsilon'), byName('eta short')].sort());
   const in2hours = new Date(clock.nowMs() + 2 * 60 * 60_000).toISOString();
   expect(await listIds({ expiringBefore: in2hours })).toEqual([byName('eta short')]);
   const far = new Date(clock.nowMs() + 3650 * 86_400_000).toISOString();

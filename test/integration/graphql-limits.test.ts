@@ -2,7 +2,7 @@ import { limits } from '../../src/graphql/builder';
 import { startHarness, type Harness } from '../helpers/harness';
 import { expectError, ok } from '../helpers/gql-fixtures';
 
-// API.md §3: queries beyond the configured limits answer QUERY_TOO_COMPLEX and run nothing.
+// README, Admin API rules: queries beyond the configured limits answer QUERY_TOO_COMPLEX and run nothing.
 
 let h: Harness;
 let acct: Awaited<ReturnType<Harness['newAccount']>>;

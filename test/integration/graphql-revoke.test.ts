@@ -2,7 +2,7 @@ import { clock } from '../../src/infra/clock';
 import { startHarness, type Harness } from '../helpers/harness';
 import { GET_KEY, REVOKE_KEY, UPDATE_KEY, VIEWER, accountCounts, createKey, expectError, ok } from '../helpers/gql-fixtures';
 
-// API.md §3/§4: revokeKey ends a key at once (verification answers REVOKED), cannot be repeated,
+// README, Admin API rules and Verification: revokeKey ends a key at once (verification answers REVOKED), cannot be repeated,
 // and never leaves an account without an active master key.
 
 let h: Harness;
@@ -115,5 +115,10 @@ test('revoking a key revokes the keys derived from it, with one key.revoke audit
   const after = await accountCounts(h, acct.accountId);
   expect(after.audit - before.audit).toBe(2);
   const events = await h.db.prisma.auditEvent.findMany({ where: { accountId: acct.accountId, sequence: { gt: before.auditSequence } }, orderBy: { sequence: 'asc' } });
-  expect(events.map((e) => [e.action, e.targetId]).sort()).toEqual([['key.revoke', child.key.id], ['key.revoke', parent.key.id]].sort());
+  expect(events.map((e) => [e.action, e.targetId]).sort()).toEqual(
+    [
+      ['key.revoke', child.key.id],
+      ['key.revoke', parent.key.id],
+    ].sort(),
+  );
 });

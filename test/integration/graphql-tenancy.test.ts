@@ -1,19 +1,7 @@
 import { startHarness, type Harness } from '../helpers/harness';
-import {
-  AUDIT_EVENTS,
-  GET_KEY,
-  REVOKE_KEY,
-  UPDATE_KEY,
-  accountCounts,
-  createAgent,
-  createGroup,
-  createKey,
-  createWorkflow,
-  expectError,
-  ok,
-} from '../helpers/gql-fixtures';
+import { AUDIT_EVENTS, GET_KEY, REVOKE_KEY, UPDATE_KEY, accountCounts, createAgent, createGroup, createKey, createWorkflow, expectError, ok } from '../helpers/gql-fixtures';
 
-// API.md §3: nothing of another account is ever visible; an id from another account answers
+// README, Admin API rules: nothing of another account is ever visible; an id from another account answers
 // NOT_FOUND (or, inside an input, BAD_USER_INPUT naming the field), and changes nothing.
 
 type Tenant = {
@@ -169,19 +157,16 @@ test("B's all-agents master key cannot verify for A's agent (out of scope across
   expect(v.body).toMatchObject({ valid: false, code: 'OUT_OF_SCOPE' });
 });
 
-test.each(['not-a-uuid', '12345', "' OR 1=1 --", '00000000-0000-0000-0000-00000000000g', ''])(
-  'an id that is not a UUID (%j) answers NOT_FOUND, never an internal error',
-  async (id) => {
-    for (const [query, vars] of [
-      [GET_KEY, { id }],
-      [UPDATE_KEY, { id, input: { name: 'x' } }],
-      [REVOKE_KEY, { id }],
-    ] as const) {
-      const res = await h.gql(query, vars, A.acct.secret);
-      expectError(res, 'NOT_FOUND');
-    }
-  },
-);
+test.each(['not-a-uuid', '12345', "' OR 1=1 --", '00000000-0000-0000-0000-00000000000g', ''])('an id that is not a UUID (%j) answers NOT_FOUND, never an internal error', async (id) => {
+  for (const [query, vars] of [
+    [GET_KEY, { id }],
+    [UPDATE_KEY, { id, input: { name: 'x' } }],
+    [REVOKE_KEY, { id }],
+  ] as const) {
+    const res = await h.gql(query, vars, A.acct.secret);
+    expectError(res, 'NOT_FOUND');
+  }
+});
 
 test('a well-formed UUID that names nothing answers NOT_FOUND', async () => {
   const id = '7d444840-9dc0-11d1-b245-5ffdce74fad2';

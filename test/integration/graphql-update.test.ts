@@ -2,7 +2,7 @@ import { clock } from '../../src/infra/clock';
 import { startHarness, type Harness } from '../helpers/harness';
 import { GET_KEY, UPDATE_KEY, allAuditEvents, createAgent, createGroup, createKey, createWorkflow, ok } from '../helpers/gql-fixtures';
 
-// updateKey changes only what the input names, takes effect on verification at once (API.md §4:
+// updateKey changes only what the input names, takes effect on verification at once (README, Verification:
 // changes reach every cache), and the directory mutations return their relations.
 
 let h: Harness;

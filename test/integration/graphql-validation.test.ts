@@ -58,8 +58,26 @@ const badKeySettings: [string, Record<string, unknown>, string][] = [
   ['a CIDR without an address', { ipAllowlist: ['/24'] }, 'input.ipAllowlist[0]'],
   ['a CIDR over a non-address', { ipAllowlist: ['10.0.0/8'] }, 'input.ipAllowlist[0]'],
   ['rateLimits with limit 0', { rateLimits: [{ window: 'MINUTE', limit: 0 }] }, 'input.rateLimits[0].limit'],
-  ['rateLimits with a negative limit', { rateLimits: [{ window: 'HOUR', limit: 10 }, { window: 'DAY', limit: -5 }] }, 'input.rateLimits[1].limit'],
-  ['rateLimits listing a window twice', { rateLimits: [{ window: 'MINUTE', limit: 10 }, { window: 'MINUTE', limit: 20 }] }, 'input.rateLimits[1].window'],
+  [
+    'rateLimits with a negative limit',
+    {
+      rateLimits: [
+        { window: 'HOUR', limit: 10 },
+        { window: 'DAY', limit: -5 },
+      ],
+    },
+    'input.rateLimits[1].limit',
+  ],
+  [
+    'rateLimits listing a window twice',
+    {
+      rateLimits: [
+        { window: 'MINUTE', limit: 10 },
+        { window: 'MINUTE', limit: 20 },
+      ],
+    },
+    'input.rateLimits[1].window',
+  ],
   ['a three-letter country', { allowedCountries: ['USA'] }, 'input.allowedCountries[0]'],
   ['an unassigned country code', { allowedCountries: ['DE', 'XX'] }, 'input.allowedCountries[1]'],
   ['a numeric country code', { allowedCountries: ['12'] }, 'input.allowedCountries[0]'],
@@ -86,11 +104,7 @@ describe('createKey', () => {
   });
 
   test('with an unknown workflow after a known one names the unknown one', async () => {
-    await expectRejectedWithoutWrites(
-      () => createKeyMutation({ scope: { kind: 'WORKFLOW', workflowIds: [workflow.id, UNKNOWN_ID] } }),
-      'BAD_USER_INPUT',
-      'input.scope.workflowIds[1]',
-    );
+    await expectRejectedWithoutWrites(() => createKeyMutation({ scope: { kind: 'WORKFLOW', workflowIds: [workflow.id, UNKNOWN_ID] } }), 'BAD_USER_INPUT', 'input.scope.workflowIds[1]');
   });
 
   test('with a scope mixing kinds (SINGLE_AGENT plus groupId) is BAD_USER_INPUT on the scope', async () => {
@@ -160,12 +174,7 @@ describe('updateKey', () => {
   });
 
   test('emptying the ipAllowlist of an EMERGENCY key is BAD_USER_INPUT on input.ipAllowlist', async () => {
-    await expectKeyUnchanged(
-      emergencyKey.key.id,
-      () => h.gql(UPDATE_KEY, { id: emergencyKey.key.id, input: { ipAllowlist: [] } }, acct.secret),
-      'BAD_USER_INPUT',
-      'input.ipAllowlist',
-    );
+    await expectKeyUnchanged(emergencyKey.key.id, () => h.gql(UPDATE_KEY, { id: emergencyKey.key.id, input: { ipAllowlist: [] } }, acct.secret), 'BAD_USER_INPUT', 'input.ipAllowlist');
   });
 
   test('changing the permission of the master key is BAD_USER_INPUT on input.permission', async () => {
@@ -173,12 +182,7 @@ describe('updateKey', () => {
   });
 
   test('a good value next to a bad one is not applied either', async () => {
-    await expectKeyUnchanged(
-      devKey.key.id,
-      () => h.gql(UPDATE_KEY, { id: devKey.key.id, input: { name: 'would-be-renamed', allowedCountries: ['ZZ'] } }, acct.secret),
-      'BAD_USER_INPUT',
-      'input.allowedCountries[0]',
-    );
+    await expectKeyUnchanged(devKey.key.id, () => h.gql(UPDATE_KEY, { id: devKey.key.id, input: { name: 'would-be-renamed', allowedCountries: ['ZZ'] } }, acct.secret), 'BAD_USER_INPUT', 'input.allowedCountries[0]');
   });
 });
 

@@ -3,7 +3,7 @@ import { clock } from '../../src/infra/clock';
 import { configureWebhooks } from '../../src/webhooks/runtime';
 import { startHarness, type Harness } from '../helpers/harness';
 
-// Key hierarchies, rotation and bulk operations (API.md §3).
+// Key hierarchies, rotation and bulk operations (README, Hierarchies, rotation, bulk changes).
 
 jest.setTimeout(60_000);
 
@@ -67,7 +67,17 @@ describe('deriveKey', () => {
     ['later expiry', { expiresIn: 'DAYS_30' }, { expiresIn: 'YEAR_1' }, 'input.expiresAt'],
     ['no expiry under an expiring parent', { expiresIn: 'DAYS_30' }, { expiresIn: 'NEVER' }, 'input.expiresAt'],
     ['a higher rate limit', { rateLimits: [{ window: 'MINUTE', limit: 10 }] }, { rateLimits: [{ window: 'MINUTE', limit: 11 }] }, 'input.rateLimits'],
-    ['a missing rate limit window', { rateLimits: [{ window: 'MINUTE', limit: 10 }, { window: 'DAY', limit: 100 }] }, { rateLimits: [{ window: 'MINUTE', limit: 5 }] }, 'input.rateLimits'],
+    [
+      'a missing rate limit window',
+      {
+        rateLimits: [
+          { window: 'MINUTE', limit: 10 },
+          { window: 'DAY', limit: 100 },
+        ],
+      },
+      { rateLimits: [{ window: 'MINUTE', limit: 5 }] },
+      'input.rateLimits',
+    ],
     ['a dropped IP allowlist', { ipAllowlist: ['10.0.0.0/8'] }, { ipAllowlist: [] }, 'input.ipAllowlist'],
     ['a wider IP range', { ipAllowlist: ['10.1.0.0/16'] }, { ipAllowlist: ['10.0.0.0/8'] }, 'input.ipAllowlist'],
     ['a higher quota', { quota: { units: 100, period: 'DAY' } }, { quota: { units: 101, period: 'DAY' } }, 'input.quota'],
@@ -93,8 +103,22 @@ describe('deriveKey', () => {
 
   test('a child within every limit of its parent is accepted', async () => {
     const acct = await h.newAccount('narrow');
-    const parent = await create(acct.secret, { permission: 'MANAGE', ipAllowlist: ['10.0.0.0/8'], rateLimits: [{ window: 'MINUTE', limit: 10 }], quota: { units: 100, period: 'MONTH' }, maxConcurrent: 4, allowedCountries: ['DE', 'FR'] });
-    const child = await derive(acct.secret, parent.key.id, { permission: 'EXECUTE', ipAllowlist: ['10.2.3.4', '10.9.0.0/16'], rateLimits: [{ window: 'MINUTE', limit: 5 }], quota: { units: 10, period: 'DAY' }, maxConcurrent: 1, allowedCountries: ['DE'] });
+    const parent = await create(acct.secret, {
+      permission: 'MANAGE',
+      ipAllowlist: ['10.0.0.0/8'],
+      rateLimits: [{ window: 'MINUTE', limit: 10 }],
+      quota: { units: 100, period: 'MONTH' },
+      maxConcurrent: 4,
+      allowedCountries: ['DE', 'FR'],
+    });
+    const child = await derive(acct.secret, parent.key.id, {
+      permission: 'EXECUTE',
+      ipAllowlist: ['10.2.3.4', '10.9.0.0/16'],
+      rateLimits: [{ window: 'MINUTE', limit: 5 }],
+      quota: { units: 10, period: 'DAY' },
+      maxConcurrent: 1,
+      allowedCountries: ['DE'],
+    });
     expect(child.errors).toBeUndefined();
   });
 

@@ -2,7 +2,7 @@ import { leakedRateKey } from '../../src/verify/leaked-http';
 import { isolatedPrefix, startHarness, type Harness } from '../helpers/harness';
 import { breakChecksum, createKey, forgeSecret, ok } from '../helpers/gql-fixtures';
 
-// POST /v1/keys/leaked (API.md §4): anyone may report secrets; each that matches a key not yet
+// POST /v1/keys/leaked (README, Reports, leaked keys and scanning): anyone may report secrets; each that matches a key not yet
 // revoked revokes it with its subtree and raises KEY_LEAKED. The answer is always 202
 // {"received": N}, identical whether anything matched; bodies are bounded; rate limited per IP.
 

@@ -252,7 +252,18 @@ test('each check is exactly one Redis command (seen by MONITOR)', async () => {
   monitor.on('monitor', (_time: string, args: string[], source: string) => seen.push({ command: String(args[0]).toLowerCase(), source }));
 
   const keyId = newKeyId('one');
-  const full = { keyId, rateLimits: [{ window: 'MINUTE' as const, limit: 3 }, { window: 'HOUR' as const, limit: 10 }, { window: 'DAY' as const, limit: 100 }], quota: { units: 100, period: 'DAY' as const }, bandwidth: { bytes: 1e6, period: 'MONTH' as const }, bytes: 10, nowMs: T0 };
+  const full = {
+    keyId,
+    rateLimits: [
+      { window: 'MINUTE' as const, limit: 3 },
+      { window: 'HOUR' as const, limit: 10 },
+      { window: 'DAY' as const, limit: 100 },
+    ],
+    quota: { units: 100, period: 'DAY' as const },
+    bandwidth: { bytes: 1e6, period: 'MONTH' as const },
+    bytes: 10,
+    nowMs: T0,
+  };
   await run(limiter, full, 4); // three allowed and one denied
   await limiter.check({ ...full, cost: 0 });
   await limiter.check({ keyId, rateLimits: perMinute(3), nowMs: T0 });

@@ -5,7 +5,7 @@ import { usageReport } from '../../src/reports/usage';
 import { startHarness, type Harness } from '../helpers/harness';
 import { createAgent, createGroup, createKey, createWorkflow, expectError, ok, UPDATE_KEY, REVOKE_KEY } from '../helpers/gql-fixtures';
 
-// accessReport, usageReport and securityReport (API.md §3): exactly the expected rows, in JSON and
+// accessReport, usageReport and securityReport (README, Reports): exactly the expected rows, in JSON and
 // in CSV (parsed back with an independent RFC 4180 parser), read in batches, master key only.
 
 let h: Harness;

@@ -2,7 +2,7 @@ import { clock } from '../../src/infra/clock';
 import { HostnameResolver, setSharedHostnameResolver } from '../../src/infra/hostnames';
 import { startHarness, type Harness } from '../helpers/harness';
 
-// Restrictions and limits through POST /v1/keys/verify (API.md §4).
+// Restrictions and limits through POST /v1/keys/verify (README, Verification and the gateway).
 
 let h: Harness;
 let acct: { accountId: string; secret: string };
@@ -35,14 +35,16 @@ afterEach(() => clock.reset());
 
 describe('rate limits, quota and bandwidth', () => {
   test('a limit of N allows exactly N and denies N+1 with RATE_LIMITED; denied requests are not counted', async () => {
-    const k = await key({ rateLimits: [{ window: 'MINUTE', limit: 3 }, { window: 'HOUR', limit: 100 }] });
+    const k = await key({
+      rateLimits: [
+        { window: 'MINUTE', limit: 3 },
+        { window: 'HOUR', limit: 100 },
+      ],
+    });
     const codes = [];
     for (let i = 0; i < 5; i++) codes.push((await h.verify({ key: k.secret })).body);
     expect(codes.map((c) => c.code)).toEqual(['VALID', 'VALID', 'VALID', 'RATE_LIMITED', 'RATE_LIMITED']);
-    expect(codes[0].ratelimits).toEqual([
-      expect.objectContaining({ window: 'MINUTE', limit: 3, remaining: 2 }),
-      expect.objectContaining({ window: 'HOUR', limit: 100, remaining: 99 }),
-    ]);
+    expect(codes[0].ratelimits).toEqual([expect.objectContaining({ window: 'MINUTE', limit: 3, remaining: 2 }), expect.objectContaining({ window: 'HOUR', limit: 100, remaining: 99 })]);
     // The two denials consumed nothing from the hour window.
     expect(codes[4].ratelimits.find((r: any) => r.window === 'HOUR').remaining).toBe(97);
   });
@@ -69,7 +71,13 @@ describe('rate limits, quota and bandwidth', () => {
   });
 
   test('a cached verification costs exactly one Redis command and no database query', async () => {
-    const k = await key({ rateLimits: [{ window: 'MINUTE', limit: 1000 }, { window: 'HOUR', limit: 10000 }], quota: { units: 100000, period: 'MONTH' } });
+    const k = await key({
+      rateLimits: [
+        { window: 'MINUTE', limit: 1000 },
+        { window: 'HOUR', limit: 10000 },
+      ],
+      quota: { units: 100000, period: 'MONTH' },
+    });
     await h.verify({ key: k.secret });
     // Usage tallies go to Redis once a second for all requests together; pause that here so
     // the count shows what each verification itself costs.

@@ -7,7 +7,7 @@ import { isolatedPrefix, startHarness, type Harness } from '../helpers/harness';
 import { breakChecksum, createKey, forgeSecret } from '../helpers/gql-fixtures';
 import { runCli } from '../helpers/processes';
 
-// `npx keywarden scan PATH...` (API.md §1): finds secrets by prefix and checksum in the files git
+// `npx keywarden scan PATH...` (README, Reports, leaked keys and scanning): finds secrets by prefix and checksum in the files git
 // would see, prints `file:line: <masked>`, exits 1 when any is found (0 clean, 2 bad usage), and
 // with --report posts them to a Keywarden's /v1/keys/leaked, which revokes them.
 

@@ -67,7 +67,11 @@ test.each([
 ])('usage with %s answers BAD_USER_INPUT', async (_l, args, field) => {
   const acct = await h.newAccount('usage-bad');
   const k = await key(acct.secret);
-  const r = await h.gql(`query($id: ID!, $from: DateTime!, $to: DateTime!, $g: UsageGranularity) { key(id: $id) { usage(from: $from, to: $to, granularity: $g) { requests } } }`, { id: k.id, from: args.from, to: args.to, g: args.granularity }, acct.secret);
+  const r = await h.gql(
+    `query($id: ID!, $from: DateTime!, $to: DateTime!, $g: UsageGranularity) { key(id: $id) { usage(from: $from, to: $to, granularity: $g) { requests } } }`,
+    { id: k.id, from: args.from, to: args.to, g: args.granularity },
+    acct.secret,
+  );
   expect(r.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
   expect(r.errors?.[0].message).toContain(field);
 });
@@ -111,7 +115,7 @@ describe('detectors', () => {
     expect(geo[0].details).toMatchObject({ country: countryOf(abroad), knownCountries: [countryOf(home)] });
   });
 
-  test('USAGE_ANOMALY fires when an hour far exceeds the key\'s own baseline, and stays quiet on steady traffic', async () => {
+  test("USAGE_ANOMALY fires when an hour far exceeds the key's own baseline, and stays quiet on steady traffic", async () => {
     const acct = await h.newAccount('anomaly');
     const spiky = await key(acct.secret);
     const steady = await key(acct.secret);

@@ -121,7 +121,7 @@ test('scopes: SINGLE_AGENT, AGENT_GROUP, WORKFLOW and ALL_AGENTS allow exactly t
   expect(await code(all.secret, { agentId: '7a3c1f2e-0000-4000-8000-000000000000' })).toBe('OUT_OF_SCOPE');
 });
 
-test('ALL_AGENTS does not reach another account\'s agent', async () => {
+test("ALL_AGENTS does not reach another account's agent", async () => {
   const other = await h.newAccount('verify-other');
   const a = await h.gql(`mutation { createAgent(input: { name: "theirs" }) { id } }`, {}, other.secret);
   const k = await key({});

@@ -4,7 +4,7 @@ import { startReceiver, type Receiver } from '../helpers/receiver';
 import { createEndpoint, createKey, eventually, startIsolatedHarness, type IsolatedDatabase, type IsolatedHarness } from '../helpers/webhooks';
 
 // Delivery end to end: a key mutation commits an outbox event, the relay (LISTEN) fans it out,
-// the worker signs and POSTs to a local receiver, every attempt is recorded (API.md §5).
+// the worker signs and POSTs to a local receiver, every attempt is recorded (README, Webhooks and workers).
 
 jest.setTimeout(60_000);
 
@@ -23,8 +23,7 @@ beforeEach(async () => {
 });
 afterEach(() => rx.close());
 
-const deliveriesOf = (endpointId: string) =>
-  iso.db.prisma.webhookDelivery.findMany({ where: { endpointId }, include: { attempts: { orderBy: { number: 'asc' } }, event: true }, orderBy: { createdAt: 'asc' } });
+const deliveriesOf = (endpointId: string) => iso.db.prisma.webhookDelivery.findMany({ where: { endpointId }, include: { attempts: { orderBy: { number: 'asc' } }, event: true }, orderBy: { createdAt: 'asc' } });
 
 test('a created key reaches the receiver signed per Standard Webhooks, verified by the standardwebhooks library', async () => {
   const acct = await h.newAccount('wh-sign');

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, resolveEncryptionKey } from '../../src/config';
 
-// KEYWARDEN_ENCRYPTION_KEY (API.md §1): generated into the data dir in development, required in production.
+// KEYWARDEN_ENCRYPTION_KEY (README, Configuration): generated into the data dir in development, required in production.
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'kw-enc-'));
 

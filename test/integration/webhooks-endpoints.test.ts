@@ -3,7 +3,7 @@ import { decryptSecret } from '../../src/webhooks/secrets';
 import { startHarness, type Harness } from '../helpers/harness';
 import { CREATE_ENDPOINT, configureTestWebhooks, createEndpoint, createKey } from '../helpers/webhooks';
 
-// Endpoint management through GraphQL (API.md §3, §5): master keys only, secrets shown once and
+// Endpoint management through GraphQL (README, Webhooks and workers): master keys only, secrets shown once and
 // stored encrypted, an audit event per change, BAD_USER_INPUT naming the field, tenancy.
 // No workers here: these tests look at what the API commits.
 
@@ -99,7 +99,11 @@ test('update, rotate, test and delete write one audit event each; bad update inp
   const acct = await h.newAccount('ep-audit');
   const ep = await createEndpoint(h, acct.secret, { url: 'http://127.0.0.1:9/' });
   const id = ep.endpoint.id;
-  const upd = await h.gql(`mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { eventTypes: ["key.revoked"], description: "d", enabled: false }) { eventTypes description enabled disabledReason } }`, { id }, acct.secret);
+  const upd = await h.gql(
+    `mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { eventTypes: ["key.revoked"], description: "d", enabled: false }) { eventTypes description enabled disabledReason } }`,
+    { id },
+    acct.secret,
+  );
   expect(upd.data.updateWebhookEndpoint).toEqual({ eventTypes: ['key.revoked'], description: 'd', enabled: false, disabledReason: 'disabled by an administrator' });
   const reenabled = await h.gql(`mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { enabled: true }) { enabled disabledReason } }`, { id }, acct.secret);
   expect(reenabled.data.updateWebhookEndpoint).toEqual({ enabled: true, disabledReason: null });
@@ -116,7 +120,7 @@ test('update, rotate, test and delete write one audit event each; bad update inp
   expect(await h.db.prisma.webhookEndpoint.count({ where: { id } })).toBe(0);
 });
 
-test('another account\'s endpoint or delivery answers NOT_FOUND, and only master keys may manage webhooks', async () => {
+test("another account's endpoint or delivery answers NOT_FOUND, and only master keys may manage webhooks", async () => {
   const owner = await h.newAccount('ep-owner');
   const ep = await createEndpoint(h, owner.secret, { url: 'http://127.0.0.1:9/' });
   const delivery = (await h.gql(`mutation($id: ID!) { sendTestWebhook(endpointId: $id) { id } }`, { id: ep.endpoint.id }, owner.secret)).data.sendTestWebhook.id;

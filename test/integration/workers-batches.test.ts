@@ -68,7 +68,11 @@ test('the overdue sweep hands nothing over while deliveries wait in the queue, t
   const batching = enqueueInto(queue, { batchSize: DELIVERY_BATCH });
   expect(await relayOutbox(iso.db, batching)).toEqual({ events: 3, jobs: 3 });
   const pending = await iso.db.prisma.webhookDelivery.findMany({ where: { endpointId: ep.endpoint.id }, orderBy: { id: 'asc' } });
-  expect(pending.map((d) => [d.status, d.attemptCount])).toEqual([['PENDING', 0], ['PENDING', 0], ['PENDING', 0]]);
+  expect(pending.map((d) => [d.status, d.attemptCount])).toEqual([
+    ['PENDING', 0],
+    ['PENDING', 0],
+    ['PENDING', 0],
+  ]);
 
   const redis = createRedis(process.env.REDIS_URL!);
   const deps: ScanDeps = {

@@ -4,7 +4,7 @@ import { spawnCli, type Spawned } from '../helpers/processes';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 import { TEST_ENCRYPTION_KEY, createEndpoint, createKey, eventually, isolatedPrefix, startIsolatedHarness, startTestWorkers, type IsolatedDatabase, type IsolatedHarness } from '../helpers/webhooks';
 
-// No event is lost when a process dies after the change that caused it committed (API.md §5):
+// No event is lost when a process dies after the change that caused it committed (README, Webhooks and workers):
 // a worker killed mid-delivery, a relay dying between its commit and the hand-over to the queue,
 // events committed while no worker ran. SIGTERM lets the delivery in flight finish.
 
@@ -99,10 +99,14 @@ test('a worker killed mid-batch: the batch is taken over, the attempts it record
 
   const b = spawnWorker();
   await b.waitFor(/workers started/);
-  const all = await eventually(async () => {
-    const d = await iso.db.prisma.webhookDelivery.findMany({ where: { endpointId: ep.endpoint.id }, include: { attempts: true, event: true } });
-    return d.every((x) => x.status === 'SUCCEEDED') && d;
-  }, 30_000, 'all six delivered');
+  const all = await eventually(
+    async () => {
+      const d = await iso.db.prisma.webhookDelivery.findMany({ where: { endpointId: ep.endpoint.id }, include: { attempts: true, event: true } });
+      return d.every((x) => x.status === 'SUCCEEDED') && d;
+    },
+    30_000,
+    'all six delivered',
+  );
   expect(all).toHaveLength(6);
   expect(all.map((d) => d.attempts.length)).toEqual([1, 1, 1, 1, 1, 1]);
   // Seven requests: each delivery once, and the one cut off again with the same webhook-id.

@@ -1,11 +1,5 @@
 import { Environment } from '@marcbachmann/cel-js';
-import {
-  compileCondition,
-  conditionHolds,
-  evaluateCondition,
-  validateCondition,
-  type ConditionAttributes,
-} from '../../src/access/condition';
+import { compileCondition, conditionHolds, evaluateCondition, validateCondition, type ConditionAttributes } from '../../src/access/condition';
 import { KeywardenError } from '../../src/infra/errors';
 
 // Monday 2026-01-05 17:30 UTC

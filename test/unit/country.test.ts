@@ -59,25 +59,12 @@ describe('countryOf (offline GeoLite2 data from geoip-country)', () => {
     expect(countryOf(ip)).toBe(country);
   });
 
-  it.each([
-    '10.1.2.3',
-    '172.16.0.1',
-    '192.168.1.1',
-    '127.0.0.1',
-    '100.64.0.1',
-    '169.254.169.254',
-    '::1',
-    'fe80::1',
-    'fe80::1%eth0',
-    'fd00::1',
-    '0.0.0.0',
-    '::',
-    'not-an-ip',
-    '010.1.2.3',
-    '',
-  ])('%p has no country', (ip) => {
-    expect(countryOf(ip)).toBeNull();
-  });
+  it.each(['10.1.2.3', '172.16.0.1', '192.168.1.1', '127.0.0.1', '100.64.0.1', '169.254.169.254', '::1', 'fe80::1', 'fe80::1%eth0', 'fd00::1', '0.0.0.0', '::', 'not-an-ip', '010.1.2.3', ''])(
+    '%p has no country',
+    (ip) => {
+      expect(countryOf(ip)).toBeNull();
+    },
+  );
 
   it('only ever answers codes a key can list', () => {
     for (const ip of ['8.8.8.8', '193.0.6.139', '202.12.27.33', '81.2.69.160', '2001:4860:4860::8888']) {

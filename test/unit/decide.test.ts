@@ -112,17 +112,15 @@ describe('decide: one row per verify code', () => {
 
 describe('decide: INSUFFICIENT_PERMISSIONS for each level pair', () => {
   const LEVELS: Permission[] = ['READ_ONLY', 'EXECUTE', 'MANAGE', 'FULL_ACCESS'];
-  const rows = LEVELS.flatMap((held, h) =>
-    LEVELS.map((asked, a) => [held, asked, (h >= a ? 'VALID' : 'INSUFFICIENT_PERMISSIONS') as VerifyCode] as const),
-  );
+  const rows = LEVELS.flatMap((held, h) => LEVELS.map((asked, a) => [held, asked, (h >= a ? 'VALID' : 'INSUFFICIENT_PERMISSIONS') as VerifyCode] as const));
 
   test.each(rows)('a %s key asked for %s answers %s', (held, asked, expected) => {
     expect(decide(keyWith({ permission: held }), req({ permission: asked }), NOW)).toBe(expected);
   });
 });
 
-describe('decide: checks run in the order API.md fixes', () => {
-  // API.md §4: "Checks run in that order".
+describe('decide: checks run in the order the README lists', () => {
+  // README, Verification and the gateway: the checks run in the order listed there.
   const API_ORDER: VerifyCode[] = [
     'EXPIRED',
     'REVOKED',
@@ -141,7 +139,7 @@ describe('decide: checks run in the order API.md fixes', () => {
     expect(checks.map(([code]) => code).slice(0, 5)).toEqual(['EXPIRED', 'REVOKED', 'INSUFFICIENT_PERMISSIONS', 'OUT_OF_SCOPE', 'IP_NOT_ALLOWED']);
   });
 
-  test('every policy check comes in the order API.md lists the codes, each once', () => {
+  test('every policy check comes in the order the README lists the codes, each once', () => {
     const codes = checks.map(([code]) => code);
     expect(new Set(codes).size).toBe(codes.length);
     expect(codes).toEqual(API_ORDER.filter((c) => codes.includes(c)));
@@ -163,38 +161,13 @@ describe('decide: checks run in the order API.md fixes', () => {
     ['a key failing every check answers EXPIRED', keyWith(everythingWrong), badRequest, 'EXPIRED'],
     ['a revoked key failing every later check answers REVOKED', keyWith({ ...everythingWrong, expiresAt: null }), badRequest, 'REVOKED'],
     ['a rotated-out key asked for too much answers REVOKED', keyWith({ status: 'ROTATING', graceEndsAt: NOW - 1, permission: 'READ_ONLY' }), req({ permission: 'MANAGE' }), 'REVOKED'],
-    [
-      'a live key lacking permission, out of scope and from a wrong IP answers INSUFFICIENT_PERMISSIONS',
-      keyWith({ ...everythingWrong, expiresAt: null, status: 'ACTIVE' }),
-      badRequest,
-      'INSUFFICIENT_PERMISSIONS',
-    ],
-    [
-      'a key out of scope and from a wrong IP answers OUT_OF_SCOPE',
-      keyWith({ ...everythingWrong, expiresAt: null, status: 'ACTIVE', permission: 'FULL_ACCESS' }),
-      badRequest,
-      'OUT_OF_SCOPE',
-    ],
-    [
-      'a key asked for another account target from a wrong IP answers OUT_OF_SCOPE',
-      keyWith({ ipRanges: ips('10.0.0.0/8') }),
-      req({ ...toAgent(AGENT_A, OTHER), ip: '192.168.0.1' }),
-      'OUT_OF_SCOPE',
-    ],
-    [
-      'a key with only a wrong IP answers IP_NOT_ALLOWED',
-      keyWith({ ...everythingWrong, expiresAt: null, status: 'ACTIVE', permission: 'FULL_ACCESS', scope: { kind: 'ALL_AGENTS' } }),
-      badRequest,
-      'IP_NOT_ALLOWED',
-    ],
+    ['a live key lacking permission, out of scope and from a wrong IP answers INSUFFICIENT_PERMISSIONS', keyWith({ ...everythingWrong, expiresAt: null, status: 'ACTIVE' }), badRequest, 'INSUFFICIENT_PERMISSIONS'],
+    ['a key out of scope and from a wrong IP answers OUT_OF_SCOPE', keyWith({ ...everythingWrong, expiresAt: null, status: 'ACTIVE', permission: 'FULL_ACCESS' }), badRequest, 'OUT_OF_SCOPE'],
+    ['a key asked for another account target from a wrong IP answers OUT_OF_SCOPE', keyWith({ ipRanges: ips('10.0.0.0/8') }), req({ ...toAgent(AGENT_A, OTHER), ip: '192.168.0.1' }), 'OUT_OF_SCOPE'],
+    ['a key with only a wrong IP answers IP_NOT_ALLOWED', keyWith({ ...everythingWrong, expiresAt: null, status: 'ACTIVE', permission: 'FULL_ACCESS', scope: { kind: 'ALL_AGENTS' } }), badRequest, 'IP_NOT_ALLOWED'],
     ['a revoked key whose parent expired answers EXPIRED', keyWith({ status: 'REVOKED' }, { expiresAt: NOW - HOUR }), req(), 'EXPIRED'],
     ['an expired key whose parent was revoked answers EXPIRED', keyWith({ expiresAt: NOW - HOUR }, { status: 'REVOKED' }), req(), 'EXPIRED'],
-    [
-      'a key lacking permission whose parent was revoked answers REVOKED',
-      keyWith({ permission: 'READ_ONLY' }, { status: 'REVOKED' }),
-      req({ permission: 'EXECUTE' }),
-      'REVOKED',
-    ],
+    ['a key lacking permission whose parent was revoked answers REVOKED', keyWith({ permission: 'READ_ONLY' }, { status: 'REVOKED' }), req({ permission: 'EXECUTE' }), 'REVOKED'],
     [
       'a key out of scope whose parent lacks the permission answers INSUFFICIENT_PERMISSIONS',
       keyWith({ scope: single }, { permission: 'READ_ONLY' }),

@@ -97,7 +97,10 @@ describe('HostnameResolver', () => {
     ['raises a zero TTL to 1 s', 0, 1_000],
   ])('%s', async (_name, ttl, cachedForMs) => {
     const { dns, resolver, advance } = setup();
-    dns.set('home.example.com', [{ address: '203.0.113.7', ttl: Math.max(ttl, 0) }, { address: '203.0.113.8', ttl: ttl + 100 }]);
+    dns.set('home.example.com', [
+      { address: '203.0.113.7', ttl: Math.max(ttl, 0) },
+      { address: '203.0.113.8', ttl: ttl + 100 },
+    ]);
     await resolver.lookup('home.example.com');
     advance(cachedForMs - 1);
     resolver.addresses('home.example.com');

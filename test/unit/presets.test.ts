@@ -5,7 +5,7 @@ const DAY = 86_400_000;
 const FROM = new Date('2030-03-01T08:30:00.000Z');
 const daysFrom = (d: number) => new Date(FROM.getTime() + d * DAY);
 
-describe('KEY_PRESETS follow the table in API.md §2', () => {
+describe('KEY_PRESETS follow the presets in the README (Keys)', () => {
   test.each<[KeyType, Permission, number, number, number | null, boolean, string]>([
     ['DEVELOPMENT', 'READ_ONLY', 30, 60, 30, false, 'dev'],
     ['PRODUCTION', 'EXECUTE', 365, 6000, 90, false, 'prod'],

@@ -1,17 +1,6 @@
 import crypto from 'node:crypto';
 import baseX from 'base-x';
-import {
-  BASE62_ALPHABET,
-  SECRET_ENVS,
-  checksumOf,
-  digestSecret,
-  digestsEqual,
-  generateSecret,
-  maskSecret,
-  parseSecret,
-  startOf,
-  type SecretEnv,
-} from '../../src/keys/secret';
+import { BASE62_ALPHABET, SECRET_ENVS, checksumOf, digestSecret, digestsEqual, generateSecret, maskSecret, parseSecret, startOf, type SecretEnv } from '../../src/keys/secret';
 
 // Reference implementations written independently of src, so the checksum format is checked
 // against the spec (CRC32 of everything before it, 6 base62 chars) and not against itself.

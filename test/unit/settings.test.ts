@@ -1,17 +1,7 @@
 import { KeywardenError } from '../../src/infra/errors';
 import type { KeyType } from '../../src/generated/prisma/enums';
 import type { Expiration } from '../../src/keys/presets';
-import {
-  isUuid,
-  isValidTimeZone,
-  normalizeName,
-  normalizeRestrictions,
-  normalizeScope,
-  resolveExpiry,
-  type AccessWindowSetting,
-  type KeyRestrictionsInput,
-  type ScopeInput,
-} from '../../src/keys/settings';
+import { isUuid, isValidTimeZone, normalizeName, normalizeRestrictions, normalizeScope, resolveExpiry, type AccessWindowSetting, type KeyRestrictionsInput, type ScopeInput } from '../../src/keys/settings';
 
 const DAY = 86_400_000;
 const NOW = new Date('2030-01-15T12:00:00.000Z');
@@ -111,11 +101,7 @@ describe('normalizeScope', () => {
     ['ALL_AGENTS with null ids and an empty list', { kind: 'ALL_AGENTS', agentId: null, groupId: null, workflowIds: [] }, { kind: 'ALL_AGENTS' }],
     ['SINGLE_AGENT (id lower-cased)', { kind: 'SINGLE_AGENT', agentId: UUID_A.toUpperCase() }, { kind: 'SINGLE_AGENT', agentId: UUID_A }],
     ['AGENT_GROUP', { kind: 'AGENT_GROUP', groupId: UUID_B }, { kind: 'AGENT_GROUP', groupId: UUID_B }],
-    [
-      'WORKFLOW (ids lower-cased, duplicates dropped)',
-      { kind: 'WORKFLOW', workflowIds: [UUID_A, UUID_A.toUpperCase(), UUID_B] },
-      { kind: 'WORKFLOW', workflowIds: [UUID_A, UUID_B] },
-    ],
+    ['WORKFLOW (ids lower-cased, duplicates dropped)', { kind: 'WORKFLOW', workflowIds: [UUID_A, UUID_A.toUpperCase(), UUID_B] }, { kind: 'WORKFLOW', workflowIds: [UUID_A, UUID_B] }],
   ])('normalizes %s', (_label, scope, expected) => {
     expect(normalizeScope('input.scope', scope)).toEqual(expected);
   });
@@ -149,8 +135,26 @@ describe('normalizeRestrictions: every validation error names its field', () => 
     ['a negative rate limit', { rateLimits: [{ window: 'MINUTE', limit: -5 }] }, 'input.rateLimits[0].limit'],
     ['a fractional rate limit', { rateLimits: [{ window: 'HOUR', limit: 1.5 }] }, 'input.rateLimits[0].limit'],
     ['a NaN rate limit', { rateLimits: [{ window: 'HOUR', limit: NaN }] }, 'input.rateLimits[0].limit'],
-    ['a bad limit in the second rate limit', { rateLimits: [{ window: 'MINUTE', limit: 10 }, { window: 'DAY', limit: 0 }] }, 'input.rateLimits[1].limit'],
-    ['a duplicate window', { rateLimits: [{ window: 'MINUTE', limit: 10 }, { window: 'MINUTE', limit: 20 }] }, 'input.rateLimits[1].window'],
+    [
+      'a bad limit in the second rate limit',
+      {
+        rateLimits: [
+          { window: 'MINUTE', limit: 10 },
+          { window: 'DAY', limit: 0 },
+        ],
+      },
+      'input.rateLimits[1].limit',
+    ],
+    [
+      'a duplicate window',
+      {
+        rateLimits: [
+          { window: 'MINUTE', limit: 10 },
+          { window: 'MINUTE', limit: 20 },
+        ],
+      },
+      'input.rateLimits[1].window',
+    ],
     ['an unknown window', { rateLimits: [{ window: 'WEEK' as never, limit: 10 }] }, 'input.rateLimits[0].window'],
 
     ['zero quota units', { quota: { units: 0, period: 'DAY' } }, 'input.quota.units'],
@@ -235,11 +239,7 @@ describe('normalizeRestrictions: accepted values are normalized', () => {
   });
 
   test('IP entries are normalized and de-duplicated', () => {
-    expect(restrictions({ ipAllowlist: ['10.1.2.3/8', '10.0.0.0/8', ' 203.0.113.7 ', '::ffff:203.0.113.7', '2001:DB8::/32'] }).ipAllowlist).toEqual([
-      '10.0.0.0/8',
-      '203.0.113.7',
-      '2001:db8::/32',
-    ]);
+    expect(restrictions({ ipAllowlist: ['10.1.2.3/8', '10.0.0.0/8', ' 203.0.113.7 ', '::ffff:203.0.113.7', '2001:DB8::/32'] }).ipAllowlist).toEqual(['10.0.0.0/8', '203.0.113.7', '2001:db8::/32']);
   });
 
   test('a hostname entry (dynamic IP) is kept in lower case without a trailing dot', () => {

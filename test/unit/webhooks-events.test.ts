@@ -1,7 +1,7 @@
 import { EVENT_TYPES, matchesEventType, normalizeEventTypes } from '../../src/events/types';
 import { KeywardenError } from '../../src/infra/errors';
 
-// Which endpoints receive which events (API.md §5): "*", a prefix such as "key.*", or exact.
+// Which endpoints receive which events (README, Webhooks and workers): "*", a prefix such as "key.*", or exact.
 
 test.each([
   [['*'], 'key.created', true],

@@ -1,6 +1,6 @@
 import { JITTER, MAX_RETRY_AFTER_MS, classifyStatus, nextRetryDelay, parseRetryAfter } from '../../src/webhooks/retry';
 
-// When a failed delivery is tried again (API.md §5: WEBHOOK_RETRY_SCHEDULE with jitter, Retry-After honoured).
+// When a failed delivery is tried again (README, Configuration: WEBHOOK_RETRY_SCHEDULE with jitter, Retry-After honoured).
 
 const SCHEDULE = [5, 300, 1800];
 

@@ -23,7 +23,7 @@ test('an endpoint holds at most perEndpoint slots; others are not affected; a re
   expect(slots.tryAcquire('a')).toBeNull();
 });
 
-test('a fast endpoint\'s busy deliveries come back within about its hold time', () => {
+test("a fast endpoint's busy deliveries come back within about its hold time", () => {
   const clock = clockAt();
   const slots = new EndpointSlots(1, clock.now);
   for (let i = 0; i < 20; i++) {
@@ -71,8 +71,14 @@ test('a delivery waiting in line gets the next freed slot of its endpoint, first
   const slots = new EndpointSlots(1);
   const first = (await slots.acquire('a', 0))!;
   const order: string[] = [];
-  const second = slots.acquire('a', 5_000).then((r) => (order.push('second'), r));
-  const third = slots.acquire('a', 5_000).then((r) => (order.push('third'), r));
+  const second = slots.acquire('a', 5_000).then((release) => {
+    order.push('second');
+    return release;
+  });
+  const third = slots.acquire('a', 5_000).then((release) => {
+    order.push('third');
+    return release;
+  });
   // A free-standing try while others wait in line gets nothing, even right after a release.
   expect(slots.tryAcquire('a')).toBeNull();
   first();

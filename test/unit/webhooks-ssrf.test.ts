@@ -1,17 +1,11 @@
 import { blockedReason, checkUrlAddresses, guardedLookup, type Resolve } from '../../src/webhooks/ssrf';
 
-// The SSRF guard (API.md §1 WEBHOOK_ALLOW_PRIVATE_NETWORKS): which addresses a webhook may reach.
+// The SSRF guard (README, Configuration: WEBHOOK_ALLOW_PRIVATE_NETWORKS): which addresses a webhook may reach.
 
 const strict = { allowPrivateNetworks: false };
 const relaxed = { allowPrivateNetworks: true };
 
-test.each([
-  ['8.8.8.8'],
-  ['93.184.216.34'],
-  ['2606:4700:4700::1111'],
-  ['::ffff:8.8.8.8'],
-  ['64:ff9b::808:808'],
-])('public address %s is allowed', (address) => {
+test.each([['8.8.8.8'], ['93.184.216.34'], ['2606:4700:4700::1111'], ['::ffff:8.8.8.8'], ['64:ff9b::808:808']])('public address %s is allowed', (address) => {
   expect(blockedReason(address, strict)).toBeNull();
 });
 
@@ -55,7 +49,10 @@ test.each([
   expect(blockedReason(address, strict)).toContain(kind);
 });
 
-const fake = (table: Record<string, string[]>): Resolve => async (host) => (table[host] ?? []).map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+const fake =
+  (table: Record<string, string[]>): Resolve =>
+  async (host) =>
+    (table[host] ?? []).map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
 
 test('a name is refused when any of its addresses is blocked', async () => {
   const resolve = fake({ 'mixed.test': ['93.184.216.34', '10.0.0.5'], 'public.test': ['93.184.216.34', '2606:4700::1'] });

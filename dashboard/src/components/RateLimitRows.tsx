@@ -20,6 +20,7 @@ export function RateLimitRows({ rows, onChange, note }: { rows: RateLimitRow[]; 
     <fieldset>
       <legend>Rate limits</legend>
       {rows.map((r, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: the rows are controlled inputs with no state of their own; their place is their identity.
         <div className="inline" key={i}>
           <input aria-label={`Requests per ${r.window.toLowerCase()}`} inputMode="numeric" value={r.limit} onChange={(e) => change(i, { limit: e.target.value })} />
           <select value={r.window} aria-label="Window" onChange={(e) => change(i, { window: e.target.value as RateWindow })}>

@@ -2,7 +2,7 @@ import { useQuery } from '../hooks';
 import { ErrorBanner, Field } from './common';
 import type { Connection } from '../types';
 
-// Which agents a key may reach: all, one agent, one group, or some workflows (API.md §2).
+// Which agents a key may reach: all, one agent, one group, or some workflows (README, Dashboard).
 
 const TARGETS_QUERY = `query Targets {
   agents(first: 100) { edges { node { id name } } }

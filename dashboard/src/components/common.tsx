@@ -89,8 +89,7 @@ export function SecretReveal({ secrets, onDone }: { secrets: { label: string; se
   return (
     <Modal title={secrets.length === 1 ? 'Your new key' : `${secrets.length} new keys`} onClose={() => undefined}>
       <p className="warning" role="note">
-        Copy {secrets.length === 1 ? 'this secret' : 'these secrets'} now. Keywarden stores only a digest: once you close this
-        window, {secrets.length === 1 ? 'it' : 'they'} cannot be shown again.
+        Copy {secrets.length === 1 ? 'this secret' : 'these secrets'} now. Keywarden stores only a digest: once you close this window, {secrets.length === 1 ? 'it' : 'they'} cannot be shown again.
       </p>
       {secrets.map((s, i) => (
         <div className="secret-row" key={s.secret}>
@@ -114,6 +113,7 @@ export function SecretReveal({ secrets, onDone }: { secrets: { label: string; se
 
 export function Field({ label, children, hint }: { label: string; children: ReactNode; hint?: string }) {
   return (
+    // biome-ignore lint/a11y/noLabelWithoutControl: the control is `children`, which the rule cannot see.
     <label className="field">
       <span className="field-label">{label}</span>
       {children}
@@ -125,6 +125,7 @@ export function Field({ label, children, hint }: { label: string; children: Reac
 /** A small group of mutually exclusive buttons (list/tree, open/all, hours/days). */
 export function Segmented<T extends string>({ label, value, options, onChange }: { label: string; value: T; options: [T, string][]; onChange: (v: T) => void }) {
   return (
+    // biome-ignore lint/a11y/useSemanticElements: a row of toggle buttons, not a form section; a fieldset would bring form semantics and its own styling.
     <div className="segmented" role="group" aria-label={label}>
       {options.map(([v, text]) => (
         <button key={v} type="button" className={value === v ? 'active' : undefined} aria-pressed={value === v} onClick={() => onChange(v)}>

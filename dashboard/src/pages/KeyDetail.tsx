@@ -158,9 +158,7 @@ export function KeyDetailPage({ id, viewer }: { id: string; viewer: ViewerInfo }
           <Row label="concurrency">{k.maxConcurrent ?? 'unlimited'}</Row>
           <Row label="IP allowlist">{k.ipAllowlist.length ? k.ipAllowlist.join(', ') : 'any'}</Row>
           <Row label="countries">{k.allowedCountries.length ? k.allowedCountries.join(', ') : 'any'}</Row>
-          <Row label="access windows">
-            {k.accessWindows.length ? k.accessWindows.map((w) => `${w.days.join(' ')} ${w.start}–${w.end} ${w.timeZone}`).join('; ') : 'always'}
-          </Row>
+          <Row label="access windows">{k.accessWindows.length ? k.accessWindows.map((w) => `${w.days.join(' ')} ${w.start}–${w.end} ${w.timeZone}`).join('; ') : 'always'}</Row>
           <Row label="condition">{k.condition ? <code>{k.condition}</code> : 'none'}</Row>
         </dl>
 
@@ -189,7 +187,15 @@ export function KeyDetailPage({ id, viewer }: { id: string; viewer: ViewerInfo }
       <div className="card">
         <div className="page-head">
           <h2>Usage</h2>
-          <Segmented label="Granularity" value={granularity} options={[['HOUR', '48 hours'], ['DAY', '30 days']]} onChange={setGranularity} />
+          <Segmented
+            label="Granularity"
+            value={granularity}
+            options={[
+              ['HOUR', '48 hours'],
+              ['DAY', '30 days'],
+            ]}
+            onChange={setGranularity}
+          />
         </div>
         <UsageChart points={points} granularity={granularity} />
       </div>
@@ -222,6 +228,7 @@ export function KeyDetailPage({ id, viewer }: { id: string; viewer: ViewerInfo }
             <table>
               <tbody>
                 {k.recentAccess.map((a, i) => (
+                  // biome-ignore lint/suspicious/noArrayIndexKey: a read-only log replaced whole on each load; two entries may share every field.
                   <tr key={i}>
                     <td>{formatDate(a.at)}</td>
                     <td>

@@ -108,7 +108,15 @@ export function KeysPage({ viewer }: { viewer: ViewerInfo }) {
             </option>
           ))}
         </select>
-        <Segmented label="View" value={view} options={[['list', 'List'], ['tree', 'Tree']]} onChange={setView} />
+        <Segmented
+          label="View"
+          value={view}
+          options={[
+            ['list', 'List'],
+            ['tree', 'Tree'],
+          ]}
+          onChange={setView}
+        />
       </div>
       {selected.size > 0 && (
         <div className="bulkbar" data-testid="bulkbar">
@@ -125,13 +133,7 @@ export function KeysPage({ viewer }: { viewer: ViewerInfo }) {
         </div>
       )}
       <ErrorBanner error={error ?? moreError} />
-      {loading && !data ? (
-        <Loading what="keys" />
-      ) : view === 'list' ? (
-        <KeyTable keys={keys} selected={selected} onToggle={toggle} />
-      ) : (
-        <KeyTree keys={keys} selected={selected} onToggle={toggle} range={range} />
-      )}
+      {loading && !data ? <Loading what="keys" /> : view === 'list' ? <KeyTable keys={keys} selected={selected} onToggle={toggle} /> : <KeyTree keys={keys} selected={selected} onToggle={toggle} range={range} />}
       {pageInfo?.hasNextPage && (
         <button type="button" onClick={loadMore}>
           Load more

@@ -120,7 +120,13 @@ export function NewKeyPage({ parentId, viewer }: { parentId?: string; viewer: Vi
       // Derived keys follow their parent wherever the form is left empty.
       setForm({ ...presetForm(undefined, parentKey.type, ''), permission: '', rateLimits: [] });
     } else {
-      setForm(presetForm(presets.data.keyTypePresets.find((p) => p.type === 'PRODUCTION'), 'PRODUCTION', ''));
+      setForm(
+        presetForm(
+          presets.data.keyTypePresets.find((p) => p.type === 'PRODUCTION'),
+          'PRODUCTION',
+          '',
+        ),
+      );
     }
   }, [form, presets.data, parentId, parentKey]);
 
@@ -152,7 +158,12 @@ export function NewKeyPage({ parentId, viewer }: { parentId?: string; viewer: Vi
         <h1>{parentKey ? `Derive a key from ${parentKey.name}` : 'New key'}</h1>
         <a href={parentKey ? href({ page: 'key', id: parentKey.id }) : href({ page: 'keys' })}>Cancel</a>
       </div>
-      {parentKey && <p className="hint">A derived key may only narrow its parent. Fields left empty follow the parent ({permissionLabel(parentKey.effectivePermission)}, {parentKey.rateLimits.map((r) => `${r.limit}/${r.window.toLowerCase()}`).join(', ') || 'no rate limit'}).</p>}
+      {parentKey && (
+        <p className="hint">
+          A derived key may only narrow its parent. Fields left empty follow the parent ({permissionLabel(parentKey.effectivePermission)},{' '}
+          {parentKey.rateLimits.map((r) => `${r.limit}/${r.window.toLowerCase()}`).join(', ') || 'no rate limit'}).
+        </p>
+      )}
       <form className="card form" onSubmit={submit} noValidate>
         <Field label="Name">
           <input name="name" value={form.name} onChange={(e) => set({ name: e.target.value })} required />
@@ -176,7 +187,7 @@ export function NewKeyPage({ parentId, viewer }: { parentId?: string; viewer: Vi
             ))}
           </select>
         </Field>
-        <ScopePicker value={form.scope} onChange={(scope) => set({ scope })} defaultLabel={parentKey ? "as parent" : 'all agents (default)'} />
+        <ScopePicker value={form.scope} onChange={(scope) => set({ scope })} defaultLabel={parentKey ? 'as parent' : 'all agents (default)'} />
         <Field label="Expires">
           <select name="expiresIn" value={form.expiresIn} onChange={(e) => set({ expiresIn: e.target.value })}>
             <option value="">{parentKey ? 'as parent' : `type default (${preset?.expiresInDays ? `${preset.expiresInDays} days` : 'never'})`}</option>

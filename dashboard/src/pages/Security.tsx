@@ -35,7 +35,15 @@ export function SecurityPage() {
     <section>
       <div className="page-head">
         <h1>Security events</h1>
-        <Segmented label="Show" value={show} options={[['open', 'Open'], ['all', 'All']]} onChange={setShow} />
+        <Segmented
+          label="Show"
+          value={show}
+          options={[
+            ['open', 'Open'],
+            ['all', 'All'],
+          ]}
+          onChange={setShow}
+        />
       </div>
       <ErrorBanner error={error ?? ack.error} />
       {loading && !data ? (

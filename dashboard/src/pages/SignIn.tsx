@@ -38,20 +38,8 @@ export function SignIn({ onSignedIn }: { onSignedIn: (v: ViewerInfo) => void }) 
       <h1>Keywarden</h1>
       <form onSubmit={submit} autoComplete="off">
         <label htmlFor="signin-key">API key</label>
-        <input
-          id="signin-key"
-          name="keywarden-key"
-          type="password"
-          autoComplete="off"
-          spellCheck={false}
-          placeholder="ak_root_…"
-          value={secret}
-          onChange={(e) => setSecret(e.target.value)}
-        />
-        <p className="hint">
-          A master key manages the whole account; a MANAGE or FULL_ACCESS key manages the keys derived from it. The key stays in
-          this tab's session storage and is forgotten when the tab closes.
-        </p>
+        <input id="signin-key" name="keywarden-key" type="password" autoComplete="off" spellCheck={false} placeholder="ak_root_…" value={secret} onChange={(e) => setSecret(e.target.value)} />
+        <p className="hint">A master key manages the whole account; a MANAGE or FULL_ACCESS key manages the keys derived from it. The key stays in this tab's session storage and is forgotten when the tab closes.</p>
         <ErrorBanner error={error} />
         <button className="primary" type="submit" disabled={pending}>
           {pending ? 'Signing in…' : 'Sign in'}

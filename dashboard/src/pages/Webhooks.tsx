@@ -198,13 +198,7 @@ function Deliveries({ endpointId }: { endpointId: string }) {
           </thead>
           <tbody>
             {data.webhookDeliveries.edges.map(({ node: d }) => (
-              <DeliveryRows
-                key={d.id}
-                d={d}
-                expanded={expanded === d.id}
-                onToggle={() => setExpanded(expanded === d.id ? null : d.id)}
-                onRedeliver={async () => (await redeliver.run({ id: d.id })) && reload()}
-              />
+              <DeliveryRows key={d.id} d={d} expanded={expanded === d.id} onToggle={() => setExpanded(expanded === d.id ? null : d.id)} onRedeliver={async () => (await redeliver.run({ id: d.id })) && reload()} />
             ))}
           </tbody>
         </table>
@@ -240,6 +234,7 @@ function DeliveryRows({ d, expanded, onToggle, onRedeliver }: { d: Delivery; exp
       </tr>
       {expanded &&
         d.attempts.map((a, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: a read-only list of attempts replaced whole on each load, in attempt order.
           <tr key={i} className="attempt">
             <td colSpan={2}>{formatDate(a.attemptedAt)}</td>
             <td>{a.statusCode ?? 'no answer'}</td>
