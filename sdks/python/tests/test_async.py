@@ -22,7 +22,7 @@ async def test_outages_raise_when_closed_and_pass_unverified_when_open(silent_ur
         started = time.monotonic()
         with pytest.raises(KeywardenTimeoutError):
             await slow.verify("k")
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 5  # only the deadline ends the call
         r = await slow.verify("k", fail_mode="open")
         assert r.verified is False and isinstance(r.error, KeywardenTimeoutError)
     async with AsyncKeywarden(closed_url) as down:

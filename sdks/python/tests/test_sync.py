@@ -83,7 +83,7 @@ def test_outages_raise_when_closed_and_pass_unverified_when_open(silent_url, clo
         started = time.monotonic()
         with pytest.raises(KeywardenTimeoutError):
             slow.verify("k")
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 5  # only the deadline ends the call
         r = slow.verify("k", fail_mode="open")
         assert (r.verified, r.valid, r.code, r.key_id) == (False, True, None, None)
         assert isinstance(r.error, KeywardenTimeoutError)

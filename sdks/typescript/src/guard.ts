@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { isOutage, type VerifyOptions } from './client.js';
 import { denial, denialFor, rateLimitHeaders, type Denial } from './denial.js';
 import type { FailMode, VerifyRequest, VerifyResult } from './types.js';
@@ -35,10 +36,15 @@ export function bearerKey(header: string | string[] | undefined | null): string 
   return m ? m[1] : null;
 }
 
-/** Node reports IPv4 clients of a dual-stack socket as ::ffff:a.b.c.d: send the plain address. */
+/**
+ * The client address to send: IPv4 clients of a dual-stack socket (::ffff:a.b.c.d) as the plain
+ * address; anything that is not an IP address (a header list, a name) is not sent at all.
+ */
 export function plainIp(ip: string | undefined | null): string | undefined {
-  if (!ip) return undefined;
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+  const value = ip?.trim();
+  if (!value) return undefined;
+  const plain = value.startsWith('::ffff:') && value.includes('.') ? value.slice(7) : value;
+  return isIP(plain) ? plain : undefined;
 }
 
 export async function resolveTarget<Req>(target: TargetOption<Req> | undefined, req: Req): Promise<Target> {
@@ -51,7 +57,8 @@ export async function decide(options: Pick<GuardOptions<unknown>, 'client' | 'fa
   if (!key) return { allow: false, result: null, denial: denial('UNAUTHENTICATED') };
   let result: VerifyResult;
   try {
-    result = await options.client.verify({ ...target, key, ...(ip ? { ip: plainIp(ip) } : {}) }, options.failMode ? { failMode: options.failMode } : {});
+    const sent = plainIp(ip);
+    result = await options.client.verify({ ...target, key, ...(sent ? { ip: sent } : {}) }, options.failMode ? { failMode: options.failMode } : {});
   } catch (err) {
     if (isOutage(err)) return { allow: false, result: null, denial: denial('KEYWARDEN_UNAVAILABLE') };
     throw err;

@@ -29,7 +29,7 @@ export class Transport {
     this.owned = !opts.dispatcher;
     this.dispatcher =
       opts.dispatcher ??
-      new Agent({ connections: opts.connections ?? 64, keepAliveTimeout: opts.keepAliveTimeoutMs ?? 30_000, keepAliveMaxTimeout: Math.max(opts.keepAliveTimeoutMs ?? 30_000, 30_000) });
+      new Agent({ connections: opts.connections ?? 64, keepAliveTimeout: opts.keepAliveTimeoutMs ?? 30_000, keepAliveMaxTimeout: opts.keepAliveTimeoutMs ?? 30_000 });
   }
 
   async postJson(url: string, payload: unknown, headers: Record<string, string>, timeoutMs: number, signal?: AbortSignal): Promise<JsonAnswer> {

@@ -57,7 +57,7 @@ function expectAnswer(status: number, headers: Record<string, string | undefined
 
 test('bearerKey reads only "Bearer <key>"; plainIp unwraps IPv4-mapped addresses', () => {
   expect([bearerKey('Bearer abc'), bearerKey('bearer  abc '), bearerKey('Basic abc'), bearerKey('Bearer a b'), bearerKey(undefined)]).toEqual(['abc', 'abc', null, null, null]);
-  expect([plainIp('::ffff:10.1.2.3'), plainIp('::1'), plainIp(undefined)]).toEqual(['10.1.2.3', '::1', undefined]);
+  expect([plainIp('::ffff:10.1.2.3'), plainIp('::1'), plainIp(' 10.0.0.1 '), plainIp('1.2.3.4, 5.6.7.8'), plainIp('testclient'), plainIp(undefined)]).toEqual(['10.1.2.3', '::1', '10.0.0.1', undefined, undefined, undefined]);
 });
 
 test('Fastify: denials like the gateway, the result on request.keywarden, target from the request, IP sent', async () => {
