@@ -9,7 +9,7 @@ from keywarden import AsyncKeywarden, KeywardenGraphQLError, KeywardenTimeoutErr
 
 async def test_verify_answers_valid_and_denied(live, make_key, fresh_ip):
     key = make_key(rateLimits=[{"window": "MINUTE", "limit": 1}])
-    async with AsyncKeywarden(live.url, timeout=5) as kw:
+    async with AsyncKeywarden(live.url, timeout=10) as kw:
         r = await kw.verify(key.secret, agent_id=live.agent_id, ip=fresh_ip())
         assert (r.valid, r.code, r.key_id) == (True, VerifyCode.VALID, key.id)
         r = await kw.verify(key.secret, agent_id=live.agent_id, ip=fresh_ip())
@@ -32,7 +32,7 @@ async def test_outages_raise_when_closed_and_pass_unverified_when_open(silent_ur
 
 async def test_graphql_and_leaked_reports(live, make_key, fresh_ip):
     key = make_key()
-    async with AsyncKeywarden(live.url, admin_key=live.master_key, timeout=5) as kw:
+    async with AsyncKeywarden(live.url, admin_key=live.master_key, timeout=10) as kw:
         data = await kw.graphql("query($id: ID!) { key(id: $id) { id status } }", {"id": key.id})
         assert data["key"] == {"id": key.id, "status": "ACTIVE"}
         with pytest.raises(KeywardenGraphQLError) as err:

@@ -21,7 +21,7 @@ async def from_path(request):
 
 def build_app(live, silent_url, closed_url, client_kind):
     make = AsyncKeywarden if client_kind == "async" else Keywarden
-    kw, down, slow = make(live.url, timeout=5), make(closed_url), make(silent_url, timeout=0.3)
+    kw, down, slow = make(live.url, timeout=10), make(closed_url), make(silent_url, timeout=0.3)
     app = FastAPI()
     install(app)
 

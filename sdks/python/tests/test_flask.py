@@ -31,7 +31,7 @@ def build_app(live, kw, down, slow):
 
 @pytest.fixture
 def get(live, silent_url, closed_url, fresh_ip):
-    with Keywarden(live.url, timeout=5) as kw, Keywarden(closed_url) as down, Keywarden(silent_url, timeout=0.3) as slow:
+    with Keywarden(live.url, timeout=10) as kw, Keywarden(closed_url) as down, Keywarden(silent_url, timeout=0.3) as slow:
         tc = build_app(live, kw, down, slow).test_client()
 
         def call(path, secret=None, ip=None):

@@ -20,7 +20,7 @@ from keywarden import (
 
 @pytest.fixture
 def kw(live):
-    with Keywarden(live.url, timeout=5) as client:
+    with Keywarden(live.url, timeout=10) as client:
         yield client
 
 
@@ -76,6 +76,8 @@ def test_bad_calls_name_the_field_and_a_400_is_an_http_error(kw, live):
         Keywarden("not a url")
     with pytest.raises(KeywardenInputError, match="^timeout"):
         Keywarden(live.url, timeout=0)
+    with pytest.raises(KeywardenInputError, match="^timeout"):
+        Keywarden(live.url, admin_timeout=-1)
 
 
 def test_outages_raise_when_closed_and_pass_unverified_when_open(silent_url, closed_url):

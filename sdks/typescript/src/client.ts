@@ -6,8 +6,10 @@ import type { FailMode, UnverifiedResult, VerifyRequest, VerifyResult } from './
 export interface KeywardenClientOptions extends TransportOptions {
   /** Where Keywarden listens, e.g. `http://127.0.0.1:4000` (a path prefix is kept). */
   baseUrl: string;
-  /** Deadline of one call, connection included (default 1000 ms). */
+  /** Deadline of one verify or leaked-key call, connection included (default 1000 ms). */
   timeoutMs?: number;
+  /** Deadline of one `graphql()` call: admin requests do more work (default 10 000 ms). */
+  adminTimeoutMs?: number;
   /**
    * What `verify` does when Keywarden cannot answer (timeout, unreachable, 5xx): `closed`
    * (default) throws KeywardenTimeoutError / KeywardenUnavailableError; `open` returns an
@@ -53,6 +55,7 @@ function checkedBaseUrl(raw: unknown): string {
 export class KeywardenClient {
   readonly baseUrl: string;
   readonly timeoutMs: number;
+  readonly adminTimeoutMs: number;
   readonly failMode: FailMode;
   private readonly transport: Transport;
   private readonly adminKey?: string;
@@ -62,6 +65,7 @@ export class KeywardenClient {
     if (typeof options !== 'object' || options === null) throw new KeywardenInputError('options', 'must be an object with at least baseUrl');
     this.baseUrl = checkedBaseUrl(options.baseUrl);
     this.timeoutMs = positive('timeoutMs', options.timeoutMs, 1000);
+    this.adminTimeoutMs = positive('adminTimeoutMs', options.adminTimeoutMs, 10_000);
     if (options.failMode !== undefined && options.failMode !== 'open' && options.failMode !== 'closed') throw new KeywardenInputError('failMode', "must be 'open' or 'closed'");
     this.failMode = options.failMode ?? 'closed';
     this.adminKey = options.adminKey;
@@ -112,7 +116,7 @@ export class KeywardenClient {
     const key = options.key ?? this.adminKey;
     if (!key) throw new KeywardenInputError('key', 'an admin key is needed: pass { key } or the client option adminKey');
     const headers = { ...this.headers, authorization: `Bearer ${key}` };
-    const answer = await this.transport.postJson(`${this.baseUrl}/graphql`, { query, variables: variables ?? {} }, headers, positive('timeoutMs', options.timeoutMs, this.timeoutMs), options.signal);
+    const answer = await this.transport.postJson(`${this.baseUrl}/graphql`, { query, variables: variables ?? {} }, headers, positive('timeoutMs', options.timeoutMs, this.adminTimeoutMs), options.signal);
     const body = answer.body as { data?: TData | null; errors?: GraphQLErrorEntry[] } | undefined;
     if (Array.isArray(body?.errors) && body.errors.length > 0) throw new KeywardenGraphQLError(body.errors, body.data ?? null, answer.status);
     if (answer.status >= 500) throw unavailable(answer, 'a GraphQL request');

@@ -88,9 +88,17 @@ test('graphql sends the Bearer key and resolves with data; errors reject with th
   await expect(client().graphql('{ viewer { key { id } } }')).rejects.toThrow('key: an admin key is needed');
 });
 
+test('graphql calls get the longer admin deadline, verify calls the short one', async () => {
+  reply('/graphql', 200, { data: { ok: true } }).delay(400);
+  expect(await client({ adminKey: 'ak_root_x' }).graphql('{ ok }')).toEqual({ ok: true });
+  reply('/graphql', 200, { data: { ok: true } }).delay(400);
+  await expect(client({ adminKey: 'ak_root_x', adminTimeoutMs: 200 }).graphql('{ ok }')).rejects.toBeInstanceOf(KeywardenTimeoutError);
+});
+
 test('options are checked when the client is made', () => {
   expect(() => new KeywardenClient({ baseUrl: 'ftp://x' })).toThrow('baseUrl: must be an http or https URL');
   expect(() => new KeywardenClient({ baseUrl: BASE, timeoutMs: 0 })).toThrow('timeoutMs: must be a number above 0');
+  expect(() => new KeywardenClient({ baseUrl: BASE, adminTimeoutMs: -1 })).toThrow('adminTimeoutMs: must be a number above 0');
   expect(() => new KeywardenClient({ baseUrl: BASE, failMode: 'maybe' as never })).toThrow("failMode: must be 'open' or 'closed'");
   expect(new KeywardenClient({ baseUrl: 'http://h:1/kw/' }).baseUrl).toBe('http://h:1/kw');
   expect(KeywardenHttpError).toBeDefined();

@@ -42,9 +42,11 @@ def _json(response: httpx.Response) -> Any:
 class _Base:
     """What both clients share: options, request building and the meaning of answers."""
 
-    def __init__(self, base_url: str, *, timeout: float = 1.0, fail_mode: FailMode = "closed", admin_key: str | None = None, headers: Mapping[str, str] | None = None, max_connections: int = 64) -> None:
+    def __init__(self, base_url: str, *, timeout: float = 1.0, admin_timeout: float = 10.0, fail_mode: FailMode = "closed", admin_key: str | None = None, headers: Mapping[str, str] | None = None, max_connections: int = 64) -> None:
         self.base_url = _checked_base_url(base_url)
+        #: Seconds for a verify or leaked-key call; graphql() calls get admin_timeout (admin requests do more work).
         self.timeout = _checked_timeout(timeout)
+        self.admin_timeout = _checked_timeout(admin_timeout)
         self.fail_mode: FailMode = _checked_fail_mode(fail_mode)
         self.admin_key = admin_key
         self._headers = {"accept": "application/json", **(headers or {})}
@@ -135,7 +137,7 @@ class Keywarden(_Base):
     def graphql(self, query: str, variables: Mapping[str, Any] | None = None, *, key: str | None = None) -> Any:
         """POST /graphql with the admin key; returns ``data`` or raises KeywardenGraphQLError (``.code`` = extensions.code)."""
         payload, headers = self._graphql_request(query, variables, key)
-        return self._graphql_answer(self._post("/graphql", payload, headers))
+        return self._graphql_answer(self._post("/graphql", payload, headers, self.admin_timeout))
 
     def close(self) -> None:
         self._http.close()
@@ -177,7 +179,7 @@ class AsyncKeywarden(_Base):
 
     async def graphql(self, query: str, variables: Mapping[str, Any] | None = None, *, key: str | None = None) -> Any:
         payload, headers = self._graphql_request(query, variables, key)
-        return self._graphql_answer(await self._post("/graphql", payload, headers))
+        return self._graphql_answer(await self._post("/graphql", payload, headers, self.admin_timeout))
 
     async def aclose(self) -> None:
         await self._http.aclose()
