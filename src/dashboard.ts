@@ -7,7 +7,7 @@ import sirv from 'sirv';
 // client of /graphql: this only serves those files under /dashboard/, with headers that keep the
 // page from loading anything but its own scripts and from being framed.
 
-export const DASHBOARD_DIST = path.resolve(__dirname, '..', 'dashboard', 'dist');
+const DASHBOARD_DIST = path.resolve(__dirname, '..', 'dashboard', 'dist');
 
 const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",

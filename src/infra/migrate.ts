@@ -17,15 +17,15 @@ export interface SqlRunner {
   unlock(): Promise<void>;
 }
 
-export const MIGRATIONS_DIR = path.resolve(__dirname, '../../prisma/migrations');
+const MIGRATIONS_DIR = path.resolve(__dirname, '../../prisma/migrations');
 
-export interface Migration {
+interface Migration {
   name: string;
   sql: string;
   checksum: string;
 }
 
-export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
+function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
   return fs
     .readdirSync(dir, { withFileTypes: true })
     .filter((d) => d.isDirectory() && fs.existsSync(path.join(dir, d.name, 'migration.sql')))
