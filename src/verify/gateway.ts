@@ -100,7 +100,7 @@ export function createGateway(deps: GatewayDeps) {
     const release = await acquireSlot(deps, settings, pass, req, res);
     if (!release) return;
     const upstream = buildUpstreamRequest(deps, settings, route, req, pass, upstreamUrl, smallBody);
-    proxyToUpstream(upstream.request, res, pass.limitHeaders, releaseOnce(deps, pass, release, upstream.streamedBytes));
+    proxyToUpstream(upstream.request, res, pass.limitHeaders, releaseWhenDone(deps, pass, release, upstream.streamedBytes));
   };
 }
 
@@ -207,7 +207,7 @@ function upstreamBody(req: IncomingMessage, pass: Authorized, smallBody: Buffer 
 }
 
 /** The release step: the slot is freed and the bytes learned while proxying are counted, once. */
-function releaseOnce(deps: GatewayDeps, pass: Authorized, release: () => void, streamedBytes: () => number) {
+function releaseWhenDone(deps: GatewayDeps, pass: Authorized, release: () => void, streamedBytes: () => number) {
   const startedAt = process.hrtime.bigint();
   return (statusClass: string, responseBytes: number): void => {
     gatewayUpstream.observe({ status: statusClass }, Number(process.hrtime.bigint() - startedAt) / 1e9);
