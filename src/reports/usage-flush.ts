@@ -47,7 +47,7 @@ interface TouchedHour {
   hour: number;
 }
 
-/** Hourly tallies into UsageRollup, a batch of dirty hours at a time. Returns the rows written. */
+/** Hourly tallies into UsageRollup, a batch of dirty hours at a time. Returns the hours written. */
 async function flushTallies(db: Database, redis: Redis, prefix: string, batch: number): Promise<TouchedHour[]> {
   const touched: TouchedHour[] = [];
   for (;;) {
