@@ -7,7 +7,7 @@ import { createRedis, probeRedis } from './infra/redis';
 import { createAccountWithMasterKey } from './keys/lifecycle';
 import http from 'node:http';
 import { serveMetrics } from './metrics-http';
-import { wireInvalidation } from './verify/invalidation';
+import { wireInvalidation } from './keys/invalidation';
 import { configureWebhooks } from './webhooks/runtime';
 import { startWorkers, type Workers } from '../workers';
 import { setQueueCounts } from './infra/metrics';
@@ -24,7 +24,7 @@ export interface Running {
 }
 
 /** First start: an empty database gets the account "default"; its master key is printed once. */
-export async function bootstrapIfEmpty(db: Database, out: NodeJS.WritableStream = process.stdout): Promise<boolean> {
+async function bootstrapIfEmpty(db: Database, out: NodeJS.WritableStream = process.stdout): Promise<boolean> {
   if ((await db.prisma.account.count()) > 0) return false;
   try {
     const created = await createAccountWithMasterKey(db, 'default');
@@ -48,97 +48,107 @@ export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): P
   // Webhook secrets are encrypted with it (API) and decrypted to sign (workers).
   configureWebhooks({ encryptionKey: resolveEncryptionKey(config), allowPrivateNetworks: config.webhookAllowPrivateNetworks });
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const closers: (() => Promise<void> | void)[] = [];
+  const closers: Closer[] = [];
   const redis: Redis = createRedis(config.redisUrl);
   redis.on('error', (err) => logger.error({ err: err.message }, 'redis error'));
   closers.push(() => void redis.disconnect());
+  const stop = async () => {
+    await closeInReverse(closers);
+    await db.close();
+  };
   let url: string | undefined;
   try {
-    if (role !== 'worker') {
-      if (config.bootstrap) await bootstrapIfEmpty(db);
-      // Loaded only here: a worker-only process needs neither the GraphQL schema nor the queue UI.
-      // (require, not import(): under tsx's CommonJS hook a dynamic import() goes to the ESM loader.)
-      const { createApp } = require('./server') as typeof import('./server');
-      const { createQueueDashboard } = require('../workers/dashboard') as typeof import('../workers/dashboard');
-      const dashboard = createQueueDashboard({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
-      closers.push(() => dashboard.close());
-      const app = createApp({
-        db,
-        redis,
-        trustProxy: config.trustProxy,
-        prefix: config.redisPrefix,
-        failureMode: config.rateLimitFailureMode,
-        bruteForce: config.bruteForce,
-        metricsToken: config.metricsToken,
-        detectors: config.detectors,
-        queueDashboard: dashboard.handle,
-      });
-      setQueueCounts(() => dashboard.counts());
-      const subscriber = createRedis(config.redisUrl, { maxRetriesPerRequest: null });
-      subscriber.on('error', (err) => logger.error({ err: err.message }, 'redis subscriber error'));
-      const unwire = await wireInvalidation({ cache: app.cache, publisher: redis, subscriber, prefix: config.redisPrefix });
-      closers.push(() => {
-        unwire();
-        subscriber.disconnect();
-      });
-      await new Promise<void>((resolve, reject) => {
-        app.server.once('error', reject);
-        app.server.listen(config.port, config.host, () => resolve());
-      });
-      const addr = app.server.address() as AddressInfo;
-      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-      url = `http://${host}:${addr.port}`;
-      closers.push(
-        () =>
-          new Promise<void>((resolve) => {
-            app.server.close(() => resolve());
-            app.server.closeIdleConnections();
-          }),
-      );
-      logger.info({ url, dashboard: `${url}/dashboard/`, graphiql: `${url}/graphql`, database: db.kind, location: db.location }, 'Keywarden API listening');
-    }
-    if (role === 'worker' && config.metricsPort) {
-      // A worker-only process has no API server: its delivery metrics get a listener of their own.
-      const metricsServer = http.createServer((req, res) => {
-        if ((req.url ?? '').split('?')[0] !== '/metrics') return res.writeHead(404).end();
-        serveMetrics(req, res, config.metricsToken).catch(() => res.writeHead(500).end());
-      });
-      await new Promise<void>((resolve) => metricsServer.listen(config.metricsPort, config.host, resolve));
-      closers.push(() => new Promise<void>((resolve) => metricsServer.close(() => resolve())));
-    }
-    if (role !== 'api') {
-      const workers: Workers = await startWorkers({
-        db,
-        redis,
-        prefix: config.redisPrefix,
-        settings: {
-          redisUrl: config.redisUrl,
-          databaseUrl: config.databaseUrl,
-          retrySchedule: config.webhookRetrySchedule,
-          timeoutMs: config.webhookTimeoutMs,
-          expiryWarningDays: config.expiryWarningDays,
-          scanIntervalSeconds: config.scanIntervalSeconds,
-          concurrency: config.webhookConcurrency,
-          lockSeconds: config.jobLockSeconds,
-          // With the API in the same process, its invalidation wiring already publishes.
-          publishKeyChanges: role === 'worker',
-          usageAnomaly: config.usageAnomaly,
-        },
-      });
-      closers.push(() => workers.close());
-    }
+    if (role !== 'worker') url = await startApi(config, db, redis, closers);
+    if (role === 'worker' && config.metricsPort) await startMetricsListener(config, closers);
+    if (role !== 'api') await startWorkerRole(config, db, redis, role, closers);
   } catch (err) {
-    for (const c of closers.reverse()) await c();
-    await db.close();
+    await stop();
     throw err;
   }
-  return {
-    config,
+  return { config, db, url, stop };
+}
+
+type Closer = () => Promise<void> | void;
+
+/** Stops what was started, last started first. */
+async function closeInReverse(closers: Closer[]): Promise<void> {
+  while (closers.length > 0) await closers.pop()!();
+}
+
+/** The API server (GraphQL, data plane, dashboards) with its cache invalidation wiring. Returns its URL. */
+async function startApi(config: Config, db: Database, redis: Redis, closers: Closer[]): Promise<string> {
+  if (config.bootstrap) await bootstrapIfEmpty(db);
+  // Loaded only here: a worker-only process needs neither the GraphQL schema nor the queue UI.
+  // (require, not import(): under tsx's CommonJS hook a dynamic import() goes to the ESM loader.)
+  const { createApp } = require('./server') as typeof import('./server');
+  const { createQueueDashboard } = require('../workers/dashboard') as typeof import('../workers/dashboard');
+  const dashboard = createQueueDashboard({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
+  closers.push(() => dashboard.close());
+  const app = createApp({
     db,
-    url,
-    stop: async () => {
-      for (const c of closers.reverse()) await c();
-      await db.close();
+    redis,
+    trustProxy: config.trustProxy,
+    prefix: config.redisPrefix,
+    failureMode: config.rateLimitFailureMode,
+    bruteForce: config.bruteForce,
+    metricsToken: config.metricsToken,
+    detectors: config.detectors,
+    queueDashboard: dashboard.handle,
+  });
+  setQueueCounts(() => dashboard.counts());
+  const subscriber = createRedis(config.redisUrl, { maxRetriesPerRequest: null });
+  subscriber.on('error', (err) => logger.error({ err: err.message }, 'redis subscriber error'));
+  const unwire = await wireInvalidation({ cache: app.cache, publisher: redis, subscriber, prefix: config.redisPrefix });
+  closers.push(() => {
+    unwire();
+    subscriber.disconnect();
+  });
+  await new Promise<void>((resolve, reject) => {
+    app.server.once('error', reject);
+    app.server.listen(config.port, config.host, () => resolve());
+  });
+  const addr = app.server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${host}:${addr.port}`;
+  closers.push(
+    () =>
+      new Promise<void>((resolve) => {
+        app.server.close(() => resolve());
+        app.server.closeIdleConnections();
+      }),
+  );
+  logger.info({ url, dashboard: `${url}/dashboard/`, graphiql: `${url}/graphql`, database: db.kind, location: db.location }, 'Keywarden API listening');
+  return url;
+}
+
+/** A worker-only process has no API server: its delivery metrics get a listener of their own. */
+async function startMetricsListener(config: Config, closers: Closer[]): Promise<void> {
+  const metricsServer = http.createServer((req, res) => {
+    if ((req.url ?? '').split('?')[0] !== '/metrics') return res.writeHead(404).end();
+    serveMetrics(req, res, config.metricsToken).catch(() => res.writeHead(500).end());
+  });
+  await new Promise<void>((resolve) => metricsServer.listen(config.metricsPort, config.host, resolve));
+  closers.push(() => new Promise<void>((resolve) => metricsServer.close(() => resolve())));
+}
+
+async function startWorkerRole(config: Config, db: Database, redis: Redis, role: Role, closers: Closer[]): Promise<void> {
+  const workers: Workers = await startWorkers({
+    db,
+    redis,
+    prefix: config.redisPrefix,
+    settings: {
+      redisUrl: config.redisUrl,
+      databaseUrl: config.databaseUrl,
+      retrySchedule: config.webhookRetrySchedule,
+      timeoutMs: config.webhookTimeoutMs,
+      expiryWarningDays: config.expiryWarningDays,
+      scanIntervalSeconds: config.scanIntervalSeconds,
+      concurrency: config.webhookConcurrency,
+      lockSeconds: config.jobLockSeconds,
+      // With the API in the same process, its invalidation wiring already publishes.
+      publishKeyChanges: role === 'worker',
+      usageAnomaly: config.usageAnomaly,
     },
-  };
+  });
+  closers.push(() => workers.close());
 }

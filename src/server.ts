@@ -1,23 +1,23 @@
 import http from 'node:http';
 import type Redis from 'ioredis';
-import type { Database } from './infra/db';
-import { logger } from './infra/logger';
-import { createGraphQLHandler } from './graphql/yoga';
-import { KeyCache } from './verify/cache';
-import { handleVerify } from './verify/http';
-import { HttpError, sendError, sendJson } from './infra/http';
-import { createLeakedHandler, type LeakedRateLimit } from './verify/leaked-http';
-import { TargetDirectory } from './verify/targets';
-import { UseRecorder } from './verify/effects';
-import { UsageBuffer } from './verify/usage';
+import { TargetDirectory } from './agents/targets';
 import { DEFAULT_DETECTORS, VerificationDetectors, type DetectorOptions } from './audit/detectors';
-import { BruteForceGuard, DEFAULT_BRUTE_FORCE, type BruteForceOptions } from './verify/bruteforce';
-import { createGateway, matchGatewayRoute } from './verify/gateway';
-import { ConcurrencyLimiter, Limiter } from './limits';
-import { sharedHostnameResolver } from './infra/hostnames';
-import { resolveKeyByDigest } from './keys/resolve';
 import { createDashboardHandler } from './dashboard';
+import { createGraphQLHandler } from './graphql/yoga';
+import type { Database } from './infra/db';
+import { sharedHostnameResolver } from './infra/hostnames';
+import { HttpError, sendError, sendJson } from './infra/http';
+import { logger } from './infra/logger';
+import { KeyCache } from './keys/cache';
+import { resolveKeyByDigest } from './keys/resolve';
+import { BruteForceGuard, ConcurrencyLimiter, DEFAULT_BRUTE_FORCE, Limiter, type BruteForceOptions } from './limits';
 import { serveMetrics } from './metrics-http';
+import { UsageBuffer } from './reports/usage-buffer';
+import { UseRecorder } from './verify/effects';
+import { createGateway, matchGatewayRoute } from './verify/gateway';
+import { handleVerify } from './verify/http';
+import { createLeakedHandler, type LeakedRateLimit } from './verify/leaked-http';
+import type { VerifyDeps } from './verify/verify';
 
 // One HTTP server: GraphQL (yoga), the data plane and health endpoints.
 
@@ -47,87 +47,124 @@ export interface App {
   graphql: ReturnType<typeof createGraphQLHandler>;
 }
 
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
+
+/** The handlers behind the routes. */
+interface Routes {
+  verify: Handler;
+  leaked: Handler;
+  gateway: ReturnType<typeof createGateway>;
+  graphql: App['graphql'];
+  dashboard: ReturnType<typeof createDashboardHandler>;
+}
+
 export function createApp(deps: AppDeps): App {
   const cache = deps.cache ?? new KeyCache((digest) => resolveKeyByDigest(deps.db.prisma, digest));
-  const targets = new TargetDirectory(deps.db);
   const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix });
-  const uses = new UseRecorder(deps.db);
   const onLimitsError = (err: Error, operation: string) => logger.error({ err: err.message, operation }, 'Redis failed during a limits check; answering per RATE_LIMIT_FAILURE_MODE');
   const limitOptions = { failureMode: deps.failureMode ?? 'open', onError: onLimitsError };
-  const limiter = new Limiter(deps.redis, deps.prefix, limitOptions);
-  const slots = new ConcurrencyLimiter(deps.redis, deps.prefix, limitOptions);
-  const guard = new BruteForceGuard(deps.redis, deps.prefix, deps.bruteForce ?? DEFAULT_BRUTE_FORCE);
-  const hostnames = sharedHostnameResolver();
+  const verification = verificationDeps(deps, cache, new Limiter(deps.redis, deps.prefix, limitOptions));
+  const verifyEndpoint = { ...verification, trustProxy: deps.trustProxy };
+  const routes: Routes = {
+    verify: (req, res) => handleVerify(verifyEndpoint, req, res),
+    leaked: createLeakedHandler({ db: deps.db, redis: deps.redis, prefix: deps.prefix, trustProxy: deps.trustProxy, rateLimit: deps.leakedRateLimit }),
+    gateway: createGateway({ ...verification, trustProxy: deps.trustProxy, slots: new ConcurrencyLimiter(deps.redis, deps.prefix, limitOptions), ...deps.gateway }),
+    graphql,
+    dashboard: createDashboardHandler(),
+  };
+  const server = http.createServer((req, res) => route(deps, routes, cache, req, res));
+  server.keepAliveTimeout = 65_000;
+  return { server, cache, uses: verification.uses, usage: verification.usage, graphql };
+}
+
+/** Everything a verification needs, shared by the verify endpoint and the gateway. */
+function verificationDeps(deps: AppDeps, cache: KeyCache, limiter: Limiter) {
   const usage = new UsageBuffer(deps.redis, deps.prefix);
   usage.start();
-  const detectors = new VerificationDetectors(deps.db, deps.redis, deps.prefix, deps.detectors ?? DEFAULT_DETECTORS);
-  const verifyDeps = { cache, targets, uses, limiter, guard, hostnames, usage, detectors, trustProxy: deps.trustProxy };
-  const gateway = createGateway({ ...verifyDeps, slots, ...deps.gateway });
-  const dashboard = createDashboardHandler();
-  const leaked = createLeakedHandler({ db: deps.db, redis: deps.redis, prefix: deps.prefix, trustProxy: deps.trustProxy, rateLimit: deps.leakedRateLimit });
+  return {
+    guard: new BruteForceGuard(deps.redis, deps.prefix, deps.bruteForce ?? DEFAULT_BRUTE_FORCE),
+    cache,
+    targets: new TargetDirectory(deps.db),
+    hostnames: sharedHostnameResolver(),
+    limiter,
+    usage,
+    uses: new UseRecorder(deps.db),
+    detectors: new VerificationDetectors(deps.db, deps.redis, deps.prefix, deps.detectors ?? DEFAULT_DETECTORS),
+  } satisfies VerifyDeps;
+}
 
-  const server = http.createServer((req, res) => {
-    const url = req.url ?? '/';
-    const path = url.split('?', 1)[0];
-    const fail = (err: unknown) => {
-      // The client left before its request was complete: nothing to answer, and no fault of ours.
-      if (req.destroyed && !req.complete) {
-        logger.debug({ path, err: err instanceof Error ? err.message : String(err) }, 'client left mid-request');
-        return;
-      }
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      if (err instanceof HttpError) return sendError(res, err);
-      logger.error({ err, path }, 'request failed');
-      sendError(res, new HttpError(500, 'INTERNAL', 'internal error'));
-    };
-    try {
-      if (path === '/v1/keys/verify') {
-        if (req.method !== 'POST') return sendJson(res, 405, { error: { code: 'METHOD_NOT_ALLOWED', message: 'use POST' } }, { allow: 'POST' });
-        handleVerify(verifyDeps, req, res).catch(fail);
-        return;
-      }
-      if (path === '/v1/keys/leaked') {
-        leaked(req, res).catch(fail);
-        return;
-      }
-      const gatewayRoute = matchGatewayRoute(path);
-      if (gatewayRoute) {
-        gateway(gatewayRoute, req, res).catch(fail);
-        return;
-      }
-      if (path === '/graphql') {
-        graphql(req, res);
-        return;
-      }
-      if (deps.queueDashboard && (path === '/admin/queues' || path.startsWith('/admin/queues/'))) return deps.queueDashboard(req, res, cache);
-      if (path === '/dashboard' || path.startsWith('/dashboard/')) return dashboard(req, res, path);
-      if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
-        res.writeHead(302, { location: '/dashboard/' });
-        res.end();
-        return;
-      }
-      if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
-      if (path === '/metrics') {
-        serveMetrics(req, res, deps.metricsToken).catch(fail);
-        return;
-      }
-      if (path === '/readyz') {
-        readiness(deps).then(
-          (r) => sendJson(res, r.ready ? 200 : 503, r),
-          (err) => fail(err),
-        );
-        return;
-      }
-      sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${path}` } });
-    } catch (err) {
-      fail(err);
+function route(deps: AppDeps, routes: Routes, cache: KeyCache, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const url = req.url ?? '/';
+  const path = url.split('?', 1)[0];
+  const fail = failureHandler(req, res, path);
+  try {
+    if (path === '/v1/keys/verify') {
+      if (req.method !== 'POST') sendJson(res, 405, { error: { code: 'METHOD_NOT_ALLOWED', message: 'use POST' } }, { allow: 'POST' });
+      else routes.verify(req, res).catch(fail);
+      return;
     }
-  });
-  server.keepAliveTimeout = 65_000;
-  return { server, cache, uses, usage, graphql };
+    if (path === '/v1/keys/leaked') {
+      routes.leaked(req, res).catch(fail);
+      return;
+    }
+    const gatewayRoute = matchGatewayRoute(path);
+    if (gatewayRoute) {
+      routes.gateway(gatewayRoute, req, res).catch(fail);
+      return;
+    }
+    if (path === '/graphql') {
+      routes.graphql(req, res);
+      return;
+    }
+    if (deps.queueDashboard && (path === '/admin/queues' || path.startsWith('/admin/queues/'))) deps.queueDashboard(req, res, cache);
+    else if (path === '/dashboard' || path.startsWith('/dashboard/')) routes.dashboard(req, res, path);
+    else operationalRoute(deps, path, req, res, fail);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+/** /, /healthz, /metrics, /readyz, and the 404 for anything else. */
+function operationalRoute(deps: AppDeps, path: string, req: http.IncomingMessage, res: http.ServerResponse, fail: (err: unknown) => void): void {
+  if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
+    res.writeHead(302, { location: '/dashboard/' });
+    res.end();
+    return;
+  }
+  if (path === '/healthz') {
+    sendJson(res, 200, { status: 'ok' });
+    return;
+  }
+  if (path === '/metrics') {
+    serveMetrics(req, res, deps.metricsToken).catch(fail);
+    return;
+  }
+  if (path === '/readyz') {
+    readiness(deps).then((r) => sendJson(res, r.ready ? 200 : 503, r), fail);
+    return;
+  }
+  sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${path}` } });
+}
+
+/** What a route that fails answers: nothing to a client that left, its own error for an HttpError, 500 otherwise. */
+function failureHandler(req: http.IncomingMessage, res: http.ServerResponse, path: string) {
+  return (err: unknown): void => {
+    // The client left before its request was complete: nothing to answer, and no fault of ours.
+    if (req.destroyed && !req.complete) {
+      logger.debug({ path, err: err instanceof Error ? err.message : String(err) }, 'client left mid-request');
+      return;
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (err instanceof HttpError) {
+      sendError(res, err);
+      return;
+    }
+    logger.error({ err, path }, 'request failed');
+    sendError(res, new HttpError(500, 'INTERNAL', 'internal error'));
+  };
 }
 
 async function readiness(deps: AppDeps): Promise<{ ready: boolean; database: string; redis: string }> {

@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import type { Database } from '../src/infra/db';
 import { logger } from '../src/infra/logger';
 import { keyChanges } from '../src/keys/events';
-import { invalidationChannel } from '../src/verify/invalidation';
+import { keyInvalidationChannel as invalidationChannel } from '../src/infra/redis-keys';
 import { startDeliveryWorker } from './delivery';
 import { DELIVERY_BATCH, enqueueInto, openQueues, queueConnection } from './queues';
 import { RelayRunner } from './relay';

@@ -1,6 +1,7 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type Redis from 'ioredis';
 import { createRedis } from '../src/infra/redis';
+import { bullPrefix } from '../src/infra/redis-keys';
 import type { DeliveryJob, Enqueue } from '../src/events/relay';
 
 // Queue names, Redis layout and job ids, in one place. Every BullMQ key is
@@ -9,9 +10,7 @@ import type { DeliveryJob, Enqueue } from '../src/events/relay';
 
 export const QUEUES = { deliveries: 'webhook-deliveries', scheduled: 'scheduled-scans' } as const;
 
-export function bullPrefix(redisPrefix: string): string {
-  return `${redisPrefix}:{bull}`;
-}
+export { bullPrefix };
 
 /**
  * BullMQ blocks on its connections: they must retry forever rather than fail a command. No

@@ -6,7 +6,7 @@ import { isUuid, normalizeName } from '../keys/settings';
 
 // Agents, agent groups and workflows: what keys are scoped to and what the gateway proxies to.
 
-export function normalizeUpstreamUrl(field: string, url: string | null | undefined): string | null {
+function normalizeUpstreamUrl(field: string, url: string | null | undefined): string | null {
   if (url === undefined || url === null || url.trim() === '') return null;
   let u: URL;
   try {

@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import type { Database } from '../infra/db';
 import { logger } from '../infra/logger';
+import { securityAlertKey } from '../infra/redis-keys';
 import { recordSecurityEvent } from './security';
 
 // Detectors that watch verification outcomes on the hot path. Counting is in process (no I/O per
@@ -51,7 +52,7 @@ export class VerificationDetectors {
 
   private async raise(kind: 'RATE_LIMIT_VIOLATION' | 'FAILED_AUTH_BURST', key: { id: string; accountId: string }, code: string, ip: string | undefined, window: number, count: number) {
     try {
-      const first = await this.redis.set(`${this.prefix}:alert:{${key.id}}:${kind}:${window}`, '1', 'PX', this.opts.windowMs * 2, 'NX');
+      const first = await this.redis.set(securityAlertKey(this.prefix, key.id, kind, window), '1', 'PX', this.opts.windowMs * 2, 'NX');
       if (first !== 'OK') return;
       await this.db.prisma.$transaction((tx) =>
         recordSecurityEvent(tx, {

@@ -4,7 +4,7 @@ import type { Actor } from '../access/admin';
 import { KeywardenError } from '../infra/errors';
 import type { Permission } from '../generated/prisma/enums';
 import { authenticate, type AuthResult } from '../keys/authenticate';
-import type { KeyCache } from '../verify/cache';
+import type { KeyCache } from '../keys/cache';
 import type Redis from 'ioredis';
 import { usagePoints, usageRequestKey, type UsagePoint, type UsageRequest } from '../reports/usage-points';
 

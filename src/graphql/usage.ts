@@ -1,4 +1,4 @@
-import { recentAccess } from '../verify/usage';
+import { recentAccess, type AccessLogEntry } from '../reports/usage-buffer';
 import { validateUsageRange } from '../reports/usage-points';
 import { builder } from './builder';
 import { ApiKeyRef } from './key';
@@ -16,7 +16,7 @@ const UsagePointRef = builder.objectRef<{ start: Date; requests: number; allowed
   }),
 });
 
-const AccessEntry = builder.objectRef<{ at: string; ip: string | null; country: string | null; agentId: string | null; workflowId: string | null; code: string }>('AccessEntry').implement({
+const AccessEntry = builder.objectRef<AccessLogEntry>('AccessEntry').implement({
   description: 'One verification attempt with this key.',
   fields: (t) => ({
     at: t.field({ type: 'DateTime', resolve: (e) => new Date(e.at) }),
@@ -51,7 +51,7 @@ builder.prismaObjectFields(ApiKeyRef, (t) => ({
     select: { id: true },
     resolve: async (k, { first }, ctx) => {
       const n = Math.min(Math.max(first ?? 50, 1), 1000);
-      return ctx.redis ? ((await recentAccess(ctx.redis, ctx.prefix, k.id, n)) as never) : [];
+      return ctx.redis ? recentAccess(ctx.redis, ctx.prefix, k.id, n) : [];
     },
   }),
 }));

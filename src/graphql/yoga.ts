@@ -4,9 +4,9 @@ import { GraphQLError } from 'graphql';
 import { KeywardenError } from '../infra/errors';
 import { logger } from '../infra/logger';
 import type { Database } from '../infra/db';
-import type { KeyCache } from '../verify/cache';
+import type { KeyCache } from '../keys/cache';
 import type Redis from 'ioredis';
-import { clientIp } from '../verify/http';
+import { clientIp } from '../infra/http';
 import { buildContext, type GraphQLContext } from './context';
 import { getSchema } from './schema';
 

@@ -1,8 +1,7 @@
-import ipaddr from 'ipaddr.js';
+import { parseAddress } from './ip';
 
 // Country of an IP address from the GeoLite2 country data that the `geoip-country` package ships
-// (no network at run time). Loading reads ~8 MB into memory once, so it is lazy; call
-// loadGeoIp() at startup to pay that before the first request instead of during it.
+// (no network at run time). Loading reads ~8 MB into memory once, at the first lookup.
 
 interface GeoIpDatabase {
   lookup(ip: string): { country?: string } | null;
@@ -15,22 +14,15 @@ function geoIpDatabase(): GeoIpDatabase {
   return database;
 }
 
-/** Load the GeoIP data now (synchronous file reads). */
-export function loadGeoIp(): void {
-  geoIpDatabase();
-}
-
 // Ranges no GeoIP database places in a country: answered without a lookup.
 const NON_PUBLIC = new Set(['unspecified', 'broadcast', 'multicast', 'linkLocal', 'loopback', 'private', 'carrierGradeNat', 'uniqueLocal']);
 
-/** A dotted-quad IPv4 or an IPv6 address (IPv4-mapped IPv6 as its IPv4), or null if not one. */
+/** The address to look up (IPv4-mapped IPv6 as its IPv4), or null if not a public IP. */
 function lookupAddress(ip: string): string | null {
   const text = ip.trim();
   if (text.includes('%')) return null; // a zone id only appears on link-local addresses
-  if (!ipaddr.IPv4.isValidFourPartDecimal(text) && !ipaddr.IPv6.isValid(text)) return null;
-  let addr = ipaddr.parse(text);
-  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) addr = (addr as ipaddr.IPv6).toIPv4Address();
-  if (NON_PUBLIC.has(addr.range())) return null;
+  const addr = parseAddress(text);
+  if (!addr || NON_PUBLIC.has(addr.range())) return null;
   return addr.toString();
 }
 

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { Resolver } from 'node:dns/promises';
+import { LRUCache } from 'lru-cache';
 
 // Hostname entries in IP allowlists (dynamic IPs). Verification must not wait on DNS, so answers
 // are cached per hostname for min(record TTL, 60 s), read synchronously, refreshed in the
@@ -47,6 +48,7 @@ export function systemResolveRecords(resolver: Pick<Resolver, 'resolve4' | 'reso
 
 export interface HostnameResolverOptions {
   resolve?: ResolveRecords;
+  /** Milliseconds on a monotonic clock (default performance.now). */
   now?: () => number;
   /** Longest an answer is used before a refresh: 60 s. */
   maxTtlMs?: number;
@@ -56,39 +58,50 @@ export interface HostnameResolverOptions {
   retryMs?: number;
   /** How long past its TTL a last good answer is still served while DNS fails: 1 h. */
   maxStaleMs?: number;
-  /** Hostnames kept (oldest dropped first): 10,000. */
+  /** Hostnames kept (least recently used dropped first): 10,000. */
   maxEntries?: number;
 }
 
-interface Entry {
-  /** The last good answer, or null before the first one. */
+/** What the cache holds per hostname: its entry's TTL says when a refresh is due. */
+interface Answer {
+  /** The last good answer, or null when DNS has not answered yet. */
   addresses: readonly string[] | null;
-  /** When a refresh is due. */
-  refreshAt: number;
-  /** Until when `addresses` may be served. */
+  /** Until when `addresses` may be served, DNS failing or not. */
   usableUntil: number;
+  /** Why the latest query failed (kept until the next one succeeds). */
   error: unknown;
-  inflight: Promise<readonly string[]> | null;
 }
 
 export class HostnameResolver {
-  private readonly entries = new Map<string, Entry>();
+  private readonly answers: LRUCache<string, Answer>;
   private readonly resolveRecords: ResolveRecords;
   private readonly now: () => number;
   private readonly maxTtlMs: number;
   private readonly minTtlMs: number;
   private readonly retryMs: number;
   private readonly maxStaleMs: number;
-  private readonly maxEntries: number;
 
   constructor(opts: HostnameResolverOptions = {}) {
     this.resolveRecords = opts.resolve ?? systemResolveRecords();
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? (() => performance.now());
     this.maxTtlMs = opts.maxTtlMs ?? 60_000;
     this.minTtlMs = opts.minTtlMs ?? 1_000;
     this.retryMs = opts.retryMs ?? 5_000;
     this.maxStaleMs = opts.maxStaleMs ?? 3_600_000;
-    this.maxEntries = opts.maxEntries ?? 10_000;
+    // A failed query is not a rejection here: fetchMethod answers it with the last good addresses
+    // (or the error) for retryMs, so a DNS outage costs one query per hostname every retryMs,
+    // not one per verification. (lru-cache's allowStaleOnFetchRejection would keep the stale
+    // entry already expired, asking DNS again at the very next read.)
+    this.answers = new LRUCache<string, Answer>({
+      max: opts.maxEntries ?? 10_000,
+      ttl: this.maxTtlMs,
+      ttlResolution: 0,
+      perf: { now: this.now },
+      noDeleteOnStaleGet: true,
+      // A lookup whose entry was evicted while in flight still gets its answer.
+      ignoreFetchAbort: true,
+      fetchMethod: (name, last, { options }) => this.query(name, last, options),
+    });
   }
 
   /**
@@ -97,22 +110,17 @@ export class HostnameResolver {
    */
   addresses(hostname: string): readonly string[] | null {
     const name = normalizeHostname(hostname);
-    const entry = this.entry(name);
-    const now = this.now();
-    if (now >= entry.refreshAt) this.refresh(name, entry);
-    return entry.addresses && now < entry.usableUntil ? entry.addresses : null;
+    const answer = this.answers.get(name, { allowStale: true });
+    if (answer === undefined || this.due(name)) void this.answers.fetch(name, { forceRefresh: true });
+    return answer?.addresses && this.now() < answer.usableUntil ? answer.addresses : null;
   }
 
   /** The addresses of `hostname`, waiting for DNS when nothing usable is cached; rejects if DNS never answered. */
   async lookup(hostname: string): Promise<readonly string[]> {
     const name = normalizeHostname(hostname);
-    const entry = this.entry(name);
-    const now = this.now();
-    if (now < entry.refreshAt) {
-      if (entry.addresses && now < entry.usableUntil) return entry.addresses;
-      if (!entry.addresses && entry.error) throw entry.error;
-    }
-    return this.refresh(name, entry);
+    const answer = await this.answers.fetch(name, { forceRefresh: this.due(name) });
+    if (answer?.addresses && this.now() < answer.usableUntil) return answer.addresses;
+    throw answer?.error ?? new Error(`no addresses for ${name}`);
   }
 
   /** Resolve several hostnames ahead of use (e.g. when a key is loaded); never rejects. */
@@ -120,56 +128,26 @@ export class HostnameResolver {
     await Promise.all(hostnames.map((h) => this.lookup(h).catch(() => undefined)));
   }
 
-  private entry(name: string): Entry {
-    let entry = this.entries.get(name);
-    if (!entry) {
-      if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-      entry = { addresses: null, refreshAt: 0, usableUntil: 0, error: null, inflight: null };
-      this.entries.set(name, entry);
+  /** A refresh is due once the entry's TTL has run out (lru-cache calls it stale only after). */
+  private due(name: string): boolean {
+    return this.answers.getRemainingTTL(name) <= 0;
+  }
+
+  /** One DNS round (A and AAAA); concurrent callers share it (lru-cache's fetch). Never rejects. */
+  private async query(name: string, last: Answer | undefined, entry: { ttl?: number }): Promise<Answer> {
+    try {
+      const [v4, v6] = await Promise.all([this.resolveRecords(name, 4), this.resolveRecords(name, 6)]);
+      const records = [...v4, ...v6];
+      const ttlMs = records.length === 0 ? this.retryMs : Math.min(...records.map((r) => r.ttl)) * 1000;
+      entry.ttl = Math.min(this.maxTtlMs, Math.max(this.minTtlMs, Number.isFinite(ttlMs) ? ttlMs : 0));
+      const addresses = Object.freeze([...new Set(records.map((r) => r.address))]);
+      return { addresses, usableUntil: this.now() + entry.ttl + this.maxStaleMs, error: null };
+    } catch (err) {
+      entry.ttl = this.retryMs;
+      // A failed refresh keeps the last good answer while it is usable; otherwise the error stands.
+      if (last?.addresses && this.now() < last.usableUntil) return { ...last, error: err };
+      return { addresses: null, usableUntil: 0, error: err };
     }
-    return entry;
-  }
-
-  /** One DNS round per hostname at a time: concurrent callers share it. */
-  private refresh(name: string, entry: Entry): Promise<readonly string[]> {
-    if (entry.inflight) return entry.inflight;
-    const run = this.query(name).then(
-      (answer) => this.accept(entry, answer),
-      (err) => this.reject(entry, err),
-    );
-    entry.inflight = run.finally(() => {
-      entry.inflight = null;
-    });
-    entry.inflight.catch(() => undefined); // background refreshes have no one awaiting them
-    return entry.inflight;
-  }
-
-  private async query(name: string): Promise<{ addresses: string[]; ttlMs: number }> {
-    const [v4, v6] = await Promise.all([this.resolveRecords(name, 4), this.resolveRecords(name, 6)]);
-    const records = [...v4, ...v6];
-    if (records.length === 0) return { addresses: [], ttlMs: this.retryMs };
-    const ttlMs = Math.min(...records.map((r) => r.ttl)) * 1000;
-    return { addresses: [...new Set(records.map((r) => r.address))], ttlMs };
-  }
-
-  private accept(entry: Entry, answer: { addresses: string[]; ttlMs: number }): readonly string[] {
-    const now = this.now();
-    const ttl = Math.min(this.maxTtlMs, Math.max(this.minTtlMs, Number.isFinite(answer.ttlMs) ? answer.ttlMs : 0));
-    entry.addresses = Object.freeze(answer.addresses);
-    entry.refreshAt = now + ttl;
-    entry.usableUntil = now + ttl + this.maxStaleMs;
-    entry.error = null;
-    return entry.addresses;
-  }
-
-  /** A failed refresh keeps the last good answer while it is usable; otherwise the error stands. */
-  private reject(entry: Entry, err: unknown): readonly string[] {
-    const now = this.now();
-    entry.error = err;
-    entry.refreshAt = now + this.retryMs;
-    if (entry.addresses && now < entry.usableUntil) return entry.addresses;
-    entry.addresses = null;
-    throw err;
   }
 }
 

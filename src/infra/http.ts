@@ -1,7 +1,24 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseAddress } from './ip';
 
-// JSON answers and errors of Keywarden's own HTTP routes (verify, leaked keys, gateway denials,
-// metrics, the queue dashboard's refusals): one shape, {"error": {"code", "message"}}.
+// What Keywarden's own HTTP routes share (verify, leaked keys, gateway, GraphQL, metrics, the
+// queue dashboard): the caller's address, and JSON answers and errors in one shape,
+// {"error": {"code", "message"}}.
+
+/** The caller's address: the socket's, or with TRUST_PROXY the first X-Forwarded-For entry. */
+export function clientIp(req: IncomingMessage, trustProxy: boolean): string | undefined {
+  if (trustProxy) {
+    const fwd = req.headers['x-forwarded-for'];
+    const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
+    const forwarded = first ? parseAddress(first) : null;
+    if (forwarded) return forwarded.toString();
+  }
+  const raw = req.socket.remoteAddress;
+  if (!raw) return undefined;
+  // Node reports IPv4 clients of a dual-stack socket as ::ffff:a.b.c.d; the rest is canonical.
+  if (raw.startsWith('::ffff:') && raw.includes('.')) return raw.slice(7);
+  return raw;
+}
 
 export class HttpError extends Error {
   constructor(

@@ -20,13 +20,13 @@ export interface SqlRunner {
 
 export const MIGRATIONS_DIR = path.join(PACKAGE_ROOT, 'prisma', 'migrations');
 
-export interface Migration {
+interface Migration {
   name: string;
   sql: string;
   checksum: string;
 }
 
-export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
+function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
   return fs
     .readdirSync(dir, { withFileTypes: true })
     .filter((d) => d.isDirectory() && fs.existsSync(path.join(dir, d.name, 'migration.sql')))

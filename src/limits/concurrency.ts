@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { clock } from '../infra/clock';
 import { RedisLimitsBase, reportError, withDeadline } from './failure';
-import { limitsKey } from './scripts';
+import { concurrencySlotsKey } from '../infra/redis-keys';
 
 // Concurrency slots for a key's maxConcurrent: a sorted set per API key whose members are the
 // slots in use, scored by lease expiry. A slot is held for a lease rather than until release,
@@ -64,6 +64,6 @@ export class ConcurrencyLimiter extends RedisLimitsBase {
   }
 
   private slotsKey(keyId: string): string {
-    return limitsKey(this.prefix, keyId, 'slots');
+    return concurrencySlotsKey(this.prefix, keyId);
   }
 }

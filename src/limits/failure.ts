@@ -19,7 +19,7 @@ export interface LimitsOptions {
   onError?: (err: Error, operation: string) => void;
 }
 
-export const DEFAULT_TIMEOUT_MS = 250;
+const DEFAULT_TIMEOUT_MS = 250;
 
 export class LimitsTimeoutError extends Error {
   constructor(operation: string, ms: number) {

@@ -1,12 +1,11 @@
-// Redis side of verification limits: rate windows (GCRA), quota and bandwidth per calendar
-// period, concurrency slots. No HTTP or GraphQL types; verify/ composes these.
-export { Limiter, tightestPerWindow, tightestRateLimit } from './limiter';
-export type { BandwidthSpec, CounterState, LimitCode, LimitRequest, LimitResult, QuotaSpec, RateLimitSpec, RateLimitState } from './limiter';
+// Every Redis counter of verification: rate windows (GCRA), quota and bandwidth per calendar
+// period, concurrency slots, the brute-force guard and fixed-window counters per client. No HTTP
+// or GraphQL types; verify/ composes these.
+export { Limiter, tightestRateLimit } from './limiter';
+export type { LimitRequest, LimitResult } from './limiter';
 export { ConcurrencyLimiter } from './concurrency';
-export type { SlotToken } from './concurrency';
-export { LimitsTimeoutError } from './failure';
-export type { FailureMode, LimitsOptions } from './failure';
-export { emissionIntervalUs, rateView, WINDOW_MS } from './gcra';
-export type { RateView, RateWindow } from './gcra';
+export { BruteForceGuard, DEFAULT_BRUTE_FORCE } from './bruteforce';
+export type { BruteForceOptions } from './bruteforce';
+export { FixedWindowCounter } from './fixed-window';
+export type { LimitsOptions } from './failure';
 export { periodBounds } from './periods';
-export type { Period, PeriodBounds } from './periods';

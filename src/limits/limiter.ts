@@ -1,7 +1,8 @@
 import { RedisLimitsBase, reportError, withDeadline } from './failure';
 import { emissionIntervalUs, rateView, WINDOW_MS, type RateWindow } from './gcra';
-import { periodBounds, type Period } from './periods';
-import { corkUntilNextTurn, limitsKey } from './scripts';
+import { periodBounds, type Period, type PeriodBounds } from './periods';
+import { periodCounterKey, rateWindowKey } from '../infra/redis-keys';
+import { corkUntilNextTurn } from './scripts';
 
 // Rate windows, quota and bandwidth of one API key, judged and consumed in one Redis script.
 //
@@ -96,19 +97,44 @@ export class Limiter extends RedisLimitsBase {
   /** Judges and (when everything passes) consumes, in one round trip. Never throws. */
   async check(req: LimitRequest): Promise<LimitResult> {
     const nowMs = Math.floor(req.nowMs);
-    const cost = wholeNonNegative(req.cost ?? 1);
-    const bytes = wholeNonNegative(req.bytes ?? 0);
     const plan = this.planFor(req.keyId, req.rateLimits);
-    const windows = plan.windows;
     const quota = req.quota ?? null;
     const bandwidth = req.bandwidth ?? null;
     // An unlimited key costs no round trip at all.
-    if (windows.length === 0 && !quota && !bandwidth) return allowedUnlimited();
-
-    // numKeys, KEYS, then ARGV in one array: one spread into the command, no intermediate copies.
-    const args: (string | number)[] = [windows.length + (quota ? 1 : 0) + (bandwidth ? 1 : 0), ...plan.rateKeys];
+    if (plan.windows.length === 0 && !quota && !bandwidth) return allowedUnlimited();
     const quotaPeriod = quota ? periodBounds(quota.period, nowMs) : null;
     const bandwidthPeriod = bandwidth ? periodBounds(bandwidth.period, nowMs) : null;
+    const cost = wholeNonNegative(req.cost ?? 1);
+    const args = this.scriptArgs(plan, quota, quotaPeriod, bandwidth, bandwidthPeriod, cost, wholeNonNegative(req.bytes ?? 0), nowMs);
+
+    let out: number[];
+    // Alone, a check leaves at once; while others await their answers, the checks issued in this
+    // turn of the event loop are gathered into one write.
+    if (this.inFlight > 0) corkUntilNextTurn(this.client);
+    this.inFlight++;
+    try {
+      out = (await withDeadline(this.client.kwLimitsCheck(...args), this.timeoutMs, 'check')).split(' ').map(Number);
+    } catch (err) {
+      reportError(this.onError, err, 'check');
+      return this.degraded(plan.windows, quota, bandwidth, nowMs);
+    } finally {
+      this.inFlight--;
+    }
+    return judged(out, plan.windows, quota, quotaPeriod, bandwidth, bandwidthPeriod, nowMs);
+  }
+
+  /** numKeys, KEYS, then ARGV as CHECK_LUA reads them, in one array: one spread into the command, no intermediate copies. */
+  private scriptArgs(
+    plan: WindowPlan,
+    quota: QuotaSpec | null,
+    quotaPeriod: PeriodBounds | null,
+    bandwidth: BandwidthSpec | null,
+    bandwidthPeriod: PeriodBounds | null,
+    cost: number,
+    bytes: number,
+    nowMs: number,
+  ): (string | number)[] {
+    const args: (string | number)[] = [plan.windows.length + (quota ? 1 : 0) + (bandwidth ? 1 : 0), ...plan.rateKeys];
     if (quota && quotaPeriod) args.push(this.counterKey(plan, 'quota', quota.period, quotaPeriod.id));
     if (bandwidth && bandwidthPeriod) args.push(this.counterKey(plan, 'bw', bandwidth.period, bandwidthPeriod.id));
     args.push(nowMs * 1000, cost > 0 ? '1' : '0', plan.windowCount, ...plan.windowArgs);
@@ -120,40 +146,7 @@ export class Limiter extends RedisLimitsBase {
       // Response bytes are unknown here, so a spent allowance denies even a request of 0 bytes.
       args.push('1', bandwidth.bytes, Math.max(bytes, 1), cost > 0 ? bytes : 0, bandwidthPeriod.endMs - nowMs + PERIOD_GRACE_MS);
     } else args.push('0');
-
-    let out: number[];
-    // Alone, a check leaves at once; while others await their answers, the checks issued in this
-    // turn of the event loop are gathered into one write.
-    if (this.inFlight > 0) corkUntilNextTurn(this.client);
-    this.inFlight++;
-    try {
-      out = (await withDeadline(this.client.kwLimitsCheck(...args), this.timeoutMs, 'check')).split(' ').map(Number);
-    } catch (err) {
-      reportError(this.onError, err, 'check');
-      return this.degraded(windows, quota, bandwidth, nowMs);
-    } finally {
-      this.inFlight--;
-    }
-
-    const [allowedFlag, quotaFailed, bandwidthFailed, quotaUsed, bandwidthUsed] = out;
-    let retryAfterMs = 0;
-    let rateFailed = false;
-    const ratelimits = windows.map((w, i) => {
-      const view = rateView(out[6 + 2 * i], nowMs, w.window, w.limit);
-      if (out[5 + 2 * i] === 1) {
-        rateFailed = true;
-        retryAfterMs = Math.max(retryAfterMs, view.reset - nowMs);
-      }
-      return { window: w.window, limit: w.limit, ...view };
-    });
-    const quotaState = quota && quotaPeriod ? counterState(quota.units, quotaUsed, quotaPeriod.endMs) : null;
-    const bandwidthState = bandwidth && bandwidthPeriod ? counterState(bandwidth.bytes, bandwidthUsed, bandwidthPeriod.endMs) : null;
-    if (quotaFailed === 1 && quotaPeriod) retryAfterMs = Math.max(retryAfterMs, quotaPeriod.endMs - nowMs);
-    if (bandwidthFailed === 1 && bandwidthPeriod) retryAfterMs = Math.max(retryAfterMs, bandwidthPeriod.endMs - nowMs);
-
-    const allowed = allowedFlag === 1;
-    const code: LimitCode = allowed ? 'VALID' : rateFailed ? 'RATE_LIMITED' : quotaFailed === 1 ? 'QUOTA_EXCEEDED' : 'BANDWIDTH_EXCEEDED';
-    return { allowed, code, ratelimits, quota: quotaState, bandwidth: bandwidthState, retryAfterMs: allowed ? 0 : retryAfterMs, degraded: false };
+    return args;
   }
 
   /**
@@ -184,7 +177,7 @@ export class Limiter extends RedisLimitsBase {
     const plan: WindowPlan = {
       keyId,
       windows,
-      rateKeys: windows.map((w) => limitsKey(this.prefix, keyId, 'rate', w.window)),
+      rateKeys: windows.map((w) => rateWindowKey(this.prefix, keyId, w.window)),
       windowCount: String(windows.length),
       windowArgs: windows.flatMap((w) => [String(emissionIntervalUs(w.window, w.limit)), String(w.limit)]),
     };
@@ -197,13 +190,13 @@ export class Limiter extends RedisLimitsBase {
     const field = kind === 'quota' ? 'quotaKey' : 'bwKey';
     const last = plan[field];
     if (last && last.periodId === periodId && last.period === period) return last.key;
-    const key = limitsKey(this.prefix, plan.keyId, kind, period, periodId);
+    const key = periodCounterKey(this.prefix, plan.keyId, kind, period, periodId);
     plan[field] = { period, periodId, key };
     return key;
   }
 
   private bandwidthKey(keyId: string, bandwidth: BandwidthSpec, periodId: string): string {
-    return limitsKey(this.prefix, keyId, 'bw', bandwidth.period, periodId);
+    return periodCounterKey(this.prefix, keyId, 'bw', bandwidth.period, periodId);
   }
 
   private degraded(windows: RateLimitSpec[], quota: QuotaSpec | null, bandwidth: BandwidthSpec | null, nowMs: number): LimitResult {
@@ -225,6 +218,29 @@ export class Limiter extends RedisLimitsBase {
       degraded: true,
     };
   }
+}
+
+/** The script's answer (see CHECK_LUA) as the caller reads it. */
+function judged(out: number[], windows: RateLimitSpec[], quota: QuotaSpec | null, quotaPeriod: PeriodBounds | null, bandwidth: BandwidthSpec | null, bandwidthPeriod: PeriodBounds | null, nowMs: number): LimitResult {
+  const [allowedFlag, quotaFailed, bandwidthFailed, quotaUsed, bandwidthUsed] = out;
+  let retryAfterMs = 0;
+  let rateFailed = false;
+  const ratelimits = windows.map((w, i) => {
+    const view = rateView(out[6 + 2 * i], nowMs, w.window, w.limit);
+    if (out[5 + 2 * i] === 1) {
+      rateFailed = true;
+      retryAfterMs = Math.max(retryAfterMs, view.reset - nowMs);
+    }
+    return { window: w.window, limit: w.limit, ...view };
+  });
+  const quotaState = quota && quotaPeriod ? counterState(quota.units, quotaUsed, quotaPeriod.endMs) : null;
+  const bandwidthState = bandwidth && bandwidthPeriod ? counterState(bandwidth.bytes, bandwidthUsed, bandwidthPeriod.endMs) : null;
+  if (quotaFailed === 1 && quotaPeriod) retryAfterMs = Math.max(retryAfterMs, quotaPeriod.endMs - nowMs);
+  if (bandwidthFailed === 1 && bandwidthPeriod) retryAfterMs = Math.max(retryAfterMs, bandwidthPeriod.endMs - nowMs);
+
+  const allowed = allowedFlag === 1;
+  const code: LimitCode = allowed ? 'VALID' : rateFailed ? 'RATE_LIMITED' : quotaFailed === 1 ? 'QUOTA_EXCEEDED' : 'BANDWIDTH_EXCEEDED';
+  return { allowed, code, ratelimits, quota: quotaState, bandwidth: bandwidthState, retryAfterMs: allowed ? 0 : retryAfterMs, degraded: false };
 }
 
 function allowedUnlimited(): LimitResult {

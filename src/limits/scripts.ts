@@ -113,12 +113,23 @@ if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KE
 return 1
 `;
 
+/**
+ * A fixed window per client (brute-force guard, leaked-key reports): the first hit of a window
+ * starts its expiry. KEYS: the counter. ARGV: windowMs. Returns {hits so far, ms left}.
+ */
+const FIXED_WINDOW_HIT_LUA = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {n, redis.call('PTTL', KEYS[1])}
+`;
+
 export interface LimitsCommands {
   /** numKeys, the KEYS, then the ARGV described at CHECK_LUA. */
   kwLimitsCheck(...numKeysKeysAndArgs: (string | number)[]): Promise<string>;
   kwLimitsAddBytes(key: string, bytes: string, ttlMs: number): Promise<number>;
   kwSlotAcquire(key: string, nowMs: number, max: number, expiresMs: number, slotId: string, leaseMs: number): Promise<[number, number]>;
   kwSlotRenew(key: string, nowMs: number, expiresMs: number, slotId: string, leaseMs: number): Promise<number>;
+  kwFixedWindowHit(key: string, windowMs: number): Promise<[number, number]>;
 }
 
 const DEFINITIONS: Record<keyof LimitsCommands, { lua: string; numberOfKeys?: number }> = {
@@ -126,6 +137,7 @@ const DEFINITIONS: Record<keyof LimitsCommands, { lua: string; numberOfKeys?: nu
   kwLimitsAddBytes: { lua: ADD_BYTES_LUA, numberOfKeys: 1 },
   kwSlotAcquire: { lua: SLOT_ACQUIRE_LUA, numberOfKeys: 1 },
   kwSlotRenew: { lua: SLOT_RENEW_LUA, numberOfKeys: 1 },
+  kwFixedWindowHit: { lua: FIXED_WINDOW_HIT_LUA, numberOfKeys: 1 },
 };
 
 /**
@@ -190,12 +202,4 @@ export function corkUntilNextTurn(client: LimitsClient): void {
     corked.delete(stream);
     stream.uncork();
   });
-}
-
-/**
- * Every counter of one API key lives under `${prefix}:lim:{keyId}:...`: the braces are a Cluster
- * hash tag, so one script can touch all of them in one slot.
- */
-export function limitsKey(prefix: string, keyId: string, ...parts: string[]): string {
-  return [`${prefix}:lim:{${keyId}}`, ...parts].join(':');
 }

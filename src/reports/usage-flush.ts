@@ -1,8 +1,8 @@
 import type Redis from 'ioredis';
-import type { Database } from '../infra/db';
+import type { Database, Tx } from '../infra/db';
 import { clock } from '../infra/clock';
+import { lastUsedKey, usageCountriesKey, usageDirtyKey, usageHourKey } from '../infra/redis-keys';
 import { recordSecurityEvent } from '../audit/security';
-import { usageKeys } from '../verify/usage';
 
 // Moves usage tallies from Redis into PostgreSQL in batches (run by a worker every few seconds),
 // and runs the detectors that need history: GEO_ANOMALY (a key used from a country it was never
@@ -25,7 +25,7 @@ export interface AnomalyRule {
   minRequests: number;
 }
 
-export const DEFAULT_ANOMALY_RULE: AnomalyRule = { factor: 10, minRequests: 100 };
+const DEFAULT_ANOMALY_RULE: AnomalyRule = { factor: 10, minRequests: 100 };
 
 function pairs(flat: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -34,57 +34,79 @@ function pairs(flat: string[]): Record<string, string> {
 }
 
 export async function flushUsage(db: Database, redis: Redis, prefix: string, opts: { batch?: number; rule?: AnomalyRule } = {}): Promise<{ rows: number; countries: number }> {
-  const keys = usageKeys(prefix);
-  const batch = opts.batch ?? 500;
-  let rows = 0;
-  const touched: { keyId: string; accountId: string; hour: number }[] = [];
+  const touched = await flushTallies(db, redis, prefix, opts.batch ?? 500);
+  await flushLastUsed(db, redis, prefix);
+  const countries = await flushCountries(db, redis, prefix);
+  await detectUsageAnomalies(db, touched, opts.rule ?? DEFAULT_ANOMALY_RULE);
+  return { rows: touched.length, countries };
+}
+
+interface TouchedHour {
+  keyId: string;
+  accountId: string;
+  hour: number;
+}
+
+/** Hourly tallies into UsageRollup, a batch of dirty hours at a time. Returns the hours written. */
+async function flushTallies(db: Database, redis: Redis, prefix: string, batch: number): Promise<TouchedHour[]> {
+  const touched: TouchedHour[] = [];
   for (;;) {
-    const members = (await redis.spop(keys.dirty, batch)) as string[];
+    const members = (await redis.spop(usageDirtyKey(prefix), batch)) as string[];
     if (!members.length) break;
     const p = redis.pipeline();
     for (const m of members) {
       const [keyId, hour] = m.split('|');
-      p.eval(TAKE_HASH, 1, keys.hourly(keyId, Number(hour)));
+      p.eval(TAKE_HASH, 1, usageHourKey(prefix, keyId, Number(hour)));
     }
     const results = (await p.exec()) ?? [];
     await db.prisma.$transaction(async (tx) => {
       for (let i = 0; i < members.length; i++) {
         const [keyId, hour, accountId] = members[i].split('|');
-        const h = pairs((results[i]?.[1] as string[]) ?? []);
-        if (!h.requests) continue;
-        const denied: Record<string, number> = {};
-        for (const [f, v] of Object.entries(h)) if (f.startsWith('denied:')) denied[f.slice(7)] = Number(v);
-        await tx.$executeRaw`
-          INSERT INTO "UsageRollup" ("keyId", "accountId", "hour", "requests", "allowed", "denied", "units", "bytes", "deniedByCode")
-          SELECT ${keyId}::uuid, ${accountId}::uuid, ${new Date(Number(hour))}, ${Number(h.requests)}, ${Number(h.allowed ?? 0)}, ${Number(h.denied ?? 0)},
-                 ${Number(h.units ?? 0)}, ${Number(h.bytes ?? 0)}, ${JSON.stringify(denied)}::jsonb
-          WHERE EXISTS (SELECT 1 FROM "ApiKey" WHERE id = ${keyId}::uuid)
-          ON CONFLICT ("keyId", "hour") DO UPDATE SET
-            "requests" = "UsageRollup"."requests" + EXCLUDED."requests",
-            "allowed" = "UsageRollup"."allowed" + EXCLUDED."allowed",
-            "denied" = "UsageRollup"."denied" + EXCLUDED."denied",
-            "units" = "UsageRollup"."units" + EXCLUDED."units",
-            "bytes" = "UsageRollup"."bytes" + EXCLUDED."bytes",
-            "deniedByCode" = (
-              SELECT COALESCE(jsonb_object_agg(k, COALESCE(("UsageRollup"."deniedByCode"->>k)::int, 0) + COALESCE((EXCLUDED."deniedByCode"->>k)::int, 0)), '{}'::jsonb)
-              FROM jsonb_object_keys("UsageRollup"."deniedByCode" || EXCLUDED."deniedByCode") AS k
-            )`;
-        rows++;
+        const tally = pairs((results[i]?.[1] as string[]) ?? []);
+        if (!tally.requests) continue;
+        await addToRollup(tx, keyId, accountId, Number(hour), tally);
         touched.push({ keyId, accountId, hour: Number(hour) });
       }
     });
   }
+  return touched;
+}
 
-  const lastUsed = pairs((await redis.eval(TAKE_HASH, 1, keys.lastUsed)) as string[]);
+/** Adds one hour's tally to its rollup row (a key deleted meanwhile is skipped). */
+async function addToRollup(tx: Tx, keyId: string, accountId: string, hour: number, h: Record<string, string>): Promise<void> {
+  const denied: Record<string, number> = {};
+  for (const [f, v] of Object.entries(h)) if (f.startsWith('denied:')) denied[f.slice(7)] = Number(v);
+  await tx.$executeRaw`
+    INSERT INTO "UsageRollup" ("keyId", "accountId", "hour", "requests", "allowed", "denied", "units", "bytes", "deniedByCode")
+    SELECT ${keyId}::uuid, ${accountId}::uuid, ${new Date(hour)}, ${Number(h.requests)}, ${Number(h.allowed ?? 0)}, ${Number(h.denied ?? 0)},
+           ${Number(h.units ?? 0)}, ${Number(h.bytes ?? 0)}, ${JSON.stringify(denied)}::jsonb
+    WHERE EXISTS (SELECT 1 FROM "ApiKey" WHERE id = ${keyId}::uuid)
+    ON CONFLICT ("keyId", "hour") DO UPDATE SET
+      "requests" = "UsageRollup"."requests" + EXCLUDED."requests",
+      "allowed" = "UsageRollup"."allowed" + EXCLUDED."allowed",
+      "denied" = "UsageRollup"."denied" + EXCLUDED."denied",
+      "units" = "UsageRollup"."units" + EXCLUDED."units",
+      "bytes" = "UsageRollup"."bytes" + EXCLUDED."bytes",
+      "deniedByCode" = (
+        SELECT COALESCE(jsonb_object_agg(k, COALESCE(("UsageRollup"."deniedByCode"->>k)::int, 0) + COALESCE((EXCLUDED."deniedByCode"->>k)::int, 0)), '{}'::jsonb)
+        FROM jsonb_object_keys("UsageRollup"."deniedByCode" || EXCLUDED."deniedByCode") AS k
+      )`;
+}
+
+/** Last-used times into ApiKey.lastUsedAt (never moved back). */
+async function flushLastUsed(db: Database, redis: Redis, prefix: string): Promise<void> {
+  const lastUsed = pairs((await redis.eval(TAKE_HASH, 1, lastUsedKey(prefix))) as string[]);
   const ids = Object.keys(lastUsed);
-  if (ids.length) {
-    await db.prisma.$executeRaw`
-      UPDATE "ApiKey" AS k SET "lastUsedAt" = GREATEST(COALESCE(k."lastUsedAt", v.t), v.t)
-      FROM unnest(${ids}::uuid[], ${ids.map((id) => new Date(Number(lastUsed[id])))}::timestamp[]) AS v(id, t)
-      WHERE k.id = v.id`;
-  }
+  if (ids.length === 0) return;
+  await db.prisma.$executeRaw`
+    UPDATE "ApiKey" AS k SET "lastUsedAt" = GREATEST(COALESCE(k."lastUsedAt", v.t), v.t)
+    FROM unnest(${ids}::uuid[], ${ids.map((id) => new Date(Number(lastUsed[id])))}::timestamp[]) AS v(id, t)
+    WHERE k.id = v.id`;
+}
 
-  const countries = (await redis.spop(keys.countries, 10_000)) as string[];
+/** Countries seen into KeyCountry; a key's second and later countries raise GEO_ANOMALY. Returns how many were read. */
+async function flushCountries(db: Database, redis: Redis, prefix: string): Promise<number> {
+  const countries = (await redis.spop(usageCountriesKey(prefix), 10_000)) as string[];
   for (const entry of countries) {
     const [keyId, accountId, country] = entry.split('|');
     await db.prisma.$transaction(async (tx) => {
@@ -110,9 +132,7 @@ export async function flushUsage(db: Database, redis: Redis, prefix: string, opt
       }
     });
   }
-
-  await detectUsageAnomalies(db, touched, opts.rule ?? DEFAULT_ANOMALY_RULE);
-  return { rows, countries: countries.length };
+  return countries.length;
 }
 
 /**
@@ -120,7 +140,7 @@ export async function flushUsage(db: Database, redis: Redis, prefix: string, opt
  * the 24 hours before it (hours without traffic count as 0), and at least `minRequests`. Keys
  * younger than a day have no baseline and are not judged. One event per key and hour.
  */
-export async function detectUsageAnomalies(db: Database, touched: { keyId: string; accountId: string; hour: number }[], rule: AnomalyRule): Promise<void> {
+async function detectUsageAnomalies(db: Database, touched: TouchedHour[], rule: AnomalyRule): Promise<void> {
   const seen = new Set<string>();
   for (const t of touched) {
     const tag = `${t.keyId}|${t.hour}`;

@@ -6,7 +6,7 @@ import { REPORT_BATCH_SIZE, ReportBuilder, assertReportFormat, type Report, type
 // rollups. Rows are read in (keyId, hour) order in cursor batches, so the rows of one key and
 // bucket arrive together and are summed as they stream past: memory stays one bucket deep.
 
-export const USAGE_COLUMNS = ['keyId', 'keyName', 'keyStart', 'start', 'requests', 'allowed', 'denied', 'units', 'bytes', 'deniedByCode'] as const;
+const USAGE_COLUMNS = ['keyId', 'keyName', 'keyStart', 'start', 'requests', 'allowed', 'denied', 'units', 'bytes', 'deniedByCode'] as const;
 type Column = (typeof USAGE_COLUMNS)[number];
 
 /** A usage point of one key, with its denials by code (the report's extra column). */

@@ -1,20 +1,26 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Permission } from '../generated/prisma/enums';
-import type { VerifyCode } from '../access/decide';
+import type { TargetDirectory } from '../agents/targets';
 import { clock } from '../infra/clock';
-import { logger } from '../infra/logger';
-import { tightestRateLimit, type ConcurrencyLimiter, type SlotToken } from '../limits';
-import { clientIp, readBody, retryAfterSeconds } from './http';
-import { sendJson } from '../infra/http';
+import { clientIp } from '../infra/http';
 import { gatewayUpstream } from '../infra/metrics';
-import { verifyKey, type VerifyDeps, type VerifyOutcome } from './verify';
+import type { ResolvedKey } from '../keys/resolve';
+import type { ConcurrencyLimiter, Limiter } from '../limits';
+import { rateLimitHeaders, sendGatewayError, statusForCode, type GatewayCode } from './gateway-answers';
+import { countedBody, endToEndHeaders, proxyToUpstream } from './gateway-proxy';
+import { readBody, retryAfterSeconds } from './http';
+import { verifyKey, type VerifyDeps } from './verify';
 
-// The gateway in front of agents and workflows: Bearer key -> verification with the method's
-// permission -> a concurrency slot -> streamed proxy to the upstream, with request and response
-// bytes counted against bandwidth. The slot is released on every path: finish, error, client
-// abort, upstream timeout; a crashed instance's slots expire with their lease.
+// The gateway in front of agents and workflows, as named steps:
+//   authorize     Bearer key -> verification with the method's permission
+//   upstream      the agent's or workflow's upstreamUrl
+//   acquire slot  a concurrency slot, when the key has maxConcurrent
+//   build         the upstream request: end-to-end headers, the body (small ones read whole)
+//   proxy         streamed to the upstream and back, request and response bytes counted
+//   release       the slot and the byte count, once, on every path: finish, error, client
+//                 abort, upstream timeout; a crashed instance's slots expire with their lease.
 
 export interface GatewayRoute {
   kind: 'agent' | 'workflow';
@@ -25,13 +31,13 @@ export interface GatewayRoute {
 
 const ROUTE = /^\/v1\/(agents|workflows)\/([^/?#]+)(\/[^?#]*)?$/;
 
-export function matchGatewayRoute(path: string): (Omit<GatewayRoute, 'rest'> & { rest: string }) | null {
+export function matchGatewayRoute(path: string): GatewayRoute | null {
   const m = ROUTE.exec(path);
   if (!m) return null;
   return { kind: m[1] === 'agents' ? 'agent' : 'workflow', id: decodeURIComponent(m[2]), rest: m[3] ?? '/' };
 }
 
-export const METHOD_PERMISSION: Record<string, Permission> = {
+const METHOD_PERMISSION: Record<string, Permission> = {
   GET: 'READ_ONLY',
   HEAD: 'READ_ONLY',
   OPTIONS: 'READ_ONLY',
@@ -41,73 +47,11 @@ export const METHOD_PERMISSION: Record<string, Permission> = {
   DELETE: 'FULL_ACCESS',
 };
 
-/** HTTP status for a denial code (API.md §4). */
-export function statusForCode(code: VerifyCode | 'CONCURRENCY_EXCEEDED' | 'TOO_MANY_FAILED_ATTEMPTS' | 'UNAUTHENTICATED' | 'PAYLOAD_TOO_LARGE'): number {
-  switch (code) {
-    case 'PAYLOAD_TOO_LARGE':
-      return 413;
-    case 'UNAUTHENTICATED':
-    case 'NOT_FOUND':
-    case 'EXPIRED':
-    case 'REVOKED':
-      return 401;
-    case 'RATE_LIMITED':
-    case 'QUOTA_EXCEEDED':
-    case 'BANDWIDTH_EXCEEDED':
-    case 'CONCURRENCY_EXCEEDED':
-    case 'TOO_MANY_FAILED_ATTEMPTS':
-      return 429;
-    case 'VALID':
-      return 200;
-    default:
-      return 403;
-  }
-}
-
-const MESSAGES: Record<string, string> = {
-  UNAUTHENTICATED: 'send the API key as "Authorization: Bearer <key>"',
-  NOT_FOUND: 'unknown API key',
-  EXPIRED: 'the API key has expired',
-  REVOKED: 'the API key was revoked',
-  INSUFFICIENT_PERMISSIONS: 'the API key lacks the permission this method needs',
-  OUT_OF_SCOPE: 'the API key does not reach this agent or workflow',
-  IP_NOT_ALLOWED: 'requests from this address are not allowed for this key',
-  OUTSIDE_ACCESS_WINDOW: 'the API key may not be used at this time',
-  COUNTRY_NOT_ALLOWED: 'requests from this country are not allowed for this key',
-  CONDITION_FAILED: "the request does not meet the key's condition",
-  RATE_LIMITED: 'rate limit exceeded',
-  QUOTA_EXCEEDED: 'quota exceeded',
-  BANDWIDTH_EXCEEDED: 'bandwidth exceeded',
-  CONCURRENCY_EXCEEDED: 'too many simultaneous requests for this key',
-  TOO_MANY_FAILED_ATTEMPTS: 'too many unknown keys from this address',
-  NO_UPSTREAM: 'this agent or workflow has no upstreamUrl',
-  UPSTREAM_UNAVAILABLE: 'the upstream could not be reached',
-  UPSTREAM_TIMEOUT: 'the upstream did not answer in time',
-  PAYLOAD_TOO_LARGE: 'request body too large',
-};
-
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'authorization', 'content-length', 'expect']);
-
-function rateLimitHeaders(outcome: VerifyOutcome | null): Record<string, string> {
-  const tightest = outcome?.limits ? tightestRateLimit(outcome.limits.ratelimits) : null;
-  if (!tightest) return {};
-  return {
-    'ratelimit-limit': String(tightest.limit),
-    'ratelimit-remaining': String(tightest.remaining),
-    'ratelimit-reset': String(Math.max(0, Math.ceil((tightest.reset - clock.nowMs()) / 1000))),
-  };
-}
-
-function deny(res: ServerResponse, code: string, headers: Record<string, string> = {}): void {
-  const status = statusForCode(code as Parameters<typeof statusForCode>[0]);
-  const extra: Record<string, string> = { ...headers };
-  if (status === 401) extra['www-authenticate'] = 'Bearer';
-  sendJson(res, status, { error: { code, message: MESSAGES[code] ?? code } }, extra);
-}
-
 export interface GatewayDeps extends VerifyDeps {
   trustProxy: boolean;
-  slots: ConcurrencyLimiter;
+  targets: Pick<TargetDirectory, 'accountOf' | 'upstreamOf'>;
+  limiter: Pick<Limiter, 'check' | 'addBytes'>;
+  slots: Pick<ConcurrencyLimiter, 'acquire' | 'release'>;
   upstreamTimeoutMs?: number;
   maxBodyBytes?: number;
   /**
@@ -118,204 +62,163 @@ export interface GatewayDeps extends VerifyDeps {
   bufferBodyBytes?: number;
 }
 
+interface Settings {
+  timeoutMs: number;
+  maxBody: number;
+  bufferMax: number;
+}
+
+/** A request that passed verification, as the later steps need it. */
+interface Authorized {
+  key: ResolvedKey;
+  ip: string | undefined;
+  method: string;
+  /** Content-Length as a number (0 without one; NaN when it is not a number). */
+  declared: number;
+  /** A valid Content-Length was sent. */
+  hasDeclared: boolean;
+  /** The whole body, being read, when it is small enough to arrive before a slot is taken. */
+  small: Promise<Buffer> | null;
+  limitHeaders: Record<string, string>;
+}
+
 export function createGateway(deps: GatewayDeps) {
-  const timeoutMs = deps.upstreamTimeoutMs ?? 30_000;
-  const maxBody = deps.maxBodyBytes ?? 10 * 1024 * 1024;
-  const bufferMax = deps.bufferBodyBytes ?? 64 * 1024;
-
+  const settings: Settings = {
+    timeoutMs: deps.upstreamTimeoutMs ?? 30_000,
+    maxBody: deps.maxBodyBytes ?? 10 * 1024 * 1024,
+    bufferMax: deps.bufferBodyBytes ?? 64 * 1024,
+  };
   return async function handleGateway(route: GatewayRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const auth = req.headers.authorization;
-    const m = auth ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
-    if (!m) {
-      req.resume();
-      return deny(res, 'UNAUTHENTICATED');
-    }
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > maxBody) {
-      req.resume();
-      return deny(res, 'PAYLOAD_TOO_LARGE');
-    }
-    const method = (req.method ?? 'GET').toUpperCase();
-    const query = req.url?.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
-    const ip = clientIp(req, deps.trustProxy);
-    const headers: Record<string, string | string[] | undefined> = { ...req.headers };
-    delete headers.authorization;
-    const hasDeclared = req.headers['content-length'] !== undefined && Number.isFinite(declared);
-    const small = hasDeclared && declared > 0 && declared <= bufferMax ? readBody(req, bufferMax) : null;
-    small?.catch(() => undefined); // a denied request never awaits it
-    const outcome = await verifyKey(
-      deps,
-      {
-        key: m[1],
-        agentId: route.kind === 'agent' ? route.id : undefined,
-        workflowId: route.kind === 'workflow' ? route.id : undefined,
-        permission: METHOD_PERMISSION[method] ?? 'EXECUTE',
-        ip,
-        cost: 1,
-        bytes: Number.isFinite(declared) ? declared : 0,
-        method,
-        path: route.rest,
-        headers,
-      },
-      'gateway',
-    );
-    const limitHeaders = rateLimitHeaders(outcome);
-    if (outcome.blockedForMs) {
-      req.resume();
-      return deny(res, 'TOO_MANY_FAILED_ATTEMPTS', { 'retry-after': retryAfterSeconds(outcome.blockedForMs) });
-    }
-    if (!outcome.result.valid || !outcome.key) {
-      req.resume();
-      const retry: Record<string, string> = statusForCode(outcome.result.code) === 429 ? { 'retry-after': retryAfterSeconds(outcome.retryAfterMs) } : {};
-      return deny(res, outcome.result.code, { ...limitHeaders, ...retry });
-    }
-    const key = outcome.key;
-    const target = await deps.targets.upstreamOf(route.kind, route.id);
-    if (!target?.upstreamUrl) {
-      req.resume();
-      return sendJson(res, 502, { error: { code: 'NO_UPSTREAM', message: MESSAGES.NO_UPSTREAM } }, limitHeaders);
-    }
-
+    const pass = await authorize(deps, settings, route, req, res);
+    if (!pass) return;
+    const upstreamUrl = await findUpstream(deps, route, pass, req, res);
+    if (!upstreamUrl) return;
     // A small body is complete before a concurrency slot is taken: a client that uploads slowly
     // or leaves halfway holds no slot, and sends the upstream nothing (the server's failure
     // handler sees it left).
-    const smallBody = small ? await small : null;
-
-    let slot: SlotToken | null = null;
-    if (key.limits.maxConcurrent !== null) {
-      slot = await deps.slots.acquire(key.id, key.limits.maxConcurrent, timeoutMs + 5_000);
-      if (!slot) {
-        req.resume();
-        return deny(res, 'CONCURRENCY_EXCEEDED', { ...limitHeaders, 'retry-after': '1' });
-      }
-    }
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      if (slot) void deps.slots.release(slot);
-    };
-
-    const upstream = parseUpstream(target.upstreamUrl);
-    const forwarded: Record<string, string | string[]> = {};
-    for (const name in req.headers) {
-      const value = req.headers[name];
-      if (value !== undefined && !HOP_BY_HOP.has(name)) forwarded[name] = value;
-    }
-    const prior = req.headers['x-forwarded-for'];
-    forwarded['x-forwarded-for'] = prior && deps.trustProxy ? `${prior}, ${ip ?? ''}` : (ip ?? '');
-    forwarded['x-keywarden-key-id'] = key.id;
-    forwarded['x-keywarden-account-id'] = key.accountId;
-
-    // A declared length is forwarded with the body itself: the upstream client fails a body that
-    // is longer or shorter than declared, so the bytes counted are the declared ones. A chunked
-    // body is counted, and cut off at maxBody, as it streams.
-    let requestBytes = hasDeclared ? declared : 0;
-    let responseBytes = 0;
-    let body: Dispatcher.DispatchOptions['body'] = null;
-    if (smallBody) {
-      forwarded['content-length'] = String(declared);
-      body = smallBody;
-    } else if (hasDeclared) {
-      forwarded['content-length'] = String(declared);
-      body = declared > 0 ? req : null;
-      if (declared === 0) req.resume();
-    } else if (req.headers['transfer-encoding']) {
-      body = Readable.from(
-        countedBody(req, maxBody, (n) => (requestBytes += n)),
-        { objectMode: false },
-      );
-    } else req.resume();
-
-    const startedAt = process.hrtime.bigint();
-    let statusClass = 'error';
-    const finish = () => {
-      if (released) return;
-      gatewayUpstream.observe({ status: statusClass }, Number(process.hrtime.bigint() - startedAt) / 1e9);
-      release();
-      const extra = responseBytes + Math.max(0, requestBytes - (Number.isFinite(declared) ? declared : 0));
-      if (key.limits.bandwidth && deps.limiter && extra > 0) void deps.limiter.addBytes(key.id, key.limits.bandwidth, extra, clock.nowMs());
-    };
-
-    let controller: Dispatcher.DispatchController | null = null;
-    let clientGone = false;
-    // A client that goes away mid-request: stop the upstream call and free the slot.
-    res.on('close', () => {
-      if (res.writableFinished) return;
-      clientGone = true;
-      controller?.abort(new Error('client closed the connection'));
-      finish();
-    });
-    upstreamAgent.dispatch(
-      { origin: upstream.origin, path: `${upstream.basePath}${route.rest}${query}`, method, headers: forwarded, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
-      {
-        onRequestStart(c) {
-          controller = c;
-          if (clientGone) c.abort(new Error('client closed the connection'));
-        },
-        onResponseStart(_c, statusCode, headers) {
-          if (statusCode < 200) return; // 1xx: informational, the real answer follows
-          const outHeaders: Record<string, string | string[]> = { ...limitHeaders };
-          for (const name in headers) {
-            const value = headers[name];
-            if (value !== undefined && !HOP_BY_HOP.has(name)) outHeaders[name] = value;
-          }
-          if (headers['content-length'] !== undefined) outHeaders['content-length'] = headers['content-length'];
-          statusClass = `${String(statusCode)[0]}xx`;
-          res.writeHead(statusCode, outHeaders);
-        },
-        onResponseData(c, chunk) {
-          responseBytes += chunk.length;
-          if (!res.write(chunk)) {
-            c.pause();
-            res.once('drain', () => c.resume());
-          }
-        },
-        onResponseEnd() {
-          finish();
-          res.end();
-        },
-        onResponseError(_c, err) {
-          finish();
-          if (clientGone) return;
-          if (res.headersSent) {
-            logger.debug({ err: err.message }, 'gateway response stream ended early');
-            res.destroy();
-            return;
-          }
-          const code = upstreamErrorCode(err);
-          const status = code === 'UPSTREAM_TIMEOUT' ? 504 : code === 'PAYLOAD_TOO_LARGE' ? 413 : 502;
-          sendJson(res, status, { error: { code, message: MESSAGES[code] } }, limitHeaders);
-        },
-      },
-    );
+    const smallBody = pass.small ? await pass.small : null;
+    const release = await acquireSlot(deps, settings, pass, req, res);
+    if (!release) return;
+    const upstream = buildUpstreamRequest(deps, settings, route, req, pass, upstreamUrl, smallBody);
+    proxyToUpstream(upstream.request, res, pass.limitHeaders, releaseWhenDone(deps, pass, release, upstream.streamedBytes));
   };
 }
 
-// Upstream connections are kept alive and reused (a TCP handshake per request would cost more
-// than everything else the gateway does); undici's client costs a fraction of node:http's per
-// request, which is most of what the gateway adds to a call.
-const upstreamAgent = new Agent({ connections: 512, keepAliveTimeout: 30_000 });
-
-class PayloadTooLargeError extends Error {
-  constructor() {
-    super('PAYLOAD_TOO_LARGE');
-  }
+/** Answers a request the gateway does not pass on (its body is drained, not read). */
+function refuse(req: IncomingMessage, res: ServerResponse, code: Exclude<GatewayCode, 'VALID'>, headers?: Record<string, string>): null {
+  req.resume();
+  sendGatewayError(res, code, headers);
+  return null;
 }
 
-function upstreamErrorCode(err: Error): 'UPSTREAM_TIMEOUT' | 'PAYLOAD_TOO_LARGE' | 'UPSTREAM_UNAVAILABLE' {
-  const code = (err as { code?: string }).code;
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return 'UPSTREAM_TIMEOUT';
-  if (err instanceof PayloadTooLargeError || (err as { cause?: unknown }).cause instanceof PayloadTooLargeError) return 'PAYLOAD_TOO_LARGE';
-  return 'UPSTREAM_UNAVAILABLE';
+async function authorize(deps: GatewayDeps, settings: Settings, route: GatewayRoute, req: IncomingMessage, res: ServerResponse): Promise<Authorized | null> {
+  const auth = req.headers.authorization;
+  const bearer = auth ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
+  if (!bearer) return refuse(req, res, 'UNAUTHENTICATED');
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > settings.maxBody) return refuse(req, res, 'PAYLOAD_TOO_LARGE');
+  const method = (req.method ?? 'GET').toUpperCase();
+  const ip = clientIp(req, deps.trustProxy);
+  const headers: Record<string, string | string[] | undefined> = { ...req.headers };
+  delete headers.authorization;
+  const hasDeclared = req.headers['content-length'] !== undefined && Number.isFinite(declared);
+  const small = hasDeclared && declared > 0 && declared <= settings.bufferMax ? readBody(req, settings.bufferMax) : null;
+  small?.catch(() => undefined); // a denied request never awaits it
+  const outcome = await verifyKey(
+    deps,
+    {
+      key: bearer[1],
+      agentId: route.kind === 'agent' ? route.id : undefined,
+      workflowId: route.kind === 'workflow' ? route.id : undefined,
+      permission: METHOD_PERMISSION[method] ?? 'EXECUTE',
+      ip,
+      cost: 1,
+      bytes: Number.isFinite(declared) ? declared : 0,
+      method,
+      path: route.rest,
+      headers,
+    },
+    'gateway',
+  );
+  const limitHeaders = rateLimitHeaders(outcome);
+  if (outcome.blockedForMs) return refuse(req, res, 'TOO_MANY_FAILED_ATTEMPTS', { 'retry-after': retryAfterSeconds(outcome.blockedForMs) });
+  const code = outcome.result.code;
+  if (code !== 'VALID' || !outcome.key) {
+    const retry: Record<string, string> = statusForCode(code) === 429 ? { 'retry-after': retryAfterSeconds(outcome.retryAfterMs) } : {};
+    return refuse(req, res, code === 'VALID' ? 'NOT_FOUND' : code, { ...limitHeaders, ...retry });
+  }
+  return { key: outcome.key, ip, method, declared, hasDeclared, small, limitHeaders };
 }
 
-/** A chunked request body, counted as it streams and cut off once it passes `max` bytes. */
-async function* countedBody(req: IncomingMessage, max: number, count: (n: number) => number): AsyncGenerator<Buffer> {
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    if (count(chunk.length) > max) throw new PayloadTooLargeError();
-    yield chunk;
-  }
+async function findUpstream(deps: GatewayDeps, route: GatewayRoute, pass: Authorized, req: IncomingMessage, res: ServerResponse): Promise<string | null> {
+  const target = await deps.targets.upstreamOf(route.kind, route.id);
+  return target?.upstreamUrl || refuse(req, res, 'NO_UPSTREAM', pass.limitHeaders);
+}
+
+/** A concurrency slot when the key has maxConcurrent, as the function that frees it; null when none is free (answered). */
+async function acquireSlot(deps: GatewayDeps, settings: Settings, pass: Authorized, req: IncomingMessage, res: ServerResponse): Promise<(() => void) | null> {
+  const max = pass.key.limits.maxConcurrent;
+  if (max === null) return () => undefined;
+  const slot = await deps.slots.acquire(pass.key.id, max, settings.timeoutMs + 5_000);
+  if (!slot) return refuse(req, res, 'CONCURRENCY_EXCEEDED', { ...pass.limitHeaders, 'retry-after': '1' });
+  return () => void deps.slots.release(slot);
+}
+
+interface UpstreamRequest {
+  request: Dispatcher.DispatchOptions;
+  /** Bytes of a chunked request body streamed so far (a declared length was counted when the key was checked). */
+  streamedBytes: () => number;
+}
+
+function buildUpstreamRequest(deps: GatewayDeps, settings: Settings, route: GatewayRoute, req: IncomingMessage, pass: Authorized, upstreamUrl: string, smallBody: Buffer | null): UpstreamRequest {
+  const upstream = parseUpstream(upstreamUrl);
+  const headers = endToEndHeaders(req.headers, {});
+  const prior = req.headers['x-forwarded-for'];
+  headers['x-forwarded-for'] = prior && deps.trustProxy ? `${prior}, ${pass.ip ?? ''}` : (pass.ip ?? '');
+  headers['x-keywarden-key-id'] = pass.key.id;
+  headers['x-keywarden-account-id'] = pass.key.accountId;
+  const body = upstreamBody(req, pass, smallBody, headers, settings.maxBody);
+  const query = req.url?.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
+  return {
+    request: { origin: upstream.origin, path: `${upstream.basePath}${route.rest}${query}`, method: pass.method, headers, body: body.body, headersTimeout: settings.timeoutMs, bodyTimeout: settings.timeoutMs },
+    streamedBytes: body.streamedBytes,
+  };
+}
+
+/**
+ * A declared length is forwarded with the body itself: the upstream client fails a body that is
+ * longer or shorter than declared, so the bytes counted are the declared ones. A chunked body is
+ * counted, and cut off at maxBody, as it streams.
+ */
+function upstreamBody(req: IncomingMessage, pass: Authorized, smallBody: Buffer | null, headers: Record<string, string | string[]>, maxBody: number) {
+  let streamed = 0;
+  let body: Dispatcher.DispatchOptions['body'] = null;
+  if (smallBody) {
+    headers['content-length'] = String(pass.declared);
+    body = smallBody;
+  } else if (pass.hasDeclared) {
+    headers['content-length'] = String(pass.declared);
+    body = pass.declared > 0 ? req : null;
+    if (pass.declared === 0) req.resume();
+  } else if (req.headers['transfer-encoding']) {
+    body = Readable.from(
+      countedBody(req, maxBody, (n) => (streamed += n)),
+      { objectMode: false },
+    );
+  } else req.resume();
+  return { body, streamedBytes: () => streamed };
+}
+
+/** The release step: the slot is freed and the bytes learned while proxying are counted, once. */
+function releaseWhenDone(deps: GatewayDeps, pass: Authorized, release: () => void, streamedBytes: () => number) {
+  const startedAt = process.hrtime.bigint();
+  return (statusClass: string, responseBytes: number): void => {
+    gatewayUpstream.observe({ status: statusClass }, Number(process.hrtime.bigint() - startedAt) / 1e9);
+    release();
+    const bytes = responseBytes + streamedBytes();
+    const bandwidth = pass.key.limits.bandwidth;
+    if (bandwidth && bytes > 0) void deps.limiter.addBytes(pass.key.id, bandwidth, bytes, clock.nowMs());
+  };
 }
 
 /** An upstreamUrl split into what the upstream client needs, remembered per URL. */

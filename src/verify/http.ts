@@ -3,11 +3,11 @@ import { PERMISSION_ORDER } from '../access/permission';
 import { parseIp } from '../access/ip';
 import type { Permission } from '../generated/prisma/enums';
 import { verifyKey, type VerifyDeps, type VerifyInput } from './verify';
-import { HttpError, sendJson } from '../infra/http';
+import { clientIp, HttpError, sendJson } from '../infra/http';
 
 // The HTTP face of verification: body limits, JSON parsing and field checks, then verifyKey.
 
-export const MAX_VERIFY_BODY = 16 * 1024;
+const MAX_VERIFY_BODY = 16 * 1024;
 
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -36,20 +36,6 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       if (!req.complete) reject(new HttpError(400, 'BAD_REQUEST', 'the client closed the connection before its body was complete'));
     });
   });
-}
-
-/** The caller's address: the socket's, or with TRUST_PROXY the first X-Forwarded-For entry. */
-export function clientIp(req: IncomingMessage, trustProxy: boolean): string | undefined {
-  if (trustProxy) {
-    const fwd = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
-    if (first && parseIp(first)) return parseIp(first)!.toString();
-  }
-  const raw = req.socket.remoteAddress;
-  if (!raw) return undefined;
-  // Node reports IPv4 clients of a dual-stack socket as ::ffff:a.b.c.d; the rest is canonical.
-  if (raw.startsWith('::ffff:') && raw.includes('.')) return raw.slice(7);
-  return raw;
 }
 
 const bad = (message: string) => new HttpError(400, 'BAD_REQUEST', message);
@@ -82,7 +68,7 @@ export function parseJsonObject(raw: Buffer): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-export function parseVerifyBody(raw: Buffer, callerIp: string | undefined): VerifyInput {
+function parseVerifyBody(raw: Buffer, callerIp: string | undefined): VerifyInput {
   const b = parseJsonObject(raw);
   if (typeof b.key !== 'string' || b.key.length === 0) throw bad('key: required, the API key to verify');
   let permission: Permission = 'READ_ONLY';

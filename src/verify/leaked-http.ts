@@ -1,18 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Redis from 'ioredis';
 import type { Database } from '../infra/db';
+import { clientIp, HttpError, sendJson } from '../infra/http';
 import { logger } from '../infra/logger';
+import { leakedReportsKey } from '../infra/redis-keys';
 import { revokeLeakedKeys, type LeakReport } from '../keys/leaked';
-import { clientIp, parseJsonObject, readBody, retryAfterSeconds } from './http';
-import { HttpError, sendJson } from '../infra/http';
+import { FixedWindowCounter } from '../limits';
+import { parseJsonObject, readBody, retryAfterSeconds } from './http';
 
 // POST /v1/keys/leaked { "keys": [secret...], "source"?, "url"? }, unauthenticated (API.md §4).
 // The answer is 202 {"received": N} as soon as the body is valid, before any key is looked up:
 // the response and its timing are the same whether a secret matched or not. The revocations run
 // after the answer. Requests are limited per IP in Redis, shared by every instance.
 
-export const MAX_LEAKED_BODY = 64 * 1024;
-export const MAX_LEAKED_KEYS = 100;
+const MAX_LEAKED_BODY = 64 * 1024;
+const MAX_LEAKED_KEYS = 100;
 const MAX_SECRET_CHARS = 200;
 const MAX_SOURCE_CHARS = 100;
 const MAX_URL_CHARS = 2048;
@@ -22,18 +24,7 @@ export interface LeakedRateLimit {
   windowMs: number;
 }
 
-export const DEFAULT_LEAKED_RATE_LIMIT: LeakedRateLimit = { maxRequests: 10, windowMs: 60_000 };
-
-/** Fixed window: the first request of a window starts its expiry. Returns [count, ms left]. */
-const COUNT_REQUEST = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return {n, redis.call('PTTL', KEYS[1])}
-`;
-
-export function leakedRateKey(prefix: string, ip: string): string {
-  return `${prefix}:leaked:{${ip}}`;
-}
+const DEFAULT_LEAKED_RATE_LIMIT: LeakedRateLimit = { maxRequests: 10, windowMs: 60_000 };
 
 const bad = (message: string) => new HttpError(400, 'BAD_REQUEST', message);
 
@@ -44,7 +35,7 @@ function optionalText(b: Record<string, unknown>, field: 'source' | 'url', max: 
   return v.trim();
 }
 
-export function parseLeakedBody(raw: Buffer): Omit<LeakReport, 'ip'> {
+function parseLeakedBody(raw: Buffer): Omit<LeakReport, 'ip'> {
   const b = parseJsonObject(raw);
   if (!Array.isArray(b.keys)) throw bad('keys: required, an array of secrets');
   if (b.keys.length === 0 || b.keys.length > MAX_LEAKED_KEYS) throw bad(`keys: must hold between 1 and ${MAX_LEAKED_KEYS} secrets`);
@@ -75,12 +66,13 @@ export type LeakedHandler = (req: IncomingMessage, res: ServerResponse) => Promi
 
 export function createLeakedHandler(deps: LeakedDeps): LeakedHandler {
   const limit = deps.rateLimit ?? DEFAULT_LEAKED_RATE_LIMIT;
+  const reports = new FixedWindowCounter(deps.redis, limit.windowMs);
 
   /** Milliseconds until the IP may report again, or 0. Redis trouble lets reports through: revoking a leaked key matters more. */
   async function retryAfterMs(ip: string): Promise<number> {
     try {
-      const [n, pttl] = (await deps.redis.eval(COUNT_REQUEST, 1, leakedRateKey(deps.prefix, ip), limit.windowMs)) as [number, number];
-      return n > limit.maxRequests ? Math.max(pttl, 1) : 0;
+      const { count, resetInMs } = await reports.hit(leakedReportsKey(deps.prefix, ip));
+      return count > limit.maxRequests ? Math.max(resetInMs, 1) : 0;
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'could not count a leaked-key report; letting it through');
       return 0;

@@ -1,23 +1,27 @@
 import { LRUCache } from 'lru-cache';
 import type { Permission } from '../generated/prisma/enums';
-import { decide, type VerifyCode } from '../access/decide';
+import { decide, type VerifyCode, type VerifyRequest } from '../access/decide';
+import type { TargetDirectory } from '../agents/targets';
+import type { VerificationDetectors } from '../audit/detectors';
 import { clock } from '../infra/clock';
 import { countryOf } from '../infra/geoip';
-import { verifyDecisions, verifyDuration } from '../infra/metrics';
 import type { HostnameResolver } from '../infra/hostnames';
-import { digestSecret, parseSecret } from '../keys/secret';
+import { verifyDecisions, verifyDuration } from '../infra/metrics';
+import type { KeyCache } from '../keys/cache';
 import type { ResolvedKey } from '../keys/resolve';
-import type { Limiter, LimitResult } from '../limits';
-import type { BruteForceGuard } from './bruteforce';
-import type { KeyCache } from './cache';
+import { digestSecret, parseSecret } from '../keys/secret';
+import type { BruteForceGuard, Limiter, LimitResult } from '../limits';
+import type { UsageBuffer } from '../reports/usage-buffer';
 import type { UseRecorder } from './effects';
-import type { TargetDirectory } from './targets';
-import type { UsageBuffer } from './usage';
-import type { VerificationDetectors } from '../audit/detectors';
 
-// Verification without the HTTP: brute-force block -> checksum -> cache (or one read) ->
-// policy -> limits (one Redis script) -> answer. Nothing is counted for a request that fails
-// before the limits.
+// Verification without the HTTP, as named stages in a fixed order:
+//   guard   an IP blocked for presenting unknown keys is refused before anything else
+//   resolve checksum, then the cached key (or one read of the key and its chain)
+//   enrich  what the policy needs beyond the key: the target's account, DNS answers, country
+//   decide  the policy table (access/decide: pure, no I/O)
+//   count   every limit in one Redis script, only for a request the policy allows
+//   record  usage tally, side effects of a use, detectors; none of them waits
+// Nothing is counted for a request that fails before the limits. Every stage reads one clock.
 
 export interface VerifyInput {
   key: string;
@@ -33,7 +37,7 @@ export interface VerifyInput {
   headers?: Readonly<Record<string, string | readonly string[] | undefined>>;
 }
 
-export interface VerifyResult {
+interface VerifyResult {
   valid: boolean;
   code: VerifyCode;
   keyId: string | null;
@@ -56,15 +60,112 @@ export interface VerifyOutcome {
   limits: LimitResult | null;
 }
 
+/**
+ * What the stages use. Every member is required: a verification without a limiter would mean
+ * "no limits", so code that wants none says so with an explicit no-op.
+ */
 export interface VerifyDeps {
-  cache: KeyCache;
-  targets: TargetDirectory;
-  limiter?: Limiter;
-  guard?: BruteForceGuard;
-  uses?: UseRecorder;
-  hostnames?: HostnameResolver;
-  usage?: UsageBuffer;
-  detectors?: VerificationDetectors;
+  guard: Pick<BruteForceGuard, 'retryAfterMs' | 'recordFailure'>;
+  cache: Pick<KeyCache, 'get'>;
+  targets: Pick<TargetDirectory, 'accountOf'>;
+  hostnames: Pick<HostnameResolver, 'addresses' | 'prefetch'>;
+  limiter: Pick<Limiter, 'check'>;
+  usage: Pick<UsageBuffer, 'record'>;
+  uses: Pick<UseRecorder, 'onValid'>;
+  detectors: Pick<VerificationDetectors, 'onDenied'>;
+}
+
+export async function verifyKey(deps: VerifyDeps, input: VerifyInput, via: 'verify' | 'gateway' = 'verify'): Promise<VerifyOutcome> {
+  const started = process.hrtime.bigint();
+  const outcome = await verification(deps, input);
+  verifyDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+  decisionCounter(outcome.blockedForMs ? 'TOO_MANY_FAILED_ATTEMPTS' : outcome.result.code, via).inc();
+  return outcome;
+}
+
+async function verification(deps: VerifyDeps, input: VerifyInput): Promise<VerifyOutcome> {
+  const nowMs = clock.nowMs();
+  const blockedForMs = deps.guard.retryAfterMs(input.ip, nowMs);
+  if (blockedForMs > 0) return { blockedForMs, result: NOT_FOUND, retryAfterMs: blockedForMs, key: null, limits: null };
+  const key = await resolve(deps, input.key);
+  if (!key) {
+    void deps.guard.recordFailure(input.ip, nowMs);
+    return { result: NOT_FOUND, retryAfterMs: 0, key: null, limits: null };
+  }
+  const request = await enrich(deps, key, input);
+  const decided = decide(key, request, nowMs);
+  const limits = decided === 'VALID' ? await count(deps, key, input, nowMs) : null;
+  const code = limits ? limits.code : decided;
+  record(deps, key, input, request.country ?? null, code, nowMs);
+  return answer(key, code, limits);
+}
+
+/** The key and its chain, or null: a wrong checksum is rejected before any cache or database read. */
+function resolve(deps: VerifyDeps, secret: string): Promise<ResolvedKey | null> | null {
+  return parseSecret(secret) ? deps.cache.get(digestSecret(secret)) : null;
+}
+
+async function enrich(deps: VerifyDeps, key: ResolvedKey, input: VerifyInput): Promise<VerifyRequest> {
+  let targetAccountId: string | undefined;
+  if (input.workflowId) targetAccountId = await deps.targets.accountOf('workflow', input.workflowId);
+  else if (input.agentId) targetAccountId = await deps.targets.accountOf('agent', input.agentId);
+  const hostnames = deps.hostnames;
+  // First use after a (re)load: wait for DNS once; later answers come from the resolver's cache.
+  if (key.hostnames.length > 0 && key.hostnames.some((h) => hostnames.addresses(h) === null)) await hostnames.prefetch(key.hostnames);
+  return {
+    permission: input.permission,
+    ip: input.ip,
+    agentId: input.agentId?.toLowerCase(),
+    workflowId: input.workflowId?.toLowerCase(),
+    targetAccountId,
+    // Restrictions, conditions and GEO_ANOMALY (from the usage tally) read it; one in-memory lookup.
+    country: input.ip ? cachedCountryOf(input.ip) : null,
+    method: input.method,
+    path: input.path,
+    headers: input.headers,
+    hostAddresses: (h) => hostnames.addresses(h),
+  };
+}
+
+function count(deps: VerifyDeps, key: ResolvedKey, input: VerifyInput, nowMs: number): Promise<LimitResult> {
+  const { rateLimits, quota, bandwidth } = key.limits;
+  return deps.limiter.check({ keyId: key.id, rateLimits, quota, bandwidth, cost: input.cost, bytes: input.bytes, nowMs });
+}
+
+function record(deps: VerifyDeps, key: ResolvedKey, input: VerifyInput, country: string | null, code: VerifyCode, nowMs: number): void {
+  if (code === 'VALID') deps.uses.onValid(key, input.ip);
+  else deps.detectors.onDenied(key, code, input.ip, nowMs);
+  deps.usage.record({
+    keyId: key.id,
+    accountId: key.accountId,
+    code,
+    units: input.cost,
+    bytes: input.bytes,
+    ip: input.ip,
+    country,
+    agentId: input.agentId,
+    workflowId: input.workflowId,
+    atMs: nowMs,
+  });
+}
+
+function answer(key: ResolvedKey, code: VerifyCode, limits: LimitResult | null): VerifyOutcome {
+  return {
+    result: {
+      valid: code === 'VALID',
+      code,
+      keyId: key.id,
+      accountId: key.accountId,
+      permission: key.effectivePermission,
+      scope: { kind: key.scopeKind, agentId: key.scopeAgentId, workflowIds: key.scopeWorkflowIds },
+      expiresAt: key.expiresAt ? key.expiresAt.toISOString() : null,
+      ratelimits: limits?.ratelimits ?? [],
+      quota: limits?.quota ?? null,
+    },
+    retryAfterMs: limits?.retryAfterMs ?? 0,
+    key,
+    limits,
+  };
 }
 
 const NOT_FOUND: VerifyResult = Object.freeze({
@@ -90,19 +191,6 @@ function cachedCountryOf(ip: string): string | null {
   return c;
 }
 
-function notFound(deps: VerifyDeps, ip: string | undefined): VerifyOutcome {
-  if (deps.guard) void deps.guard.recordFailure(ip);
-  return { result: NOT_FOUND, retryAfterMs: 0, key: null, limits: null };
-}
-
-export async function verifyKey(deps: VerifyDeps, input: VerifyInput, via: 'verify' | 'gateway' = 'verify'): Promise<VerifyOutcome> {
-  const started = process.hrtime.bigint();
-  const outcome = await decideAndCount(deps, input);
-  verifyDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
-  decisionCounter(outcome.blockedForMs ? 'TOO_MANY_FAILED_ATTEMPTS' : outcome.result.code, via).inc();
-  return outcome;
-}
-
 // Label lookups hash their labels on every call; the handful of (code, via) pairs are kept.
 const decisionCounters = new Map<string, ReturnType<typeof verifyDecisions.labels>>();
 function decisionCounter(code: string, via: string) {
@@ -113,87 +201,4 @@ function decisionCounter(code: string, via: string) {
     decisionCounters.set(tag, c);
   }
   return c;
-}
-
-async function decideAndCount(deps: VerifyDeps, input: VerifyInput): Promise<VerifyOutcome> {
-  const nowMs = clock.nowMs();
-  const blockedForMs = deps.guard?.retryAfterMs(input.ip, Date.now()) ?? 0;
-  if (blockedForMs > 0) return { blockedForMs, result: NOT_FOUND, retryAfterMs: blockedForMs, key: null, limits: null };
-
-  // A wrong checksum is rejected here, before any cache or database read.
-  if (!parseSecret(input.key)) return notFound(deps, input.ip);
-  const key = await deps.cache.get(digestSecret(input.key));
-  if (!key) return notFound(deps, input.ip);
-
-  let targetAccountId: string | undefined;
-  if (input.workflowId) targetAccountId = await deps.targets.accountOf('workflow', input.workflowId);
-  else if (input.agentId) targetAccountId = await deps.targets.accountOf('agent', input.agentId);
-  if (key.hostnames.length > 0 && deps.hostnames) {
-    // First use after a (re)load: wait for DNS once; later answers come from the resolver's cache.
-    if (key.hostnames.some((h) => deps.hostnames!.addresses(h) === null)) await deps.hostnames.prefetch(key.hostnames);
-  }
-
-  // The country feeds restrictions, conditions and GEO_ANOMALY (usage); one in-memory lookup.
-  const country = input.ip && (key.needsCountry || deps.usage) ? cachedCountryOf(input.ip) : null;
-  let code = decide(
-    key,
-    {
-      permission: input.permission,
-      ip: input.ip,
-      agentId: input.agentId?.toLowerCase(),
-      workflowId: input.workflowId?.toLowerCase(),
-      targetAccountId,
-      country,
-      method: input.method,
-      path: input.path,
-      headers: input.headers,
-      hostAddresses: deps.hostnames ? (h) => deps.hostnames!.addresses(h) : undefined,
-    },
-    nowMs,
-  );
-
-  let limits: LimitResult | null = null;
-  if (code === 'VALID' && deps.limiter) {
-    limits = await deps.limiter.check({
-      keyId: key.id,
-      rateLimits: key.limits.rateLimits,
-      quota: key.limits.quota,
-      bandwidth: key.limits.bandwidth,
-      cost: input.cost,
-      bytes: input.bytes,
-      nowMs,
-    });
-    code = limits.code;
-  }
-  if (code === 'VALID') deps.uses?.onValid(key, input.ip);
-  else deps.detectors?.onDenied(key, code, input.ip, nowMs);
-  deps.usage?.record({
-    keyId: key.id,
-    accountId: key.accountId,
-    code,
-    units: input.cost,
-    bytes: input.bytes,
-    ip: input.ip,
-    country,
-    agentId: input.agentId,
-    workflowId: input.workflowId,
-    atMs: nowMs,
-  });
-
-  return {
-    result: {
-      valid: code === 'VALID',
-      code,
-      keyId: key.id,
-      accountId: key.accountId,
-      permission: key.effectivePermission,
-      scope: { kind: key.scopeKind, agentId: key.scopeAgentId, workflowIds: key.scopeWorkflowIds },
-      expiresAt: key.expiresAt ? key.expiresAt.toISOString() : null,
-      ratelimits: limits?.ratelimits ?? [],
-      quota: limits?.quota ?? null,
-    },
-    retryAfterMs: limits?.retryAfterMs ?? 0,
-    key,
-    limits,
-  };
 }

@@ -5,7 +5,7 @@ import { openDatabase, type Database } from '../../src/infra/db';
 import { createRedis } from '../../src/infra/redis';
 import { createAccountWithMasterKey } from '../../src/keys/lifecycle';
 import { createApp, type App, type AppDeps } from '../../src/server';
-import { wireInvalidation } from '../../src/verify/invalidation';
+import { wireInvalidation } from '../../src/keys/invalidation';
 
 // A real Keywarden API (PostgreSQL + Redis) inside the test process. GraphQL goes through
 // yoga.fetch; the data plane through a real HTTP listener on an ephemeral port.

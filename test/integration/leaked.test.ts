@@ -1,4 +1,4 @@
-import { leakedRateKey } from '../../src/verify/leaked-http';
+import { leakedReportsKey } from '../../src/infra/redis-keys';
 import { isolatedPrefix, startHarness, type Harness } from '../helpers/harness';
 import { breakChecksum, createKey, forgeSecret, ok } from '../helpers/gql-fixtures';
 
@@ -13,7 +13,7 @@ beforeAll(async () => {
   h = await startHarness({ app: { prefix } });
 });
 afterAll(() => h.close());
-beforeEach(() => h.redis.del(leakedRateKey(prefix, '127.0.0.1')));
+beforeEach(() => h.redis.del(leakedReportsKey(prefix, '127.0.0.1')));
 
 async function report(body: unknown, init: { method?: string; headers?: Record<string, string> } = {}) {
   const res = await fetch(`${h.url}/v1/keys/leaked`, {
@@ -177,7 +177,7 @@ test('the eleventh report within a minute from one IP is 429 with Retry-After, a
   await new Promise((r) => setTimeout(r, 300));
   expect((await h.db.prisma.apiKey.findUniqueOrThrow({ where: { id: key.key.id } })).status).toBe('ACTIVE');
   // Once the window is over (the counter gone), reports are accepted again.
-  await h.redis.del(leakedRateKey(prefix, '127.0.0.1'));
+  await h.redis.del(leakedReportsKey(prefix, '127.0.0.1'));
   expect((await report({ keys: [key.secret] })).status).toBe(202);
   await waitForStatus(key.key.id, 'REVOKED');
 });

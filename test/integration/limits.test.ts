@@ -1,8 +1,9 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
 import Redis, { type RedisOptions } from 'ioredis';
-import { ConcurrencyLimiter, Limiter, periodBounds, type LimitRequest, type LimitsOptions } from '../../src/limits';
-import { CORK_BATCH_MAX, limitsKey } from '../../src/limits/scripts';
+import { BruteForceGuard, ConcurrencyLimiter, FixedWindowCounter, Limiter, periodBounds, type LimitRequest, type LimitsOptions } from '../../src/limits';
+import { failedAttemptsKey, periodCounterKey, rateWindowKey } from '../../src/infra/redis-keys';
+import { CORK_BATCH_MAX } from '../../src/limits/scripts';
 
 // Real Redis. Each test gets its own prefix (run prefix + random suffix) and its own key ids.
 
@@ -141,10 +142,10 @@ describe('all-or-nothing', () => {
     };
     await run(limiter, req, 2);
     const keys = [
-      limitsKey(prefix, keyId, 'rate', 'MINUTE'),
-      limitsKey(prefix, keyId, 'rate', 'DAY'),
-      limitsKey(prefix, keyId, 'quota', 'DAY', periodBounds('DAY', T0).id),
-      limitsKey(prefix, keyId, 'bw', 'MONTH', periodBounds('MONTH', T0).id),
+      rateWindowKey(prefix, keyId, 'MINUTE'),
+      rateWindowKey(prefix, keyId, 'DAY'),
+      periodCounterKey(prefix, keyId, 'quota', 'DAY', periodBounds('DAY', T0).id),
+      periodCounterKey(prefix, keyId, 'bw', 'MONTH', periodBounds('MONTH', T0).id),
     ];
     const before = await redis.mget(...keys);
     expect(before[2]).toBe('2');
@@ -162,11 +163,11 @@ describe('all-or-nothing', () => {
     const keyId = newKeyId('q');
     const req = { keyId, rateLimits: perMinute(10), quota: { units: 1, period: 'MONTH' as const }, nowMs: T0 };
     expect((await limiter.check(req)).allowed).toBe(true);
-    const tat = await redis.get(limitsKey(prefix, keyId, 'rate', 'MINUTE'));
+    const tat = await redis.get(rateWindowKey(prefix, keyId, 'MINUTE'));
     const denied = await limiter.check(req);
     expect(denied).toMatchObject({ allowed: false, code: 'QUOTA_EXCEEDED' });
     expect(denied.ratelimits[0].remaining).toBe(9);
-    expect(await redis.get(limitsKey(prefix, keyId, 'rate', 'MINUTE'))).toBe(tat);
+    expect(await redis.get(rateWindowKey(prefix, keyId, 'MINUTE'))).toBe(tat);
   });
 
   test('code precedence: RATE_LIMITED, then QUOTA_EXCEEDED, then BANDWIDTH_EXCEEDED', async () => {
@@ -211,7 +212,7 @@ describe('quota and bandwidth', () => {
     const probes = await run(limiter, req, 5);
     expect(probes.every((r) => r.allowed)).toBe(true);
     expect(probes[4]).toMatchObject({ ratelimits: [{ remaining: 2 }], quota: { remaining: 2 }, bandwidth: { remaining: 100 } });
-    expect(await redis.exists(limitsKey(prefix, keyId, 'rate', 'MINUTE'), limitsKey(prefix, keyId, 'quota', 'DAY', periodBounds('DAY', T0).id))).toBe(0);
+    expect(await redis.exists(rateWindowKey(prefix, keyId, 'MINUTE'), periodCounterKey(prefix, keyId, 'quota', 'DAY', periodBounds('DAY', T0).id))).toBe(0);
     // A probe still reports an exhausted counter, without spending more.
     await run(limiter, { ...req, cost: 1, bytes: 0 }, 2);
     expect(await limiter.check(req)).toMatchObject({ allowed: false, code: 'RATE_LIMITED', quota: { remaining: 0 } });
@@ -321,6 +322,32 @@ describe('concurrency slots', () => {
     expect(await slots.acquire(keyId, 2, 1_000, T0 + 1_001)).not.toBeNull();
     expect(await slots.acquire(keyId, 2, 1_000, T0 + 1_001)).toBeNull();
     expect(await slots.renew(crashed!, T0 + 1_002)).toBe(false);
+  });
+});
+
+describe('fixed windows per client (brute-force guard, leaked-key reports)', () => {
+  test('hits count up within a window, which ends windowMs after its first hit', async () => {
+    const counter = new FixedWindowCounter(redis, 300);
+    const key = `${newPrefix()}:fw`;
+    const first = await counter.hit(key);
+    expect(first.count).toBe(1);
+    expect(first.resetInMs).toBeGreaterThan(0);
+    expect(first.resetInMs).toBeLessThanOrEqual(300);
+    expect((await counter.hit(key)).count).toBe(2);
+    await new Promise((r) => setTimeout(r, 350));
+    expect((await counter.hit(key)).count).toBe(1);
+  });
+
+  test("the guard blocks an IP at its maxFailures-th unknown key, until blockMs has passed on the caller's clock", async () => {
+    const prefix = newPrefix();
+    const guard = new BruteForceGuard(redis, prefix, { maxFailures: 3, windowMs: MINUTE, blockMs: 120_000 });
+    for (let i = 0; i < 2; i++) await guard.recordFailure('203.0.113.9', T0);
+    expect(guard.retryAfterMs('203.0.113.9', T0)).toBe(0);
+    await guard.recordFailure('203.0.113.9', T0);
+    expect(guard.retryAfterMs('203.0.113.9', T0 + 1_000)).toBe(119_000);
+    expect(guard.retryAfterMs('203.0.113.10', T0)).toBe(0);
+    expect(guard.retryAfterMs('203.0.113.9', T0 + 120_000)).toBe(0);
+    expect(Number(await redis.get(failedAttemptsKey(prefix, '203.0.113.9')))).toBe(3);
   });
 });
 

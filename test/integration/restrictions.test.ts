@@ -169,6 +169,18 @@ describe('brute-force protection', () => {
     expect((await h.verify({ key: k.secret, ip: '198.51.100.78' })).body.code).toBe('VALID');
   });
 
+  test('a block lasts blockMs on the process clock, which every stage of a verification reads', async () => {
+    const ip = '198.51.100.79';
+    const k = await key({});
+    for (let i = 0; i < 5; i++) await h.verify({ key: `ak_prod_${'y'.repeat(40)}${i}`, ip });
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await h.verify({ key: k.secret, ip })).status).toBe(429);
+    clock.advance(119_000);
+    expect((await h.verify({ key: k.secret, ip })).status).toBe(429);
+    clock.advance(1_000);
+    expect((await h.verify({ key: k.secret, ip })).body.code).toBe('VALID');
+  });
+
   test('an unknown key is negatively cached: repeats read no database', async () => {
     const unknown = 'ak_prod_' + 'A'.repeat(43);
     const { checksumOf } = await import('../../src/keys/secret');

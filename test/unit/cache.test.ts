@@ -1,4 +1,4 @@
-import { KeyCache } from '../../src/verify/cache';
+import { KeyCache } from '../../src/keys/cache';
 import type { ResolvedKey } from '../../src/keys/resolve';
 
 // The verify cache keeps a load that raced an invalidation only when the invalidation did not

@@ -143,15 +143,16 @@ describe('HostnameResolver', () => {
 
   it('stops serving a stale answer after maxStaleMs of failures', async () => {
     const dns = fakeDns();
-    let now = 0;
+    // A monotonic clock (lru-cache, under the resolver, reads a start of 0 as "no TTL").
+    let now = 1_000_000;
     const resolver = new HostnameResolver({ resolve: dns.resolve, now: () => now, maxStaleMs: 120_000 });
     dns.set('home.example.com', [{ address: '203.0.113.7', ttl: 60 }]);
     await resolver.lookup('home.example.com');
     dns.set('home.example.com', servfail());
-    now = 179_000;
+    now = 1_179_000;
     expect(resolver.addresses('home.example.com')).toEqual(['203.0.113.7']);
     await settle();
-    now = 180_000;
+    now = 1_180_000;
     expect(resolver.addresses('home.example.com')).toBeNull();
     await expect(resolver.lookup('home.example.com')).rejects.toThrow('ESERVFAIL');
   });
@@ -200,6 +201,18 @@ describe('HostnameResolver', () => {
     await expect(resolver.prefetch(['a.example.com', 'b.example.com'])).resolves.toBeUndefined();
     expect(resolver.addresses('a.example.com')).toEqual(['203.0.113.1']);
     expect(resolver.addresses('b.example.com')).toBeNull();
+  });
+
+  it('a lookup whose hostname is dropped while DNS answers still gets the answer', async () => {
+    const dns = fakeDns();
+    const resolver = new HostnameResolver({ resolve: dns.resolve, maxEntries: 1 });
+    dns.set('a.example.com', [{ address: '203.0.113.1', ttl: 60 }]);
+    dns.hold();
+    const first = resolver.lookup('a.example.com');
+    const second = resolver.lookup('b.example.com'); // pushes a.example.com out
+    dns.release();
+    await expect(first).resolves.toEqual(['203.0.113.1']);
+    await expect(second).resolves.toEqual([]);
   });
 
   it('drops the oldest hostname beyond maxEntries', async () => {

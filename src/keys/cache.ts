@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { ResolvedKey } from '../keys/resolve';
+import type { ResolvedKey } from './resolve';
 import { keyCacheLookups } from '../infra/metrics';
 
 const cacheHits = keyCacheLookups.labels('hit');
@@ -12,7 +12,7 @@ const cacheMisses = keyCacheLookups.labels('miss');
 
 const MISSING = Symbol('missing');
 
-export interface KeyCacheOptions {
+interface KeyCacheOptions {
   max?: number;
   ttlMs?: number;
   negativeTtlMs?: number;

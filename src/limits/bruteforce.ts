@@ -1,11 +1,14 @@
-import type Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { logger } from '../infra/logger';
+import { failedAttemptsKey } from '../infra/redis-keys';
+import { FixedWindowCounter } from './fixed-window';
+import type { LimitsClient } from './scripts';
 
 // Brute-force protection: an IP that keeps presenting unknown keys is refused for a while.
 // Failures are counted in Redis (shared by every instance, one command per failure); blocks are
 // remembered in-process, so a request from a client in good standing costs no Redis command.
 // Once the shared count is over the limit, each instance blocks the IP at its next failure there.
+// Times come from the caller (the verify path's clock), as for every other limit.
 
 export interface BruteForceOptions {
   maxFailures: number;
@@ -16,24 +19,20 @@ export interface BruteForceOptions {
 
 export const DEFAULT_BRUTE_FORCE: BruteForceOptions = { maxFailures: 20, windowMs: 60_000, blockMs: 300_000 };
 
-const COUNT_FAILURE = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-if n >= tonumber(ARGV[2]) then return -1 end
-return n
-`;
-
 export class BruteForceGuard {
   private readonly blocked = new LRUCache<string, number>({ max: 100_000, ttlAutopurge: false });
+  private readonly failures: FixedWindowCounter;
 
   constructor(
-    private readonly redis: Redis,
+    redis: LimitsClient,
     private readonly prefix: string,
     private readonly opts: BruteForceOptions = DEFAULT_BRUTE_FORCE,
-  ) {}
+  ) {
+    this.failures = new FixedWindowCounter(redis, opts.windowMs);
+  }
 
   /** Milliseconds until the IP may try again, or 0. Local only: no I/O. */
-  retryAfterMs(ip: string | undefined, nowMs = Date.now()): number {
+  retryAfterMs(ip: string | undefined, nowMs: number): number {
     if (!ip) return 0;
     const until = this.blocked.get(ip);
     if (until === undefined) return 0;
@@ -45,11 +44,11 @@ export class BruteForceGuard {
   }
 
   /** Counts an unknown-key attempt; blocks the IP once it reaches the limit within the window. */
-  async recordFailure(ip: string | undefined, nowMs = Date.now()): Promise<void> {
+  async recordFailure(ip: string | undefined, nowMs: number): Promise<void> {
     if (!ip) return;
     try {
-      const n = (await this.redis.eval(COUNT_FAILURE, 1, `${this.prefix}:bf:{${ip}}:fails`, this.opts.windowMs, this.opts.maxFailures)) as number;
-      if (n === -1) this.blocked.set(ip, nowMs + this.opts.blockMs);
+      const { count } = await this.failures.hit(failedAttemptsKey(this.prefix, ip));
+      if (count >= this.opts.maxFailures) this.blocked.set(ip, nowMs + this.opts.blockMs);
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'could not count a failed verification');
     }

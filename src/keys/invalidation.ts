@@ -1,17 +1,14 @@
 import type Redis from 'ioredis';
-import { keyChanges } from '../keys/events';
 import { logger } from '../infra/logger';
+import { keyInvalidationChannel } from '../infra/redis-keys';
 import type { KeyCache } from './cache';
+import { keyChanges } from './events';
 
 // Key changes reach every instance's cache through one Redis channel: the instance that made the
 // change drops its entries at once and publishes; the others drop theirs on the message.
 
-export function invalidationChannel(prefix: string): string {
-  return `${prefix}:keys:invalidate`;
-}
-
 export async function wireInvalidation(opts: { cache: KeyCache; publisher: Redis; subscriber: Redis; prefix: string }): Promise<() => void> {
-  const channel = invalidationChannel(opts.prefix);
+  const channel = keyInvalidationChannel(opts.prefix);
   const onLocal = (ids: string[]) => {
     opts.cache.invalidate(ids);
     opts.publisher.publish(channel, JSON.stringify(ids)).catch((err) => logger.error({ err }, 'could not publish key invalidation'));

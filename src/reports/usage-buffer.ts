@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import { logger } from '../infra/logger';
+import { accessLogKey, lastUsedKey, usageCountriesKey, usageDirtyKey, usageHourKey } from '../infra/redis-keys';
 
 // Usage on the hot path without a Redis command per request: verifications are tallied in
 // process and written to Redis once a second in one pipeline (per key and hour counters, the
@@ -7,7 +8,7 @@ import { logger } from '../infra/logger';
 // PostgreSQL rollups (src/reports/usage-flush.ts). A process that dies loses at most the last
 // second of tallies; it never blocks or slows a verification.
 
-export const ACCESS_LOG_LENGTH = 1000;
+const ACCESS_LOG_LENGTH = 1000;
 const HOUR_MS = 3_600_000;
 
 export interface UsageEntry {
@@ -35,16 +36,6 @@ interface Tally {
   deniedByCode: Record<string, number>;
 }
 
-export function usageKeys(prefix: string) {
-  return {
-    hourly: (keyId: string, hour: number) => `${prefix}:usage:{${keyId}}:${hour}`,
-    dirty: `${prefix}:usage:dirty`,
-    lastUsed: `${prefix}:usage:lastused`,
-    access: (keyId: string) => `${prefix}:access:{${keyId}}`,
-    countries: `${prefix}:usage:countries`,
-  };
-}
-
 export class UsageBuffer {
   private tallies = new Map<string, Tally>();
   private lastUsed = new Map<string, number>();
@@ -52,15 +43,12 @@ export class UsageBuffer {
   private countries = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | null = null;
-  private readonly keys: ReturnType<typeof usageKeys>;
 
   constructor(
     private readonly redis: Redis,
-    prefix: string,
+    private readonly prefix: string,
     private readonly intervalMs = 1000,
-  ) {
-    this.keys = usageKeys(prefix);
-  }
+  ) {}
 
   start(): void {
     this.timer ??= setInterval(() => void this.flush(), this.intervalMs);
@@ -111,7 +99,7 @@ export class UsageBuffer {
     this.countries = new Set();
     const p = this.redis.pipeline();
     for (const t of tallies.values()) {
-      const k = this.keys.hourly(t.keyId, t.hour);
+      const k = usageHourKey(this.prefix, t.keyId, t.hour);
       p.hincrby(k, 'requests', t.requests);
       if (t.allowed) p.hincrby(k, 'allowed', t.allowed);
       if (t.denied) p.hincrby(k, 'denied', t.denied);
@@ -119,14 +107,15 @@ export class UsageBuffer {
       if (t.bytes) p.hincrbyfloat(k, 'bytes', t.bytes);
       for (const [code, n] of Object.entries(t.deniedByCode)) p.hincrby(k, `denied:${code}`, n);
       p.expire(k, 7 * 86_400);
-      p.sadd(this.keys.dirty, `${t.keyId}|${t.hour}|${t.accountId}`);
+      p.sadd(usageDirtyKey(this.prefix), `${t.keyId}|${t.hour}|${t.accountId}`);
     }
-    for (const [keyId, ms] of lastUsed) p.hset(this.keys.lastUsed, keyId, String(ms));
+    for (const [keyId, ms] of lastUsed) p.hset(lastUsedKey(this.prefix), keyId, String(ms));
     for (const [keyId, entries] of access) {
-      p.lpush(this.keys.access(keyId), ...entries.slice(-ACCESS_LOG_LENGTH).map(accessLine));
-      p.ltrim(this.keys.access(keyId), 0, ACCESS_LOG_LENGTH - 1);
+      const log = accessLogKey(this.prefix, keyId);
+      p.lpush(log, ...entries.slice(-ACCESS_LOG_LENGTH).map(accessLine));
+      p.ltrim(log, 0, ACCESS_LOG_LENGTH - 1);
     }
-    if (countries.size) p.sadd(this.keys.countries, ...countries);
+    if (countries.size) p.sadd(usageCountriesKey(this.prefix), ...countries);
     this.flushing = p
       .exec()
       .then(() => undefined)
@@ -144,12 +133,23 @@ export class UsageBuffer {
   }
 }
 
+/** One line of a key's access log, as stored (JSON) and read back. */
+export interface AccessLogEntry {
+  at: string;
+  ip: string | null;
+  country: string | null;
+  agentId: string | null;
+  workflowId: string | null;
+  code: string;
+}
+
 function accessLine(e: UsageEntry): string {
-  return JSON.stringify({ at: new Date(e.atMs).toISOString(), ip: e.ip ?? null, country: e.country ?? null, agentId: e.agentId ?? null, workflowId: e.workflowId ?? null, code: e.code });
+  const entry: AccessLogEntry = { at: new Date(e.atMs).toISOString(), ip: e.ip ?? null, country: e.country ?? null, agentId: e.agentId ?? null, workflowId: e.workflowId ?? null, code: e.code };
+  return JSON.stringify(entry);
 }
 
 /** The newest `first` access-log entries of a key (newest first). */
-export async function recentAccess(redis: Redis, prefix: string, keyId: string, first: number): Promise<Record<string, unknown>[]> {
-  const rows = await redis.lrange(usageKeys(prefix).access(keyId), 0, Math.max(0, first - 1));
-  return rows.map((r) => JSON.parse(r));
+export async function recentAccess(redis: Redis, prefix: string, keyId: string, first: number): Promise<AccessLogEntry[]> {
+  const rows = await redis.lrange(accessLogKey(prefix, keyId), 0, Math.max(0, first - 1));
+  return rows.map((r) => JSON.parse(r) as AccessLogEntry);
 }

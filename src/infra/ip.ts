@@ -1,0 +1,13 @@
+import ipaddr from 'ipaddr.js';
+
+// Client addresses as the HTTP layer and the GeoIP lookup read them.
+
+/**
+ * A dotted-quad IPv4 or an IPv6 address (no "10" or "0x7f.1" legacy spellings), an IPv4-mapped
+ * IPv6 address (what a dual-stack socket reports) as its IPv4; null when `text` is neither.
+ */
+export function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+  if (!ipaddr.IPv4.isValidFourPartDecimal(text) && !ipaddr.IPv6.isValid(text)) return null;
+  const addr = ipaddr.parse(text);
+  return addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() ? (addr as ipaddr.IPv6).toIPv4Address() : addr;
+}

@@ -1,0 +1,70 @@
+// Every Redis key and channel name Keywarden uses, in one place. Each starts with the
+// deployment's prefix (KEYWARDEN_REDIS_PREFIX), so several deployments can share one Redis.
+// The part in braces is a Redis Cluster hash tag: the keys of one API key (or one client IP)
+// share a slot, so one script can touch them all. The strings are what deployed Redis data is
+// stored under: changing one orphans that data (test/unit/redis-keys.test.ts pins them).
+
+/** A rate window's GCRA state (theoretical arrival time) of one API key. */
+export function rateWindowKey(prefix: string, keyId: string, window: string): string {
+  return `${prefix}:lim:{${keyId}}:rate:${window}`;
+}
+
+/** A quota ('quota') or bandwidth ('bw') counter of one API key for one calendar period. */
+export function periodCounterKey(prefix: string, keyId: string, kind: 'quota' | 'bw', period: string, periodId: string): string {
+  return `${prefix}:lim:{${keyId}}:${kind}:${period}:${periodId}`;
+}
+
+/** The sorted set of an API key's concurrency slots in use. */
+export function concurrencySlotsKey(prefix: string, keyId: string): string {
+  return `${prefix}:lim:{${keyId}}:slots`;
+}
+
+/** Unknown keys presented from one client IP (brute-force guard). */
+export function failedAttemptsKey(prefix: string, ip: string): string {
+  return `${prefix}:bf:{${ip}}:fails`;
+}
+
+/** Leaked-key reports from one client IP. */
+export function leakedReportsKey(prefix: string, ip: string): string {
+  return `${prefix}:leaked:{${ip}}`;
+}
+
+/** Claims one security event of a kind per API key and detector window, across instances. */
+export function securityAlertKey(prefix: string, keyId: string, kind: string, window: number): string {
+  return `${prefix}:alert:{${keyId}}:${kind}:${window}`;
+}
+
+/** One API key's usage tallies for one hour (hour = its start, unix ms). */
+export function usageHourKey(prefix: string, keyId: string, hour: number): string {
+  return `${prefix}:usage:{${keyId}}:${hour}`;
+}
+
+/** The set of "keyId|hour|accountId" whose hourly tallies wait to be flushed to PostgreSQL. */
+export function usageDirtyKey(prefix: string): string {
+  return `${prefix}:usage:dirty`;
+}
+
+/** Hash of keyId -> last verification time (unix ms), waiting to be flushed. */
+export function lastUsedKey(prefix: string): string {
+  return `${prefix}:usage:lastused`;
+}
+
+/** The set of "keyId|accountId|country" seen since the last flush. */
+export function usageCountriesKey(prefix: string): string {
+  return `${prefix}:usage:countries`;
+}
+
+/** The newest verification attempts of one API key (a capped list, newest first). */
+export function accessLogKey(prefix: string, keyId: string): string {
+  return `${prefix}:access:{${keyId}}`;
+}
+
+/** Pub/sub channel carrying the ids of changed keys to every instance's key cache. */
+export function keyInvalidationChannel(prefix: string): string {
+  return `${prefix}:keys:invalidate`;
+}
+
+/** BullMQ's prefix: one hash tag, so each queue's keys share a Cluster slot. */
+export function bullPrefix(prefix: string): string {
+  return `${prefix}:{bull}`;
+}

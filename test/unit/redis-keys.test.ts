@@ -1,0 +1,23 @@
+import * as keys from '../../src/infra/redis-keys';
+
+// Deployed Redis data lives under these names: a change orphans counters, tallies and queues
+// (and a name without its {hash tag} breaks the scripts on Redis Cluster).
+
+test.each<[string, string, string]>([
+  ['rate window', keys.rateWindowKey('kw', 'k1', 'MINUTE'), 'kw:lim:{k1}:rate:MINUTE'],
+  ['quota counter', keys.periodCounterKey('kw', 'k1', 'quota', 'DAY', '2026-11-29'), 'kw:lim:{k1}:quota:DAY:2026-11-29'],
+  ['bandwidth counter', keys.periodCounterKey('kw', 'k1', 'bw', 'MONTH', '2026-11'), 'kw:lim:{k1}:bw:MONTH:2026-11'],
+  ['concurrency slots', keys.concurrencySlotsKey('kw', 'k1'), 'kw:lim:{k1}:slots'],
+  ['failed attempts per IP', keys.failedAttemptsKey('kw', '203.0.113.7'), 'kw:bf:{203.0.113.7}:fails'],
+  ['leaked reports per IP', keys.leakedReportsKey('kw', '2001:db8::7'), 'kw:leaked:{2001:db8::7}'],
+  ['security alert claim', keys.securityAlertKey('kw', 'k1', 'FAILED_AUTH_BURST', 29_000_000), 'kw:alert:{k1}:FAILED_AUTH_BURST:29000000'],
+  ['usage hour', keys.usageHourKey('kw', 'k1', 1_764_403_200_000), 'kw:usage:{k1}:1764403200000'],
+  ['usage dirty set', keys.usageDirtyKey('kw'), 'kw:usage:dirty'],
+  ['last used', keys.lastUsedKey('kw'), 'kw:usage:lastused'],
+  ['countries seen', keys.usageCountriesKey('kw'), 'kw:usage:countries'],
+  ['access log', keys.accessLogKey('kw', 'k1'), 'kw:access:{k1}'],
+  ['invalidation channel', keys.keyInvalidationChannel('kw'), 'kw:keys:invalidate'],
+  ['BullMQ prefix', keys.bullPrefix('kw'), 'kw:{bull}'],
+])('%s: %s', (_what, actual, expected) => {
+  expect(actual).toBe(expected);
+});
