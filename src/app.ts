@@ -4,7 +4,7 @@ import { loadConfig, resolveEncryptionKey, type Config } from './config';
 import { openDatabase, type Database } from './infra/db';
 import { createLogger, logger, setLogger } from './infra/logger';
 import { createRedis, probeRedis } from './infra/redis';
-import { createAccountWithMasterKey } from './keys/lifecycle';
+import { createAccountWithMasterKey } from './keys/bootstrap';
 import http from 'node:http';
 import { serveMetrics } from './metrics-http';
 import { wireInvalidation } from './verify/invalidation';

@@ -4,7 +4,7 @@ import { EmbeddedStoreBusyError, openDatabase } from './infra/db';
 import { KeywardenError } from './infra/errors';
 import { createLogger, setLogger } from './infra/logger';
 import { RedisUnavailableError } from './infra/redis';
-import { createAccountWithMasterKey } from './keys/lifecycle';
+import { createAccountWithMasterKey } from './keys/bootstrap';
 import { leakedEndpoint, reportLeakedSecrets, scanPaths } from './keys/scan';
 import { start, type Role } from './app';
 

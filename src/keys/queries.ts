@@ -2,7 +2,7 @@ import type { Prisma } from '../generated/prisma/client';
 import type { KeyStatus, KeyType } from '../generated/prisma/enums';
 import type { Actor } from '../access/admin';
 import { clock } from '../infra/clock';
-import { isUuid } from './settings';
+import { isUuid } from '../infra/validation';
 
 // Read-side filters for keys: which rows an actor may list, and what a status means at a moment
 // (a key past expiresAt is EXPIRED even before the sweep marks it).
@@ -12,13 +12,7 @@ export function visibleKeysWhere(actor: Actor): Prisma.ApiKeyWhereInput {
   return { accountId: actor.accountId, ancestorIds: { has: actor.keyId } };
 }
 
-export function effectiveStatus(k: { status: KeyStatus; expiresAt: Date | null; graceEndsAt: Date | null }, now = clock.now()): KeyStatus {
-  if (k.status === 'REVOKED' || k.status === 'EXPIRED') return k.status;
-  if (k.status === 'ROTATING' && k.graceEndsAt && k.graceEndsAt <= now) return 'REVOKED';
-  if (k.expiresAt && k.expiresAt <= now) return 'EXPIRED';
-  return k.status;
-}
-
+/** Keys whose status is `status` at `now`: access/usable.ts effectiveStatus as a database filter. */
 export function statusWhere(status: KeyStatus, now = clock.now()): Prisma.ApiKeyWhereInput {
   const live = { OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] };
   switch (status) {
@@ -58,3 +52,4 @@ export function keyFilterWhere(actor: Actor, filter: KeyFilter | null | undefine
 export function unrevokedDescendantsWhere(keyId: string): Prisma.ApiKeyWhereInput {
   return { ancestorIds: { has: keyId }, status: { not: 'REVOKED' } };
 }
+

@@ -64,6 +64,13 @@ export function digestSecret(secret: string): string {
 }
 const oneShotHash = (crypto as unknown as { hash?: (alg: string, data: string, enc: 'hex') => string }).hash;
 
+/** What lists show: the prefix plus the first four body characters. */
+export function startOf(secret: string): string {
+  const parsed = SECRET_SHAPE.exec(secret);
+  if (!parsed) throw new Error('not a Keywarden secret');
+  return `ak_${parsed[1]}_${parsed[2].slice(0, START_BODY_CHARS)}`;
+}
+
 const DIGEST_SHAPE = /^[0-9a-f]{64}$/;
 
 export function digestsEqual(a: string, b: string): boolean {
@@ -73,11 +80,9 @@ export function digestsEqual(a: string, b: string): boolean {
   return ba.length === bb.length && crypto.timingSafeEqual(ba, bb);
 }
 
-/** What lists show: the prefix plus the first four body characters. */
-export function startOf(secret: string): string {
-  const parsed = SECRET_SHAPE.exec(secret);
-  if (!parsed) throw new Error('not a Keywarden secret');
-  return `ak_${parsed[1]}_${parsed[2].slice(0, START_BODY_CHARS)}`;
+/** What is stored of a new secret: its digest, and its start for lists. */
+export function storedSecret(secret: string): { digest: string; start: string } {
+  return { digest: digestSecret(secret), start: startOf(secret) };
 }
 
 /** A secret as it may be shown after creation: start, then an ellipsis. */
