@@ -9,7 +9,7 @@ import { RATE_WINDOWS } from './key-settings';
 export const PERIOD_DAYS: Record<Period, number> = { DAY: 1, MONTH: 31 };
 
 /** The smallest value present by `measure` (the first of equals); null when none is. */
-export function smallest<T>(values: readonly (T | null | undefined)[], measure: (v: T) => number): T | null {
+function smallest<T>(values: readonly (T | null | undefined)[], measure: (v: T) => number): T | null {
   let best: T | null = null;
   let bestMeasure = Infinity;
   for (const v of values) {
@@ -28,8 +28,8 @@ export function earliest(dates: readonly (Date | null | undefined)[]): Date | nu
   return smallest(dates, (d) => d.getTime());
 }
 
-export const quotaPerDay = (q: QuotaSetting) => q.units / PERIOD_DAYS[q.period];
-export const bandwidthPerDay = (b: BandwidthSetting) => b.bytes / PERIOD_DAYS[b.period];
+const quotaPerDay = (q: QuotaSetting) => q.units / PERIOD_DAYS[q.period];
+const bandwidthPerDay = (b: BandwidthSetting) => b.bytes / PERIOD_DAYS[b.period];
 
 /** The narrowest rate limits of several lists: per window, the lowest limit. */
 export function narrowestRateLimits(...lists: readonly (readonly RateLimitSetting[])[]): RateLimitSetting[] {

@@ -158,7 +158,7 @@ function headerMap(headers: ConditionRequest['headers']): Record<string, string>
 }
 
 /** The CEL activation for `attrs`: typed messages, absent strings as "". */
-export function conditionContext(attrs: ConditionAttributes): Record<string, unknown> {
+function conditionContext(attrs: ConditionAttributes): Record<string, unknown> {
   const r = attrs.request;
   const request = new RequestMessage(
     r.ip ?? '',

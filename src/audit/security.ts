@@ -9,7 +9,7 @@ import { emitEvent, type NewEvent } from '../events/outbox';
 // caller's transaction where one exists, so an event about a change commits with the change; each
 // one is also a security.alert for webhook subscribers.
 
-export const DEFAULT_SEVERITY: Record<SecurityEventKind, Severity> = {
+const DEFAULT_SEVERITY: Record<SecurityEventKind, Severity> = {
   FAILED_AUTH_BURST: 'HIGH',
   RATE_LIMIT_VIOLATION: 'MEDIUM',
   USAGE_ANOMALY: 'MEDIUM',

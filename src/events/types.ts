@@ -21,7 +21,7 @@ export type EventType = (typeof EVENT_TYPES)[number];
 const KNOWN = new Set<string>(EVENT_TYPES);
 const PREFIXES = new Set(EVENT_TYPES.map((t) => t.slice(0, t.indexOf('.'))));
 
-export function isEventType(s: string): s is EventType {
+function isEventType(s: string): s is EventType {
   return KNOWN.has(s);
 }
 

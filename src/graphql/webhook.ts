@@ -9,7 +9,7 @@ import { actorOf } from './context';
 
 const DeliveryStatusEnum = builder.enumType(DeliveryStatus, { name: 'DeliveryStatus' });
 
-export const WebhookEndpointRef = builder.prismaObject('WebhookEndpoint', {
+const WebhookEndpointRef = builder.prismaObject('WebhookEndpoint', {
   fields: (t) => ({
     id: t.exposeID('id'),
     url: t.exposeString('url'),

@@ -32,7 +32,7 @@ export async function loadChain(tx: Tx, key: { id: string; ancestorIds: string[]
   return [key.id, ...[...key.ancestorIds].reverse()].flatMap((id) => byId.get(id) ?? []);
 }
 
-export class EscalationError extends KeywardenError {
+class EscalationError extends KeywardenError {
   constructor(readonly escalations: Escalation[]) {
     super('EXCEEDS_PARENT', `exceeds the parent key: ${escalations.map((e) => `${e.field} ${e.message}`).join('; ')}`, escalations[0]?.field);
   }

@@ -9,7 +9,7 @@ import { WEEKDAYS } from '../access/window';
 // their members (and its group's members), and its JSON columns parsed once, here, into typed
 // settings. Nothing past this file casts a setting; a malformed column fails loudly here.
 
-export const storedKeyInclude = {
+const storedKeyInclude = {
   scopeGroup: { select: { agents: { select: { id: true } } } },
   scopeWorkflows: { select: { id: true, agents: { select: { id: true } } } },
 } satisfies Prisma.ApiKeyInclude;
@@ -44,7 +44,7 @@ export function parseKeyColumn<C extends JsonColumn>(column: C, value: unknown):
   return parsed.data;
 }
 
-export function toStoredKey(row: StoredRow): StoredKey {
+function toStoredKey(row: StoredRow): StoredKey {
   return {
     ...row,
     rateLimits: parseKeyColumn('rateLimits', row.rateLimits),

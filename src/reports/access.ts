@@ -13,7 +13,7 @@ import { REPORT_BATCH_SIZE, ReportBuilder, assertReportFormat, type Report, type
 // revoked or expired link reaches nothing and is left out. ALL_AGENTS expands to the account's
 // agents, groups to their members, WORKFLOW to its workflows and their agents.
 
-export const ACCESS_COLUMNS = ['keyId', 'keyName', 'keyStart', 'keyType', 'master', 'status', 'permission', 'targetType', 'targetId', 'targetName', 'restrictions'] as const;
+const ACCESS_COLUMNS = ['keyId', 'keyName', 'keyStart', 'keyType', 'master', 'status', 'permission', 'targetType', 'targetId', 'targetName', 'restrictions'] as const;
 type Column = (typeof ACCESS_COLUMNS)[number];
 
 interface Directory {

@@ -9,7 +9,7 @@ import { endpointView } from '../webhooks/endpoints';
 // exportConfiguration: everything needed to recreate an account's setup elsewhere, and nothing
 // secret (no key secrets, no digests, no webhook secrets). Versioned for a later import.
 
-export const EXPORT_FORMAT_VERSION = 1;
+const EXPORT_FORMAT_VERSION = 1;
 
 export async function exportConfiguration(db: Database, actor: Actor) {
   if (!actor.master) throw forbidden('only a master key can export the account configuration');
