@@ -1,7 +1,7 @@
 import { badInput } from '../infra/errors';
 
-// Event types subscribers can receive (API.md §5) and the patterns an endpoint subscribes with:
-// "*", a prefix such as "key.*", or an exact type. Pure: no I/O.
+// Event types subscribers can receive (listed in the README's "Webhooks and workers") and the
+// patterns an endpoint subscribes with: "*", a prefix such as "key.*", or an exact type. Pure: no I/O.
 
 export const EVENT_TYPES = [
   'key.created',

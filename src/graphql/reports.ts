@@ -9,7 +9,7 @@ import { builder } from './builder';
 import { actorOf } from './context';
 import { ApiKeyConnection } from './key';
 
-// complianceStatus and the reports (API.md §3). Master key only: they cover the whole account.
+// complianceStatus and the reports. Master key only: they cover the whole account.
 
 const ReportFormatEnum = builder.enumType('ReportFormat', { values: REPORT_FORMATS });
 
