@@ -17,7 +17,7 @@ import { rotateKey } from '../keys/rotate';
 import { parseKeyColumn, type StoredKey } from '../keys/stored';
 import { updateKey } from '../keys/update';
 import { builder } from './builder';
-import { actorOf } from './context';
+import { actorOf, type GraphQLContext } from './context';
 import { ExpirationEnum, KeyStatusEnum, KeyTypeEnum, PeriodEnum, PermissionEnum, RateWindowEnum, ScopeKindEnum, WeekdayEnum } from './enums';
 import { AgentGroupRef, AgentRef, WorkflowRef } from './agent';
 
@@ -249,6 +249,8 @@ builder.queryFields((t) => ({
   ),
 }));
 
+const bulkOptions = (ctx: GraphQLContext) => ({ threshold: ctx.bulkOperationThreshold });
+
 builder.mutationFields((t) => ({
   createKey: t.field({
     type: KeySecretPayload,
@@ -281,21 +283,21 @@ builder.mutationFields((t) => ({
     authScopes: { keyAdmin: true },
     description: 'All or nothing.',
     args: { ids: t.arg.idList({ required: true }), gracePeriodSeconds: t.arg.int({ defaultValue: 86400 }) },
-    resolve: (_root, { ids, gracePeriodSeconds }, ctx) => rotateKeys(ctx.db, actorOf(ctx), ids.map(String), gracePeriodSeconds),
+    resolve: (_root, { ids, gracePeriodSeconds }, ctx) => rotateKeys(ctx.db, actorOf(ctx), ids.map(String), gracePeriodSeconds, bulkOptions(ctx)),
   }),
   revokeKeys: t.field({
     type: [ApiKeyRef],
     authScopes: { keyAdmin: true },
     description: 'All or nothing; each key\'s subtree goes with it.',
     args: { ids: t.arg.idList({ required: true }), reason: t.arg.string() },
-    resolve: (_root, { ids, reason }, ctx) => revokeKeys(ctx.db, actorOf(ctx), ids.map(String), reason),
+    resolve: (_root, { ids, reason }, ctx) => revokeKeys(ctx.db, actorOf(ctx), ids.map(String), reason, bulkOptions(ctx)),
   }),
   updateKeys: t.field({
     type: [ApiKeyRef],
     authScopes: { keyAdmin: true },
     description: 'The same change to every key, all or nothing.',
     args: { ids: t.arg.idList({ required: true }), input: t.arg({ type: UpdateKeyInput, required: true }) },
-    resolve: (_root, { ids, input }, ctx) => updateKeys(ctx.db, actorOf(ctx), ids.map(String), input),
+    resolve: (_root, { ids, input }, ctx) => updateKeys(ctx.db, actorOf(ctx), ids.map(String), input, bulkOptions(ctx)),
   }),
   revokeKey: t.field({
     type: ApiKeyRef,

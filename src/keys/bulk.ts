@@ -13,16 +13,17 @@ import { getStoredKey, type StoredKey } from './stored';
 import { announceWithSubtrees, normalizeUpdate, updateKeyInTx } from './update';
 
 // Bulk operations: all-or-nothing in one transaction, authorized key by key; a change to more
-// keys than the threshold raises one BULK_OPERATION security event.
+// keys than the threshold (BULK_OPERATION_THRESHOLD, passed in from the configuration) raises one
+// BULK_OPERATION security event.
 
-export const MAX_BULK_IDS = 500;
+const MAX_BULK_IDS = 500;
 
-export function bulkThreshold(): number {
-  const n = Number(process.env.BULK_OPERATION_THRESHOLD ?? 10);
-  return Number.isInteger(n) && n > 0 ? n : 10;
+export interface BulkOptions {
+  /** A change to more keys than this raises a BULK_OPERATION security event. */
+  threshold: number;
 }
 
-export function normalizeIds(ids: readonly string[]): string[] {
+function normalizeIds(ids: readonly string[]): string[] {
   if (ids.length === 0) throw badInput('ids', 'must list at least one key id');
   if (ids.length > MAX_BULK_IDS) throw badInput('ids', `at most ${MAX_BULK_IDS} ids at once`);
   const seen = new Set<string>();
@@ -40,8 +41,7 @@ interface BulkRun<T> {
   changedCount: (r: NoInfer<T>) => number;
 }
 
-async function inBulk<T>(db: Database, actor: Actor, { action, work, changedCount }: BulkRun<T>): Promise<T> {
-  const threshold = bulkThreshold();
+async function inBulk<T>(db: Database, actor: Actor, { threshold }: BulkOptions, { action, work, changedCount }: BulkRun<T>): Promise<T> {
   return db.prisma.$transaction(
     async (tx) => {
       const result = await work(tx);
@@ -55,10 +55,10 @@ async function inBulk<T>(db: Database, actor: Actor, { action, work, changedCoun
   );
 }
 
-export async function revokeKeys(db: Database, actor: Actor, ids: readonly string[], reason?: string | null): Promise<StoredKey[]> {
+export async function revokeKeys(db: Database, actor: Actor, ids: readonly string[], reason: string | null | undefined, opts: BulkOptions): Promise<StoredKey[]> {
   const list = normalizeIds(ids);
   const why = normalizeReason(reason);
-  const result = await inBulk(db, actor, {
+  const result = await inBulk(db, actor, opts, {
     action: 'key.revoke',
     work: async (tx) => {
       const revoked: string[] = [];
@@ -77,10 +77,10 @@ export async function revokeKeys(db: Database, actor: Actor, ids: readonly strin
   return result.roots;
 }
 
-export async function rotateKeys(db: Database, actor: Actor, ids: readonly string[], gracePeriodSeconds?: number | null): Promise<Rotated[]> {
+export async function rotateKeys(db: Database, actor: Actor, ids: readonly string[], gracePeriodSeconds: number | null | undefined, opts: BulkOptions): Promise<Rotated[]> {
   const list = normalizeIds(ids);
   const grace = normalizeGrace(gracePeriodSeconds);
-  const rotated = await inBulk(db, actor, {
+  const rotated = await inBulk(db, actor, opts, {
     action: 'key.rotate',
     work: async (tx) => {
       const out: Rotated[] = [];
@@ -93,12 +93,12 @@ export async function rotateKeys(db: Database, actor: Actor, ids: readonly strin
   return rotated;
 }
 
-export async function updateKeys(db: Database, actor: Actor, ids: readonly string[], input: UpdateKeyInput): Promise<StoredKey[]> {
+export async function updateKeys(db: Database, actor: Actor, ids: readonly string[], input: UpdateKeyInput, opts: BulkOptions): Promise<StoredKey[]> {
   const list = normalizeIds(ids);
   const update = normalizeUpdate(input);
   await assertHostnamesResolve(input.ipAllowlist);
   const updated = await reportingEscalations(db.prisma, actor, { action: 'key.update' }, () =>
-    inBulk(db, actor, {
+    inBulk(db, actor, opts, {
       action: 'key.update',
       work: async (tx) => {
         const out: StoredKey[] = [];
