@@ -1,3 +1,4 @@
+import DataLoader from 'dataloader';
 import type { Agent, AgentGroup, Workflow } from '../generated/prisma/client';
 import { KeyType, type Permission, type ScopeKind } from '../generated/prisma/enums';
 import type { AccessWindowSetting, BandwidthSetting, QuotaSetting, RateLimitSetting } from '../access/key-settings';
@@ -11,7 +12,7 @@ import { revokeKeys, rotateKeys, updateKeys } from '../keys/bulk';
 import { createKey } from '../keys/create';
 import { deriveKey } from '../keys/derive';
 import { KEY_PRESETS } from '../keys/presets';
-import { keyFilterWhere, unrevokedDescendantsWhere } from '../keys/queries';
+import { countUnrevokedDescendants, keyFilterWhere } from '../keys/queries';
 import { revokeKey } from '../keys/revoke';
 import { rotateKey } from '../keys/rotate';
 import { parseKeyColumn, type StoredKey } from '../keys/stored';
@@ -90,6 +91,17 @@ export const ApiKeyRef = builder.prismaObject('ApiKey', {
 
 export const ApiKeyConnection = builder.connectionObject({ type: ApiKeyRef, name: 'ApiKeyConnection' });
 
+// descendantCount of every key in a list in one grouped count: one loader per request.
+const descendantLoaders = new WeakMap<GraphQLContext, DataLoader<string, number>>();
+function descendantCounts(ctx: GraphQLContext): DataLoader<string, number> {
+  let loader = descendantLoaders.get(ctx);
+  if (!loader) {
+    loader = new DataLoader((ids) => countUnrevokedDescendants(ctx.db, ids));
+    descendantLoaders.set(ctx, loader);
+  }
+  return loader;
+}
+
 // Links between keys, added once the type exists. Keys outside what the caller may read show as null.
 builder.prismaObjectFields(ApiKeyRef, (t) => ({
     parent: t.field({
@@ -100,7 +112,7 @@ builder.prismaObjectFields(ApiKeyRef, (t) => ({
     }),
     descendantCount: t.int({
       description: 'Keys below this one that are not revoked yet: what revokeKey would take along.',
-      resolve: (k, _args, ctx) => ctx.db.prisma.apiKey.count({ where: unrevokedDescendantsWhere(k.id) }),
+      resolve: (k, _args, ctx) => descendantCounts(ctx).load(k.id),
     }),
     children: t.relatedConnection('children', { cursor: 'id', query: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } }, ApiKeyConnection),
     predecessor: t.field({

@@ -1,6 +1,7 @@
 import type { Prisma } from '../generated/prisma/client';
 import type { KeyStatus, KeyType } from '../generated/prisma/enums';
 import type { Actor } from '../access/admin';
+import type { Database } from '../infra/db';
 import { clock } from '../infra/clock';
 import { isUuid } from '../infra/validation';
 
@@ -53,3 +54,14 @@ export function unrevokedDescendantsWhere(keyId: string): Prisma.ApiKeyWhereInpu
   return { ancestorIds: { has: keyId }, status: { not: 'REVOKED' } };
 }
 
+/** For each of `keyIds`, how many keys below it are not revoked yet: one grouped count for the whole list. */
+export async function countUnrevokedDescendants(db: Database, keyIds: readonly string[]): Promise<number[]> {
+  const ids = [...keyIds];
+  const rows = await db.prisma.$queryRaw<{ id: string; n: number }[]>`
+    SELECT a."id"::text AS "id", count(*)::int AS "n"
+      FROM "ApiKey" k, unnest(k."ancestorIds") AS a("id")
+     WHERE k."ancestorIds" && ${ids}::uuid[] AND k."status" <> 'REVOKED' AND a."id" = ANY(${ids}::uuid[])
+     GROUP BY a."id"`;
+  const counts = new Map(rows.map((r) => [r.id, r.n]));
+  return ids.map((id) => counts.get(id.toLowerCase()) ?? 0);
+}
