@@ -154,7 +154,7 @@ export async function createKeyInTx(tx: Tx, actor: Actor, input: CreateKeyInput,
   const now = clock.now();
   const plan = planKey(input, now, chain);
   const scope = await resolveScope(tx, actor.accountId, plan.scope);
-  if (chain) assertWithinAncestors(plannedSettings(plan, scope), chain);
+  if (chain) await assertWithinAncestors(tx, plannedSettings(plan, scope), chain);
   const secret = generateSecret(KEY_PRESETS[input.type].env);
   const parent = chain?.[0];
   const created = await insertKey(tx, actor, { input, plan, scope, parent, secret, now });

@@ -1,20 +1,20 @@
 import type { Tx } from '../infra/db';
 import type { Actor } from '../access/admin';
 import { findEscalations, type Escalation } from '../access/hierarchy';
-import type { KeySettings } from '../access/key-settings';
+import type { KeySettings, ScopeSettings } from '../access/key-settings';
 import { recordSecurityEvent } from '../audit/security';
 import { KeywardenError } from '../infra/errors';
-import { scopeSettingsOf } from './scope';
+import { loadScopeMembers, scopeSettingsOf } from './scope';
 import { findStoredKeys, type StoredKey } from './stored';
 
 // Loads a key's ancestor chain and enforces "a child only narrows".
 
-/** What a stored key allows, as the hierarchy rules compare it. */
-export function keySettingsOf(k: StoredKey): KeySettings {
+/** What a stored key allows with `scope` (its own, membership resolved, or one about to be set), as the hierarchy rules compare it. */
+export function keySettingsOf(k: StoredKey, scope: ScopeSettings): KeySettings {
   return {
     permission: k.permission,
     expiresAt: k.expiresAt,
-    scope: scopeSettingsOf(k),
+    scope,
     ipAllowlist: k.ipAllowlist,
     rateLimits: k.rateLimits,
     quota: k.quota,
@@ -39,8 +39,9 @@ class EscalationError extends KeywardenError {
 }
 
 /** Throws EscalationError when `settings` reach beyond any key of `ancestors`. */
-export function assertWithinAncestors(settings: KeySettings, ancestors: readonly StoredKey[]): void {
-  const escalations = findEscalations(settings, ancestors.map(keySettingsOf));
+export async function assertWithinAncestors(tx: Tx, settings: KeySettings, ancestors: readonly StoredKey[]): Promise<void> {
+  const members = await loadScopeMembers(tx, ancestors);
+  const escalations = findEscalations(settings, ancestors.map((a) => keySettingsOf(a, scopeSettingsOf(a, members))));
   if (escalations.length > 0) throw new EscalationError(escalations);
 }
 

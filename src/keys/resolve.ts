@@ -4,7 +4,7 @@ import { compileOrDeny } from '../access/condition';
 import { parseAllowlistEntry, type IpRange } from '../access/ip';
 import { lowestPermission } from '../access/permission';
 import type { ResolvedKey, ResolvedLink } from '../access/resolved-key';
-import { scopeRuleOf } from './scope';
+import { loadScopeMembers, scopeRuleOf, type ScopeMembers } from './scope';
 import { findStoredKey, findStoredKeys, type StoredKey } from './stored';
 
 export type { ResolvedKey } from '../access/resolved-key';
@@ -31,7 +31,7 @@ function ranges(list: readonly string[]): { ranges: IpRange[]; hosts: string[] }
   return { ranges: orNone(out), hosts: orNone(hosts) };
 }
 
-function toLink(k: StoredKey): ResolvedLink {
+function toLink(k: StoredKey, members: ScopeMembers): ResolvedLink {
   const allowlist = ranges(k.ipAllowlist);
   return {
     id: k.id,
@@ -39,7 +39,7 @@ function toLink(k: StoredKey): ResolvedLink {
     expiresAt: k.expiresAt ? k.expiresAt.getTime() : null,
     graceEndsAt: k.graceEndsAt ? k.graceEndsAt.getTime() : null,
     permission: k.permission,
-    scope: scopeRuleOf(k),
+    scope: scopeRuleOf(k, members),
     ipRanges: allowlist.ranges,
     ipHosts: allowlist.hosts,
     accessWindows: orNone(k.accessWindows),
@@ -63,8 +63,9 @@ async function resolveChain(db: Tx, key: StoredKey): Promise<ResolvedKey> {
   const byId = new Map(ancestors.map((a) => [a.id, a]));
   // Nearest ancestor first.
   const chainKeys = [key, ...[...key.ancestorIds].reverse().map((id) => byId.get(id))];
-  const chain = chainKeys.map((k, i) => (k ? toLink(k) : missingLink(key.ancestorIds[key.ancestorIds.length - i])));
   const present = chainKeys.filter((k): k is StoredKey => k !== undefined);
+  const members = await loadScopeMembers(db, present);
+  const chain = chainKeys.map((k, i) => (k ? toLink(k, members) : missingLink(key.ancestorIds[key.ancestorIds.length - i])));
   return {
     id: key.id,
     accountId: key.accountId,
@@ -75,7 +76,7 @@ async function resolveChain(db: Tx, key: StoredKey): Promise<ResolvedKey> {
     effectivePermission: lowestPermission(chain.map((l) => l.permission)),
     scopeKind: key.scopeKind,
     scopeAgentId: key.scopeAgentId,
-    scopeGroupAgentIds: orNone(key.scopeGroup?.agents.map((a) => a.id) ?? []),
+    scopeGroupAgentIds: orNone(key.scopeGroupId ? (members.groups.get(key.scopeGroupId) ?? []) : []),
     scopeWorkflowIds: orNone(key.scopeWorkflows.map((w) => w.id)),
     expiresAt: earliest(present.map((k) => k.expiresAt)),
     chainIds: chain.map((l) => l.id),

@@ -35,22 +35,22 @@ async function successorExpiry(tx: Tx, old: StoredKey, now: Date): Promise<Date 
 /** The successor: the old key's settings and place in the tree, a new secret and due date. */
 async function insertSuccessor(tx: Tx, old: StoredKey, secret: string, now: Date): Promise<StoredKey> {
   return insertStoredKey(tx, {
-    account: { connect: { id: old.accountId } },
+    accountId: old.accountId,
     name: old.name,
     ...storedSecret(secret),
     type: old.type,
     master: old.master,
     permission: old.permission,
     scopeKind: old.scopeKind,
-    ...(old.scopeAgentId ? { scopeAgent: { connect: { id: old.scopeAgentId } } } : {}),
-    ...(old.scopeGroupId ? { scopeGroup: { connect: { id: old.scopeGroupId } } } : {}),
+    scopeAgentId: old.scopeAgentId,
+    scopeGroupId: old.scopeGroupId,
     scopeWorkflows: { connect: old.scopeWorkflows.map((w) => ({ id: w.id })) },
     expiresAt: await successorExpiry(tx, old, now),
     rotationDueAt: rotationDueAt({ type: old.type, permission: old.permission, rotationPeriodDays: old.rotationPeriodDays, from: now }),
     ...restrictionData(old),
-    ...(old.parentId ? { parent: { connect: { id: old.parentId } } } : {}),
+    parentId: old.parentId,
     ancestorIds: old.ancestorIds,
-    predecessor: { connect: { id: old.id } },
+    predecessorId: old.id,
     createdAt: now,
   });
 }

@@ -52,14 +52,34 @@ export function scopeUpdateData(scope: ScopeSettings): Prisma.ApiKeyUpdateInput 
   };
 }
 
-export function scopeSettingsOf(k: StoredKey): ScopeSettings {
+/** The agents of the groups and workflows some keys are scoped to. */
+export interface ScopeMembers {
+  groups: ReadonlyMap<string, string[]>;
+  workflows: ReadonlyMap<string, string[]>;
+}
+
+/** Members for `keys`' AGENT_GROUP and WORKFLOW scopes, in one read per kind and none when no key has such a scope. */
+export async function loadScopeMembers(tx: Tx, keys: readonly StoredKey[]): Promise<ScopeMembers> {
+  const groupIds = [...new Set(keys.flatMap((k) => (k.scopeKind === 'AGENT_GROUP' && k.scopeGroupId ? [k.scopeGroupId] : [])))];
+  const workflowIds = [...new Set(keys.flatMap((k) => (k.scopeKind === 'WORKFLOW' ? k.scopeWorkflows.map((w) => w.id) : [])))];
+  const members = { select: { id: true, agents: { select: { id: true } } } } as const;
+  const groups = groupIds.length ? await tx.agentGroup.findMany({ where: { id: { in: groupIds } }, ...members }) : [];
+  const workflows = workflowIds.length ? await tx.workflow.findMany({ where: { id: { in: workflowIds } }, ...members }) : [];
+  const byId = (rows: { id: string; agents: { id: string }[] }[]) => new Map(rows.map((r) => [r.id, r.agents.map((a) => a.id)]));
+  return { groups: byId(groups), workflows: byId(workflows) };
+}
+
+const groupAgents = (k: StoredKey, m: ScopeMembers) => (k.scopeKind === 'AGENT_GROUP' && k.scopeGroupId ? (m.groups.get(k.scopeGroupId) ?? []) : []);
+const workflowAgents = (k: StoredKey, m: ScopeMembers) => (k.scopeKind === 'WORKFLOW' ? k.scopeWorkflows.flatMap((w) => m.workflows.get(w.id) ?? []) : []);
+
+export function scopeSettingsOf(k: StoredKey, members: ScopeMembers): ScopeSettings {
   return {
     kind: k.scopeKind,
     agentId: k.scopeAgentId,
     groupId: k.scopeGroupId,
-    groupAgentIds: k.scopeGroup?.agents.map((a) => a.id) ?? [],
+    groupAgentIds: groupAgents(k, members),
     workflowIds: k.scopeWorkflows.map((w) => w.id),
-    workflowAgentIds: k.scopeWorkflows.flatMap((w) => w.agents.map((a) => a.id)),
+    workflowAgentIds: workflowAgents(k, members),
   };
 }
 
@@ -69,16 +89,11 @@ export function scopeInputOf(k: StoredKey): ScopeInput {
 }
 
 /** The scope as verification checks it: member sets only for the kinds that consult them. */
-export function scopeRuleOf(k: StoredKey): ScopeRule {
+export function scopeRuleOf(k: StoredKey, members: ScopeMembers): ScopeRule {
   return {
     kind: k.scopeKind,
     agentId: k.scopeAgentId,
-    agentIds:
-      k.scopeKind === 'AGENT_GROUP'
-        ? new Set(k.scopeGroup?.agents.map((a) => a.id) ?? [])
-        : k.scopeKind === 'WORKFLOW'
-          ? new Set(k.scopeWorkflows.flatMap((w) => w.agents.map((a) => a.id)))
-          : undefined,
+    agentIds: k.scopeKind === 'AGENT_GROUP' ? new Set(groupAgents(k, members)) : k.scopeKind === 'WORKFLOW' ? new Set(workflowAgents(k, members)) : undefined,
     workflowIds: k.scopeKind === 'WORKFLOW' ? new Set(k.scopeWorkflows.map((w) => w.id)) : undefined,
   };
 }

@@ -5,14 +5,12 @@ import type { JsonObject } from '../infra/json';
 import { PERIODS, RATE_WINDOWS, type AccessWindowSetting, type BandwidthSetting, type QuotaSetting, type RateLimitSetting } from '../access/key-settings';
 import { WEEKDAYS } from '../access/window';
 
-// A stored key: the ApiKey row as every key operation reads it, with its scope's workflows and
-// their members (and its group's members), and its JSON columns parsed once, here, into typed
-// settings. Nothing past this file casts a setting; a malformed column fails loudly here.
+// A stored key: the ApiKey row as every key operation reads it, with its scope's workflow ids,
+// and its JSON columns parsed once, here, into typed settings. Nothing past this file casts a
+// setting; a malformed column fails loudly here. (Scope membership, which only the hierarchy
+// rules and verification need, is read on its own: keys/scope.ts loadScopeMembers.)
 
-const storedKeyInclude = {
-  scopeGroup: { select: { agents: { select: { id: true } } } },
-  scopeWorkflows: { select: { id: true, agents: { select: { id: true } } } },
-} satisfies Prisma.ApiKeyInclude;
+const storedKeyInclude = { scopeWorkflows: { select: { id: true } } } satisfies Prisma.ApiKeyInclude;
 
 type StoredRow = Prisma.ApiKeyGetPayload<{ include: typeof storedKeyInclude }>;
 
@@ -70,7 +68,7 @@ export async function findStoredKeys(db: Tx, args: Omit<Prisma.ApiKeyFindManyArg
   return rows.map(toStoredKey);
 }
 
-export async function insertStoredKey(tx: Tx, data: Prisma.ApiKeyCreateInput): Promise<StoredKey> {
+export async function insertStoredKey(tx: Tx, data: Prisma.ApiKeyCreateArgs['data']): Promise<StoredKey> {
   return toStoredKey(await tx.apiKey.create({ data, include: storedKeyInclude }));
 }
 

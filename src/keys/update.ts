@@ -3,7 +3,6 @@ import type { Database, Tx } from '../infra/db';
 import { appendAudit } from '../audit/chain';
 import type { Actor } from '../access/admin';
 import { validateCondition } from '../access/condition';
-import type { KeySettings } from '../access/key-settings';
 import { emitEvent } from '../events/outbox';
 import { clock } from '../infra/clock';
 import { badInput } from '../infra/errors';
@@ -14,7 +13,7 @@ import { announceKeyChanges } from './events';
 import { assertWithinAncestors, keySettingsOf, loadChain, reportingEscalations } from './hierarchy';
 import { keyUpdated } from './key-events';
 import { KEY_PRESETS, rotationDueAt } from './presets';
-import { resolveScope, scopeSettingsOf, scopeUpdateData } from './scope';
+import { loadScopeMembers, resolveScope, scopeSettingsOf, scopeUpdateData } from './scope';
 import { futureDate, normalizeRestrictions, normalizeScope, type ScopeInput, type UpdateKeyInput } from './settings';
 import { restrictionData, updateStoredKey, type KeyRestrictions, type StoredKey } from './stored';
 import { keySettingsView } from './view';
@@ -66,11 +65,11 @@ export async function updateKeyInTx(tx: Tx, actor: Actor, id: string, update: Ke
   assertUsable(before, 'change it');
   assertChangeable(before, update);
   const permission = input.permission ?? before.permission;
-  const resolvedScope = scope ? await resolveScope(tx, actor.accountId, scope) : scopeSettingsOf(before);
-  const ancestors = (await loadChain(tx, before)).slice(1);
-  if (ancestors.length > 0) {
-    const settings: KeySettings = { ...keySettingsOf({ ...before, ...changes }), permission, scope: resolvedScope };
-    assertWithinAncestors(settings, ancestors);
+  const newScope = scope && (await resolveScope(tx, actor.accountId, scope));
+  if (before.ancestorIds.length > 0) {
+    const ancestors = (await loadChain(tx, before)).slice(1);
+    const scopeAfter = newScope || scopeSettingsOf(before, await loadScopeMembers(tx, [before]));
+    await assertWithinAncestors(tx, keySettingsOf({ ...before, ...changes, permission }, scopeAfter), ancestors);
   }
   const after = await updateStoredKey(tx, before.id, {
     name: changes.name,
@@ -78,7 +77,7 @@ export async function updateKeyInTx(tx: Tx, actor: Actor, id: string, update: Ke
     ...restrictionData(changes),
     ...newRotationDue(before, input, permission),
     ...(input.permission ? { permission: input.permission } : {}),
-    ...(scope ? scopeUpdateData(resolvedScope) : {}),
+    ...(newScope ? scopeUpdateData(newScope) : {}),
   });
   const audit = { accountId: actor.accountId, actorKeyId: actor.keyId, action: 'key.update', targetType: 'ApiKey', targetId: before.id, ip: actor.ip };
   await appendAudit(tx, { ...audit, before: keySettingsView(before), after: keySettingsView(after) });
