@@ -12,7 +12,6 @@ const DOMAIN = `^src/(${ROOMS.join('|')})/`;
 /** The same rooms as folders (folder-scoped rules see `src/keys`, without a trailing slash). */
 const DOMAIN_FOLDER = `^src/(${ROOMS.join('|')})$`;
 /** Rooms that imported each other in a circle when this check came in (see the -known rule). */
-const KNOWN_ROOM_CYCLES = '^src/(keys|audit|events)$';
 const BASE = '^src/(infra/|generated/|config\\.ts$)';
 /** HTTP and GraphQL faces and the workers: each serves one kind of caller and composes domain calls. */
 const FACE_FOLDERS = '^(src/(graphql|verify|http)|workers)/';
@@ -57,19 +56,7 @@ module.exports = {
       severity: 'error',
       comment: 'Domain rooms depend on each other one way only; a circle means a shared piece belongs lower down (infra/) or in one of the two rooms.',
       scope: 'folder',
-      from: { path: DOMAIN_FOLDER, pathNot: KNOWN_ROOM_CYCLES },
-      to: { path: DOMAIN_FOLDER, circular: true },
-    },
-    {
-      // depcruise's --ignore-known baseline does not cover folder-scoped rules, so the circles
-      // between keys/, audit/ and events/ that were there when this check came in are held apart
-      // here instead, as a warning. A circle through any other room is still an error. Remove
-      // this rule and KNOWN_ROOM_CYCLES once those three rooms stop importing each other in a circle.
-      name: 'no-cycles-between-domain-rooms-known',
-      severity: 'warn',
-      comment: 'A circle between keys/, audit/ and events/ (known when the check came in; to be removed).',
-      scope: 'folder',
-      from: { path: KNOWN_ROOM_CYCLES },
+      from: { path: DOMAIN_FOLDER },
       to: { path: DOMAIN_FOLDER, circular: true },
     },
     {

@@ -1,6 +1,6 @@
 import { migratePostgres, openDatabase } from '../src/infra/db';
 import { createRedis } from '../src/infra/redis';
-import { createAccountWithMasterKey } from '../src/keys/lifecycle';
+import { createAccountWithMasterKey } from '../src/keys/bootstrap';
 import { createApp } from '../src/server';
 import { benchPrefix, dropRedisPrefix, freshDatabase, runMain } from './lib';
 

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { migratePostgres, openDatabase } from '../src/infra/db';
-import { createAccountWithMasterKey } from '../src/keys/lifecycle';
-import { warnExpiringKeys } from '../src/events/scheduled';
+import { createAccountWithMasterKey } from '../src/keys/bootstrap';
+import { warnExpiringKeys } from '../src/keys/scheduled';
 import { freshDatabase, runMain } from './lib';
 
 // The expiry-warning scan must cost in proportion to the keys that match, not to all keys:

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { openDatabase } from '../src/infra/db';
-import { createAccountWithMasterKey } from '../src/keys/lifecycle';
+import { createAccountWithMasterKey } from '../src/keys/bootstrap';
 import { configureWebhooks } from '../src/webhooks/runtime';
 import { createWebhookEndpoint } from '../src/webhooks/endpoints';
 import { emitEvent, emitOnce } from '../src/events/outbox';

@@ -4,7 +4,7 @@ import { loadConfig, resolveEncryptionKey, type Config } from './config';
 import { openDatabase, type Database } from './infra/db';
 import { createLogger, logger, setLogger } from './infra/logger';
 import { createRedis, probeRedis } from './infra/redis';
-import { createAccountWithMasterKey } from './keys/lifecycle';
+import { createAccountWithMasterKey } from './keys/bootstrap';
 import http from 'node:http';
 import { serveMetrics } from './metrics-http';
 import { wireInvalidation } from './keys/invalidation';
@@ -93,6 +93,7 @@ async function startApi(config: Config, db: Database, redis: Redis, closers: Clo
     bruteForce: config.bruteForce,
     metricsToken: config.metricsToken,
     detectors: config.detectors,
+    bulkOperationThreshold: config.bulkOperationThreshold,
     queueDashboard: dashboard.handle,
   });
   setQueueCounts(() => dashboard.counts());

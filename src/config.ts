@@ -100,6 +100,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
   GRAPHQL_MAX_DEPTH: int('GRAPHQL_MAX_DEPTH', 12, 1, 100),
   GRAPHQL_MAX_COMPLEXITY: int('GRAPHQL_MAX_COMPLEXITY', 5000, 1, 1000000),
+  BULK_OPERATION_THRESHOLD: int('BULK_OPERATION_THRESHOLD', 10, 1, 1_000_000),
 });
 
 export type Config = {
@@ -133,6 +134,8 @@ export type Config = {
   logLevel: string;
   graphqlMaxDepth: number;
   graphqlMaxComplexity: number;
+  /** A bulk mutation that changes more keys than this raises a BULK_OPERATION security event. */
+  bulkOperationThreshold: number;
 };
 
 export class ConfigError extends Error {}
@@ -180,6 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
     graphqlMaxComplexity: e.GRAPHQL_MAX_COMPLEXITY,
+    bulkOperationThreshold: e.BULK_OPERATION_THRESHOLD,
   };
 }
 

@@ -5,7 +5,7 @@ import { KeywardenError } from './infra/errors';
 import { createLogger, setLogger } from './infra/logger';
 import { PACKAGE_VERSION } from './infra/paths';
 import { RedisUnavailableError } from './infra/redis';
-import { createAccountWithMasterKey } from './keys/lifecycle';
+import { createAccountWithMasterKey } from './keys/bootstrap';
 import { leakedEndpoint, reportLeakedSecrets, type ScanSummary, scanPaths } from './keys/scan';
 import { start, type Role } from './app';
 

@@ -35,6 +35,8 @@ export interface AppDeps {
   cache?: KeyCache;
   /** POST /v1/keys/leaked requests per IP (default 10 per minute). */
   leakedRateLimit?: LeakedRateLimit;
+  /** BULK_OPERATION_THRESHOLD (default 10). */
+  bulkOperationThreshold?: number;
   /** The queue dashboard under /admin/queues (workers/dashboard.ts); it checks the master key itself. */
   queueDashboard?: (req: http.IncomingMessage, res: http.ServerResponse, keys: KeyCache) => void;
 }
@@ -60,7 +62,7 @@ interface Routes {
 
 export function createApp(deps: AppDeps): App {
   const cache = deps.cache ?? new KeyCache((digest) => resolveKeyByDigest(deps.db.prisma, digest));
-  const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix });
+  const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix, bulkOperationThreshold: deps.bulkOperationThreshold });
   const onLimitsError = (err: Error, operation: string) => logger.error({ err: err.message, operation }, 'Redis failed during a limits check; answering per RATE_LIMIT_FAILURE_MODE');
   const limitOptions = { failureMode: deps.failureMode ?? 'open', onError: onLimitsError };
   const verification = verificationDeps(deps, cache, new Limiter(deps.redis, deps.prefix, limitOptions));

@@ -2,7 +2,7 @@ import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Database } from '../src/infra/db';
 import { logger } from '../src/infra/logger';
 import { requeueOverdueDeliveries, type Enqueue } from '../src/events/relay';
-import { endRotationGrace, expireKeys, remindRotationDue, warnExpiringKeys } from '../src/events/scheduled';
+import { endRotationGrace, expireKeys, remindRotationDue, warnExpiringKeys } from '../src/keys/scheduled';
 import { QUEUES, bullPrefix, type Queues } from './queues';
 import type { RelayRunner } from './relay';
 import type Redis from 'ioredis';

@@ -1,8 +1,8 @@
 import type { Permission } from '../generated/prisma/enums';
 import { canAdministerKeys } from './permission';
 
-// Who may administer what (API.md §3): a master key its whole account; a MANAGE/FULL_ACCESS key
-// the keys derived from it; any other key only reads `viewer`.
+// Who may administer what: a master key its whole account; a MANAGE/FULL_ACCESS key the keys
+// derived from it; any other key only reads `viewer` (the README's "Admin API rules").
 
 export interface Actor {
   accountId: string;

@@ -2,7 +2,7 @@ import { Environment, type ASTNode, type ParseResult } from '@marcbachmann/cel-j
 import { LRUCache } from 'lru-cache';
 import { badInput } from '../infra/errors';
 
-// CEL conditions (API.md §4): compiled once per expression text, type-checked against the
+// CEL conditions on a key: compiled once per expression text, type-checked against the
 // declared request/key attributes, and evaluated fail-closed: any error or non-boolean denies.
 
 /** What the request looks like to a condition. Absent strings are seen as "" (as CEL/proto3 does). */
@@ -158,7 +158,7 @@ function headerMap(headers: ConditionRequest['headers']): Record<string, string>
 }
 
 /** The CEL activation for `attrs`: typed messages, absent strings as "". */
-export function conditionContext(attrs: ConditionAttributes): Record<string, unknown> {
+function conditionContext(attrs: ConditionAttributes): Record<string, unknown> {
   const r = attrs.request;
   const request = new RequestMessage(
     r.ip ?? '',
@@ -183,13 +183,15 @@ export function evaluateCondition(program: CompiledCondition, attrs: ConditionAt
   }
 }
 
-/** Compile (cached) and evaluate; an expression that does not compile denies. */
-export function conditionHolds(expression: string, attrs: ConditionAttributes): boolean {
-  let program: CompiledCondition;
+/** A stored condition that no longer compiles denies (fail closed) rather than being skipped. */
+const DENY_ALL: CompiledCondition = Object.freeze({ expression: 'false', resultType: 'bool', run: () => false });
+
+/** The program for a stored condition (null: none); one that does not compile denies everything. */
+export function compileOrDeny(expression: string | null): CompiledCondition | null {
+  if (!expression) return null;
   try {
-    program = compileCondition(expression);
+    return compileCondition(expression);
   } catch {
-    return false;
+    return DENY_ALL;
   }
-  return evaluateCondition(program, attrs);
 }

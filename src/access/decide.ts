@@ -1,13 +1,16 @@
-import type { KeyStatus, KeyType, Permission } from '../generated/prisma/enums';
-import { evaluateCondition, type CompiledCondition, type ConditionAttributes } from './condition';
+import type { Permission } from '../generated/prisma/enums';
+import { evaluateCondition, type ConditionAttributes } from './condition';
 import { countryAllowed } from './country';
-import { ipInRanges, parseIp, type IpRange } from './ip';
+import { ipInRanges, parseIp } from './ip';
 import { permits } from './permission';
-import { scopeAllows, type ScopeRule, type ScopeTarget } from './scope';
-import { withinAccessWindows, type AccessWindow } from './window';
+import type { ResolvedKey, ResolvedLink } from './resolved-key';
+import { scopeAllows, type ScopeTarget } from './scope';
+import { isExpired, isRevoked } from './usable';
+import { withinAccessWindows } from './window';
 
-// The verification decision, as one function of named checks in the order API.md fixes.
-// Everything here is already resolved (key chain, membership, target account): no I/O.
+// The verification decision, as one function of named checks in a fixed order (the README's
+// "Verification and the gateway" lists the codes in that order). Everything here is already
+// resolved (key chain, membership, target account): no I/O.
 
 export type VerifyCode =
   | 'VALID'
@@ -24,33 +27,8 @@ export type VerifyCode =
   | 'QUOTA_EXCEEDED'
   | 'BANDWIDTH_EXCEEDED';
 
-/** One key of the chain (the key itself and each ancestor) as verification sees it. */
-export interface ChainLink {
-  id: string;
-  status: KeyStatus;
-  expiresAt: number | null;
-  graceEndsAt: number | null;
-  permission: Permission;
-  scope: ScopeRule;
-  /** Empty (with no hostnames): no IP restriction on this link. */
-  ipRanges: readonly IpRange[];
-  /** Hostname entries of the allowlist (dynamic IPs), matched against their current addresses. */
-  ipHosts?: readonly string[];
-  accessWindows?: readonly AccessWindow[];
-  allowedCountries?: readonly string[];
-  condition?: CompiledCondition | null;
-}
-
-/** A key resolved for verification: `chain[0]` is the key, then its parent, up to the root. */
-export interface KeySnapshot {
-  id: string;
-  accountId: string;
-  type: KeyType;
-  master: boolean;
-  chain: readonly ChainLink[];
-  /** The key's own metadata, as `key.metadata` in conditions. */
-  metadata?: Readonly<Record<string, unknown>> | null;
-}
+/** What the decision reads of a resolved key. */
+export type DecisionKey = Pick<ResolvedKey, 'accountId' | 'type' | 'chain' | 'metadata'>;
 
 export interface VerifyRequest extends ScopeTarget {
   permission: Permission;
@@ -64,17 +42,8 @@ export interface VerifyRequest extends ScopeTarget {
   hostAddresses?: (hostname: string) => readonly string[] | null;
 }
 
-function isExpired(link: ChainLink, now: number): boolean {
-  return link.status === 'EXPIRED' || (link.expiresAt !== null && link.expiresAt <= now);
-}
-
-function isRevoked(link: ChainLink, now: number): boolean {
-  if (link.status === 'REVOKED') return true;
-  return link.status === 'ROTATING' && link.graceEndsAt !== null && link.graceEndsAt <= now;
-}
-
-function ipAllowed(link: ChainLink, r: VerifyRequest): boolean {
-  const hosts = link.ipHosts ?? [];
+function ipAllowed(link: ResolvedLink, r: VerifyRequest): boolean {
+  const hosts = link.ipHosts;
   if (link.ipRanges.length === 0 && hosts.length === 0) return true;
   if (!r.ip) return false;
   if (ipInRanges(r.ip, link.ipRanges)) return true;
@@ -82,7 +51,7 @@ function ipAllowed(link: ChainLink, r: VerifyRequest): boolean {
   return hosts.some((h) => (r.hostAddresses?.(h) ?? []).some((a) => parseIp(a)?.toString() === ip));
 }
 
-function conditionAttributes(k: KeySnapshot, r: VerifyRequest, now: number): ConditionAttributes {
+function conditionAttributes(k: DecisionKey, r: VerifyRequest, now: number): ConditionAttributes {
   return {
     request: {
       ip: r.ip ?? '',
@@ -99,7 +68,7 @@ function conditionAttributes(k: KeySnapshot, r: VerifyRequest, now: number): Con
   };
 }
 
-export const checks: ReadonlyArray<[VerifyCode, (k: KeySnapshot, r: VerifyRequest, now: number) => boolean]> = [
+export const checks: ReadonlyArray<[VerifyCode, (k: DecisionKey, r: VerifyRequest, now: number) => boolean]> = [
   ['EXPIRED', (k, _r, now) => !k.chain.some((l) => isExpired(l, now))],
   ['REVOKED', (k, _r, now) => !k.chain.some((l) => isRevoked(l, now))],
   ['INSUFFICIENT_PERMISSIONS', (k, r) => k.chain.every((l) => permits(l.permission, r.permission))],
@@ -118,7 +87,7 @@ export const checks: ReadonlyArray<[VerifyCode, (k: KeySnapshot, r: VerifyReques
 ];
 
 /** The first failing check's code, or VALID. A missing key is NOT_FOUND. */
-export function decide(key: KeySnapshot | null, req: VerifyRequest, now: number): VerifyCode {
+export function decide(key: DecisionKey | null, req: VerifyRequest, now: number): VerifyCode {
   if (!key) return 'NOT_FOUND';
   for (const [code, passes] of checks) {
     if (!passes(key, req, now)) return code;

@@ -1,41 +1,12 @@
-import type { Permission, ScopeKind } from '../generated/prisma/enums';
+import { PERIOD_DAYS } from './chain';
 import { parseAllowlistEntry, type IpRange } from './ip';
+import type { KeySettings, Period, ScopeSettings } from './key-settings';
 import { permissionRank } from './permission';
 
 // Hierarchy invariant, in one place: a derived key may only narrow what every ancestor allows.
 // `findEscalations` lists each dimension where a key's settings reach beyond one of its
 // ancestors; deriveKey and updateKey refuse with EXCEEDS_PARENT when the list is not empty.
 // Verification intersects the chain as well, so even a stored wider setting grants nothing.
-
-export type Period = 'DAY' | 'MONTH';
-export interface Amount {
-  amount: number;
-  period: Period;
-}
-
-export interface ScopeSettings {
-  kind: ScopeKind;
-  agentId?: string | null;
-  groupId?: string | null;
-  /** AGENT_GROUP: the group's members. */
-  groupAgentIds?: readonly string[];
-  workflowIds?: readonly string[];
-  /** WORKFLOW: the agents of the workflows. */
-  workflowAgentIds?: readonly string[];
-}
-
-export interface HierarchySettings {
-  permission: Permission;
-  expiresAt: number | null;
-  scope: ScopeSettings;
-  ipAllowlist: readonly string[];
-  rateLimits: readonly { window: string; limit: number }[];
-  quota: Amount | null;
-  bandwidth: Amount | null;
-  maxConcurrent: number | null;
-  accessWindows: readonly unknown[];
-  allowedCountries: readonly string[];
-}
 
 export interface Escalation {
   field: string;
@@ -56,7 +27,7 @@ function reachableAgents(s: ScopeSettings): Set<string> | 'all' {
   }
 }
 
-export function scopeWithin(child: ScopeSettings, parent: ScopeSettings): boolean {
+function scopeWithin(child: ScopeSettings, parent: ScopeSettings): boolean {
   if (parent.kind === 'ALL_AGENTS') return true;
   if (child.kind === 'ALL_AGENTS') return false;
   if (child.kind === 'WORKFLOW') {
@@ -74,10 +45,10 @@ export function scopeWithin(child: ScopeSettings, parent: ScopeSettings): boolea
 }
 
 function rangeWithin(child: IpRange, parent: IpRange): boolean {
-  return child.kind === parent.kind && child.bits >= parent.bits && child.addr.match(parent.addr as never, parent.bits);
+  return child.kind === parent.kind && child.bits >= parent.bits && child.addr.match(parent.addr, parent.bits);
 }
 
-export function ipListWithin(child: readonly string[], parent: readonly string[]): boolean {
+function ipListWithin(child: readonly string[], parent: readonly string[]): boolean {
   if (parent.length === 0) return true;
   if (child.length === 0) return false;
   const parentRanges = parent.map(parseAllowlistEntry).flatMap((p) => (p.ok ? [p.range] : []));
@@ -89,18 +60,15 @@ export function ipListWithin(child: readonly string[], parent: readonly string[]
   });
 }
 
-/** Days a period spans at most: amounts over different periods compare per day. */
-export const PERIOD_DAYS: Record<Period, number> = { DAY: 1, MONTH: 31 };
-
 /** A child's amount per period must not exceed the parent's over the same span. */
-function amountWithin(child: Amount | null, parent: Amount | null): boolean {
+function amountWithin<T extends { period: Period }>(child: T | null, parent: T | null, amount: (a: T) => number): boolean {
   if (!parent) return true;
   if (!child) return false;
   if (PERIOD_DAYS[child.period] > PERIOD_DAYS[parent.period]) return false;
-  return child.amount <= parent.amount;
+  return amount(child) <= amount(parent);
 }
 
-export function findEscalations(child: HierarchySettings, ancestors: readonly HierarchySettings[]): Escalation[] {
+export function findEscalations(child: KeySettings, ancestors: readonly KeySettings[]): Escalation[] {
   const out: Escalation[] = [];
   const add = (field: string, message: string) => {
     if (!out.some((e) => e.field === field)) out.push({ field, message });
@@ -110,7 +78,7 @@ export function findEscalations(child: HierarchySettings, ancestors: readonly Hi
       add('input.permission', `${child.permission} is above the parent's ${p.permission}`);
     }
     if (p.expiresAt !== null && (child.expiresAt === null || child.expiresAt > p.expiresAt)) {
-      add('input.expiresAt', `must not be later than the parent's expiry ${new Date(p.expiresAt).toISOString()}`);
+      add('input.expiresAt', `must not be later than the parent's expiry ${p.expiresAt.toISOString()}`);
     }
     if (!scopeWithin(child.scope, p.scope)) add('input.scope', `reaches beyond the parent's ${p.scope.kind} scope`);
     if (!ipListWithin(child.ipAllowlist, p.ipAllowlist)) {
@@ -120,8 +88,8 @@ export function findEscalations(child: HierarchySettings, ancestors: readonly Hi
       const mine = child.rateLimits.find((r) => r.window === limit.window);
       if (!mine || mine.limit > limit.limit) add('input.rateLimits', `${limit.window} must be at most the parent's ${limit.limit}`);
     }
-    if (!amountWithin(child.quota, p.quota)) add('input.quota', "must be at most the parent's quota");
-    if (!amountWithin(child.bandwidth, p.bandwidth)) add('input.bandwidth', "must be at most the parent's bandwidth");
+    if (!amountWithin(child.quota, p.quota, (q) => q.units)) add('input.quota', "must be at most the parent's quota");
+    if (!amountWithin(child.bandwidth, p.bandwidth, (b) => b.bytes)) add('input.bandwidth', "must be at most the parent's bandwidth");
     if (p.maxConcurrent !== null && (child.maxConcurrent === null || child.maxConcurrent > p.maxConcurrent)) {
       add('input.maxConcurrent', `must be at most the parent's ${p.maxConcurrent}`);
     }
@@ -134,11 +102,4 @@ export function findEscalations(child: HierarchySettings, ancestors: readonly Hi
     }
   }
   return out;
-}
-
-/** The narrowest rate limits of several lists: per window, the lowest limit. */
-export function narrowestRateLimits(...lists: readonly (readonly { window: string; limit: number }[])[]): { window: string; limit: number }[] {
-  const byWindow = new Map<string, number>();
-  for (const list of lists) for (const r of list) byWindow.set(r.window, Math.min(r.limit, byWindow.get(r.window) ?? Infinity));
-  return ['MINUTE', 'HOUR', 'DAY'].filter((w) => byWindow.has(w)).map((w) => ({ window: w, limit: byWindow.get(w)! }));
 }

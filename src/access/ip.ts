@@ -62,7 +62,7 @@ export function ipInRanges(ip: string, ranges: readonly IpRange[]): boolean {
   const addr = parseIp(ip);
   if (!addr) return false;
   for (const r of ranges) {
-    if (r.kind === addr.kind() && addr.match(r.addr as never, r.bits)) return true;
+    if (r.kind === addr.kind() && addr.match(r.addr, r.bits)) return true;
   }
   return false;
 }

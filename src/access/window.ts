@@ -2,8 +2,10 @@
 // the window's own IANA time zone. A window whose end is before its start crosses midnight and
 // belongs to the day it starts on (MON 22:00-02:00 is Monday 22:00 to Tuesday 02:00).
 
-export type Weekday = 'MON' | 'TUE' | 'WED' | 'THU' | 'FRI' | 'SAT' | 'SUN';
+export const WEEKDAYS = ['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
 
+/** A window as the rule reads it; a day it does not know matches nothing. */
 export interface AccessWindow {
   readonly days: readonly string[];
   /** "HH:MM", inclusive. */
@@ -12,8 +14,6 @@ export interface AccessWindow {
   readonly end: string;
   readonly timeZone: string;
 }
-
-export const WEEKDAYS: readonly Weekday[] = ['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN'];
 
 const MINUTES_PER_DAY = 24 * 60;
 const SHORT_DAY: Record<string, Weekday> = { Mon: 'MON', Tue: 'TUE', Wed: 'WED', Thu: 'THU', Fri: 'FRI', Sat: 'SAT', Sun: 'SUN' };

@@ -2,7 +2,7 @@ import type { Database, Tx } from '../infra/db';
 import { appendAudit } from '../audit/chain';
 import type { Actor } from '../access/admin';
 import { KeywardenError, badInput, forbidden } from '../infra/errors';
-import { isUuid, normalizeName } from '../keys/settings';
+import { isUuid, normalizeName } from '../infra/validation';
 
 // Agents, agent groups and workflows: what keys are scoped to and what the gateway proxies to.
 

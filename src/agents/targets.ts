@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Database } from '../infra/db';
-import { isUuid } from '../keys/settings';
+import { isUuid } from '../infra/validation';
 
 // Which account an agent or workflow belongs to. Ownership never changes, so known targets are
 // cached for good; unknown ids only briefly (the agent may be created a moment later).

@@ -4,7 +4,7 @@ import { mayAdministerKey } from '../access/admin';
 import { appendAudit } from './chain';
 import { clock } from '../infra/clock';
 import { KeywardenError, notFound } from '../infra/errors';
-import { isUuid } from '../keys/settings';
+import { isUuid } from '../infra/validation';
 
 /** Marks a security event as seen. A MANAGE key may acknowledge events about its own subtree. */
 export async function acknowledgeSecurityEvent(db: Database, actor: Actor, id: string) {

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import stableStringify from 'fast-json-stable-stringify';
 import type { Tx } from '../infra/db';
 import { clock } from '../infra/clock';
+import { toJson } from '../infra/json';
 
 // The audit log is a hash chain per account: each event's hash covers its own fields and the
 // previous event's hash, so altering or removing any row breaks every hash after it.
@@ -40,21 +41,19 @@ export function hashAuditEvent(e: AuditRecordFields): string {
   return crypto.createHash('sha256').update(e.prevHash).update('\n').update(canonical).digest('hex');
 }
 
-/** JSON-safe copy (Dates as ISO strings), so what is hashed is exactly what PostgreSQL stores. */
-function jsonValue(v: unknown): unknown {
-  return v === undefined ? null : JSON.parse(JSON.stringify(v));
-}
-
 export async function appendAudit(tx: Tx, input: AuditInput): Promise<{ id: string; sequence: number; hash: string }> {
   const head = await tx.account.update({
     where: { id: input.accountId },
     data: { auditSequence: { increment: 1 } },
     select: { auditSequence: true, auditHeadHash: true },
   });
+  // JSON-safe copies (Dates as ISO strings), so what is hashed is exactly what PostgreSQL stores.
+  const before = toJson(input.before);
+  const after = toJson(input.after);
   const fields: AuditRecordFields = {
     ...input,
-    before: jsonValue(input.before),
-    after: jsonValue(input.after),
+    before,
+    after,
     sequence: head.auditSequence,
     createdAt: clock.now(),
     prevHash: head.auditHeadHash,
@@ -69,8 +68,8 @@ export async function appendAudit(tx: Tx, input: AuditInput): Promise<{ id: stri
       targetType: fields.targetType,
       targetId: fields.targetId,
       ip: fields.ip,
-      before: fields.before === null ? undefined : (fields.before as object),
-      after: fields.after === null ? undefined : (fields.after as object),
+      before: before ?? undefined,
+      after: after ?? undefined,
       createdAt: fields.createdAt,
       prevHash: fields.prevHash,
       hash,

@@ -1,14 +1,15 @@
-import type { Prisma } from '../generated/prisma/client';
+import type { SecurityEvent } from '../generated/prisma/client';
 import type { SecurityEventKind, Severity } from '../generated/prisma/enums';
 import type { Tx } from '../infra/db';
 import { clock } from '../infra/clock';
-import { emitEvent } from '../events/outbox';
-import { securityAlert } from '../events/key-events';
+import { toJsonObject } from '../infra/json';
+import { emitEvent, type NewEvent } from '../events/outbox';
 
-// Security events (API.md §6). Written in the caller's transaction where one exists, so an event
-// about a change commits with the change; the monitoring work adds detectors and alerts on top.
+// Security events (the README's "Usage and security monitoring" lists the kinds). Written in the
+// caller's transaction where one exists, so an event about a change commits with the change; each
+// one is also a security.alert for webhook subscribers.
 
-export const DEFAULT_SEVERITY: Record<SecurityEventKind, Severity> = {
+const DEFAULT_SEVERITY: Record<SecurityEventKind, Severity> = {
   FAILED_AUTH_BURST: 'HIGH',
   RATE_LIMIT_VIOLATION: 'MEDIUM',
   USAGE_ANOMALY: 'MEDIUM',
@@ -39,10 +40,19 @@ export async function recordSecurityEvent(tx: Tx, e: SecurityEventInput) {
       severity: e.severity ?? DEFAULT_SEVERITY[e.kind],
       keyId: e.keyId ?? null,
       ip: e.ip ?? null,
-      details: (e.details ?? {}) as Prisma.InputJsonValue,
+      details: toJsonObject(e.details ?? {}),
       createdAt: clock.now(),
     },
   });
   await emitEvent(tx, securityAlert(event));
   return event;
+}
+
+/** What subscribers are told about a security event. */
+function securityAlert(e: SecurityEvent): NewEvent {
+  return {
+    accountId: e.accountId,
+    type: 'security.alert',
+    data: { id: e.id, kind: e.kind, severity: e.severity, keyId: e.keyId, ip: e.ip, details: e.details, createdAt: e.createdAt },
+  };
 }

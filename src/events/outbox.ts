@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
-import type { Prisma } from '../generated/prisma/client';
 import type { Tx } from '../infra/db';
 import { clock } from '../infra/clock';
+import { toJsonObject } from '../infra/json';
 import type { EventType } from './types';
 
 // The transactional outbox: an event is a row written with the change that caused it, in the
@@ -26,13 +26,9 @@ export const OUTBOX_CHANNEL = 'keywarden_outbox';
 export const outboxWrites = new EventEmitter();
 outboxWrites.setMaxListeners(100);
 
+/** The stored row; `data` is a JSON-safe copy (Dates as ISO strings): the body is built from what PostgreSQL stores. */
 function row(e: NewEvent, now: Date) {
-  return { accountId: e.accountId, type: e.type, data: jsonSafe(e.data), dedupeKey: e.dedupeKey ?? null, createdAt: now };
-}
-
-/** JSON-safe copy (Dates as ISO strings): the body is built from what PostgreSQL stores. */
-function jsonSafe(v: unknown): Prisma.InputJsonObject {
-  return JSON.parse(JSON.stringify(v)) as Prisma.InputJsonObject;
+  return { accountId: e.accountId, type: e.type, data: toJsonObject(e.data), dedupeKey: e.dedupeKey ?? null, createdAt: now };
 }
 
 /** Writes one event in `tx`. Call it inside the transaction of the change it reports. */
@@ -56,7 +52,7 @@ export async function notifyRelay(tx: Tx): Promise<void> {
   outboxWrites.emit('written');
 }
 
-/** The webhook body (API.md §5). Built from stored columns, so every retry sends the same bytes. */
+/** The webhook body ({ type, timestamp, data }). Built from stored columns, so every retry sends the same bytes. */
 export function webhookBody(e: { type: string; createdAt: Date; data: unknown }): { type: string; timestamp: string; data: unknown } {
   return { type: e.type, timestamp: e.createdAt.toISOString(), data: e.data };
 }

@@ -1,7 +1,7 @@
 import { badInput } from '../infra/errors';
 
-// Event types subscribers can receive (API.md §5) and the patterns an endpoint subscribes with:
-// "*", a prefix such as "key.*", or an exact type. Pure: no I/O.
+// Event types subscribers can receive (listed in the README's "Webhooks and workers") and the
+// patterns an endpoint subscribes with: "*", a prefix such as "key.*", or an exact type. Pure: no I/O.
 
 export const EVENT_TYPES = ['key.created', 'key.updated', 'key.rotated', 'key.revoked', 'key.expiring', 'key.expired', 'key.rotation_due', 'key.leaked', 'security.alert', 'webhook.test'] as const;
 
@@ -10,7 +10,7 @@ export type EventType = (typeof EVENT_TYPES)[number];
 const KNOWN = new Set<string>(EVENT_TYPES);
 const PREFIXES = new Set(EVENT_TYPES.map((t) => t.slice(0, t.indexOf('.'))));
 
-export function isEventType(s: string): s is EventType {
+function isEventType(s: string): s is EventType {
   return KNOWN.has(s);
 }
 

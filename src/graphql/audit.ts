@@ -1,7 +1,7 @@
 import type { Prisma } from '../generated/prisma/client';
 import { verifyAuditChain } from '../audit/chain';
 import { badInput } from '../infra/errors';
-import { isUuid } from '../keys/settings';
+import { isUuid } from '../infra/validation';
 import { builder } from './builder';
 import { actorOf } from './context';
 

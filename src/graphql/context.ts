@@ -15,6 +15,8 @@ export interface GraphQLContext {
   db: Database;
   redis?: Redis;
   prefix: string;
+  /** BULK_OPERATION_THRESHOLD: more keys changed by one bulk mutation raise a security event. */
+  bulkOperationThreshold: number;
   auth: AuthResult;
   loaders: {
     /** Key id -> its own permission (effectivePermission reads the ancestors through it). */
@@ -24,13 +26,14 @@ export interface GraphQLContext {
   };
 }
 
-export async function buildContext(deps: { db: Database; cache: KeyCache; redis?: Redis; prefix?: string }, authorization: string | null, ip: string | null): Promise<GraphQLContext> {
+export async function buildContext(deps: { db: Database; cache: KeyCache; redis?: Redis; prefix?: string; bulkOperationThreshold?: number }, authorization: string | null, ip: string | null): Promise<GraphQLContext> {
   const auth = await authenticate(deps.cache, authorization, ip);
   const db = deps.db;
   return {
     db,
     redis: deps.redis,
     prefix: deps.prefix ?? 'kw',
+    bulkOperationThreshold: deps.bulkOperationThreshold ?? 10,
     auth,
     loaders: {
       usage: new DataLoader(

@@ -1,4 +1,6 @@
 import { KeyStatus, KeyType, Permission, ScopeKind } from '../generated/prisma/enums';
+import { PERIODS, RATE_WINDOWS } from '../access/key-settings';
+import { WEEKDAYS } from '../access/window';
 import { builder } from './builder';
 
 export const PermissionEnum = builder.enumType(Permission, { name: 'Permission' });
@@ -9,6 +11,6 @@ export const KeyStatusEnum = builder.enumType(KeyStatus, {
   description: 'ROTATING: replaced by a successor, still valid until graceEndsAt.',
 });
 export const ExpirationEnum = builder.enumType('Expiration', { values: ['DAYS_30', 'DAYS_90', 'YEAR_1', 'NEVER'] as const });
-export const RateWindowEnum = builder.enumType('RateWindow', { values: ['MINUTE', 'HOUR', 'DAY'] as const });
-export const PeriodEnum = builder.enumType('Period', { values: ['DAY', 'MONTH'] as const });
-export const WeekdayEnum = builder.enumType('Weekday', { values: ['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN'] as const });
+export const RateWindowEnum = builder.enumType('RateWindow', { values: RATE_WINDOWS });
+export const PeriodEnum = builder.enumType('Period', { values: PERIODS });
+export const WeekdayEnum = builder.enumType('Weekday', { values: WEEKDAYS });

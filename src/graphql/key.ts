@@ -1,34 +1,39 @@
-import type { Permission } from '../generated/prisma/enums';
+import DataLoader from 'dataloader';
+import type { Agent, AgentGroup, Workflow } from '../generated/prisma/client';
+import { KeyType, type Permission, type ScopeKind } from '../generated/prisma/enums';
+import type { AccessWindowSetting, BandwidthSetting, QuotaSetting, RateLimitSetting } from '../access/key-settings';
 import { lowestPermission } from '../access/permission';
 import { mayReadKey } from '../access/admin';
-import { createKey, deriveKey, revokeKey, updateKey } from '../keys/lifecycle';
-import { rotateKey } from '../keys/rotation';
-import { revokeKeys, rotateKeys, updateKeys } from '../keys/bulk';
-import { effectiveStatus, keyFilterWhere, unrevokedDescendantsWhere } from '../keys/queries';
-import { KEY_PRESETS } from '../keys/presets';
-import { isUuid } from '../keys/settings';
+import { effectiveStatus } from '../access/usable';
+import { clock } from '../infra/clock';
 import { notFound } from '../infra/errors';
+import { isUuid } from '../infra/validation';
+import { revokeKeys, rotateKeys, updateKeys } from '../keys/bulk';
+import { createKey } from '../keys/create';
+import { deriveKey } from '../keys/derive';
+import { KEY_PRESETS } from '../keys/presets';
+import { countUnrevokedDescendants, keyFilterWhere } from '../keys/queries';
+import { revokeKey } from '../keys/revoke';
+import { rotateKey } from '../keys/rotate';
+import { parseKeyColumn, type StoredKey } from '../keys/stored';
+import { updateKey } from '../keys/update';
 import { builder } from './builder';
-import { actorOf } from './context';
+import { actorOf, type GraphQLContext } from './context';
 import { ExpirationEnum, KeyStatusEnum, KeyTypeEnum, PeriodEnum, PermissionEnum, RateWindowEnum, ScopeKindEnum, WeekdayEnum } from './enums';
 import { AgentGroupRef, AgentRef, WorkflowRef } from './agent';
 
-type RateLimitShape = { window: 'MINUTE' | 'HOUR' | 'DAY'; limit: number };
-type AmountShape = { units?: number; bytes?: number; period: 'DAY' | 'MONTH' };
-type WindowShape = { days: ('MON' | 'TUE' | 'WED' | 'THU' | 'FRI' | 'SAT' | 'SUN')[]; start: string; end: string; timeZone: string };
-
-const RateLimit = builder.objectRef<RateLimitShape>('RateLimit').implement({
-  fields: (t) => ({ window: t.field({ type: RateWindowEnum, resolve: (r) => r.window }), limit: t.exposeInt('limit') }),
+const RateLimit = builder.objectRef<RateLimitSetting>('RateLimit').implement({
+  fields: (t) => ({ window: t.expose('window', { type: RateWindowEnum }), limit: t.exposeInt('limit') }),
 });
-const Quota = builder.objectRef<AmountShape>('Quota').implement({
-  fields: (t) => ({ units: t.int({ resolve: (q) => q.units ?? 0 }), period: t.field({ type: PeriodEnum, resolve: (q) => q.period }) }),
+const Quota = builder.objectRef<QuotaSetting>('Quota').implement({
+  fields: (t) => ({ units: t.exposeInt('units'), period: t.expose('period', { type: PeriodEnum }) }),
 });
-const Bandwidth = builder.objectRef<AmountShape>('Bandwidth').implement({
-  fields: (t) => ({ bytes: t.float({ resolve: (q) => q.bytes ?? 0 }), period: t.field({ type: PeriodEnum, resolve: (q) => q.period }) }),
+const Bandwidth = builder.objectRef<BandwidthSetting>('Bandwidth').implement({
+  fields: (t) => ({ bytes: t.exposeFloat('bytes'), period: t.expose('period', { type: PeriodEnum }) }),
 });
-const AccessWindow = builder.objectRef<WindowShape>('AccessWindow').implement({
+const AccessWindow = builder.objectRef<AccessWindowSetting>('AccessWindow').implement({
   fields: (t) => ({
-    days: t.field({ type: [WeekdayEnum], resolve: (w) => w.days }),
+    days: t.expose('days', { type: [WeekdayEnum] }),
     start: t.exposeString('start'),
     end: t.exposeString('end'),
     timeZone: t.exposeString('timeZone'),
@@ -50,7 +55,7 @@ export const ApiKeyRef = builder.prismaObject('ApiKey', {
       resolve: async (k, _args, ctx) => {
         const ancestors = await ctx.loaders.keyPermission.loadMany(k.ancestorIds);
         // A missing ancestor cannot grant anything.
-        const perms = ancestors.map((p) => (typeof p === 'string' ? p : 'READ_ONLY')) as Permission[];
+        const perms = ancestors.map((p): Permission => (p === null || p instanceof Error ? 'READ_ONLY' : p));
         return lowestPermission([k.permission, ...perms]);
       },
     }),
@@ -62,7 +67,7 @@ export const ApiKeyRef = builder.prismaObject('ApiKey', {
     status: t.field({
       type: KeyStatusEnum,
       select: { status: true, expiresAt: true, graceEndsAt: true },
-      resolve: (k) => effectiveStatus(k),
+      resolve: (k) => effectiveStatus(k, clock.nowMs()),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
@@ -73,11 +78,11 @@ export const ApiKeyRef = builder.prismaObject('ApiKey', {
     rotationDueAt: t.expose('rotationDueAt', { type: 'DateTime', nullable: true }),
     rotationPeriodDays: t.exposeInt('rotationPeriodDays', { nullable: true }),
     ipAllowlist: t.exposeStringList('ipAllowlist'),
-    rateLimits: t.field({ type: [RateLimit], select: { rateLimits: true }, resolve: (k) => (k.rateLimits ?? []) as RateLimitShape[] }),
-    quota: t.field({ type: Quota, nullable: true, select: { quota: true }, resolve: (k) => k.quota as AmountShape | null }),
-    bandwidth: t.field({ type: Bandwidth, nullable: true, select: { bandwidth: true }, resolve: (k) => k.bandwidth as AmountShape | null }),
+    rateLimits: t.field({ type: [RateLimit], select: { rateLimits: true }, resolve: (k) => parseKeyColumn('rateLimits', k.rateLimits) }),
+    quota: t.field({ type: Quota, nullable: true, select: { quota: true }, resolve: (k) => parseKeyColumn('quota', k.quota) }),
+    bandwidth: t.field({ type: Bandwidth, nullable: true, select: { bandwidth: true }, resolve: (k) => parseKeyColumn('bandwidth', k.bandwidth) }),
     maxConcurrent: t.exposeInt('maxConcurrent', { nullable: true }),
-    accessWindows: t.field({ type: [AccessWindow], select: { accessWindows: true }, resolve: (k) => (k.accessWindows ?? []) as WindowShape[] }),
+    accessWindows: t.field({ type: [AccessWindow], select: { accessWindows: true }, resolve: (k) => parseKeyColumn('accessWindows', k.accessWindows) }),
     allowedCountries: t.exposeStringList('allowedCountries'),
     condition: t.exposeString('condition', { nullable: true }),
     metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
@@ -85,6 +90,17 @@ export const ApiKeyRef = builder.prismaObject('ApiKey', {
 });
 
 export const ApiKeyConnection = builder.connectionObject({ type: ApiKeyRef, name: 'ApiKeyConnection' });
+
+// descendantCount of every key in a list in one grouped count: one loader per request.
+const descendantLoaders = new WeakMap<GraphQLContext, DataLoader<string, number>>();
+function descendantCounts(ctx: GraphQLContext): DataLoader<string, number> {
+  let loader = descendantLoaders.get(ctx);
+  if (!loader) {
+    loader = new DataLoader((ids) => countUnrevokedDescendants(ctx.db, ids));
+    descendantLoaders.set(ctx, loader);
+  }
+  return loader;
+}
 
 // Links between keys, added once the type exists. Keys outside what the caller may read show as null.
 builder.prismaObjectFields(ApiKeyRef, (t) => ({
@@ -96,7 +112,7 @@ builder.prismaObjectFields(ApiKeyRef, (t) => ({
   }),
   descendantCount: t.int({
     description: 'Keys below this one that are not revoked yet: what revokeKey would take along.',
-    resolve: (k, _args, ctx) => ctx.db.prisma.apiKey.count({ where: unrevokedDescendantsWhere(k.id) }),
+    resolve: (k, _args, ctx) => descendantCounts(ctx).load(k.id),
   }),
   children: t.relatedConnection('children', { cursor: 'id', query: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } }, ApiKeyConnection),
   predecessor: t.field({
@@ -113,18 +129,13 @@ builder.prismaObjectFields(ApiKeyRef, (t) => ({
   }),
 }));
 
-type ScopeShape = {
-  kind: 'SINGLE_AGENT' | 'AGENT_GROUP' | 'ALL_AGENTS' | 'WORKFLOW';
-  agent: { id: string } | null;
-  group: { id: string } | null;
-  workflows: { id: string }[];
-};
+type ScopeShape = { kind: ScopeKind; agent: Agent | null; group: AgentGroup | null; workflows: Workflow[] };
 const KeyScope = builder.objectRef<ScopeShape>('KeyScope').implement({
   fields: (t) => ({
-    kind: t.field({ type: ScopeKindEnum, resolve: (s) => s.kind }),
-    agent: t.field({ type: AgentRef, nullable: true, resolve: (s) => s.agent as never }),
-    group: t.field({ type: AgentGroupRef, nullable: true, resolve: (s) => s.group as never }),
-    workflows: t.field({ type: [WorkflowRef], resolve: (s) => s.workflows as never }),
+    kind: t.expose('kind', { type: ScopeKindEnum }),
+    agent: t.expose('agent', { type: AgentRef, nullable: true }),
+    group: t.expose('group', { type: AgentGroupRef, nullable: true }),
+    workflows: t.expose('workflows', { type: [WorkflowRef] }),
   }),
 });
 
@@ -199,11 +210,11 @@ const KeyFilter = builder.inputType('KeyFilter', {
   }),
 });
 
-export const KeySecretPayload = builder.objectRef<{ key: object; secret: string; previous?: object | null }>('KeySecretPayload').implement({
+export const KeySecretPayload = builder.objectRef<{ key: StoredKey; secret: string; previous?: StoredKey | null }>('KeySecretPayload').implement({
   fields: (t) => ({
-    key: t.field({ type: ApiKeyRef, resolve: (p) => p.key as never }),
+    key: t.field({ type: ApiKeyRef, resolve: (p) => p.key }),
     secret: t.exposeString('secret', { description: 'Shown once: only a digest is stored.' }),
-    previous: t.field({ type: ApiKeyRef, nullable: true, resolve: (p) => (p.previous ?? null) as never }),
+    previous: t.field({ type: ApiKeyRef, nullable: true, resolve: (p) => p.previous ?? null }),
   }),
 });
 
@@ -223,7 +234,7 @@ builder.queryFields((t) => ({
   keyTypePresets: t.field({
     type: [KeyTypePreset],
     authScopes: { authenticated: true },
-    resolve: () => Object.entries(KEY_PRESETS).map(([type, preset]) => ({ type: type as keyof typeof KEY_PRESETS, ...preset })),
+    resolve: () => Object.values(KeyType).map((type) => ({ type, ...KEY_PRESETS[type] })),
   }),
   key: t.prismaField({
     type: 'ApiKey',
@@ -248,6 +259,8 @@ builder.queryFields((t) => ({
     ApiKeyConnection,
   ),
 }));
+
+const bulkOptions = (ctx: GraphQLContext) => ({ threshold: ctx.bulkOperationThreshold });
 
 builder.mutationFields((t) => ({
   createKey: t.field({
@@ -281,21 +294,21 @@ builder.mutationFields((t) => ({
     authScopes: { keyAdmin: true },
     description: 'All or nothing.',
     args: { ids: t.arg.idList({ required: true }), gracePeriodSeconds: t.arg.int({ defaultValue: 86400 }) },
-    resolve: (_root, { ids, gracePeriodSeconds }, ctx) => rotateKeys(ctx.db, actorOf(ctx), ids.map(String), gracePeriodSeconds),
+    resolve: (_root, { ids, gracePeriodSeconds }, ctx) => rotateKeys(ctx.db, actorOf(ctx), ids.map(String), gracePeriodSeconds, bulkOptions(ctx)),
   }),
   revokeKeys: t.field({
     type: [ApiKeyRef],
     authScopes: { keyAdmin: true },
     description: "All or nothing; each key's subtree goes with it.",
     args: { ids: t.arg.idList({ required: true }), reason: t.arg.string() },
-    resolve: (_root, { ids, reason }, ctx) => revokeKeys(ctx.db, actorOf(ctx), ids.map(String), reason),
+    resolve: (_root, { ids, reason }, ctx) => revokeKeys(ctx.db, actorOf(ctx), ids.map(String), reason, bulkOptions(ctx)),
   }),
   updateKeys: t.field({
     type: [ApiKeyRef],
     authScopes: { keyAdmin: true },
     description: 'The same change to every key, all or nothing.',
     args: { ids: t.arg.idList({ required: true }), input: t.arg({ type: UpdateKeyInput, required: true }) },
-    resolve: (_root, { ids, input }, ctx) => updateKeys(ctx.db, actorOf(ctx), ids.map(String), input),
+    resolve: (_root, { ids, input }, ctx) => updateKeys(ctx.db, actorOf(ctx), ids.map(String), input, bulkOptions(ctx)),
   }),
   revokeKey: t.field({
     type: ApiKeyRef,

@@ -9,9 +9,9 @@ import { builder } from './builder';
 import { actorOf } from './context';
 import { ApiKeyConnection } from './key';
 
-// complianceStatus and the reports (API.md §3). Master key only: they cover the whole account.
+// complianceStatus and the reports. Master key only: they cover the whole account.
 
-export const ReportFormatEnum = builder.enumType('ReportFormat', { values: REPORT_FORMATS });
+const ReportFormatEnum = builder.enumType('ReportFormat', { values: REPORT_FORMATS });
 
 // Declared with ApiKey.usage (graphql/usage.ts); referenced by name so both fields take one enum.
 const UsageGranularityEnum = 'UsageGranularity' as unknown as EnumRef<never, Granularity, Granularity>;

@@ -1,7 +1,7 @@
 import { builder } from './builder';
 import { actorOf } from './context';
 
-export const AccountRef = builder.prismaObject('Account', {
+builder.prismaObject('Account', {
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),

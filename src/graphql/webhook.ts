@@ -1,15 +1,15 @@
 import { DeliveryStatus } from '../generated/prisma/enums';
 import { webhookBody } from '../events/outbox';
-import { createWebhookEndpoint, deleteWebhookEndpoint, listEndpoints, rotateWebhookSecret, updateWebhookEndpoint } from '../webhooks/endpoints';
+import { createWebhookEndpoint, deleteWebhookEndpoint, listEndpoints, rotateWebhookSecret, updateWebhookEndpoint, type EndpointWithSecret } from '../webhooks/endpoints';
 import { deliveriesWhere, redeliverWebhook, sendTestWebhook } from '../webhooks/deliveries';
 import { builder } from './builder';
 import { actorOf } from './context';
 
-// Webhook endpoints and deliveries (API.md §3, §5). Master keys only.
+// Webhook endpoints and deliveries. Master keys only.
 
 const DeliveryStatusEnum = builder.enumType(DeliveryStatus, { name: 'DeliveryStatus' });
 
-export const WebhookEndpointRef = builder.prismaObject('WebhookEndpoint', {
+const WebhookEndpointRef = builder.prismaObject('WebhookEndpoint', {
   fields: (t) => ({
     id: t.exposeID('id'),
     url: t.exposeString('url'),
@@ -59,9 +59,9 @@ builder.prismaObject('WebhookDelivery', {
   }),
 });
 
-const WebhookEndpointSecretPayload = builder.objectRef<{ endpoint: object; secret: string }>('WebhookEndpointSecretPayload').implement({
+const WebhookEndpointSecretPayload = builder.objectRef<EndpointWithSecret>('WebhookEndpointSecretPayload').implement({
   fields: (t) => ({
-    endpoint: t.field({ type: WebhookEndpointRef, resolve: (p) => p.endpoint as never }),
+    endpoint: t.field({ type: WebhookEndpointRef, resolve: (p) => p.endpoint }),
     secret: t.exposeString('secret', { description: 'whsec_…, shown once: only an encrypted copy is stored.' }),
   }),
 });

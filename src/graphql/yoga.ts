@@ -35,7 +35,7 @@ function toGraphQLError(error: unknown): GraphQLError | null {
   return null;
 }
 
-export function createGraphQLHandler(deps: { db: Database; cache: KeyCache; trustProxy: boolean; redis?: Redis; prefix?: string }): YogaServerInstance<ServerContext, GraphQLContext> {
+export function createGraphQLHandler(deps: { db: Database; cache: KeyCache; trustProxy: boolean; redis?: Redis; prefix?: string; bulkOperationThreshold?: number }): YogaServerInstance<ServerContext, GraphQLContext> {
   return createYoga<ServerContext, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: '/graphql',

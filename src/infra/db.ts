@@ -6,7 +6,6 @@ import { PrismaClient } from '../generated/prisma/client';
 import { applyMigrations, type SqlRunner } from './migrate';
 import { logger } from './logger';
 
-export type Db = PrismaClient;
 /** A transaction client: what domain functions receive inside `db.$transaction`. */
 export type Tx = Omit<PrismaClient, '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends'>;
 

@@ -2,23 +2,28 @@ import type { Database, Tx } from '../infra/db';
 import type { Actor } from '../access/admin';
 import { recordSecurityEvent } from '../audit/security';
 import { badInput } from '../infra/errors';
+import { normalizeGrace } from '../infra/validation';
+import { assertHostnamesResolve } from './allowlist';
 import { announceKeyChanges } from './events';
 import { reportingEscalations } from './hierarchy';
-import { assertHostnamesResolve, normalizeReason, normalizeUpdate, revokeKeyInTx, updateKeyInTx, type KeyRecord } from './lifecycle';
-import { rotateKeyInTx, type Rotated } from './rotation';
-import { normalizeGrace, type UpdateKeyInput } from './settings';
+import { normalizeReason, revokeKeyInTx } from './revoke';
+import { rotateKeyInTx, type Rotated } from './rotate';
+import type { UpdateKeyInput } from './settings';
+import { getStoredKey, type StoredKey } from './stored';
+import { announceWithSubtrees, normalizeUpdate, updateKeyInTx } from './update';
 
 // Bulk operations: all-or-nothing in one transaction, authorized key by key; a change to more
-// keys than the threshold raises one BULK_OPERATION security event.
+// keys than the threshold (BULK_OPERATION_THRESHOLD, passed in from the configuration) raises one
+// BULK_OPERATION security event.
 
-export const MAX_BULK_IDS = 500;
+const MAX_BULK_IDS = 500;
 
-export function bulkThreshold(): number {
-  const n = Number(process.env.BULK_OPERATION_THRESHOLD ?? 10);
-  return Number.isInteger(n) && n > 0 ? n : 10;
+export interface BulkOptions {
+  /** A change to more keys than this raises a BULK_OPERATION security event. */
+  threshold: number;
 }
 
-export function normalizeIds(ids: readonly string[]): string[] {
+function normalizeIds(ids: readonly string[]): string[] {
   if (ids.length === 0) throw badInput('ids', 'must list at least one key id');
   if (ids.length > MAX_BULK_IDS) throw badInput('ids', `at most ${MAX_BULK_IDS} ids at once`);
   const seen = new Set<string>();
@@ -30,13 +35,19 @@ export function normalizeIds(ids: readonly string[]): string[] {
   return [...seen];
 }
 
-async function inBulk<T>(db: Database, actor: Actor, action: string, work: (tx: Tx) => Promise<T>, changedCount: (r: NoInfer<T>) => number): Promise<T> {
+interface BulkRun<T> {
+  action: string;
+  work: (tx: Tx) => Promise<T>;
+  changedCount: (r: NoInfer<T>) => number;
+}
+
+async function inBulk<T>(db: Database, actor: Actor, { threshold }: BulkOptions, { action, work, changedCount }: BulkRun<T>): Promise<T> {
   return db.prisma.$transaction(
     async (tx) => {
       const result = await work(tx);
       const changed = changedCount(result);
-      if (changed > bulkThreshold()) {
-        await recordSecurityEvent(tx, { accountId: actor.accountId, kind: 'BULK_OPERATION', keyId: actor.keyId, ip: actor.ip, details: { action, keys: changed, threshold: bulkThreshold() } });
+      if (changed > threshold) {
+        await recordSecurityEvent(tx, { accountId: actor.accountId, kind: 'BULK_OPERATION', keyId: actor.keyId, ip: actor.ip, details: { action, keys: changed, threshold } });
       }
       return result;
     },
@@ -44,66 +55,62 @@ async function inBulk<T>(db: Database, actor: Actor, action: string, work: (tx: 
   );
 }
 
-export async function revokeKeys(db: Database, actor: Actor, ids: readonly string[], reason?: string | null): Promise<KeyRecord[]> {
+export async function revokeKeys(db: Database, actor: Actor, ids: readonly string[], reason: string | null | undefined, opts: BulkOptions): Promise<StoredKey[]> {
   const list = normalizeIds(ids);
   const why = normalizeReason(reason);
-  const result = await inBulk(
-    db,
-    actor,
-    'key.revoke',
-    async (tx) => {
-      const roots: KeyRecord[] = [];
+  const result = await inBulk(db, actor, opts, {
+    action: 'key.revoke',
+    work: async (tx) => {
       const revoked: string[] = [];
       // A key already revoked by an earlier id's cascade in this call is not an error.
       for (const id of list) {
         const r = await revokeKeyInTx(tx, actor, id, why, { skipRevoked: revoked.includes(id) });
         revoked.push(...r.revoked);
       }
-      for (const id of list) roots.push(await tx.apiKey.findUniqueOrThrow({ where: { id }, include: { scopeWorkflows: { select: { id: true } } } }));
+      const roots: StoredKey[] = [];
+      for (const id of list) roots.push(await getStoredKey(tx, id));
       return { roots, revoked };
     },
-    (r) => r.revoked.length,
-  );
+    changedCount: (r) => r.revoked.length,
+  });
   announceKeyChanges(result.revoked);
   return result.roots;
 }
 
-export async function rotateKeys(db: Database, actor: Actor, ids: readonly string[], gracePeriodSeconds?: number | null): Promise<Rotated[]> {
+export async function rotateKeys(db: Database, actor: Actor, ids: readonly string[], gracePeriodSeconds: number | null | undefined, opts: BulkOptions): Promise<Rotated[]> {
   const list = normalizeIds(ids);
   const grace = normalizeGrace(gracePeriodSeconds);
-  const rotated = await inBulk(
-    db,
-    actor,
-    'key.rotate',
-    async (tx) => {
+  const rotated = await inBulk(db, actor, opts, {
+    action: 'key.rotate',
+    work: async (tx) => {
       const out: Rotated[] = [];
       for (const id of list) out.push(await rotateKeyInTx(tx, actor, id, grace));
       return out;
     },
-    (r) => r.length,
-  );
+    changedCount: (r) => r.length,
+  });
   announceKeyChanges(rotated.flatMap((r) => r.affected));
   return rotated;
 }
 
-export async function updateKeys(db: Database, actor: Actor, ids: readonly string[], input: UpdateKeyInput): Promise<KeyRecord[]> {
+export async function updateKeys(db: Database, actor: Actor, ids: readonly string[], input: UpdateKeyInput, opts: BulkOptions): Promise<StoredKey[]> {
   const list = normalizeIds(ids);
   const update = normalizeUpdate(input);
   await assertHostnamesResolve(input.ipAllowlist);
   const updated = await reportingEscalations(db.prisma, actor, { action: 'key.update' }, () =>
-    inBulk(
-      db,
-      actor,
-      'key.update',
-      async (tx) => {
-        const out: KeyRecord[] = [];
+    inBulk(db, actor, opts, {
+      action: 'key.update',
+      work: async (tx) => {
+        const out: StoredKey[] = [];
         for (const id of list) out.push(await updateKeyInTx(tx, actor, id, update));
         return out;
       },
-      (r) => r.length,
-    ),
+      changedCount: (r) => r.length,
+    }),
   );
-  const subtree = await db.prisma.apiKey.findMany({ where: { ancestorIds: { hasSome: updated.map((k) => k.id) } }, select: { id: true } });
-  announceKeyChanges([...updated.map((k) => k.id), ...subtree.map((k) => k.id)]);
+  await announceWithSubtrees(
+    db,
+    updated.map((k) => k.id),
+  );
   return updated;
 }

@@ -1,83 +1,50 @@
-import type { Prisma } from '../generated/prisma/client';
 import type { Tx } from '../infra/db';
 import type { Actor } from '../access/admin';
-import { findEscalations, type HierarchySettings } from '../access/hierarchy';
+import { findEscalations, type Escalation } from '../access/hierarchy';
+import type { KeySettings, ScopeSettings } from '../access/key-settings';
 import { recordSecurityEvent } from '../audit/security';
 import { KeywardenError } from '../infra/errors';
+import { loadScopeMembers, scopeSettingsOf } from './scope';
+import { findStoredKeys, type StoredKey } from './stored';
 
-// Loads a key's ancestor chain as hierarchy settings and enforces "a child only narrows".
+// Loads a key's ancestor chain and enforces "a child only narrows".
 
-export const hierarchySelect = {
-  id: true,
-  accountId: true,
-  status: true,
-  permission: true,
-  expiresAt: true,
-  graceEndsAt: true,
-  scopeKind: true,
-  scopeAgentId: true,
-  scopeGroupId: true,
-  scopeGroup: { select: { agents: { select: { id: true } } } },
-  scopeWorkflows: { select: { id: true, agents: { select: { id: true } } } },
-  ipAllowlist: true,
-  rateLimits: true,
-  quota: true,
-  bandwidth: true,
-  maxConcurrent: true,
-  accessWindows: true,
-  allowedCountries: true,
-  ancestorIds: true,
-} satisfies Prisma.ApiKeySelect;
-
-export type HierarchyRow = Prisma.ApiKeyGetPayload<{ select: typeof hierarchySelect }>;
-
-type AmountJson = { units?: number; bytes?: number; period: 'DAY' | 'MONTH' } | null | undefined;
-
-/** A stored quota ({units, period}) or bandwidth ({bytes, period}) as a comparable amount. */
-export function amountOf(stored: unknown) {
-  const v = stored as AmountJson;
-  return v ? { amount: (v.units ?? v.bytes)!, period: v.period } : null;
-}
-
-export function toHierarchySettings(r: HierarchyRow): HierarchySettings {
+/** What a stored key allows with `scope` (its own, membership resolved, or one about to be set), as the hierarchy rules compare it. */
+export function keySettingsOf(k: StoredKey, scope: ScopeSettings): KeySettings {
   return {
-    permission: r.permission,
-    expiresAt: r.expiresAt ? r.expiresAt.getTime() : null,
-    scope: {
-      kind: r.scopeKind,
-      agentId: r.scopeAgentId,
-      groupId: r.scopeGroupId,
-      groupAgentIds: r.scopeGroup?.agents.map((a) => a.id) ?? [],
-      workflowIds: r.scopeWorkflows.map((w) => w.id),
-      workflowAgentIds: r.scopeWorkflows.flatMap((w) => w.agents.map((a) => a.id)),
-    },
-    ipAllowlist: r.ipAllowlist,
-    rateLimits: (r.rateLimits ?? []) as { window: string; limit: number }[],
-    quota: amountOf(r.quota),
-    bandwidth: amountOf(r.bandwidth),
-    maxConcurrent: r.maxConcurrent,
-    accessWindows: (r.accessWindows ?? []) as unknown[],
-    allowedCountries: r.allowedCountries,
+    permission: k.permission,
+    expiresAt: k.expiresAt,
+    scope,
+    ipAllowlist: k.ipAllowlist,
+    rateLimits: k.rateLimits,
+    quota: k.quota,
+    bandwidth: k.bandwidth,
+    maxConcurrent: k.maxConcurrent,
+    accessWindows: k.accessWindows,
+    allowedCountries: k.allowedCountries,
   };
 }
 
-/** The key with this id and every ancestor, nearest first. */
-export async function loadChainRows(tx: Tx, key: { id: string; ancestorIds: string[] }): Promise<HierarchyRow[]> {
-  const ids = [key.id, ...key.ancestorIds];
-  const rows = await tx.apiKey.findMany({ where: { id: { in: ids } }, select: hierarchySelect });
+/** The key and every ancestor, nearest first. */
+export async function loadChain(tx: Tx, key: { id: string; ancestorIds: string[] }): Promise<StoredKey[]> {
+  const rows = await findStoredKeys(tx, { where: { id: { in: [key.id, ...key.ancestorIds] } } });
   const byId = new Map(rows.map((r) => [r.id, r]));
-  return [key.id, ...[...key.ancestorIds].reverse()].map((id) => byId.get(id)!).filter(Boolean);
+  return [key.id, ...[...key.ancestorIds].reverse()].flatMap((id) => byId.get(id) ?? []);
 }
 
-export class EscalationError extends KeywardenError {
-  constructor(readonly escalations: { field: string; message: string }[]) {
+class EscalationError extends KeywardenError {
+  constructor(readonly escalations: Escalation[]) {
     super('EXCEEDS_PARENT', `exceeds the parent key: ${escalations.map((e) => `${e.field} ${e.message}`).join('; ')}`, escalations[0]?.field);
   }
 }
 
 /** Throws EscalationError when `settings` reach beyond any key of `ancestors`. */
-export function assertWithinAncestors(settings: HierarchySettings, ancestors: HierarchyRow[]): void {
-  const escalations = findEscalations(settings, ancestors.map(toHierarchySettings));
+export async function assertWithinAncestors(tx: Tx, settings: KeySettings, ancestors: readonly StoredKey[]): Promise<void> {
+  const members = await loadScopeMembers(tx, ancestors);
+  const escalations = findEscalations(
+    settings,
+    ancestors.map((a) => keySettingsOf(a, scopeSettingsOf(a, members))),
+  );
   if (escalations.length > 0) throw new EscalationError(escalations);
 }
 

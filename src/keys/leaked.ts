@@ -1,13 +1,14 @@
 import { emitEvent } from '../events/outbox';
-import { keyLeaked } from '../events/key-events';
 import type { Actor } from '../access/admin';
 import type { Tx, Database } from '../infra/db';
 import { recordSecurityEvent } from '../audit/security';
 import { KeywardenError } from '../infra/errors';
 import { logger } from '../infra/logger';
 import { announceKeyChanges } from './events';
-import { revokeKeyInTx, withWorkflows, type KeyRecord } from './lifecycle';
+import { keyLeaked } from './key-events';
+import { revokeKeyInTx } from './revoke';
 import { digestSecret, parseSecret } from './secret';
+import { getStoredKey, type StoredKey } from './stored';
 
 // Leaked keys (POST /v1/keys/leaked, `keywarden scan --report`): anyone may report secrets they
 // found, as with public credential-revocation APIs. Each well-formed secret that matches a key
@@ -23,7 +24,7 @@ export interface LeakReport {
   ip: string | null;
 }
 
-export interface LeakOutcome {
+interface LeakOutcome {
   /** Keys that matched a reported secret and were not revoked before. */
   matched: number;
   /** Every key revoked, subtrees included. */
@@ -39,21 +40,21 @@ function systemActor(accountId: string, ip: string | null): Actor {
   return { accountId, keyId: null as unknown as string, master: true, effectivePermission: 'FULL_ACCESS', ip };
 }
 
-export function leakReason(source: string | null): string {
+function leakReason(source: string | null): string {
   return source ? `leaked (${source})` : 'leaked';
 }
 
 /** Distinct digests of the well-formed secrets; malformed entries are dropped without a read. */
-export function leakedDigests(secrets: readonly string[]): string[] {
+function leakedDigests(secrets: readonly string[]): string[] {
   return [...new Set(secrets.filter((s) => parseSecret(s) !== null).map(digestSecret))];
 }
 
 /**
  * Hook point for what else a leak announces within the same transaction. The KEY_LEAKED
  * security event (and with it the security.alert webhook) is written here; the `key.leaked`
- * webhook event (events/key-events.ts keyLeaked) belongs here as well, next to it.
+ * webhook event (key-events.ts keyLeaked) belongs here as well, next to it.
  */
-export async function announceLeakInTx(tx: Tx, key: KeyRecord, report: LeakReport, outcome: { revoked: string[]; note?: string }): Promise<void> {
+async function announceLeakInTx(tx: Tx, key: StoredKey, report: LeakReport, outcome: { revoked: string[]; note?: string }): Promise<void> {
   await recordSecurityEvent(tx, {
     accountId: key.accountId,
     kind: 'KEY_LEAKED',
@@ -89,7 +90,7 @@ async function handleOne(db: Database, keyId: string, accountId: string, report:
     // owner is told at CRITICAL severity to create a new master key and revoke this one.
     if (err instanceof KeywardenError && err.code === 'CONFLICT') {
       await db.prisma.$transaction(async (tx) => {
-        const key = await tx.apiKey.findUniqueOrThrow({ where: { id: keyId }, include: withWorkflows });
+        const key = await getStoredKey(tx, keyId);
         await announceLeakInTx(tx, key, report, { revoked: [], note: `not revoked: ${err.message}` });
       });
       return [];

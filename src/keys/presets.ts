@@ -1,11 +1,6 @@
 import type { KeyType, Permission } from '../generated/prisma/enums';
+import type { RateLimitSetting } from '../access/key-settings';
 import type { SecretEnv } from './secret';
-
-export type RateWindow = 'MINUTE' | 'HOUR' | 'DAY';
-export interface RateLimitSetting {
-  window: RateWindow;
-  limit: number;
-}
 
 export interface KeyPreset {
   permission: Permission;

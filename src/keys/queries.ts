@@ -1,8 +1,9 @@
 import type { Prisma } from '../generated/prisma/client';
 import type { KeyStatus, KeyType } from '../generated/prisma/enums';
 import type { Actor } from '../access/admin';
+import type { Database } from '../infra/db';
 import { clock } from '../infra/clock';
-import { isUuid } from './settings';
+import { isUuid } from '../infra/validation';
 
 // Read-side filters for keys: which rows an actor may list, and what a status means at a moment
 // (a key past expiresAt is EXPIRED even before the sweep marks it).
@@ -12,13 +13,7 @@ export function visibleKeysWhere(actor: Actor): Prisma.ApiKeyWhereInput {
   return { accountId: actor.accountId, ancestorIds: { has: actor.keyId } };
 }
 
-export function effectiveStatus(k: { status: KeyStatus; expiresAt: Date | null; graceEndsAt: Date | null }, now = clock.now()): KeyStatus {
-  if (k.status === 'REVOKED' || k.status === 'EXPIRED') return k.status;
-  if (k.status === 'ROTATING' && k.graceEndsAt && k.graceEndsAt <= now) return 'REVOKED';
-  if (k.expiresAt && k.expiresAt <= now) return 'EXPIRED';
-  return k.status;
-}
-
+/** Keys whose status is `status` at `now`: access/usable.ts effectiveStatus as a database filter. */
 export function statusWhere(status: KeyStatus, now = clock.now()): Prisma.ApiKeyWhereInput {
   const live = { OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] };
   switch (status) {
@@ -57,4 +52,16 @@ export function keyFilterWhere(actor: Actor, filter: KeyFilter | null | undefine
 /** Descendants a revocation of `keyId` would take along: every key below it not yet revoked. */
 export function unrevokedDescendantsWhere(keyId: string): Prisma.ApiKeyWhereInput {
   return { ancestorIds: { has: keyId }, status: { not: 'REVOKED' } };
+}
+
+/** For each of `keyIds`, how many keys below it are not revoked yet: one grouped count for the whole list. */
+export async function countUnrevokedDescendants(db: Database, keyIds: readonly string[]): Promise<number[]> {
+  const ids = [...keyIds];
+  const rows = await db.prisma.$queryRaw<{ id: string; n: number }[]>`
+    SELECT a."id"::text AS "id", count(*)::int AS "n"
+      FROM "ApiKey" k, unnest(k."ancestorIds") AS a("id")
+     WHERE k."ancestorIds" && ${ids}::uuid[] AND k."status" <> 'REVOKED' AND a."id" = ANY(${ids}::uuid[])
+     GROUP BY a."id"`;
+  const counts = new Map(rows.map((r) => [r.id, r.n]));
+  return ids.map((id) => counts.get(id.toLowerCase()) ?? 0);
 }

@@ -46,7 +46,7 @@ function readIgnoreFile(dir: string): IgnoreScope | null {
 }
 
 /** Rules of every scope in order, root first: the last rule that speaks about a path decides. */
-export function isIgnored(scopes: readonly IgnoreScope[], target: string, isDir: boolean): boolean {
+function isIgnored(scopes: readonly IgnoreScope[], target: string, isDir: boolean): boolean {
   let ignored = false;
   for (const s of scopes) {
     const rel = path.relative(s.base, target).split(path.sep).join('/');
@@ -108,12 +108,12 @@ export function findSecretsInLine(text: string): string[] {
   return out;
 }
 
-export function looksBinary(head: Buffer): boolean {
+function looksBinary(head: Buffer): boolean {
   return head.subarray(0, BINARY_SNIFF_BYTES).includes(0);
 }
 
 /** Secrets in one file's contents, with 1-based line numbers. */
-export function findSecretsInText(buf: Buffer): { line: number; secret: string }[] {
+function findSecretsInText(buf: Buffer): { line: number; secret: string }[] {
   if (looksBinary(buf) || !buf.includes('ak_')) return [];
   const out: { line: number; secret: string }[] = [];
   const lines = buf.toString('utf8').split('\n');
@@ -154,7 +154,7 @@ export async function scanPaths(paths: string[], onFinding: (f: Finding, secret:
   return { found, filesScanned };
 }
 
-export const LEAKED_PATH = '/v1/keys/leaked';
+const LEAKED_PATH = '/v1/keys/leaked';
 /** The endpoint's own limit per request. */
 const REPORT_BATCH = 100;
 

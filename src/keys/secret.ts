@@ -13,7 +13,6 @@ export const BASE62_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkl
 const base62 = baseX(BASE62_ALPHABET);
 
 export type SecretEnv = 'dev' | 'prod' | 'int' | 'emg' | 'root';
-export const SECRET_ENVS: readonly SecretEnv[] = ['dev', 'prod', 'int', 'emg', 'root'];
 
 const CHECKSUM_LENGTH = 6;
 const START_BODY_CHARS = 4;
@@ -40,7 +39,7 @@ export function generateSecret(env: SecretEnv): string {
   return head + checksumOf(head);
 }
 
-export interface ParsedSecret {
+interface ParsedSecret {
   env: SecretEnv;
   body: string;
 }
@@ -64,20 +63,16 @@ export function digestSecret(secret: string): string {
 }
 const oneShotHash = (crypto as unknown as { hash?: (alg: string, data: string, enc: 'hex') => string }).hash;
 
-const DIGEST_SHAPE = /^[0-9a-f]{64}$/;
-
-export function digestsEqual(a: string, b: string): boolean {
-  if (!DIGEST_SHAPE.test(a) || !DIGEST_SHAPE.test(b)) return false;
-  const ba = Buffer.from(a, 'hex');
-  const bb = Buffer.from(b, 'hex');
-  return ba.length === bb.length && crypto.timingSafeEqual(ba, bb);
-}
-
 /** What lists show: the prefix plus the first four body characters. */
 export function startOf(secret: string): string {
   const parsed = SECRET_SHAPE.exec(secret);
   if (!parsed) throw new Error('not a Keywarden secret');
   return `ak_${parsed[1]}_${parsed[2].slice(0, START_BODY_CHARS)}`;
+}
+
+/** What is stored of a new secret: its digest, and its start for lists. */
+export function storedSecret(secret: string): { digest: string; start: string } {
+  return { digest: digestSecret(secret), start: startOf(secret) };
 }
 
 /** A secret as it may be shown after creation: start, then an ellipsis. */

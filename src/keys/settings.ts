@@ -1,12 +1,18 @@
 import type { KeyType, Permission, ScopeKind } from '../generated/prisma/enums';
-import { isIsoCountryCode } from '../access/country';
+import { normalizeCountryCode } from '../access/country';
 import { parseAllowlistEntry } from '../access/ip';
+import { PERIODS, RATE_WINDOWS, type AccessWindowSetting, type BandwidthSetting, type QuotaSetting, type RateLimitSetting } from '../access/key-settings';
+import { WEEKDAYS } from '../access/window';
 import { isHostnameEntry, normalizeHostname } from '../infra/hostnames';
 import { badInput } from '../infra/errors';
-import { EXPIRATION_DAYS, KEY_PRESETS, addDays, type Expiration, type RateLimitSetting, type RateWindow } from './presets';
+import { toJsonObject, type JsonObject } from '../infra/json';
+import { isUuid, isValidTimeZone } from '../infra/validation';
+import { EXPIRATION_DAYS, KEY_PRESETS, addDays, type Expiration } from './presets';
+import type { KeyRestrictions } from './stored';
 
-// Validation and normalization of the settings a key is created or updated with. Pure: ids are
-// checked against the database by the lifecycle functions. Errors name the input field.
+// Validation and normalization of the settings a key is created or updated with, into the typed
+// values its columns hold. Pure: ids are checked against the database by the operations (create,
+// update, scope). Errors name the input field.
 
 export interface ScopeInput {
   kind: ScopeKind;
@@ -14,21 +20,6 @@ export interface ScopeInput {
   groupId?: string | null;
   workflowIds?: string[] | null;
 }
-export interface QuotaSetting {
-  units: number;
-  period: 'DAY' | 'MONTH';
-}
-export interface BandwidthSetting {
-  bytes: number;
-  period: 'DAY' | 'MONTH';
-}
-export interface AccessWindowSetting {
-  days: string[];
-  start: string;
-  end: string;
-  timeZone: string;
-}
-
 /** The restriction and limit fields shared by create and update. */
 export interface KeyRestrictionsInput {
   ipAllowlist?: string[] | null;
@@ -59,20 +50,9 @@ export interface UpdateKeyInput extends KeyRestrictionsInput {
   expiresAt?: Date | null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (s: unknown): s is string => typeof s === 'string' && UUID.test(s);
-
-const MAX_NAME = 200;
 const MAX_LIST = 100;
 const MAX_METADATA_BYTES = 16_384;
 const MAX_CONDITION = 4_096;
-
-export function normalizeName(field: string, name: unknown): string {
-  const s = typeof name === 'string' ? name.trim() : '';
-  if (!s) throw badInput(field, 'must not be empty');
-  if (s.length > MAX_NAME) throw badInput(field, `must be at most ${MAX_NAME} characters`);
-  return s;
-}
 
 export function normalizeScope(field: string, scope: ScopeInput): ScopeInput {
   const has = (v: unknown) => v !== undefined && v !== null;
@@ -123,21 +103,15 @@ export function normalizeIpAllowlist(field: string, list: string[]): string[] {
   return out;
 }
 
-export function hostnameEntries(list: readonly string[]): string[] {
-  return list.filter((e) => !parseAllowlistEntry(e).ok);
-}
-
-const WINDOWS: RateWindow[] = ['MINUTE', 'HOUR', 'DAY'];
-
-export function normalizeRateLimits(field: string, list: RateLimitSetting[]): RateLimitSetting[] {
+function normalizeRateLimits(field: string, list: RateLimitSetting[]): RateLimitSetting[] {
   const seen = new Set<string>();
   list.forEach((r, i) => {
-    if (!WINDOWS.includes(r.window)) throw badInput(`${field}[${i}].window`, `unknown window "${String(r.window)}"`);
+    if (!RATE_WINDOWS.includes(r.window)) throw badInput(`${field}[${i}].window`, `unknown window "${String(r.window)}"`);
     if (!Number.isInteger(r.limit) || r.limit < 1) throw badInput(`${field}[${i}].limit`, 'must be a whole number of at least 1');
     if (seen.has(r.window)) throw badInput(`${field}[${i}].window`, `${r.window} is listed twice`);
     seen.add(r.window);
   });
-  return WINDOWS.flatMap((w) => list.filter((r) => r.window === w).map((r) => ({ window: r.window, limit: r.limit })));
+  return RATE_WINDOWS.flatMap((w) => list.filter((r) => r.window === w).map((r) => ({ window: r.window, limit: r.limit })));
 }
 
 function positiveAmount(field: string, n: number, integer: boolean): number {
@@ -148,24 +122,19 @@ function positiveAmount(field: string, n: number, integer: boolean): number {
   return n;
 }
 
-const PERIODS = ['DAY', 'MONTH'];
-function checkPeriod(field: string, p: string): void {
-  if (!PERIODS.includes(p)) throw badInput(field, `unknown period "${p}"`);
+function normalizeQuota(field: string, q: QuotaSetting): QuotaSetting {
+  if (!PERIODS.includes(q.period)) throw badInput(`${field}.period`, `unknown period "${q.period}"`);
+  return { units: positiveAmount(`${field}.units`, q.units, true), period: q.period };
 }
 
-const WEEKDAYS = ['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN'];
+function normalizeBandwidth(field: string, b: BandwidthSetting): BandwidthSetting {
+  if (!PERIODS.includes(b.period)) throw badInput(`${field}.period`, `unknown period "${b.period}"`);
+  return { bytes: positiveAmount(`${field}.bytes`, b.bytes, true), period: b.period };
+}
+
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 
-export function isValidTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export function normalizeAccessWindows(field: string, list: AccessWindowSetting[]): AccessWindowSetting[] {
+function normalizeAccessWindows(field: string, list: AccessWindowSetting[]): AccessWindowSetting[] {
   if (list.length > MAX_LIST) throw badInput(field, `at most ${MAX_LIST} windows`);
   return list.map((w, i) => {
     const f = `${field}[${i}]`;
@@ -181,59 +150,52 @@ export function normalizeAccessWindows(field: string, list: AccessWindowSetting[
   });
 }
 
-export function normalizeCountries(field: string, list: string[]): string[] {
+function normalizeCountries(field: string, list: string[]): string[] {
   if (list.length > 250) throw badInput(field, 'at most 250 countries');
-  return [
-    ...new Set(
-      list.map((c, i) => {
-        const up = c.trim().toUpperCase();
-        if (!isIsoCountryCode(up)) throw badInput(`${field}[${i}]`, `"${c}" is not an ISO 3166-1 alpha-2 country code`);
-        return up;
-      }),
-    ),
-  ];
+  const codes = list.map((c, i) => {
+    const code = normalizeCountryCode(c);
+    if (!code) throw badInput(`${field}[${i}]`, `"${c}" is not an ISO 3166-1 alpha-2 country code`);
+    return code;
+  });
+  return [...new Set(codes)];
 }
 
-export function normalizeMetadata(field: string, metadata: unknown): object | null {
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A JSON object of at most 16 KB, stored as the JSON it serializes to. */
+function normalizeMetadata(field: string, metadata: unknown): JsonObject | null {
   if (metadata === null || metadata === undefined) return null;
-  if (typeof metadata !== 'object' || Array.isArray(metadata)) throw badInput(field, 'must be a JSON object');
+  if (!isObject(metadata)) throw badInput(field, 'must be a JSON object');
   if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) throw badInput(field, `must be at most ${MAX_METADATA_BYTES} bytes as JSON`);
-  return metadata as object;
+  return toJsonObject(metadata);
 }
 
-/** Database fields for the restriction settings that are present in `input` (undefined = leave as is). */
-export function normalizeRestrictions(input: KeyRestrictionsInput, validateCondition: (field: string, expr: string) => void) {
-  const out: Record<string, unknown> = {};
+function normalizeCondition(field: string, condition: string | null, validateCondition: (field: string, expr: string) => void): string | null {
+  const c = condition?.trim() ?? '';
+  if (c.length > MAX_CONDITION) throw badInput(field, `must be at most ${MAX_CONDITION} characters`);
+  if (c) validateCondition(field, c);
+  return c || null;
+}
+
+function normalizeRotationPeriod(field: string, days: number | null): number | null {
+  if (days !== null && (!Number.isInteger(days) || days < 1 || days > 3650)) throw badInput(field, 'must be a whole number from 1 to 3650');
+  return days;
+}
+
+/** The restriction settings present in `input` (a field left out is left out: undefined = leave as is). */
+export function normalizeRestrictions(input: KeyRestrictionsInput, validateCondition: (field: string, expr: string) => void): Partial<KeyRestrictions> {
+  const out: Partial<KeyRestrictions> = {};
   if (input.ipAllowlist !== undefined) out.ipAllowlist = normalizeIpAllowlist('input.ipAllowlist', input.ipAllowlist ?? []);
   if (input.rateLimits !== undefined) out.rateLimits = normalizeRateLimits('input.rateLimits', input.rateLimits ?? []);
-  if (input.quota !== undefined) {
-    if (input.quota) {
-      checkPeriod('input.quota.period', input.quota.period);
-      out.quota = { units: positiveAmount('input.quota.units', input.quota.units, true), period: input.quota.period };
-    } else out.quota = null;
-  }
-  if (input.bandwidth !== undefined) {
-    if (input.bandwidth) {
-      checkPeriod('input.bandwidth.period', input.bandwidth.period);
-      out.bandwidth = { bytes: positiveAmount('input.bandwidth.bytes', input.bandwidth.bytes, true), period: input.bandwidth.period };
-    } else out.bandwidth = null;
-  }
+  if (input.quota !== undefined) out.quota = input.quota && normalizeQuota('input.quota', input.quota);
+  if (input.bandwidth !== undefined) out.bandwidth = input.bandwidth && normalizeBandwidth('input.bandwidth', input.bandwidth);
   if (input.maxConcurrent !== undefined) {
     out.maxConcurrent = input.maxConcurrent === null ? null : positiveAmount('input.maxConcurrent', input.maxConcurrent, true);
   }
   if (input.accessWindows !== undefined) out.accessWindows = normalizeAccessWindows('input.accessWindows', input.accessWindows ?? []);
   if (input.allowedCountries !== undefined) out.allowedCountries = normalizeCountries('input.allowedCountries', input.allowedCountries ?? []);
-  if (input.condition !== undefined) {
-    const c = input.condition?.trim() ?? '';
-    if (c.length > MAX_CONDITION) throw badInput('input.condition', `must be at most ${MAX_CONDITION} characters`);
-    if (c) validateCondition('input.condition', c);
-    out.condition = c || null;
-  }
-  if (input.rotationPeriodDays !== undefined) {
-    const d = input.rotationPeriodDays;
-    if (d !== null && (!Number.isInteger(d) || d < 1 || d > 3650)) throw badInput('input.rotationPeriodDays', 'must be a whole number from 1 to 3650');
-    out.rotationPeriodDays = d;
-  }
+  if (input.condition !== undefined) out.condition = normalizeCondition('input.condition', input.condition, validateCondition);
+  if (input.rotationPeriodDays !== undefined) out.rotationPeriodDays = normalizeRotationPeriod('input.rotationPeriodDays', input.rotationPeriodDays);
   if (input.metadata !== undefined) out.metadata = normalizeMetadata('input.metadata', input.metadata);
   return out;
 }
@@ -255,14 +217,4 @@ export function futureDate(field: string, d: Date, now: Date): Date {
   if (!(d instanceof Date) || Number.isNaN(d.getTime())) throw badInput(field, 'is not a valid date');
   if (d.getTime() <= now.getTime()) throw badInput(field, 'must be in the future');
   return d;
-}
-
-export const MAX_GRACE_SECONDS = 30 * 86_400;
-
-/** gracePeriodSeconds of a rotation (keys and webhook secrets): default a day, 0 to 30 days. */
-export function normalizeGrace(seconds: number | null | undefined): number {
-  const s = seconds ?? 86_400;
-  if (!Number.isInteger(s) || s < 0) throw badInput('gracePeriodSeconds', 'must be a whole number of seconds, 0 or more');
-  if (s > MAX_GRACE_SECONDS) throw badInput('gracePeriodSeconds', `must be at most ${MAX_GRACE_SECONDS} (30 days)`);
-  return s;
 }

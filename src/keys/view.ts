@@ -1,9 +1,7 @@
-import type { ApiKey } from '../generated/prisma/client';
-
-type KeyRow = Omit<ApiKey, never> & { scopeWorkflows?: { id: string }[] };
+import type { StoredKey } from './stored';
 
 /** A key as the audit log, webhooks and exports see it: every setting, never the digest. */
-export function keySettingsView(k: KeyRow) {
+export function keySettingsView(k: StoredKey) {
   return {
     id: k.id,
     name: k.name,
@@ -15,7 +13,7 @@ export function keySettingsView(k: KeyRow) {
       kind: k.scopeKind,
       agentId: k.scopeAgentId,
       groupId: k.scopeGroupId,
-      workflowIds: k.scopeWorkflows?.map((w) => w.id) ?? [],
+      workflowIds: k.scopeWorkflows.map((w) => w.id),
     },
     status: k.status,
     expiresAt: k.expiresAt,

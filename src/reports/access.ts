@@ -1,9 +1,10 @@
-import type { Prisma } from '../generated/prisma/client';
 import type { Permission, ScopeKind } from '../generated/prisma/enums';
 import type { Database } from '../infra/db';
 import { lowestPermission } from '../access/permission';
+import { effectiveStatus, isUsable } from '../access/usable';
 import { clock } from '../infra/clock';
-import { effectiveStatus, statusWhere } from '../keys/queries';
+import { statusWhere } from '../keys/queries';
+import { findStoredKeys, type StoredKey } from '../keys/stored';
 import { REPORT_BATCH_SIZE, ReportBuilder, assertReportFormat, type Report, type ReportFormat } from './format';
 
 // accessReport: which key reaches which agent and workflow, with which permission, after
@@ -12,31 +13,8 @@ import { REPORT_BATCH_SIZE, ReportBuilder, assertReportFormat, type Report, type
 // revoked or expired link reaches nothing and is left out. ALL_AGENTS expands to the account's
 // agents, groups to their members, WORKFLOW to its workflows and their agents.
 
-export const ACCESS_COLUMNS = ['keyId', 'keyName', 'keyStart', 'keyType', 'master', 'status', 'permission', 'targetType', 'targetId', 'targetName', 'restrictions'] as const;
+const ACCESS_COLUMNS = ['keyId', 'keyName', 'keyStart', 'keyType', 'master', 'status', 'permission', 'targetType', 'targetId', 'targetName', 'restrictions'] as const;
 type Column = (typeof ACCESS_COLUMNS)[number];
-
-const linkSelect = {
-  id: true,
-  name: true,
-  start: true,
-  type: true,
-  master: true,
-  status: true,
-  createdAt: true,
-  expiresAt: true,
-  graceEndsAt: true,
-  permission: true,
-  scopeKind: true,
-  scopeAgentId: true,
-  scopeGroupId: true,
-  scopeWorkflows: { select: { id: true } },
-  ipAllowlist: true,
-  accessWindows: true,
-  allowedCountries: true,
-  condition: true,
-  ancestorIds: true,
-} satisfies Prisma.ApiKeySelect;
-type LinkRow = Prisma.ApiKeyGetPayload<{ select: typeof linkSelect }>;
 
 interface Directory {
   agents: Map<string, string>;
@@ -90,7 +68,7 @@ async function loadDirectory(db: Database, accountId: string, batchSize: number)
 }
 
 /** What one link of a chain lets through, as scopeAllows (access/scope.ts) decides it. */
-export function linkReach(link: { scopeKind: ScopeKind; scopeAgentId: string | null; scopeGroupId: string | null; workflowIds: readonly string[] }, dir: Directory): Reach {
+function linkReach(link: { scopeKind: ScopeKind; scopeAgentId: string | null; scopeGroupId: string | null; workflowIds: readonly string[] }, dir: Directory): Reach {
   switch (link.scopeKind) {
     case 'ALL_AGENTS':
       return { agents: null, workflows: null };
@@ -113,11 +91,11 @@ function intersect(a: Set<string> | null, b: Set<string> | null): Set<string> | 
 }
 
 /** Restrictions besides scope that apply anywhere along the chain (the report cannot evaluate them). */
-function restrictionsOf(chain: readonly LinkRow[]): string {
+function restrictionsOf(chain: readonly StoredKey[]): string {
   const kinds = new Set<string>();
   for (const l of chain) {
     if (l.ipAllowlist.length > 0) kinds.add('ip');
-    if (Array.isArray(l.accessWindows) && l.accessWindows.length > 0) kinds.add('accessWindow');
+    if (l.accessWindows.length > 0) kinds.add('accessWindow');
     if (l.allowedCountries.length > 0) kinds.add('country');
     if (l.condition) kinds.add('condition');
   }
@@ -128,6 +106,27 @@ function restrictionsOf(chain: readonly LinkRow[]): string {
 const compareText = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
 const byName = (names: Map<string, string>) => (a: string, b: string) => compareText(names.get(a) ?? '', names.get(b) ?? '') || compareText(a, b);
 
+/** What every link of the chain lets through together. */
+function reachOf(chain: readonly StoredKey[], dir: Directory): Reach {
+  let reach: Reach = { agents: null, workflows: null };
+  for (const l of chain) {
+    const r = linkReach({ ...l, workflowIds: l.scopeWorkflows.map((w) => w.id) }, dir);
+    reach = { agents: intersect(reach.agents, r.agents), workflows: intersect(reach.workflows, r.workflows) };
+  }
+  return reach;
+}
+
+/** The key and its ancestors; null when one is missing or no longer usable, which stops the whole chain as verification treats it. */
+function liveChain(key: StoredKey, links: ReadonlyMap<string, StoredKey>, nowMs: number): StoredKey[] | null {
+  const chain = [key];
+  for (const id of key.ancestorIds) {
+    const a = links.get(id);
+    if (!a || !isUsable(a, nowMs)) return null;
+    chain.push(a);
+  }
+  return chain;
+}
+
 export async function accessReport(db: Database, accountId: string, format: ReportFormat, opts: { batchSize?: number } = {}): Promise<Report> {
   const batchSize = opts.batchSize ?? REPORT_BATCH_SIZE;
   const now = clock.now();
@@ -137,50 +136,27 @@ export async function accessReport(db: Database, accountId: string, format: Repo
   const workflowNames = new Map([...dir.workflows].map(([id, w]) => [id, w.name]));
   const allWorkflows = [...dir.workflows.keys()].sort(byName(workflowNames));
   // Keys of earlier pages stay known: they are the ancestors of later ones.
-  const links = new Map<string, LinkRow>();
-  const live = (l: LinkRow) => ['ACTIVE', 'ROTATING'].includes(effectiveStatus(l, now));
+  const links = new Map<string, StoredKey>();
+  const addRows = (key: StoredKey, chain: readonly StoredKey[]) => {
+    const reach = reachOf(chain, dir);
+    const permission: Permission = lowestPermission(chain.map((l) => l.permission));
+    const base = { keyId: key.id, keyName: key.name, keyStart: key.start, keyType: key.type, master: key.master, status: effectiveStatus(key, now.getTime()), permission, restrictions: restrictionsOf(chain) };
+    const agents = reach.agents === null ? allAgents : allAgents.filter((a) => reach.agents!.has(a));
+    const workflows = reach.workflows === null ? allWorkflows : allWorkflows.filter((w) => reach.workflows!.has(w));
+    for (const a of agents) report.add({ ...base, targetType: 'AGENT', targetId: a, targetName: dir.agents.get(a) ?? '' });
+    for (const w of workflows) report.add({ ...base, targetType: 'WORKFLOW', targetId: w, targetName: workflowNames.get(w) ?? '' });
+  };
 
   await readPaged(
-    (c) =>
-      db.prisma.apiKey.findMany({
-        where: { accountId, OR: [statusWhere('ACTIVE', now), statusWhere('ROTATING', now)] },
-        select: linkSelect,
-        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-        ...page(c, batchSize),
-      }),
+    (c) => findStoredKeys(db.prisma, { where: { accountId, OR: [statusWhere('ACTIVE', now), statusWhere('ROTATING', now)] }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], ...page(c, batchSize) }),
     batchSize,
     async (keys) => {
       for (const k of keys) links.set(k.id, k);
       const missing = [...new Set(keys.flatMap((k) => k.ancestorIds))].filter((id) => !links.has(id));
-      if (missing.length > 0) {
-        const ancestors = await db.prisma.apiKey.findMany({ where: { accountId, id: { in: missing } }, select: linkSelect });
-        for (const a of ancestors) links.set(a.id, a);
-      }
+      if (missing.length > 0) for (const a of await findStoredKeys(db.prisma, { where: { accountId, id: { in: missing } } })) links.set(a.id, a);
       for (const key of keys) {
-        const ancestors = key.ancestorIds.map((id) => links.get(id));
-        // A missing or dead ancestor stops the whole chain, as verification treats it.
-        if (ancestors.some((a) => !a || !live(a))) continue;
-        const chain = [key, ...(ancestors as LinkRow[])];
-        let reach: Reach = { agents: null, workflows: null };
-        for (const l of chain) {
-          const r = linkReach({ ...l, workflowIds: l.scopeWorkflows.map((w) => w.id) }, dir);
-          reach = { agents: intersect(reach.agents, r.agents), workflows: intersect(reach.workflows, r.workflows) };
-        }
-        const permission: Permission = lowestPermission(chain.map((l) => l.permission));
-        const base = {
-          keyId: key.id,
-          keyName: key.name,
-          keyStart: key.start,
-          keyType: key.type,
-          master: key.master,
-          status: effectiveStatus(key, now),
-          permission,
-          restrictions: restrictionsOf(chain),
-        };
-        const agents = reach.agents === null ? allAgents : allAgents.filter((a) => reach.agents!.has(a));
-        const workflows = reach.workflows === null ? allWorkflows : allWorkflows.filter((w) => reach.workflows!.has(w));
-        for (const a of agents) report.add({ ...base, targetType: 'AGENT', targetId: a, targetName: dir.agents.get(a) ?? '' });
-        for (const w of workflows) report.add({ ...base, targetType: 'WORKFLOW', targetId: w, targetName: workflowNames.get(w) ?? '' });
+        const chain = liveChain(key, links, now.getTime());
+        if (chain) addRows(key, chain);
       }
     },
   );

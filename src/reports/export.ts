@@ -2,13 +2,14 @@ import type { Database } from '../infra/db';
 import type { Actor } from '../access/admin';
 import { clock } from '../infra/clock';
 import { forbidden } from '../infra/errors';
+import { findStoredKeys } from '../keys/stored';
 import { keySettingsView } from '../keys/view';
 import { endpointView } from '../webhooks/endpoints';
 
 // exportConfiguration: everything needed to recreate an account's setup elsewhere, and nothing
 // secret (no key secrets, no digests, no webhook secrets). Versioned for a later import.
 
-export const EXPORT_FORMAT_VERSION = 1;
+const EXPORT_FORMAT_VERSION = 1;
 
 export async function exportConfiguration(db: Database, actor: Actor) {
   if (!actor.master) throw forbidden('only a master key can export the account configuration');
@@ -18,7 +19,7 @@ export async function exportConfiguration(db: Database, actor: Actor) {
     db.prisma.agent.findMany({ where: { accountId }, orderBy: { createdAt: 'asc' }, select: { id: true, name: true, upstreamUrl: true, createdAt: true } }),
     db.prisma.agentGroup.findMany({ where: { accountId }, orderBy: { createdAt: 'asc' }, select: { id: true, name: true, agents: { select: { id: true } } } }),
     db.prisma.workflow.findMany({ where: { accountId }, orderBy: { createdAt: 'asc' }, select: { id: true, name: true, upstreamUrl: true, agents: { select: { id: true } } } }),
-    db.prisma.apiKey.findMany({ where: { accountId }, orderBy: { createdAt: 'asc' }, include: { scopeWorkflows: { select: { id: true } } } }),
+    findStoredKeys(db.prisma, { where: { accountId }, orderBy: { createdAt: 'asc' } }),
     db.prisma.webhookEndpoint.findMany({ where: { accountId }, orderBy: { createdAt: 'asc' } }),
   ]);
   return {

@@ -7,7 +7,7 @@ import { REPORT_BATCH_SIZE, ReportBuilder, assertRange, assertReportFormat, type
 // severity, zeros included, so a reader need not know the enum); CSV is the event table alone,
 // since one RFC 4180 document holds one table.
 
-export const SECURITY_COLUMNS = ['id', 'createdAt', 'kind', 'severity', 'keyId', 'keyName', 'ip', 'acknowledgedAt', 'details'] as const;
+const SECURITY_COLUMNS = ['id', 'createdAt', 'kind', 'severity', 'keyId', 'keyName', 'ip', 'acknowledgedAt', 'details'] as const;
 type Column = (typeof SECURITY_COLUMNS)[number];
 
 export async function securityReport(db: Database, accountId: string, input: { from: Date; to: Date; format: ReportFormat }, opts: { batchSize?: number } = {}): Promise<Report> {

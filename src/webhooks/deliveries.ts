@@ -5,7 +5,7 @@ import type { Actor } from '../access/admin';
 import { appendAudit } from '../audit/chain';
 import { clock } from '../infra/clock';
 import { KeywardenError, forbidden, notFound } from '../infra/errors';
-import { isUuid } from '../keys/settings';
+import { isUuid } from '../infra/validation';
 import { notifyRelay } from '../events/outbox';
 import { loadEndpoint } from './endpoints';
 

@@ -5,7 +5,7 @@ import type { Actor } from '../access/admin';
 import { appendAudit } from '../audit/chain';
 import { clock } from '../infra/clock';
 import { KeywardenError, badInput, forbidden, notFound } from '../infra/errors';
-import { isUuid, normalizeGrace } from '../keys/settings';
+import { isUuid, normalizeGrace } from '../infra/validation';
 import { normalizeEventTypes } from '../events/types';
 import { webhookRuntime } from './runtime';
 import { encryptSecret, generateWebhookSecret } from './secrets';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type Redis from 'ioredis';
 import { openDatabase, type Database } from '../../src/infra/db';
 import { createRedis } from '../../src/infra/redis';
-import { createAccountWithMasterKey } from '../../src/keys/lifecycle';
+import { createAccountWithMasterKey } from '../../src/keys/bootstrap';
 import { createApp, type App, type AppDeps } from '../../src/server';
 import { wireInvalidation } from '../../src/keys/invalidation';
 

@@ -36,6 +36,34 @@ test('descendantCount counts every key below, at any depth, until it is revoked'
   expect((await ok(COUNT, { id: a }, acct.secret)).key.descendantCount).toBe(0);
 });
 
+test('descendantCount on a page of 50 keys costs one grouped count, not one per key', async () => {
+  const acct = await h.newAccount('desc-page');
+  const expected = new Map<string, number>([[acct.keyId, 0]]);
+  const root = (await ok(CREATE, { input: { name: 'root', type: 'PRODUCTION', permission: 'MANAGE' } }, acct.secret)).createKey.key.id;
+  expected.set(root, 49);
+  for (let c = 0; c < 7; c++) {
+    const child = (await ok(DERIVE, { p: root, input: { name: `c${c}`, type: 'PRODUCTION' } }, acct.secret)).deriveKey.key.id;
+    expected.set(child, 6);
+    for (let g = 0; g < 6; g++) {
+      const leaf = (await ok(DERIVE, { p: child, input: { name: `c${c}g${g}`, type: 'PRODUCTION' } }, acct.secret)).deriveKey.key.id;
+      expected.set(leaf, 0);
+    }
+  }
+  const page = (fields: string) => `{ keys(first: 50) { edges { node { ${fields} } } } }`;
+  await ok(page('id'), {}, acct.secret); // the calling key is cached from here on
+
+  const q0 = h.db.queryCount();
+  await ok(page('id'), {}, acct.secret);
+  const q1 = h.db.queryCount();
+  const listed = (await ok(page('id descendantCount'), {}, acct.secret)).keys.edges.map((e: any) => e.node);
+  const q2 = h.db.queryCount();
+
+  expect(listed).toHaveLength(50);
+  for (const k of listed) expect([k.id, k.descendantCount]).toEqual([k.id, expected.get(k.id)]);
+  // The same page with descendantCount costs exactly one statement more.
+  expect(q2 - q1 - (q1 - q0)).toBe(1);
+});
+
 test("another account cannot read a key's descendant count", async () => {
   const owner = await h.newAccount('desc-owner');
   const other = await h.newAccount('desc-other');

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
-import { createAccountWithMasterKey } from '../../src/keys/lifecycle';
+import { createAccountWithMasterKey } from '../../src/keys/bootstrap';
 import { spawnCli, type Spawned } from '../helpers/processes';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 import { TEST_ENCRYPTION_KEY, eventually, isolatedDatabase, isolatedPrefix, type IsolatedDatabase } from '../helpers/webhooks';

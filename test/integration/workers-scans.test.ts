@@ -1,7 +1,7 @@
 import { openDatabase, type Database } from '../../src/infra/db';
 import { createRedis } from '../../src/infra/redis';
 import { keyChanges } from '../../src/keys/events';
-import { endRotationGrace, expireKeys, remindRotationDue, warnExpiringKeys } from '../../src/events/scheduled';
+import { endRotationGrace, expireKeys, remindRotationDue, warnExpiringKeys } from '../../src/keys/scheduled';
 import { keyInvalidationChannel as invalidationChannel } from '../../src/infra/redis-keys';
 import type { Harness } from '../helpers/harness';
 import { spawnCli, type Spawned } from '../helpers/processes';

@@ -1,5 +1,5 @@
 import { Environment } from '@marcbachmann/cel-js';
-import { compileCondition, conditionHolds, evaluateCondition, validateCondition, type ConditionAttributes } from '../../src/access/condition';
+import { compileCondition, compileOrDeny, evaluateCondition, validateCondition, type ConditionAttributes } from '../../src/access/condition';
 import { KeywardenError } from '../../src/infra/errors';
 
 // Monday 2026-01-05 17:30 UTC
@@ -119,8 +119,12 @@ describe('compiled programs', () => {
     check.mockRestore();
   });
 
-  it('conditionHolds compiles on demand and denies what does not compile', () => {
-    expect(conditionHolds('request.method == "POST"', base)).toBe(true);
-    expect(conditionHolds('request.method ==', base)).toBe(false);
+  it('compileOrDeny compiles a stored condition, and one that no longer compiles denies everything', () => {
+    expect(compileOrDeny(null)).toBeNull();
+    expect(compileOrDeny('')).toBeNull();
+    expect(evaluateCondition(compileOrDeny('request.method == "POST"')!, base)).toBe(true);
+    const broken = compileOrDeny('request.method ==')!;
+    expect(broken.expression).toBe('false');
+    expect(evaluateCondition(broken, base)).toBe(false);
   });
 });

@@ -37,6 +37,7 @@ describe('loadConfig defaults', () => {
       logLevel: 'info',
       graphqlMaxDepth: 12,
       graphqlMaxComplexity: 5000,
+      bulkOperationThreshold: 10,
     });
   });
 
@@ -83,6 +84,7 @@ describe('loadConfig reads valid values', () => {
     ['WEBHOOK_TIMEOUT_MS', { WEBHOOK_TIMEOUT_MS: '2500' }, { webhookTimeoutMs: 2500 }],
     ['SCAN_INTERVAL_SECONDS', { SCAN_INTERVAL_SECONDS: '60' }, { scanIntervalSeconds: 60 }],
     ['LOG_LEVEL', { LOG_LEVEL: 'debug' }, { logLevel: 'debug' }],
+    ['BULK_OPERATION_THRESHOLD', { BULK_OPERATION_THRESHOLD: '25' }, { bulkOperationThreshold: 25 }],
   ])('%s', (_label, env, expected) => {
     expect(loadConfig(env)).toMatchObject(expected);
   });
@@ -129,6 +131,8 @@ describe('loadConfig rejects invalid variables with a ConfigError naming the var
     ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
     ['RATE_LIMIT_FAILURE_MODE', { RATE_LIMIT_FAILURE_MODE: 'sometimes' }],
     ['BRUTE_FORCE_MAX_FAILURES', { BRUTE_FORCE_MAX_FAILURES: '0' }],
+    ['BULK_OPERATION_THRESHOLD', { BULK_OPERATION_THRESHOLD: '0' }],
+    ['BULK_OPERATION_THRESHOLD', { BULK_OPERATION_THRESHOLD: 'ten' }],
     ['KEYWARDEN_ENCRYPTION_KEY', { KEYWARDEN_ENCRYPTION_KEY: crypto.randomBytes(16).toString('base64') }],
     ['KEYWARDEN_ENCRYPTION_KEY', { KEYWARDEN_ENCRYPTION_KEY: crypto.randomBytes(31).toString('base64') }],
     ['KEYWARDEN_ENCRYPTION_KEY', { KEYWARDEN_ENCRYPTION_KEY: crypto.randomBytes(33).toString('base64') }],

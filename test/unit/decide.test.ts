@@ -1,6 +1,7 @@
 import type { Permission } from '../../src/generated/prisma/enums';
-import { checks, decide, type ChainLink, type KeySnapshot, type VerifyCode, type VerifyRequest } from '../../src/access/decide';
+import { checks, decide, type DecisionKey, type VerifyCode, type VerifyRequest } from '../../src/access/decide';
 import { parseAllowlistEntry, type IpRange } from '../../src/access/ip';
+import type { ResolvedLink } from '../../src/access/resolved-key';
 import type { ScopeRule } from '../../src/access/scope';
 
 const NOW = Date.UTC(2030, 0, 15, 12, 0, 0);
@@ -22,7 +23,7 @@ function ips(...entries: string[]): IpRange[] {
 }
 
 let linkCounter = 0;
-function link(over: Partial<ChainLink> = {}): ChainLink {
+function link(over: Partial<ResolvedLink> = {}): ResolvedLink {
   linkCounter++;
   return {
     id: `k${linkCounter}`,
@@ -32,18 +33,22 @@ function link(over: Partial<ChainLink> = {}): ChainLink {
     permission: 'FULL_ACCESS',
     scope: { kind: 'ALL_AGENTS' },
     ipRanges: [],
+    ipHosts: [],
+    accessWindows: [],
+    allowedCountries: [],
+    condition: null,
     ...over,
   };
 }
 
 /** A key whose chain is [key, parent, grandparent, ...], each given as overrides of an unrestricted link. */
-function keyWith(...chain: Partial<ChainLink>[]): KeySnapshot {
+function keyWith(...chain: Partial<ResolvedLink>[]): DecisionKey {
   const links = (chain.length ? chain : [{}]).map(link);
-  return { id: links[0].id, accountId: ACCOUNT, type: 'PRODUCTION', master: false, chain: links };
+  return { accountId: ACCOUNT, type: 'PRODUCTION', chain: links, metadata: null };
 }
 
 /** A chain of `depth` unrestricted keys with `over` applied to the link at `at` (0 = the key). */
-function deepKey(depth: number, at: number, over: Partial<ChainLink>): KeySnapshot {
+function deepKey(depth: number, at: number, over: Partial<ResolvedLink>): DecisionKey {
   return keyWith(...Array.from({ length: depth }, (_, i) => (i === at ? over : {})));
 }
 
@@ -58,7 +63,7 @@ const single: ScopeRule = { kind: 'SINGLE_AGENT', agentId: AGENT_A };
 const group: ScopeRule = { kind: 'AGENT_GROUP', agentIds: new Set([AGENT_A, AGENT_B]) };
 const workflow: ScopeRule = { kind: 'WORKFLOW', workflowIds: new Set([FLOW_1]), agentIds: new Set([AGENT_A, AGENT_C]) };
 
-type Row = [string, KeySnapshot | null, VerifyRequest, VerifyCode];
+type Row = [string, DecisionKey | null, VerifyRequest, VerifyCode];
 
 describe('decide: one row per verify code', () => {
   test.each<Row>([

@@ -1,9 +1,10 @@
 import type { Prisma } from '../generated/prisma/client';
 import type { Database, Tx } from '../infra/db';
 import { clock } from '../infra/clock';
-import { announceKeyChanges } from '../keys/events';
+import { emitOnce } from '../events/outbox';
+import { announceKeyChanges } from './events';
 import { keyExpired, keyExpiring, keyRotationDue } from './key-events';
-import { emitOnce } from './outbox';
+import { findStoredKeys, type StoredKey } from './stored';
 
 // The scheduled scans (run by the worker layer every SCAN_INTERVAL_SECONDS). Each reads only
 // the keys past a deadline, through the (status, <deadline>) indexes, in batches, and is safe
@@ -15,7 +16,6 @@ import { emitOnce } from './outbox';
 // reports them from that moment on; the sweep only records what is already true.
 
 const DAY_MS = 86_400_000;
-const withWorkflows = { scopeWorkflows: { select: { id: true } } } as const;
 
 export interface ScanOptions {
   now?: Date;
@@ -23,16 +23,10 @@ export interface ScanOptions {
 }
 
 /** Pages through keys matching `where` in (deadline, id) order; `visit` sees each page once. */
-async function forEachPage(
-  db: Database,
-  where: Prisma.ApiKeyWhereInput,
-  orderBy: Prisma.ApiKeyOrderByWithRelationInput,
-  batchSize: number,
-  visit: (rows: Prisma.ApiKeyGetPayload<{ include: typeof withWorkflows }>[]) => Promise<void>,
-): Promise<void> {
+async function forEachPage(db: Database, where: Prisma.ApiKeyWhereInput, orderBy: Prisma.ApiKeyOrderByWithRelationInput, batchSize: number, visit: (rows: StoredKey[]) => Promise<void>): Promise<void> {
   let cursor: { id: string } | undefined;
   for (;;) {
-    const rows = await db.prisma.apiKey.findMany({ where, orderBy: [orderBy, { id: 'asc' }], take: batchSize, include: withWorkflows, ...(cursor ? { cursor, skip: 1 } : {}) });
+    const rows = await findStoredKeys(db.prisma, { where, orderBy: [orderBy, { id: 'asc' }], take: batchSize, ...(cursor ? { cursor, skip: 1 } : {}) });
     if (rows.length > 0) await visit(rows);
     if (rows.length < batchSize) return;
     cursor = { id: rows[rows.length - 1].id };
@@ -54,7 +48,7 @@ export async function warnExpiringKeys(db: Database, thresholdDays: readonly num
     await forEachPage(db, { status: 'ACTIVE', expiresAt: { gt: lower, lte: upper } }, { expiresAt: 'asc' }, opts.batchSize ?? 500, async (rows) => {
       emitted += await emitOnce(
         db.prisma,
-        rows.map((k) => keyExpiring(k as typeof k & { expiresAt: Date }, bands[i], now)),
+        rows.flatMap((k) => (k.expiresAt ? [keyExpiring(k, k.expiresAt, bands[i], now)] : [])),
       );
     });
   }
@@ -68,7 +62,7 @@ export async function remindRotationDue(db: Database, opts: ScanOptions = {}): P
   await forEachPage(db, { status: 'ACTIVE', rotationDueAt: { lte: now } }, { rotationDueAt: 'asc' }, opts.batchSize ?? 500, async (rows) => {
     emitted += await emitOnce(
       db.prisma,
-      rows.map((k) => keyRotationDue(k as typeof k & { rotationDueAt: Date })),
+      rows.flatMap((k) => (k.rotationDueAt ? [keyRotationDue(k, k.rotationDueAt)] : [])),
     );
   });
   return emitted;
@@ -84,7 +78,7 @@ async function transitionInBatches(
   orderBy: Prisma.ApiKeyOrderByWithRelationInput,
   data: Prisma.ApiKeyUpdateManyMutationInput,
   batchSize: number,
-  after: (changed: Prisma.ApiKeyGetPayload<{ include: typeof withWorkflows }>[], tx: Tx) => Promise<void>,
+  after: (changed: StoredKey[], tx: Tx) => Promise<void>,
 ): Promise<string[]> {
   const changedIds: string[] = [];
   // Bounded: a batch another process is changing right now shows up again until it commits.
@@ -94,7 +88,7 @@ async function transitionInBatches(
     const ids = await db.prisma.$transaction(async (tx) => {
       const changed = await tx.apiKey.updateManyAndReturn({ where: { AND: [where, { id: { in: candidates.map((c) => c.id) } }] }, data, select: { id: true } });
       if (changed.length === 0) return [];
-      const rows = await tx.apiKey.findMany({ where: { id: { in: changed.map((c) => c.id) } }, include: withWorkflows });
+      const rows = await findStoredKeys(tx, { where: { id: { in: changed.map((c) => c.id) } } });
       await after(rows, tx);
       return rows.map((r) => r.id);
     });
