@@ -94,6 +94,13 @@ async function startApi(config: Config, db: Database, redis: Redis, closers: Clo
     metricsToken: config.metricsToken,
     detectors: config.detectors,
     bulkOperationThreshold: config.bulkOperationThreshold,
+    graphql: {
+      depth: config.graphqlMaxDepth,
+      complexity: config.graphqlMaxComplexity,
+      introspection: config.graphqlIntrospection,
+      perKeyPerMinute: config.graphqlRateLimit,
+      maxConcurrent: config.graphqlMaxConcurrent,
+    },
     queueDashboard: dashboard.handle,
   });
   setQueueCounts(() => dashboard.counts());

@@ -3,7 +3,7 @@ import type Redis from 'ioredis';
 import { TargetDirectory } from './agents/targets';
 import { DEFAULT_DETECTORS, VerificationDetectors, type DetectorOptions } from './audit/detectors';
 import { createDashboardHandler } from './dashboard';
-import { createGraphQLHandler } from './graphql/yoga';
+import { createGraphQLHandler, type GraphQLOptions } from './graphql/yoga';
 import type { Database } from './infra/db';
 import { sharedHostnameResolver } from './infra/hostnames';
 import { HttpError, sendError, sendJson } from './infra/http';
@@ -35,6 +35,8 @@ export interface AppDeps {
   cache?: KeyCache;
   /** POST /v1/keys/leaked requests per IP (default 10 per minute). */
   leakedRateLimit?: LeakedRateLimit;
+  /** GRAPHQL_* settings: query limits, introspection, admission. */
+  graphql?: GraphQLOptions;
   /** BULK_OPERATION_THRESHOLD (default 10). */
   bulkOperationThreshold?: number;
   /** The queue dashboard under /admin/queues (workers/dashboard.ts); it checks the master key itself. */
@@ -62,7 +64,7 @@ interface Routes {
 
 export function createApp(deps: AppDeps): App {
   const cache = deps.cache ?? new KeyCache((digest) => resolveKeyByDigest(deps.db.prisma, digest));
-  const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix, bulkOperationThreshold: deps.bulkOperationThreshold });
+  const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix, bulkOperationThreshold: deps.bulkOperationThreshold, options: deps.graphql });
   const onLimitsError = (err: Error, operation: string) => logger.error({ err: err.message, operation }, 'Redis failed during a limits check; answering per RATE_LIMIT_FAILURE_MODE');
   const limitOptions = { failureMode: deps.failureMode ?? 'open', onError: onLimitsError };
   const verification = verificationDeps(deps, cache, new Limiter(deps.redis, deps.prefix, limitOptions));
