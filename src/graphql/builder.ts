@@ -8,6 +8,7 @@ import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type PrismaTypes from '../generated/pothos-types';
 import { getDatamodel } from '../generated/pothos-types';
 import { isKeyAdmin } from '../access/admin';
+import { fieldComplexity } from './complexity';
 import type { GraphQLContext } from './context';
 
 export interface QueryLimits {
@@ -59,6 +60,7 @@ export const builder = new SchemaBuilder<{
   complexity: {
     defaultComplexity: 1,
     defaultListMultiplier: 10,
+    fieldComplexity,
     limit: (ctx) => ctx.limits,
     complexityError: (kind, result) =>
       new GraphQLError(`query too complex: ${kind.toLowerCase()} ${result[kind.toLowerCase() as 'depth']} exceeds the limit of ${result[`max${kind}` as 'maxDepth']}`, {
