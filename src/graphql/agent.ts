@@ -2,11 +2,20 @@ import { createAgent, createAgentGroup, createWorkflow } from '../agents/directo
 import { builder } from './builder';
 import { actorOf } from './context';
 
+// Where the gateway sends an agent's or workflow's requests is for administrators only: a key that
+// may only use the gateway (READ_ONLY/EXECUTE) reads null, so it learns no way around the gateway.
+const upstreamUrlOptions = {
+  nullable: true,
+  description: 'Where the gateway proxies requests; null for keys without admin rights (MANAGE, FULL_ACCESS or master).',
+  authScopes: { keyAdmin: true },
+  unauthorizedResolver: () => null,
+} as const;
+
 export const AgentRef = builder.prismaObject('Agent', {
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
-    upstreamUrl: t.exposeString('upstreamUrl', { nullable: true }),
+    upstreamUrl: t.exposeString('upstreamUrl', upstreamUrlOptions),
     groups: t.relation('groups'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
@@ -26,7 +35,7 @@ export const WorkflowRef = builder.prismaObject('Workflow', {
     id: t.exposeID('id'),
     name: t.exposeString('name'),
     agents: t.relation('agents'),
-    upstreamUrl: t.exposeString('upstreamUrl', { nullable: true }),
+    upstreamUrl: t.exposeString('upstreamUrl', upstreamUrlOptions),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });
