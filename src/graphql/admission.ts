@@ -4,6 +4,7 @@ import type { Plugin } from 'graphql-yoga';
 import type Redis from 'ioredis';
 import { clientIp } from '../infra/http';
 import { logger } from '../infra/logger';
+import { graphiqlPolicy } from './graphiql';
 import { adminRequestsKey } from '../infra/redis-keys';
 import { authenticate, type AuthResult } from '../keys/authenticate';
 import type { KeyCache } from '../keys/cache';
@@ -114,8 +115,15 @@ export function admissionPlugin(deps: AdmissionDeps, gate: AdmissionGate): Plugi
       authByRequest.set(request, auth);
       releaseByRequest.set(request, release);
     },
-    onResponse({ request }) {
+    onResponse({ request, response }) {
       releaseByRequest.get(request)?.();
+      // The GraphiQL page (rendered from the installed package) carries its policy.
+      const policy = response.headers.get('content-type')?.startsWith('text/html') ? graphiqlPolicy() : undefined;
+      if (policy) {
+        response.headers.set('content-security-policy', policy);
+        response.headers.set('x-content-type-options', 'nosniff');
+        response.headers.set('referrer-policy', 'no-referrer');
+      }
     },
     onParams({ params, setResult }) {
       if (typeof params.query === 'string' && overTokenBudget(params.query, options.maxTokens)) setResult({ errors: [tooManyTokens(options.maxTokens)] });

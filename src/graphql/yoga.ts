@@ -9,6 +9,7 @@ import type Redis from 'ioredis';
 import { AdmissionGate, admissionGates, admittedAuth, DEFAULT_ADMISSION, admissionPlugin, type AdmissionOptions } from './admission';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from './builder';
 import { buildContext, type GraphQLContext } from './context';
+import { graphiqlPage } from './graphiql';
 import { getSchema } from './schema';
 
 type ServerContext = { req: IncomingMessage; res: ServerResponse };
@@ -60,6 +61,7 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): YogaServerInstan
     maxRequestBodySize: admission.maxBodyBytes,
     plugins: [admissionPlugin({ cache: deps.cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix ?? 'kw', options: admission }, gate)],
     graphiql: admission.introspection ? { title: 'Keywarden', defaultQuery: DEFAULT_QUERY, headers: '{\n  "Authorization": "Bearer "\n}' } : false,
+    renderGraphiQL: (options) => graphiqlPage(options).html,
     logging: {
       debug: (...args) => logger.debug(args.map(String).join(' ')),
       info: (...args) => logger.info(args.map(String).join(' ')),
