@@ -101,6 +101,9 @@ const envSchema = z.object({
   GRAPHQL_MAX_DEPTH: int('GRAPHQL_MAX_DEPTH', 12, 1, 100),
   GRAPHQL_MAX_COMPLEXITY: int('GRAPHQL_MAX_COMPLEXITY', 5000, 1, 1000000),
   GRAPHQL_INTROSPECTION: z.string().optional(),
+  HTTP_REQUEST_TIMEOUT_MS: int('HTTP_REQUEST_TIMEOUT_MS', 60_000, 1_000, 3_600_000),
+  HTTP_HEADERS_TIMEOUT_MS: int('HTTP_HEADERS_TIMEOUT_MS', 20_000, 1_000, 600_000),
+  HTTP_MAX_CONNECTIONS: int('HTTP_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
   GRAPHQL_RATE_LIMIT: int('GRAPHQL_RATE_LIMIT', 600, 0, 1_000_000),
   GRAPHQL_MAX_CONCURRENT: int('GRAPHQL_MAX_CONCURRENT', 8, 1, 10_000),
   BULK_OPERATION_THRESHOLD: int('BULK_OPERATION_THRESHOLD', 10, 1, 1_000_000),
@@ -143,6 +146,8 @@ export type Config = {
   graphqlRateLimit: number;
   /** Admin API requests executing at once per process; more wait in line. */
   graphqlMaxConcurrent: number;
+  /** Slow and too many clients: whole-request and header deadlines, and open connections per process. */
+  http: { requestTimeoutMs: number; headersTimeoutMs: number; maxConnections: number };
   /** A bulk mutation that changes more keys than this raises a BULK_OPERATION security event. */
   bulkOperationThreshold: number;
 };
@@ -202,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphqlIntrospection: introspection(e.GRAPHQL_INTROSPECTION, e.NODE_ENV),
     graphqlRateLimit: e.GRAPHQL_RATE_LIMIT,
     graphqlMaxConcurrent: e.GRAPHQL_MAX_CONCURRENT,
+    http: { requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS, headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS, maxConnections: e.HTTP_MAX_CONNECTIONS },
     bulkOperationThreshold: e.BULK_OPERATION_THRESHOLD,
   };
 }

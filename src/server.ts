@@ -35,6 +35,8 @@ export interface AppDeps {
   cache?: KeyCache;
   /** POST /v1/keys/leaked requests per IP (default 10 per minute). */
   leakedRateLimit?: LeakedRateLimit;
+  /** HTTP_REQUEST_TIMEOUT_MS, HTTP_HEADERS_TIMEOUT_MS, HTTP_MAX_CONNECTIONS: slow or too many clients. */
+  http?: { requestTimeoutMs?: number; headersTimeoutMs?: number; maxConnections?: number };
   /** GRAPHQL_* settings: query limits, introspection, admission. */
   graphql?: GraphQLOptions;
   /** BULK_OPERATION_THRESHOLD (default 10). */
@@ -78,6 +80,11 @@ export function createApp(deps: AppDeps): App {
   };
   const server = http.createServer((req, res) => route(deps, routes, cache, req, res));
   server.keepAliveTimeout = 65_000;
+  // A client must send its headers within headersTimeout and its whole request within
+  // requestTimeout; beyond maxConnections new connections are closed at once.
+  server.headersTimeout = deps.http?.headersTimeoutMs ?? 20_000;
+  server.requestTimeout = deps.http?.requestTimeoutMs ?? 60_000;
+  server.maxConnections = deps.http?.maxConnections ?? 10_000;
   return { server, cache, uses: verification.uses, usage: verification.usage, graphql };
 }
 
@@ -164,6 +171,12 @@ function failureHandler(req: http.IncomingMessage, res: http.ServerResponse, pat
     }
     if (err instanceof HttpError) {
       sendError(res, err);
+      return;
+    }
+    // A malformed percent-escape in the path (or a query) is the client's mistake, not ours.
+    if (err instanceof URIError) {
+      logger.info({ path: path.slice(0, 200) }, 'malformed percent-escape refused');
+      sendError(res, new HttpError(400, 'BAD_REQUEST', 'the request path holds a malformed percent-escape'));
       return;
     }
     logger.error({ err, path }, 'request failed');

@@ -3,8 +3,10 @@ import { GraphQLError, Lexer, NoSchemaIntrospectionCustomRule, parse, Source, To
 import type { Plugin } from 'graphql-yoga';
 import type Redis from 'ioredis';
 import { clientIp } from '../infra/http';
+import { jsonDepth } from '../infra/json';
 import { logger } from '../infra/logger';
 import { graphiqlPolicy } from './graphiql';
+import { holdsNul } from './refusals';
 import { adminRequestsKey } from '../infra/redis-keys';
 import { authenticate, type AuthResult } from '../keys/authenticate';
 import type { KeyCache } from '../keys/cache';
@@ -98,6 +100,17 @@ export function overTokenBudget(query: string, max: number): boolean {
   return true;
 }
 
+/** Variables nested deeper than this are refused before anything runs. */
+const MAX_VARIABLE_DEPTH = 32;
+
+/** Why the request's text or variables cannot be taken (a NUL character, absurd nesting), or null. */
+function unacceptableInput(query: unknown, variables: unknown): string | null {
+  if (typeof query === 'string' && (query.includes('\u0000') || /\\u0000|\\u\{0+\}/i.test(query))) return 'the query holds a NUL character (\\u0000), which no field accepts';
+  if (holdsNul(variables)) return 'a variable holds a NUL character (\\u0000), which no field accepts';
+  if (jsonDepth(variables, MAX_VARIABLE_DEPTH) > MAX_VARIABLE_DEPTH) return `variables must not nest more than ${MAX_VARIABLE_DEPTH} levels deep`;
+  return null;
+}
+
 const tooManyTokens = (max: number) => new GraphQLError(`query too complex: the document has more than ${max} tokens`, { extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } } });
 
 export function admissionPlugin(deps: AdmissionDeps, gate: AdmissionGate): Plugin<Record<string, unknown>, ServerContext> {
@@ -126,7 +139,9 @@ export function admissionPlugin(deps: AdmissionDeps, gate: AdmissionGate): Plugi
       }
     },
     onParams({ params, setResult }) {
-      if (typeof params.query === 'string' && overTokenBudget(params.query, options.maxTokens)) setResult({ errors: [tooManyTokens(options.maxTokens)] });
+      if (typeof params.query === 'string' && overTokenBudget(params.query, options.maxTokens)) return setResult({ errors: [tooManyTokens(options.maxTokens)] });
+      const bad = unacceptableInput(params.query, params.variables);
+      if (bad) setResult({ errors: [new GraphQLError(bad, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } })] });
     },
     onParse({ setParseFn }) {
       // The parser's own budget too, for documents that reach it another way.

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError } from 'graphql';
-import { KeywardenError } from '../infra/errors';
 import { logger } from '../infra/logger';
 import type { Database } from '../infra/db';
 import type { KeyCache } from '../keys/cache';
@@ -10,6 +9,7 @@ import { AdmissionGate, admissionGates, admittedAuth, DEFAULT_ADMISSION, admissi
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from './builder';
 import { buildContext, type GraphQLContext } from './context';
 import { graphiqlPage } from './graphiql';
+import { logYogaError, refusalError } from './refusals';
 import { getSchema } from './schema';
 
 type ServerContext = { req: IncomingMessage; res: ServerResponse };
@@ -23,19 +23,6 @@ query Me {
   }
 }
 `;
-
-function toGraphQLError(error: unknown): GraphQLError | null {
-  const original = error instanceof GraphQLError ? error.originalError : error;
-  if (original instanceof KeywardenError) {
-    const gqlError = error instanceof GraphQLError ? error : undefined;
-    return new GraphQLError(original.message, {
-      nodes: gqlError?.nodes,
-      path: gqlError?.path,
-      extensions: { code: original.code, ...(original.field ? { field: original.field } : {}) },
-    });
-  }
-  return null;
-}
 
 /** GRAPHQL_* settings: query limits and admission (see admission.ts). */
 export type GraphQLOptions = Partial<AdmissionOptions> & Partial<QueryLimits>;
@@ -66,12 +53,12 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): YogaServerInstan
       debug: (...args) => logger.debug(args.map(String).join(' ')),
       info: (...args) => logger.info(args.map(String).join(' ')),
       warn: (...args) => logger.warn(args.map(String).join(' ')),
-      error: (...args) => logger.error(args.map(String).join(' ')),
+      error: logYogaError,
     },
     context: ({ request }) => buildContext(deps, admittedAuth(request), limits),
     maskedErrors: {
       maskError(error, message) {
-        const known = toGraphQLError(error);
+        const known = refusalError(error);
         if (known) return known;
         if (error instanceof GraphQLError && !(error.originalError && !(error.originalError instanceof GraphQLError))) return error;
         logger.error({ err: error instanceof GraphQLError ? error.originalError : error }, 'unexpected error in GraphQL resolver');

@@ -13,3 +13,14 @@ export function toJson(value: unknown): JsonValue {
 export function toJsonObject(value: Readonly<Record<string, unknown>>): JsonObject {
   return JSON.parse(JSON.stringify(value));
 }
+
+/** How deep `value` nests objects and arrays (a scalar is 0); stops counting past `max`. */
+export function jsonDepth(value: unknown, max: number, depth = 0): number {
+  if (typeof value !== 'object' || value === null || depth > max) return depth;
+  let deepest = depth + 1;
+  for (const v of Object.values(value)) {
+    deepest = Math.max(deepest, jsonDepth(v, max, depth + 1));
+    if (deepest > max) break;
+  }
+  return deepest;
+}

@@ -5,7 +5,7 @@ import { PERIODS, RATE_WINDOWS, type AccessWindowSetting, type BandwidthSetting,
 import { WEEKDAYS } from '../access/window';
 import { isHostnameEntry, normalizeHostname } from '../infra/hostnames';
 import { badInput } from '../infra/errors';
-import { toJsonObject, type JsonObject } from '../infra/json';
+import { jsonDepth, toJsonObject, type JsonObject } from '../infra/json';
 import { isUuid, isValidTimeZone } from '../infra/validation';
 import { EXPIRATION_DAYS, KEY_PRESETS, addDays, type Expiration } from './presets';
 import type { KeyRestrictions } from './stored';
@@ -162,10 +162,13 @@ function normalizeCountries(field: string, list: string[]): string[] {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** A JSON object of at most 16 KB, stored as the JSON it serializes to. */
+const MAX_METADATA_DEPTH = 16;
+
+/** A JSON object of at most 16 KB and 16 levels, stored as the JSON it serializes to. */
 function normalizeMetadata(field: string, metadata: unknown): JsonObject | null {
   if (metadata === null || metadata === undefined) return null;
   if (!isObject(metadata)) throw badInput(field, 'must be a JSON object');
+  if (jsonDepth(metadata, MAX_METADATA_DEPTH) > MAX_METADATA_DEPTH) throw badInput(field, `must not nest objects and lists more than ${MAX_METADATA_DEPTH} deep`);
   if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) throw badInput(field, `must be at most ${MAX_METADATA_BYTES} bytes as JSON`);
   return toJsonObject(metadata);
 }
