@@ -6,7 +6,7 @@ import { tightestRateLimit } from '../limits';
 import type { VerifyOutcome } from './verify';
 
 // What the gateway answers when it does not pass a request on, or the upstream fails it:
-// {"error": {"code", "message"}} with the status each code maps to (API.md §4).
+// {"error": {"code", "message"}} with the status each code maps to (README: verification codes).
 
 export type GatewayCode = VerifyCode | 'UNAUTHENTICATED' | 'PAYLOAD_TOO_LARGE' | 'TOO_MANY_FAILED_ATTEMPTS' | 'CONCURRENCY_EXCEEDED' | 'NO_UPSTREAM' | 'UPSTREAM_UNAVAILABLE' | 'UPSTREAM_TIMEOUT';
 

@@ -11,7 +11,7 @@ import { webhookRuntime } from './runtime';
 import { encryptSecret, generateWebhookSecret } from './secrets';
 import { BlockedAddressError, checkUrlAddresses } from './ssrf';
 
-// Webhook endpoint management (API.md §3, §5). Master keys only. Each change and its audit event
+// Webhook endpoint management (README: webhooks). Master keys only. Each change and its audit event
 // commit together; an endpoint of another account answers NOT_FOUND, as if it did not exist.
 
 export const MAX_ENDPOINTS_PER_ACCOUNT = 100;
