@@ -19,7 +19,7 @@ import type { SemaphoreInterface } from 'async-mutex';
 // taken over) records once; the receiver may see the message twice, with the same webhook-id.
 
 /** Five days of nothing but failures disable an endpoint (README: webhooks). */
-export const DISABLE_AFTER_FAILING_MS = 5 * 86_400_000;
+const DISABLE_AFTER_FAILING_MS = 5 * 86_400_000;
 
 export interface DeliverySettings {
   /** Groups the reads and the success records of deliveries attempted together (batches.ts). */

@@ -7,7 +7,7 @@ import { blockedReason, guardedLookup, type Resolve, type SsrfPolicy } from './s
 // a 3xx is an answer, recorded and retried like any other failure. The connection's address
 // comes from guardedLookup, checked against the SSRF policy on every attempt.
 
-export const EXCERPT_BYTES = 2048;
+const EXCERPT_BYTES = 2048;
 /** Read at most this much of a response before dropping the connection: receivers owe us nothing more. */
 const MAX_READ_BYTES = 64 * 1024;
 
