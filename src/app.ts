@@ -90,6 +90,7 @@ async function startApi(config: Config, db: Database, redis: Redis, closers: Clo
     trustProxy: config.trustProxy,
     prefix: config.redisPrefix,
     failureMode: config.rateLimitFailureMode,
+    rateLimitMode: config.rateLimitMode,
     bruteForce: config.bruteForce,
     metricsToken: config.metricsToken,
     detectors: config.detectors,
@@ -97,6 +98,8 @@ async function startApi(config: Config, db: Database, redis: Redis, closers: Clo
     queueDashboard: dashboard.handle,
   });
   setQueueCounts(() => dashboard.counts());
+  // Runs after the listener has closed: leased blocks go back for the other instances.
+  closers.push(() => app.limiter.release());
   const subscriber = createRedis(config.redisUrl, { maxRetriesPerRequest: null });
   subscriber.on('error', (err) => logger.error({ err: err.message }, 'redis subscriber error'));
   const unwire = await wireInvalidation({ cache: app.cache, publisher: redis, subscriber, prefix: config.redisPrefix });

@@ -86,6 +86,7 @@ const envSchema = z.object({
   WEBHOOK_CONCURRENCY: int('WEBHOOK_CONCURRENCY', 50, 1, 1000),
   JOB_LOCK_SECONDS: int('JOB_LOCK_SECONDS', 30, 1, 3600),
   TRUST_PROXY: bool('TRUST_PROXY', false),
+  RATE_LIMIT_MODE: z.enum(['exact', 'leased'], { message: 'RATE_LIMIT_MODE must be exact or leased' }).optional().default('exact'),
   RATE_LIMIT_FAILURE_MODE: z.enum(['open', 'closed'], { message: 'RATE_LIMIT_FAILURE_MODE must be open or closed' }).optional().default('open'),
   BRUTE_FORCE_MAX_FAILURES: int('BRUTE_FORCE_MAX_FAILURES', 20, 1, 1_000_000),
   BRUTE_FORCE_WINDOW_SECONDS: int('BRUTE_FORCE_WINDOW_SECONDS', 60, 1, 86_400),
@@ -124,6 +125,7 @@ export type Config = {
   jobLockSeconds: number;
   trustProxy: boolean;
   rateLimitFailureMode: 'open' | 'closed';
+  rateLimitMode: 'exact' | 'leased';
   bruteForce: { maxFailures: number; windowMs: number; blockMs: number };
   /** GET /metrics needs "Authorization: Bearer <token>"; unset: loopback clients only. */
   metricsToken: string | undefined;
@@ -175,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobLockSeconds: e.JOB_LOCK_SECONDS,
     trustProxy: e.TRUST_PROXY,
     rateLimitFailureMode: e.RATE_LIMIT_FAILURE_MODE,
+    rateLimitMode: e.RATE_LIMIT_MODE,
     bruteForce: { maxFailures: e.BRUTE_FORCE_MAX_FAILURES, windowMs: e.BRUTE_FORCE_WINDOW_SECONDS * 1000, blockMs: e.BRUTE_FORCE_BLOCK_SECONDS * 1000 },
     metricsToken: e.METRICS_TOKEN || undefined,
     metricsPort: e.METRICS_PORT,

@@ -10,7 +10,7 @@ import { HttpError, sendError, sendJson } from './infra/http';
 import { logger } from './infra/logger';
 import { KeyCache } from './keys/cache';
 import { resolveKeyByDigest } from './keys/resolve';
-import { BruteForceGuard, ConcurrencyLimiter, DEFAULT_BRUTE_FORCE, Limiter, type BruteForceOptions } from './limits';
+import { BruteForceGuard, ConcurrencyLimiter, DEFAULT_BRUTE_FORCE, LeasedLimiter, Limiter, type BruteForceOptions } from './limits';
 import { serveMetrics } from './metrics-http';
 import { UsageBuffer } from './reports/usage-buffer';
 import { UseRecorder } from './verify/effects';
@@ -28,6 +28,8 @@ export interface AppDeps {
   /** KEYWARDEN_REDIS_PREFIX: every Redis key this app writes starts with it. */
   prefix: string;
   failureMode?: 'open' | 'closed';
+  /** exact (default): one Redis round trip per check; leased: blocks of capacity decided locally. */
+  rateLimitMode?: 'exact' | 'leased';
   bruteForce?: BruteForceOptions;
   gateway?: { upstreamTimeoutMs?: number; maxBodyBytes?: number; bufferBodyBytes?: number };
   metricsToken?: string;
@@ -47,6 +49,7 @@ export interface App {
   uses: UseRecorder;
   usage: UsageBuffer;
   graphql: ReturnType<typeof createGraphQLHandler>;
+  limiter: Limiter;
 }
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
@@ -65,7 +68,8 @@ export function createApp(deps: AppDeps): App {
   const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix, bulkOperationThreshold: deps.bulkOperationThreshold });
   const onLimitsError = (err: Error, operation: string) => logger.error({ err: err.message, operation }, 'Redis failed during a limits check; answering per RATE_LIMIT_FAILURE_MODE');
   const limitOptions = { failureMode: deps.failureMode ?? 'open', onError: onLimitsError };
-  const verification = verificationDeps(deps, cache, new Limiter(deps.redis, deps.prefix, limitOptions));
+  const limiter = deps.rateLimitMode === 'leased' ? new LeasedLimiter(deps.redis, deps.prefix, limitOptions) : new Limiter(deps.redis, deps.prefix, limitOptions);
+  const verification = verificationDeps(deps, cache, limiter);
   const verifyEndpoint = { ...verification, trustProxy: deps.trustProxy };
   const routes: Routes = {
     verify: (req, res) => handleVerify(verifyEndpoint, req, res),
@@ -76,7 +80,7 @@ export function createApp(deps: AppDeps): App {
   };
   const server = http.createServer((req, res) => route(deps, routes, cache, req, res));
   server.keepAliveTimeout = 65_000;
-  return { server, cache, uses: verification.uses, usage: verification.usage, graphql };
+  return { server, cache, uses: verification.uses, usage: verification.usage, graphql, limiter };
 }
 
 /** Everything a verification needs, shared by the verify endpoint and the gateway. */
