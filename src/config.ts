@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 
 // Every environment variable Keywarden reads, parsed and validated once.
@@ -18,6 +19,27 @@ const bool = (name: string, fallback: boolean) =>
       ctx.addIssue({ code: 'custom', message: `${name} must be true or false, got "${v}"` });
       return z.NEVER;
     });
+
+/** TRUST_PROXY: a boolean, a number of proxy hops, or proxy addresses/CIDR ranges (see README). */
+const trustProxy = z
+  .string()
+  .optional()
+  .transform((v, ctx): boolean | number | string[] => {
+    if (v === undefined || v.trim() === '') return false;
+    const s = v.trim().toLowerCase();
+    if (['true', 'yes', 'on'].includes(s)) return true;
+    if (['false', 'no', 'off'].includes(s)) return false;
+    if (/^\d{1,3}$/.test(s)) return Number(s);
+    const entries = v.split(',').map((p) => p.trim());
+    try {
+      if (entries.some((p) => p === '' || /^\d+$/.test(p))) throw new Error('empty or bare number');
+      proxyaddr.compile(entries);
+      return entries;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `TRUST_PROXY must be true, false, a number of proxy hops, or comma-separated proxy addresses/CIDR ranges, got "${v}"` });
+      return z.NEVER;
+    }
+  });
 
 const intList = (name: string, fallback: string) =>
   z
@@ -85,7 +107,7 @@ const envSchema = z.object({
   SCAN_INTERVAL_SECONDS: int('SCAN_INTERVAL_SECONDS', 300, 1, 86400),
   WEBHOOK_CONCURRENCY: int('WEBHOOK_CONCURRENCY', 50, 1, 1000),
   JOB_LOCK_SECONDS: int('JOB_LOCK_SECONDS', 30, 1, 3600),
-  TRUST_PROXY: bool('TRUST_PROXY', false),
+  TRUST_PROXY: trustProxy,
   RATE_LIMIT_FAILURE_MODE: z.enum(['open', 'closed'], { message: 'RATE_LIMIT_FAILURE_MODE must be open or closed' }).optional().default('open'),
   BRUTE_FORCE_MAX_FAILURES: int('BRUTE_FORCE_MAX_FAILURES', 20, 1, 1_000_000),
   BRUTE_FORCE_WINDOW_SECONDS: int('BRUTE_FORCE_WINDOW_SECONDS', 60, 1, 86_400),
@@ -122,7 +144,8 @@ export type Config = {
   webhookConcurrency: number;
   /** How long a job stays claimed by a worker that stopped answering before another worker takes it over. */
   jobLockSeconds: number;
-  trustProxy: boolean;
+  /** false, true (every hop), a number of proxy hops, or proxy addresses/CIDR ranges. */
+  trustProxy: boolean | number | string[];
   rateLimitFailureMode: 'open' | 'closed';
   bruteForce: { maxFailures: number; windowMs: number; blockMs: number };
   /** GET /metrics needs "Authorization: Bearer <token>"; unset: loopback clients only. */

@@ -4,7 +4,7 @@ import type { Dispatcher } from 'undici';
 import type { Permission } from '../generated/prisma/enums';
 import type { TargetDirectory } from '../agents/targets';
 import { clock } from '../infra/clock';
-import { clientIp } from '../infra/http';
+import { clientIp, socketIp, trustsProxies, type TrustProxy } from '../infra/http';
 import { gatewayUpstream } from '../infra/metrics';
 import type { ResolvedKey } from '../keys/resolve';
 import type { ConcurrencyLimiter, Limiter } from '../limits';
@@ -48,7 +48,7 @@ const METHOD_PERMISSION: Record<string, Permission> = {
 };
 
 export interface GatewayDeps extends VerifyDeps {
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   targets: Pick<TargetDirectory, 'accountOf' | 'upstreamOf'>;
   limiter: Pick<Limiter, 'check' | 'addBytes'>;
   slots: Pick<ConcurrencyLimiter, 'acquire' | 'release'>;
@@ -132,6 +132,7 @@ async function authorize(deps: GatewayDeps, settings: Settings, route: GatewayRo
       workflowId: route.kind === 'workflow' ? route.id : undefined,
       permission: METHOD_PERMISSION[method] ?? 'EXECUTE',
       ip,
+      callerIp: ip,
       cost: 1,
       bytes: Number.isFinite(declared) ? declared : 0,
       method,
@@ -174,7 +175,9 @@ function buildUpstreamRequest(deps: GatewayDeps, settings: Settings, route: Gate
   const upstream = parseUpstream(upstreamUrl);
   const headers = endToEndHeaders(req.headers, {});
   const prior = req.headers['x-forwarded-for'];
-  headers['x-forwarded-for'] = prior && deps.trustProxy ? `${prior}, ${pass.ip ?? ''}` : (pass.ip ?? '');
+  // The chain as received when the proxies in front are trusted, plus the hop that reached us.
+  const peer = socketIp(req) ?? '';
+  headers['x-forwarded-for'] = prior && trustsProxies(deps.trustProxy) ? `${prior}, ${peer}` : (pass.ip ?? peer);
   headers['x-keywarden-key-id'] = pass.key.id;
   headers['x-keywarden-account-id'] = pass.key.accountId;
   const body = upstreamBody(req, pass, smallBody, headers, settings.maxBody);

@@ -76,7 +76,7 @@ beforeAll(async () => {
   // Counters of its own: unknown keys other test files present from 127.0.0.1 do not count here.
   const runPrefix = process.env.KEYWARDEN_REDIS_PREFIX;
   process.env.KEYWARDEN_REDIS_PREFIX = isolatedPrefix('sdk-ts');
-  h = await startHarness({ app: { bruteForce: { maxFailures: 6, windowMs: 60_000, blockMs: 60_000 } } });
+  h = await startHarness({ app: { trustProxy: ['loopback'], bruteForce: { maxFailures: 6, windowMs: 60_000, blockMs: 60_000 } } });
   process.env.KEYWARDEN_REDIS_PREFIX = runPrefix;
   acct = await h.newAccount('sdk-ts');
   const u = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
