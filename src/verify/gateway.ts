@@ -9,6 +9,7 @@ import { gatewayUpstream } from '../infra/metrics';
 import type { ResolvedKey } from '../keys/resolve';
 import type { ConcurrencyLimiter, Limiter } from '../limits';
 import { rateLimitHeaders, sendGatewayError, statusForCode, type GatewayCode } from './gateway-answers';
+import { decodeRouteId, normalizeGatewayPath } from './gateway-path';
 import { countedBody, endToEndHeaders, proxyToUpstream } from './gateway-proxy';
 import { readBody, retryAfterSeconds } from './http';
 import { verifyKey, type VerifyDeps } from './verify';
@@ -25,16 +26,17 @@ import { verifyKey, type VerifyDeps } from './verify';
 export interface GatewayRoute {
   kind: 'agent' | 'workflow';
   id: string;
-  /** The path after the id, with its query string: what the upstream receives. */
+  /** The path after the id, normalized (see gateway-path): what conditions see and the upstream receives. */
   rest: string;
 }
 
 const ROUTE = /^\/v1\/(agents|workflows)\/([^/?#]+)(\/[^?#]*)?$/;
 
+/** The gateway route of a path, or null; throws HttpError 400 BAD_PATH for a path that cannot be normalized safely. */
 export function matchGatewayRoute(path: string): GatewayRoute | null {
   const m = ROUTE.exec(path);
   if (!m) return null;
-  return { kind: m[1] === 'agents' ? 'agent' : 'workflow', id: decodeURIComponent(m[2]), rest: m[3] ?? '/' };
+  return { kind: m[1] === 'agents' ? 'agent' : 'workflow', id: decodeRouteId(m[2]), rest: normalizeGatewayPath(m[3] ?? '/') };
 }
 
 const METHOD_PERMISSION: Record<string, Permission> = {

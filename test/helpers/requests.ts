@@ -9,9 +9,15 @@ export interface FromResponse {
   body: any;
 }
 
-export function requestFrom(url: string, opts: { localAddress: string; method?: string; headers?: Record<string, string>; body?: string }): Promise<FromResponse> {
+/**
+ * A request to `url`; `url`'s path is sent exactly as written (no dot segments resolved, no
+ * escapes changed), as an attacker's client would send it.
+ */
+export function requestFrom(url: string, opts: { localAddress?: string; method?: string; headers?: Record<string, string>; body?: string }): Promise<FromResponse> {
+  const origin = new URL(url);
+  const path = url.slice(origin.origin.length) || '/';
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers, localAddress: opts.localAddress, agent: false }, (res) => {
+    const req = http.request({ host: origin.hostname, port: origin.port, path, method: opts.method ?? 'GET', headers: opts.headers, localAddress: opts.localAddress, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
