@@ -244,7 +244,7 @@ export async function startApi(dbUrl: string, label: string): Promise<{ port: nu
   const prefix = benchPrefix(label);
   const api = await startProcess(
     [...KEYWARDEN_NODE_ARGS, ...nodeArgs, 'bin/keywarden.js', 'api'],
-    { DATABASE_URL: dbUrl, PORT: String(port), KEYWARDEN_REDIS_PREFIX: prefix, LOG_LEVEL: 'info', KEYWARDEN_BOOTSTRAP: 'true' },
+    { DATABASE_URL: dbUrl, PORT: String(port), KEYWARDEN_REDIS_PREFIX: prefix, LOG_LEVEL: 'info', KEYWARDEN_BOOTSTRAP: 'true', UPSTREAM_ALLOW_PRIVATE_NETWORKS: 'true' },
     /Keywarden API listening/,
   );
   const master = /^(ak_root_\w+)$/m.exec(api.output())![1];

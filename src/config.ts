@@ -101,6 +101,7 @@ const envSchema = z.object({
   KEYWARDEN_ENCRYPTION_KEY: z.string().optional(),
   KEYWARDEN_BOOTSTRAP: bool('KEYWARDEN_BOOTSTRAP', true),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool('WEBHOOK_ALLOW_PRIVATE_NETWORKS', false),
+  UPSTREAM_ALLOW_PRIVATE_NETWORKS: bool('UPSTREAM_ALLOW_PRIVATE_NETWORKS', false),
   WEBHOOK_RETRY_SCHEDULE: intList('WEBHOOK_RETRY_SCHEDULE', '5,300,1800,7200,18000,36000,36000'),
   WEBHOOK_TIMEOUT_MS: int('WEBHOOK_TIMEOUT_MS', 15000, 100, 600000),
   EXPIRY_WARNING_DAYS: intList('EXPIRY_WARNING_DAYS', '14,7,1'),
@@ -136,6 +137,8 @@ export type Config = {
   encryptionKey: Buffer | undefined;
   bootstrap: boolean;
   webhookAllowPrivateNetworks: boolean;
+  /** Agents' and workflows' upstreamUrl may point at loopback/private ranges (link-local and metadata never). */
+  upstreamAllowPrivateNetworks: boolean;
   webhookRetrySchedule: number[];
   webhookTimeoutMs: number;
   expiryWarningDays: number[];
@@ -190,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     encryptionKey,
     bootstrap: e.KEYWARDEN_BOOTSTRAP,
     webhookAllowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+    upstreamAllowPrivateNetworks: e.UPSTREAM_ALLOW_PRIVATE_NETWORKS,
     webhookRetrySchedule: e.WEBHOOK_RETRY_SCHEDULE,
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
     expiryWarningDays: e.EXPIRY_WARNING_DAYS,

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Permission } from '../generated/prisma/enums';
 import type { TargetDirectory } from '../agents/targets';
+import { literalUpstreamRefusal } from '../agents/upstream-policy';
 import { clock } from '../infra/clock';
 import { clientIp, socketIp, trustsProxies, type TrustProxy } from '../infra/http';
 import { gatewayUpstream } from '../infra/metrics';
@@ -155,7 +156,10 @@ async function authorize(deps: GatewayDeps, settings: Settings, route: GatewayRo
 
 async function findUpstream(deps: GatewayDeps, route: GatewayRoute, pass: Authorized, req: IncomingMessage, res: ServerResponse): Promise<string | null> {
   const target = await deps.targets.upstreamOf(route.kind, route.id);
-  return target?.upstreamUrl || refuse(req, res, 'NO_UPSTREAM', pass.limitHeaders);
+  if (!target?.upstreamUrl) return refuse(req, res, 'NO_UPSTREAM', pass.limitHeaders);
+  // An IP literal never reaches the connection's lookup: the address policy is checked here.
+  if (literalUpstreamRefusal(parseUpstream(target.upstreamUrl).hostname)) return refuse(req, res, 'UPSTREAM_BLOCKED', pass.limitHeaders);
+  return target.upstreamUrl;
 }
 
 /** A concurrency slot when the key has maxConcurrent, as the function that frees it; null when none is free (answered). */
@@ -227,12 +231,12 @@ function releaseWhenDone(deps: GatewayDeps, pass: Authorized, release: () => voi
 }
 
 /** An upstreamUrl split into what the upstream client needs, remembered per URL. */
-const upstreams = new Map<string, { origin: string; basePath: string }>();
-function parseUpstream(url: string): { origin: string; basePath: string } {
+const upstreams = new Map<string, { origin: string; hostname: string; basePath: string }>();
+function parseUpstream(url: string): { origin: string; hostname: string; basePath: string } {
   let parsed = upstreams.get(url);
   if (!parsed) {
     const u = new URL(url);
-    parsed = { origin: u.origin, basePath: u.pathname.replace(/\/$/, '') };
+    parsed = { origin: u.origin, hostname: u.hostname, basePath: u.pathname.replace(/\/$/, '') };
     if (upstreams.size >= 10_000) upstreams.clear();
     upstreams.set(url, parsed);
   }

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { configureUpstreams } from '../../src/agents/upstream-policy';
 import { startHarness, type Harness } from '../helpers/harness';
 import { requestFrom } from '../helpers/requests';
 
@@ -16,6 +17,7 @@ let agentB: string;
 const seen: string[] = [];
 
 beforeAll(async () => {
+  configureUpstreams({ allowPrivateNetworks: true }); // the test upstream listens on loopback
   upstream = http.createServer((req, res) => {
     seen.push(req.url!);
     res.setHeader('content-type', 'application/json');

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
+import { configureUpstreams } from '../../src/agents/upstream-policy';
 import { isolatedPrefix, startHarness, type Harness } from '../helpers/harness';
 import { ROOT, run, scratchProject, type ScratchProject } from '../helpers/scratch-npm';
 
@@ -64,6 +65,7 @@ async function startApp(style: Style, cfg: Record<string, unknown>) {
 }
 
 beforeAll(async () => {
+  configureUpstreams({ allowPrivateNetworks: true }); // the test upstream listens on loopback
   upstream = http.createServer((_req, res) => res.end('{"upstream":true}'));
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   blackhole = net.createServer((s) => held.push(s)); // accepts, never answers
