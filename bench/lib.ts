@@ -244,7 +244,7 @@ export async function startApi(dbUrl: string, label: string, env: Record<string,
   const prefix = benchPrefix(label);
   const api = await startProcess(
     [...KEYWARDEN_NODE_ARGS, ...nodeArgs, 'bin/keywarden.js', 'api'],
-    { DATABASE_URL: dbUrl, PORT: String(port), KEYWARDEN_REDIS_PREFIX: prefix, LOG_LEVEL: 'info', KEYWARDEN_BOOTSTRAP: 'true', ...env },
+    { DATABASE_URL: dbUrl, PORT: String(port), KEYWARDEN_REDIS_PREFIX: prefix, LOG_LEVEL: 'info', KEYWARDEN_BOOTSTRAP: 'true', UPSTREAM_ALLOW_PRIVATE_NETWORKS: 'true', ...env },
     /Keywarden API listening/,
   );
   // A second API on the same database prints no master key (the first one bootstrapped it).

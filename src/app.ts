@@ -9,6 +9,7 @@ import http from 'node:http';
 import { serveMetrics } from './metrics-http';
 import { wireInvalidation } from './keys/invalidation';
 import { configureWebhooks } from './webhooks/runtime';
+import { configureUpstreams } from './agents/upstream-policy';
 import { startWorkers, type Workers } from '../workers';
 import { setQueueCounts } from './infra/metrics';
 
@@ -47,6 +48,7 @@ export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): P
   await probeRedis(config.redisUrl);
   // Webhook secrets are encrypted with it (API) and decrypted to sign (workers).
   configureWebhooks({ encryptionKey: resolveEncryptionKey(config), allowPrivateNetworks: config.webhookAllowPrivateNetworks });
+  configureUpstreams({ allowPrivateNetworks: config.upstreamAllowPrivateNetworks });
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const closers: Closer[] = [];
   const redis: Redis = createRedis(config.redisUrl);

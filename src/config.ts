@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 
 // Every environment variable Keywarden reads, parsed and validated once.
@@ -18,6 +19,27 @@ const bool = (name: string, fallback: boolean) =>
       ctx.addIssue({ code: 'custom', message: `${name} must be true or false, got "${v}"` });
       return z.NEVER;
     });
+
+/** TRUST_PROXY: a boolean, a number of proxy hops, or proxy addresses/CIDR ranges (see README). */
+const trustProxy = z
+  .string()
+  .optional()
+  .transform((v, ctx): boolean | number | string[] => {
+    if (v === undefined || v.trim() === '') return false;
+    const s = v.trim().toLowerCase();
+    if (['true', 'yes', 'on'].includes(s)) return true;
+    if (['false', 'no', 'off'].includes(s)) return false;
+    if (/^\d{1,3}$/.test(s)) return Number(s);
+    const entries = v.split(',').map((p) => p.trim());
+    try {
+      if (entries.some((p) => p === '' || /^\d+$/.test(p))) throw new Error('empty or bare number');
+      proxyaddr.compile(entries);
+      return entries;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `TRUST_PROXY must be true, false, a number of proxy hops, or comma-separated proxy addresses/CIDR ranges, got "${v}"` });
+      return z.NEVER;
+    }
+  });
 
 const intList = (name: string, fallback: string) =>
   z
@@ -79,13 +101,14 @@ const envSchema = z.object({
   KEYWARDEN_ENCRYPTION_KEY: z.string().optional(),
   KEYWARDEN_BOOTSTRAP: bool('KEYWARDEN_BOOTSTRAP', true),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool('WEBHOOK_ALLOW_PRIVATE_NETWORKS', false),
+  UPSTREAM_ALLOW_PRIVATE_NETWORKS: bool('UPSTREAM_ALLOW_PRIVATE_NETWORKS', false),
   WEBHOOK_RETRY_SCHEDULE: intList('WEBHOOK_RETRY_SCHEDULE', '5,300,1800,7200,18000,36000,36000'),
   WEBHOOK_TIMEOUT_MS: int('WEBHOOK_TIMEOUT_MS', 15000, 100, 600000),
   EXPIRY_WARNING_DAYS: intList('EXPIRY_WARNING_DAYS', '14,7,1'),
   SCAN_INTERVAL_SECONDS: int('SCAN_INTERVAL_SECONDS', 300, 1, 86400),
   WEBHOOK_CONCURRENCY: int('WEBHOOK_CONCURRENCY', 50, 1, 1000),
   JOB_LOCK_SECONDS: int('JOB_LOCK_SECONDS', 30, 1, 3600),
-  TRUST_PROXY: bool('TRUST_PROXY', false),
+  TRUST_PROXY: trustProxy,
   RATE_LIMIT_MODE: z.enum(['exact', 'leased'], { message: 'RATE_LIMIT_MODE must be exact or leased' }).optional().default('exact'),
   RATE_LIMIT_FAILURE_MODE: z.enum(['open', 'closed'], { message: 'RATE_LIMIT_FAILURE_MODE must be open or closed' }).optional().default('open'),
   BRUTE_FORCE_MAX_FAILURES: int('BRUTE_FORCE_MAX_FAILURES', 20, 1, 1_000_000),
@@ -115,6 +138,8 @@ export type Config = {
   encryptionKey: Buffer | undefined;
   bootstrap: boolean;
   webhookAllowPrivateNetworks: boolean;
+  /** Agents' and workflows' upstreamUrl may point at loopback/private ranges (link-local and metadata never). */
+  upstreamAllowPrivateNetworks: boolean;
   webhookRetrySchedule: number[];
   webhookTimeoutMs: number;
   expiryWarningDays: number[];
@@ -123,7 +148,8 @@ export type Config = {
   webhookConcurrency: number;
   /** How long a job stays claimed by a worker that stopped answering before another worker takes it over. */
   jobLockSeconds: number;
-  trustProxy: boolean;
+  /** false, true (every hop), a number of proxy hops, or proxy addresses/CIDR ranges. */
+  trustProxy: boolean | number | string[];
   rateLimitFailureMode: 'open' | 'closed';
   rateLimitMode: 'exact' | 'leased';
   bruteForce: { maxFailures: number; windowMs: number; blockMs: number };
@@ -169,6 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     encryptionKey,
     bootstrap: e.KEYWARDEN_BOOTSTRAP,
     webhookAllowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+    upstreamAllowPrivateNetworks: e.UPSTREAM_ALLOW_PRIVATE_NETWORKS,
     webhookRetrySchedule: e.WEBHOOK_RETRY_SCHEDULE,
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
     expiryWarningDays: e.EXPIRY_WARNING_DAYS,

@@ -6,7 +6,7 @@ import { createDashboardHandler } from './dashboard';
 import { createGraphQLHandler } from './graphql/yoga';
 import type { Database } from './infra/db';
 import { sharedHostnameResolver } from './infra/hostnames';
-import { HttpError, sendError, sendJson } from './infra/http';
+import { HttpError, sendError, sendJson, type TrustProxy } from './infra/http';
 import { logger } from './infra/logger';
 import { KeyCache } from './keys/cache';
 import { resolveKeyByDigest } from './keys/resolve';
@@ -24,7 +24,7 @@ import type { VerifyDeps } from './verify/verify';
 export interface AppDeps {
   db: Database;
   redis: Redis;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   /** KEYWARDEN_REDIS_PREFIX: every Redis key this app writes starts with it. */
   prefix: string;
   failureMode?: 'open' | 'closed';

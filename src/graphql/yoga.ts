@@ -6,7 +6,7 @@ import { logger } from '../infra/logger';
 import type { Database } from '../infra/db';
 import type { KeyCache } from '../keys/cache';
 import type Redis from 'ioredis';
-import { clientIp } from '../infra/http';
+import { clientIp, type TrustProxy } from '../infra/http';
 import { buildContext, type GraphQLContext } from './context';
 import { getSchema } from './schema';
 
@@ -35,7 +35,7 @@ function toGraphQLError(error: unknown): GraphQLError | null {
   return null;
 }
 
-export function createGraphQLHandler(deps: { db: Database; cache: KeyCache; trustProxy: boolean; redis?: Redis; prefix?: string; bulkOperationThreshold?: number }): YogaServerInstance<ServerContext, GraphQLContext> {
+export function createGraphQLHandler(deps: { db: Database; cache: KeyCache; trustProxy: TrustProxy; redis?: Redis; prefix?: string; bulkOperationThreshold?: number }): YogaServerInstance<ServerContext, GraphQLContext> {
   return createYoga<ServerContext, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: '/graphql',

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Redis from 'ioredis';
 import type { Database } from '../infra/db';
-import { clientIp, HttpError, sendJson } from '../infra/http';
+import { clientIp, HttpError, sendJson, type TrustProxy } from '../infra/http';
 import { logger } from '../infra/logger';
 import { leakedReportsKey } from '../infra/redis-keys';
 import { revokeLeakedKeys, type LeakReport } from '../keys/leaked';
@@ -58,7 +58,7 @@ export interface LeakedDeps {
   db: Database;
   redis: Redis;
   prefix: string;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   rateLimit?: LeakedRateLimit;
 }
 

@@ -9,7 +9,7 @@ import { isUuid, normalizeGrace } from '../infra/validation';
 import { normalizeEventTypes } from '../events/types';
 import { webhookRuntime } from './runtime';
 import { encryptSecret, generateWebhookSecret } from './secrets';
-import { BlockedAddressError, checkUrlAddresses } from './ssrf';
+import { BlockedAddressError, checkUrlAddresses } from '../infra/ssrf';
 
 // Webhook endpoint management (README: webhooks). Master keys only. Each change and its audit event
 // commit together; an endpoint of another account answers NOT_FOUND, as if it did not exist.

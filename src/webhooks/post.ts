@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { blockedReason, guardedLookup, type Resolve, type SsrfPolicy } from './ssrf';
+import { blockedReason, guardedLookup, type Resolve, type SsrfPolicy } from '../infra/ssrf';
 
 // One delivery attempt on the wire. node:http never follows redirects, which is what we want:
 // a 3xx is an answer, recorded and retried like any other failure. The connection's address
