@@ -4,7 +4,7 @@ import { logger } from '../src/infra/logger';
 import { keyChanges } from '../src/keys/events';
 import { keyInvalidationChannel as invalidationChannel } from '../src/infra/redis-keys';
 import { startDeliveryWorker } from './delivery';
-import { DELIVERY_BATCH, enqueueInto, openQueues, queueConnection } from './queues';
+import { DELIVERY_BATCH, enqueueInto, handOverInto, openQueues, queueConnection } from './queues';
 import { RelayRunner } from './relay';
 import { scheduleScans, startScheduledWorker } from './scheduled';
 import type { AnomalyRule } from '../src/reports/usage-flush';
@@ -40,6 +40,8 @@ export interface WorkerSettings {
   publishKeyChanges?: boolean;
   /** USAGE_ANOMALY rule (see src/reports/usage-flush.ts). */
   usageAnomaly?: AnomalyRule;
+  /** BullMQ's first backoff after a delivery job threw (default 1 s, doubling over 5 tries; tests shorten it). */
+  jobBackoffMs?: number;
 }
 
 export async function startWorkers(deps: { db: Database; redis: Redis; prefix: string; settings: WorkerSettings }): Promise<Workers> {
@@ -47,7 +49,7 @@ export async function startWorkers(deps: { db: Database; redis: Redis; prefix: s
   const lockMs = settings.lockSeconds * 1000;
   const connection = queueConnection(settings.redisUrl, 'queue');
   const queues = openQueues(connection, prefix);
-  const enqueue = enqueueInto(queues.deliveries, { batchSize: DELIVERY_BATCH });
+  const enqueue = enqueueInto(queues.deliveries, { batchSize: DELIVERY_BATCH, backoffMs: settings.jobBackoffMs });
   const relay = new RelayRunner(db, enqueue, settings.databaseUrl);
 
   const publish = (ids: string[]) => {
@@ -74,7 +76,7 @@ export async function startWorkers(deps: { db: Database; redis: Redis; prefix: s
     usageAnomaly: settings.usageAnomaly,
     relay,
     // One job per attempt, under the id a job still queued for the same attempt has.
-    enqueue: enqueueInto(queues.deliveries, { batchSize: 1 }),
+    handOver: handOverInto(queues.deliveries, { backoffMs: settings.jobBackoffMs }),
     deliveriesWaiting: () => queues.deliveries.getWaitingCount(),
     expiryWarningDays: settings.expiryWarningDays,
     // Well past any attempt in flight, so a job that is merely slow is not handed over twice.

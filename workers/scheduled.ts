@@ -1,7 +1,7 @@
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Database } from '../src/infra/db';
 import { logger } from '../src/infra/logger';
-import { requeueOverdueDeliveries, type Enqueue } from '../src/events/relay';
+import { requeueOverdueDeliveries, type HandOver } from '../src/events/relay';
 import { endRotationGrace, expireKeys, remindRotationDue, warnExpiringKeys } from '../src/keys/scheduled';
 import { QUEUES, bullPrefix, type Queues } from './queues';
 import type { RelayRunner } from './relay';
@@ -23,7 +23,8 @@ export interface ScanDeps {
   redisPrefix: string;
   usageAnomaly?: AnomalyRule;
   relay: RelayRunner;
-  enqueue: Enqueue;
+  /** The overdue sweep's hand-over (handOverInto). */
+  handOver: HandOver;
   expiryWarningDays: readonly number[];
   /** A pending delivery this overdue has lost its job (see requeueOverdueDeliveries). */
   overdueGraceMs: number;
@@ -50,7 +51,7 @@ export async function runScan(name: ScanName, deps: ScanDeps): Promise<Record<st
       // Behind a backlog, a delivery is overdue while its batch job still waits, and a job of its
       // own would send it twice: hand deliveries over again only once the queue has caught up.
       if ((await deps.deliveriesWaiting()) > 0) return { requeued: 0, postponed: 1 };
-      return { requeued: await requeueOverdueDeliveries(deps.db, deps.enqueue, { graceMs: deps.overdueGraceMs }) };
+      return { requeued: await requeueOverdueDeliveries(deps.db, deps.handOver, { graceMs: deps.overdueGraceMs }) };
     }
   }
 }
