@@ -6,7 +6,7 @@ import { keyInvalidationChannel as invalidationChannel } from '../src/infra/redi
 import { startDeliveryWorker } from './delivery';
 import { DELIVERY_BATCH, enqueueInto, handOverInto, openQueues, queueConnection } from './queues';
 import { RelayRunner } from './relay';
-import { scheduleScans, startScheduledWorker } from './scheduled';
+import { keepScansScheduled, scheduleScans, startScheduledWorker } from './scheduled';
 import type { AnomalyRule } from '../src/reports/usage-flush';
 
 // The worker role: outbox relay, webhook delivery and the scheduled scans. `keywarden worker`
@@ -40,6 +40,8 @@ export interface WorkerSettings {
   publishKeyChanges?: boolean;
   /** USAGE_ANOMALY rule (see src/reports/usage-flush.ts). */
   usageAnomaly?: AnomalyRule;
+  /** How often the scan schedulers are checked for in Redis and re-created when lost (default 30 s). */
+  schedulerCheckMs?: number;
   /** BullMQ's first backoff after a delivery job threw (default 1 s, doubling over 5 tries; tests shorten it). */
   jobBackoffMs?: number;
 }
@@ -87,11 +89,13 @@ export async function startWorkers(deps: { db: Database; redis: Redis; prefix: s
   });
   await relay.start();
   await scheduleScans(queues, settings.scanIntervalSeconds);
+  const stopKeeping = keepScansScheduled(queues, settings.scanIntervalSeconds, connection, settings.schedulerCheckMs);
   logger.info({ concurrency: settings.concurrency, scanIntervalSeconds: settings.scanIntervalSeconds, relay: settings.databaseUrl ? 'listen' : 'in-process' }, 'workers started');
 
   return {
     relayNow: () => relay.trigger(),
     async close() {
+      stopKeeping();
       await relay.stop();
       // Waits for the jobs in flight: a delivery under way is finished and recorded.
       await Promise.all([deliveries.close(), scans.close()]);

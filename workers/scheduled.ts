@@ -63,6 +63,41 @@ export async function scheduleScans(queues: Queues, intervalSeconds: number): Pr
   }
 }
 
+/** How often the schedulers are checked for (Redis may lose them without a reconnect: a failover, a flush). */
+export const SCHEDULER_CHECK_MS = 30_000;
+
+/**
+ * The schedulers live in Redis only: a restart without persistence or a failover to an empty
+ * replica loses them, and every scan would stop until the next worker start. Re-creates missing
+ * ones whenever the queue's connection is ready again and every `checkMs`. Returns stop().
+ */
+export function keepScansScheduled(queues: Queues, intervalSeconds: number, connection: Redis, checkMs = SCHEDULER_CHECK_MS): () => void {
+  let running = false;
+  const check = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const missing: string[] = [];
+      for (const name of SCANS) if (!(await queues.scheduled.getJobScheduler(name))) missing.push(name);
+      if (missing.length === 0) return;
+      await scheduleScans(queues, intervalSeconds);
+      logger.warn({ missing }, 'scan schedulers were missing from Redis (it lost its data?); re-created');
+    } catch (err) {
+      logger.debug({ err: (err as Error).message }, 'could not check the scan schedulers; trying again later');
+    } finally {
+      running = false;
+    }
+  };
+  const onReady = () => void check();
+  connection.on('ready', onReady);
+  const timer = setInterval(onReady, checkMs);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    connection.off('ready', onReady);
+  };
+}
+
 export function startScheduledWorker(opts: ScanDeps & { connection: ConnectionOptions; lockMs: number }): Worker {
   const worker = new Worker(
     QUEUES.scheduled,
