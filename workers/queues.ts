@@ -1,6 +1,6 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type Redis from 'ioredis';
-import { createRedis } from '../src/infra/redis';
+import { createRedis, noteRedisError } from '../src/infra/redis';
 import { bullPrefix } from '../src/infra/redis-keys';
 import type { DeliveryJob, Enqueue, HandOver } from '../src/events/relay';
 
@@ -124,10 +124,13 @@ export function handOverInto(queue: Queue<DeliveryQueueData>, opts: { backoffMs?
 
 export function openQueues(connection: ConnectionOptions, redisPrefix: string) {
   const prefix = bullPrefix(redisPrefix);
-  return {
+  const queues = {
     deliveries: new Queue<DeliveryQueueData>(QUEUES.deliveries, { connection, prefix }),
     scheduled: new Queue(QUEUES.scheduled, { connection, prefix }),
   };
+  // Unheard, BullMQ prints each connection error to the console, unstructured.
+  for (const q of Object.values(queues)) q.on('error', (err) => noteRedisError(err, `queue ${q.name}`));
+  return queues;
 }
 
 export type Queues = ReturnType<typeof openQueues>;

@@ -1,6 +1,7 @@
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Database } from '../src/infra/db';
 import { logger } from '../src/infra/logger';
+import { noteRedisError } from '../src/infra/redis';
 import { requeueOverdueDeliveries, type HandOver } from '../src/events/relay';
 import { endRotationGrace, expireKeys, remindRotationDue, warnExpiringKeys } from '../src/keys/scheduled';
 import { QUEUES, bullPrefix, type Queues } from './queues';
@@ -118,6 +119,6 @@ export function startScheduledWorker(opts: ScanDeps & { connection: ConnectionOp
     },
   );
   worker.on('failed', (job, err) => logger.error({ err: err.message, scan: job?.name }, 'scheduled scan failed'));
-  worker.on('error', (err) => logger.error({ err: err.message }, 'scheduled scan worker error'));
+  worker.on('error', (err) => noteRedisError(err, 'scheduled scan worker'));
   return worker;
 }
