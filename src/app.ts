@@ -52,7 +52,6 @@ export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): P
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const closers: Closer[] = [];
   const redis: Redis = createRedis(config.redisUrl);
-  redis.on('error', (err) => logger.error({ err: err.message }, 'redis error'));
   closers.push(() => void redis.disconnect());
   const stop = async () => {
     await closeInReverse(closers);
@@ -103,7 +102,6 @@ async function startApi(config: Config, db: Database, redis: Redis, closers: Clo
   // Runs after the listener has closed: leased blocks go back for the other instances.
   closers.push(() => app.limiter.release());
   const subscriber = createRedis(config.redisUrl, { maxRetriesPerRequest: null });
-  subscriber.on('error', (err) => logger.error({ err: err.message }, 'redis subscriber error'));
   const unwire = await wireInvalidation({ cache: app.cache, publisher: redis, subscriber, prefix: config.redisPrefix });
   closers.push(() => {
     unwire();

@@ -10,7 +10,7 @@ import { HttpError, sendError, sendJson, type TrustProxy } from './infra/http';
 import { logger } from './infra/logger';
 import { KeyCache } from './keys/cache';
 import { resolveKeyByDigest } from './keys/resolve';
-import { BruteForceGuard, ConcurrencyLimiter, DEFAULT_BRUTE_FORCE, LeasedLimiter, Limiter, type BruteForceOptions } from './limits';
+import { BruteForceGuard, ConcurrencyLimiter, DEFAULT_BRUTE_FORCE, LeasedLimiter, Limiter, RedisDownError, type BruteForceOptions } from './limits';
 import { serveMetrics } from './metrics-http';
 import { UsageBuffer } from './reports/usage-buffer';
 import { UseRecorder } from './verify/effects';
@@ -66,7 +66,7 @@ interface Routes {
 export function createApp(deps: AppDeps): App {
   const cache = deps.cache ?? new KeyCache((digest) => resolveKeyByDigest(deps.db.prisma, digest));
   const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix, bulkOperationThreshold: deps.bulkOperationThreshold });
-  const onLimitsError = (err: Error, operation: string) => logger.error({ err: err.message, operation }, 'Redis failed during a limits check; answering per RATE_LIMIT_FAILURE_MODE');
+  const onLimitsError = limitsErrorLog();
   const limitOptions = { failureMode: deps.failureMode ?? 'open', onError: onLimitsError };
   const limiter = deps.rateLimitMode === 'leased' ? new LeasedLimiter(deps.redis, deps.prefix, limitOptions) : new Limiter(deps.redis, deps.prefix, limitOptions);
   const verification = verificationDeps(deps, cache, limiter);
@@ -81,6 +81,27 @@ export function createApp(deps: AppDeps): App {
   const server = http.createServer((req, res) => route(deps, routes, cache, req, res));
   server.keepAliveTimeout = 65_000;
   return { server, cache, uses: verification.uses, usage: verification.usage, graphql, limiter };
+}
+
+/**
+ * A limits check that failed while Redis is known to be down is part of the outage, which is
+ * logged once (infra/redis). Others (a slow Redis missing the deadline) are logged at most once
+ * every 10 s, with how many there were.
+ */
+function limitsErrorLog(): (err: Error, operation: string) => void {
+  let lastMs = -Infinity;
+  let unlogged = 0;
+  return (err, operation) => {
+    if (err instanceof RedisDownError) return;
+    const now = performance.now();
+    if (now - lastMs < 10_000) {
+      unlogged++;
+      return;
+    }
+    logger.warn({ err: err.message, operation, since: unlogged }, 'Redis failed during a limits check; answering per RATE_LIMIT_FAILURE_MODE');
+    lastMs = now;
+    unlogged = 0;
+  };
 }
 
 /** Everything a verification needs, shared by the verify endpoint and the gateway. */

@@ -2,6 +2,7 @@ import { Semaphore } from 'async-mutex';
 import { DelayedError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Database } from '../src/infra/db';
 import { logger } from '../src/infra/logger';
+import { noteRedisError } from '../src/infra/redis';
 import type { Enqueue } from '../src/events/relay';
 import { attemptDelivery, type AttemptResult, type DeliverySettings } from '../src/webhooks/deliver';
 import { createDeliveryBatches } from '../src/webhooks/batches';
@@ -105,6 +106,6 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): Worker<Deliver
     const attempts = job ? ('batch' in job.data ? job.data.batch : [job.data]) : [];
     logger.warn({ err: err.message, attempts: attempts.map((a) => `${a.deliveryId}#${a.attempt}`) }, 'webhook delivery job failed');
   });
-  worker.on('error', (err) => logger.error({ err: err.message }, 'webhook delivery worker error'));
+  worker.on('error', (err) => noteRedisError(err, 'webhook delivery worker'));
   return worker;
 }

@@ -8,5 +8,6 @@ export { ConcurrencyLimiter } from './concurrency';
 export { BruteForceGuard, DEFAULT_BRUTE_FORCE } from './bruteforce';
 export type { BruteForceOptions } from './bruteforce';
 export { FixedWindowCounter } from './fixed-window';
+export { RedisDownError } from './failure';
 export type { LimitsOptions } from './failure';
 export { periodBounds } from './periods';

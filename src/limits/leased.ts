@@ -1,4 +1,4 @@
-import { reportError, withDeadline } from './failure';
+import { reportError } from './failure';
 import { rateView, type RateWindow } from './gcra';
 import { allowedUnlimited, Limiter, type LimitRequest, type LimitResult, type RateLimitSpec, type WindowPlan, wholeNonNegative } from './limiter';
 
@@ -117,7 +117,7 @@ export class LeasedLimiter extends Limiter {
     const size = blockSize(lease.rate, need, tightestLimit(lease.plan.windows));
     const { plan } = lease;
     const args = [plan.windows.length, ...plan.rateKeys, nowMs * 1000, size, plan.windowCount, ...plan.windowArgs];
-    const out = (await withDeadline(this.client.kwLimitsLease(...args), this.timeoutMs, 'lease')).split(' ').map(Number);
+    const out = (await this.call('lease', () => this.client.kwLimitsLease(...args))).split(' ').map(Number);
     const granted = out[0];
     lease.tats = out.slice(1);
     lease.tokens += granted;
@@ -134,7 +134,7 @@ export class LeasedLimiter extends Limiter {
     const { plan } = lease;
     const intervals = plan.windowArgs.filter((_, i) => i % 2 === 0);
     try {
-      await withDeadline(this.client.kwLimitsLeaseReturn(plan.windows.length, ...plan.rateKeys, nowMs * 1000, unused, plan.windowCount, ...intervals), this.timeoutMs, 'lease return');
+      await this.call('lease return', () => this.client.kwLimitsLeaseReturn(plan.windows.length, ...plan.rateKeys, nowMs * 1000, unused, plan.windowCount, ...intervals));
     } catch (err) {
       // Not given back: the block's requests stay spent until their windows refill.
       reportError(this.onError, err, 'lease return');

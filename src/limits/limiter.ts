@@ -1,4 +1,4 @@
-import { RedisLimitsBase, reportError, withDeadline } from './failure';
+import { RedisLimitsBase, reportError } from './failure';
 import { emissionIntervalUs, rateView, WINDOW_MS, type RateWindow } from './gcra';
 import { periodBounds, type Period, type PeriodBounds } from './periods';
 import { periodCounterKey, rateWindowKey } from '../infra/redis-keys';
@@ -116,7 +116,7 @@ export class Limiter extends RedisLimitsBase {
     if (this.inFlight > 0) corkUntilNextTurn(this.client);
     this.inFlight++;
     try {
-      out = (await withDeadline(this.client.kwLimitsCheck(...args), this.timeoutMs, 'check')).split(' ').map(Number);
+      out = (await this.call('check', () => this.client.kwLimitsCheck(...args))).split(' ').map(Number);
     } catch (err) {
       reportError(this.onError, err, 'check');
       return this.degraded(plan.windows, quota, bandwidth, nowMs);
@@ -161,7 +161,7 @@ export class Limiter extends RedisLimitsBase {
     const period = periodBounds(bandwidth.period, now);
     const amount = wholeNonNegative(bytes);
     try {
-      const used = await withDeadline(this.client.kwLimitsAddBytes(this.bandwidthKey(keyId, bandwidth, period.id), String(amount), period.endMs - now + PERIOD_GRACE_MS), this.timeoutMs, 'addBytes');
+      const used = await this.call('addBytes', () => this.client.kwLimitsAddBytes(this.bandwidthKey(keyId, bandwidth, period.id), String(amount), period.endMs - now + PERIOD_GRACE_MS));
       return counterState(bandwidth.bytes, Number(used), period.endMs);
     } catch (err) {
       reportError(this.onError, err, 'addBytes');
