@@ -11,6 +11,7 @@ import { wireInvalidation } from './keys/invalidation';
 import { configureWebhooks } from './webhooks/runtime';
 import { startWorkers, type Workers } from '../workers';
 import { setQueueCounts } from './infra/metrics';
+import { plainListener, readTlsFiles, tlsListener } from './infra/listener';
 
 // Starting and stopping a Keywarden process: API, workers, or both.
 
@@ -20,6 +21,8 @@ export interface Running {
   config: Config;
   db: Database;
   url?: string;
+  /** Re-reads TLS_CERT_FILE/TLS_KEY_FILE (SIGHUP); false when there is no TLS or the files do not load. */
+  reloadTls(): boolean;
   stop(): Promise<void>;
 }
 
@@ -44,6 +47,8 @@ async function bootstrapIfEmpty(db: Database, out: NodeJS.WritableStream = proce
 export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): Promise<Running> {
   const config = loadConfig(env);
   setLogger(createLogger(config.logLevel));
+  // Bad certificate files stop start-up before anything connects.
+  if (config.tls && role !== 'worker') readTlsFiles(config.tls);
   await probeRedis(config.redisUrl);
   // Webhook secrets are encrypted with it (API) and decrypted to sign (workers).
   configureWebhooks({ encryptionKey: resolveEncryptionKey(config), allowPrivateNetworks: config.webhookAllowPrivateNetworks });
@@ -56,16 +61,16 @@ export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): P
     await closeInReverse(closers);
     await db.close();
   };
-  let url: string | undefined;
+  let api: Awaited<ReturnType<typeof startApi>> | undefined;
   try {
-    if (role !== 'worker') url = await startApi(config, db, redis, closers);
+    if (role !== 'worker') api = await startApi(config, db, redis, closers);
     if (role === 'worker' && config.metricsPort) await startMetricsListener(config, closers);
     if (role !== 'api') await startWorkerRole(config, db, redis, role, closers);
   } catch (err) {
     await stop();
     throw err;
   }
-  return { config, db, url, stop };
+  return { config, db, url: api?.url, reloadTls: () => api?.reloadTls() ?? false, stop };
 }
 
 type Closer = () => Promise<void> | void;
@@ -76,7 +81,7 @@ async function closeInReverse(closers: Closer[]): Promise<void> {
 }
 
 /** The API server (GraphQL, data plane, dashboards) with its cache invalidation wiring. Returns its URL. */
-async function startApi(config: Config, db: Database, redis: Redis, closers: Closer[]): Promise<string> {
+async function startApi(config: Config, db: Database, redis: Redis, closers: Closer[]): Promise<{ url: string; reloadTls: () => boolean }> {
   if (config.bootstrap) await bootstrapIfEmpty(db);
   // Loaded only here: a worker-only process needs neither the GraphQL schema nor the queue UI.
   // (require, not import(): under tsx's CommonJS hook a dynamic import() goes to the ESM loader.)
@@ -104,22 +109,17 @@ async function startApi(config: Config, db: Database, redis: Redis, closers: Clo
     unwire();
     subscriber.disconnect();
   });
+  const listener = config.tls ? tlsListener(app.handle, config.tls) : plainListener(app.server);
   await new Promise<void>((resolve, reject) => {
-    app.server.once('error', reject);
-    app.server.listen(config.port, config.host, () => resolve());
+    listener.server.once('error', reject);
+    listener.server.listen(config.port, config.host, () => resolve());
   });
-  const addr = app.server.address() as AddressInfo;
+  const addr = listener.server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `http://${host}:${addr.port}`;
-  closers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        app.server.close(() => resolve());
-        app.server.closeIdleConnections();
-      }),
-  );
+  const url = `${listener.scheme}://${host}:${addr.port}`;
+  closers.push(() => listener.close());
   logger.info({ url, dashboard: `${url}/dashboard/`, graphiql: `${url}/graphql`, database: db.kind, location: db.location }, 'Keywarden API listening');
-  return url;
+  return { url, reloadTls: listener.reloadTls };
 }
 
 /** A worker-only process has no API server: its delivery metrics get a listener of their own. */

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { ConfigError, loadConfig } from './config';
 import { EmbeddedStoreBusyError, openDatabase } from './infra/db';
 import { KeywardenError } from './infra/errors';
+import { TlsFilesError } from './infra/listener';
 import { createLogger, setLogger } from './infra/logger';
 import { PACKAGE_VERSION } from './infra/paths';
 import { RedisUnavailableError } from './infra/redis';
@@ -12,7 +13,7 @@ import { start, type Role } from './app';
 // CLI entry: start | api | worker | bootstrap | scan.
 
 function die(err: unknown): never {
-  if (err instanceof ConfigError || err instanceof RedisUnavailableError || err instanceof EmbeddedStoreBusyError || err instanceof KeywardenError) {
+  if (err instanceof ConfigError || err instanceof TlsFilesError || err instanceof RedisUnavailableError || err instanceof EmbeddedStoreBusyError || err instanceof KeywardenError) {
     process.stderr.write(`keywarden: ${err.message}\n`);
   } else {
     process.stderr.write(`keywarden: ${(err as Error)?.stack ?? String(err)}\n`);
@@ -36,6 +37,8 @@ async function run(role: Role): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // SIGHUP re-reads TLS_CERT_FILE/TLS_KEY_FILE (they are also re-read when they change).
+  process.on('SIGHUP', () => running.reloadTls());
 }
 
 /** `scan`: exit 0 clean, 1 keys found (and reported, with --report), 2 bad usage or a failure. */

@@ -42,7 +42,9 @@ export interface AppDeps {
 }
 
 export interface App {
+  /** A plain HTTP server around `handle` (with TLS, app.ts serves `handle` through infra/listener instead). */
   server: http.Server;
+  handle: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   cache: KeyCache;
   uses: UseRecorder;
   usage: UsageBuffer;
@@ -74,9 +76,10 @@ export function createApp(deps: AppDeps): App {
     graphql,
     dashboard: createDashboardHandler(),
   };
-  const server = http.createServer((req, res) => route(deps, routes, cache, req, res));
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => route(deps, routes, cache, req, res);
+  const server = http.createServer(handle);
   server.keepAliveTimeout = 65_000;
-  return { server, cache, uses: verification.uses, usage: verification.usage, graphql };
+  return { server, handle, cache, uses: verification.uses, usage: verification.usage, graphql };
 }
 
 /** Everything a verification needs, shared by the verify endpoint and the gateway. */

@@ -11,3 +11,14 @@ export function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
   const addr = ipaddr.parse(text);
   return addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() ? (addr as ipaddr.IPv6).toIPv4Address() : addr;
 }
+
+/** A loopback host name or address (localhost, 127.0.0.0/8, ::1): only this machine reaches it. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  const addr = parseAddress(h);
+  return addr !== null && addr.range() === 'loopback';
+}
