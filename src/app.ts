@@ -12,6 +12,8 @@ import { configureWebhooks } from './webhooks/runtime';
 import { startWorkers, type Workers } from '../workers';
 import { setQueueCounts } from './infra/metrics';
 import { plainListener, readTlsFiles, tlsListener } from './infra/listener';
+import { readiness } from './infra/health';
+import { sendJson } from './infra/http';
 
 // Starting and stopping a Keywarden process: API, workers, or both.
 
@@ -57,14 +59,17 @@ export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): P
   const redis: Redis = createRedis(config.redisUrl);
   redis.on('error', (err) => logger.error({ err: err.message }, 'redis error'));
   closers.push(() => void redis.disconnect());
+  const state: ProcessState = { draining: false };
   const stop = async () => {
+    // Only a process with a listener has anyone to tell that it is going.
+    await drain(state, role !== 'worker' || config.metricsPort ? config.shutdownDrainMs : 0);
     await closeInReverse(closers);
     await db.close();
   };
   let api: Awaited<ReturnType<typeof startApi>> | undefined;
   try {
-    if (role !== 'worker') api = await startApi(config, db, redis, closers);
-    if (role === 'worker' && config.metricsPort) await startMetricsListener(config, closers);
+    if (role !== 'worker') api = await startApi(config, db, redis, state, closers);
+    if (role === 'worker' && config.metricsPort) await startWorkerListener(config, db, redis, state, closers);
     if (role !== 'api') await startWorkerRole(config, db, redis, role, closers);
   } catch (err) {
     await stop();
@@ -75,13 +80,27 @@ export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): P
 
 type Closer = () => Promise<void> | void;
 
+interface ProcessState {
+  draining: boolean;
+}
+
+/** SIGTERM: /readyz answers 503 at once; requests are still served for `ms` (so load balancers stop sending them first). */
+async function drain(state: ProcessState, ms: number): Promise<void> {
+  if (state.draining) return;
+  state.draining = true;
+  if (ms > 0) {
+    logger.info({ seconds: ms / 1000 }, 'draining: /readyz answers 503 before the listener closes');
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  }
+}
+
 /** Stops what was started, last started first. */
 async function closeInReverse(closers: Closer[]): Promise<void> {
   while (closers.length > 0) await closers.pop()!();
 }
 
 /** The API server (GraphQL, data plane, dashboards) with its cache invalidation wiring. Returns its URL. */
-async function startApi(config: Config, db: Database, redis: Redis, closers: Closer[]): Promise<{ url: string; reloadTls: () => boolean }> {
+async function startApi(config: Config, db: Database, redis: Redis, state: ProcessState, closers: Closer[]): Promise<{ url: string; reloadTls: () => boolean }> {
   if (config.bootstrap) await bootstrapIfEmpty(db);
   // Loaded only here: a worker-only process needs neither the GraphQL schema nor the queue UI.
   // (require, not import(): under tsx's CommonJS hook a dynamic import() goes to the ESM loader.)
@@ -100,6 +119,7 @@ async function startApi(config: Config, db: Database, redis: Redis, closers: Clo
     detectors: config.detectors,
     bulkOperationThreshold: config.bulkOperationThreshold,
     queueDashboard: dashboard.handle,
+    draining: () => state.draining,
   });
   setQueueCounts(() => dashboard.counts());
   const subscriber = createRedis(config.redisUrl, { maxRetriesPerRequest: null });
@@ -122,10 +142,19 @@ async function startApi(config: Config, db: Database, redis: Redis, closers: Clo
   return { url, reloadTls: listener.reloadTls };
 }
 
-/** A worker-only process has no API server: its delivery metrics get a listener of their own. */
-async function startMetricsListener(config: Config, closers: Closer[]): Promise<void> {
+/** A worker-only process has no API server: its health, readiness and delivery metrics get a listener of their own. */
+async function startWorkerListener(config: Config, db: Database, redis: Redis, state: ProcessState, closers: Closer[]): Promise<void> {
   const metricsServer = http.createServer((req, res) => {
-    if ((req.url ?? '').split('?')[0] !== '/metrics') return res.writeHead(404).end();
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/readyz') {
+      readiness(db, redis, () => state.draining).then(
+        (r) => sendJson(res, r.ready ? 200 : 503, r),
+        () => res.writeHead(500).end(),
+      );
+      return;
+    }
+    if (path !== '/metrics') return res.writeHead(404).end();
     serveMetrics(req, res, config.metricsToken).catch(() => res.writeHead(500).end());
   });
   await new Promise<void>((resolve) => metricsServer.listen(config.metricsPort, config.host, resolve));

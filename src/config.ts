@@ -102,6 +102,8 @@ const envSchema = z.object({
   GRAPHQL_MAX_DEPTH: int('GRAPHQL_MAX_DEPTH', 12, 1, 100),
   GRAPHQL_MAX_COMPLEXITY: int('GRAPHQL_MAX_COMPLEXITY', 5000, 1, 1000000),
   BULK_OPERATION_THRESHOLD: int('BULK_OPERATION_THRESHOLD', 10, 1, 1_000_000),
+  // -1: unset (5 s in production, 0 elsewhere).
+  SHUTDOWN_DRAIN_SECONDS: int('SHUTDOWN_DRAIN_SECONDS', -1, 0, 300),
   TLS_CERT_FILE: z.string().optional(),
   TLS_KEY_FILE: z.string().optional(),
 });
@@ -141,6 +143,8 @@ export type Config = {
   bulkOperationThreshold: number;
   /** TLS_CERT_FILE/TLS_KEY_FILE (absolute paths): HTTPS and HTTP/2 on PORT; unset: plain HTTP. */
   tls: { certFile: string; keyFile: string } | undefined;
+  /** After SIGTERM, how long /readyz answers 503 while requests are still served, before the listener closes. */
+  shutdownDrainMs: number;
 };
 
 export class ConfigError extends Error {}
@@ -192,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphqlMaxComplexity: e.GRAPHQL_MAX_COMPLEXITY,
     bulkOperationThreshold: e.BULK_OPERATION_THRESHOLD,
     tls,
+    shutdownDrainMs: (e.SHUTDOWN_DRAIN_SECONDS >= 0 ? e.SHUTDOWN_DRAIN_SECONDS : e.NODE_ENV === 'production' ? 5 : 0) * 1000,
   };
 }
 

@@ -205,3 +205,16 @@ describe('TLS_CERT_FILE / TLS_KEY_FILE and the production refusal of plain HTTP'
     expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
   });
 });
+
+describe('SHUTDOWN_DRAIN_SECONDS', () => {
+  test('defaults to 5 s in production and 0 elsewhere; a value is taken as given', () => {
+    expect(loadConfig({}).shutdownDrainMs).toBe(0);
+    expect(loadConfig({ NODE_ENV: 'production', KEYWARDEN_ENCRYPTION_KEY: key32() }).shutdownDrainMs).toBe(5000);
+    expect(loadConfig({ NODE_ENV: 'production', KEYWARDEN_ENCRYPTION_KEY: key32(), SHUTDOWN_DRAIN_SECONDS: '0' }).shutdownDrainMs).toBe(0);
+    expect(loadConfig({ SHUTDOWN_DRAIN_SECONDS: '12' }).shutdownDrainMs).toBe(12000);
+  });
+
+  test.each(['-1', '301', 'soon'])('%s is refused, naming the variable', (v) => {
+    expect(configError({ SHUTDOWN_DRAIN_SECONDS: v }).message).toContain('SHUTDOWN_DRAIN_SECONDS');
+  });
+});
