@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
+import { isLoopbackHost } from './infra/ip';
 
 // Every environment variable Keywarden reads, parsed and validated once.
 // A bad value stops start-up with a message naming the variable.
@@ -125,6 +126,10 @@ const envSchema = z.object({
   GRAPHQL_MAX_DEPTH: int('GRAPHQL_MAX_DEPTH', 12, 1, 100),
   GRAPHQL_MAX_COMPLEXITY: int('GRAPHQL_MAX_COMPLEXITY', 5000, 1, 1000000),
   BULK_OPERATION_THRESHOLD: int('BULK_OPERATION_THRESHOLD', 10, 1, 1_000_000),
+  // -1: unset (5 s in production, 0 elsewhere).
+  SHUTDOWN_DRAIN_SECONDS: int('SHUTDOWN_DRAIN_SECONDS', -1, 0, 300),
+  TLS_CERT_FILE: z.string().optional(),
+  TLS_KEY_FILE: z.string().optional(),
 });
 
 export type Config = {
@@ -164,6 +169,10 @@ export type Config = {
   graphqlMaxComplexity: number;
   /** A bulk mutation that changes more keys than this raises a BULK_OPERATION security event. */
   bulkOperationThreshold: number;
+  /** TLS_CERT_FILE/TLS_KEY_FILE (absolute paths): HTTPS and HTTP/2 on PORT; unset: plain HTTP. */
+  tls: { certFile: string; keyFile: string } | undefined;
+  /** After SIGTERM, how long /readyz answers 503 while requests are still served, before the listener closes. */
+  shutdownDrainMs: number;
 };
 
 export class ConfigError extends Error {}
@@ -184,6 +193,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } else if (e.NODE_ENV === 'production') {
     throw new ConfigError('invalid configuration:\n  KEYWARDEN_ENCRYPTION_KEY is required when NODE_ENV=production');
   }
+  const tls = tlsFiles(e.TLS_CERT_FILE, e.TLS_KEY_FILE);
+  refusePlainHttpInProduction(e.NODE_ENV, e.HOST, tls !== undefined, env.TRUST_PROXY);
   return {
     nodeEnv: e.NODE_ENV,
     port: e.PORT,
@@ -214,7 +225,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
     graphqlMaxComplexity: e.GRAPHQL_MAX_COMPLEXITY,
     bulkOperationThreshold: e.BULK_OPERATION_THRESHOLD,
+    tls,
+    shutdownDrainMs: (e.SHUTDOWN_DRAIN_SECONDS >= 0 ? e.SHUTDOWN_DRAIN_SECONDS : e.NODE_ENV === 'production' ? 5 : 0) * 1000,
   };
+}
+
+/** Both TLS variables or neither; the files themselves are read (and checked) by the listener at start-up. */
+function tlsFiles(cert: string | undefined, key: string | undefined): Config['tls'] {
+  const c = cert?.trim() || undefined;
+  const k = key?.trim() || undefined;
+  if (!c && !k) return undefined;
+  if (!c || !k) throw new ConfigError(`invalid configuration:\n  ${c ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'} must be set too when ${c ? 'TLS_CERT_FILE' : 'TLS_KEY_FILE'} is (both PEM files, or neither)`);
+  return { certFile: path.resolve(c), keyFile: path.resolve(k) };
+}
+
+/**
+ * In production, plain HTTP on an address other machines reach would send master keys in clear:
+ * refused unless Keywarden serves TLS itself or sits behind a (TLS-terminating) proxy.
+ */
+function refusePlainHttpInProduction(nodeEnv: string, host: string, tls: boolean, trustProxyRaw: string | undefined): void {
+  if (nodeEnv !== 'production' || tls || isLoopbackHost(host)) return;
+  const proxy = (trustProxyRaw ?? '').trim().toLowerCase();
+  if (proxy !== '' && !['false', '0', 'no', 'off'].includes(proxy)) return;
+  throw new ConfigError(
+    `invalid configuration:\n  HOST=${host} with NODE_ENV=production would serve plain HTTP to the network: set TLS_CERT_FILE and TLS_KEY_FILE, or TRUST_PROXY when a TLS-terminating proxy is in front`,
+  );
 }
 
 /**

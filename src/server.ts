@@ -6,6 +6,7 @@ import { createDashboardHandler } from './dashboard';
 import { createGraphQLHandler } from './graphql/yoga';
 import type { Database } from './infra/db';
 import { sharedHostnameResolver } from './infra/hostnames';
+import { readiness } from './infra/health';
 import { HttpError, sendError, sendJson, type TrustProxy } from './infra/http';
 import { logger } from './infra/logger';
 import { KeyCache } from './keys/cache';
@@ -39,12 +40,16 @@ export interface AppDeps {
   leakedRateLimit?: LeakedRateLimit;
   /** BULK_OPERATION_THRESHOLD (default 10). */
   bulkOperationThreshold?: number;
+  /** True once the process drains on SIGTERM: /readyz answers 503 while requests are still served. */
+  draining?: () => boolean;
   /** The queue dashboard under /admin/queues (workers/dashboard.ts); it checks the master key itself. */
   queueDashboard?: (req: http.IncomingMessage, res: http.ServerResponse, keys: KeyCache) => void;
 }
 
 export interface App {
+  /** A plain HTTP server around `handle` (with TLS, app.ts serves `handle` through infra/listener instead). */
   server: http.Server;
+  handle: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   cache: KeyCache;
   uses: UseRecorder;
   usage: UsageBuffer;
@@ -78,9 +83,10 @@ export function createApp(deps: AppDeps): App {
     graphql,
     dashboard: createDashboardHandler(),
   };
-  const server = http.createServer((req, res) => route(deps, routes, cache, req, res));
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => route(deps, routes, cache, req, res);
+  const server = http.createServer(handle);
   server.keepAliveTimeout = 65_000;
-  return { server, cache, uses: verification.uses, usage: verification.usage, graphql, limiter };
+  return { server, handle, cache, uses: verification.uses, usage: verification.usage, graphql, limiter };
 }
 
 /**
@@ -167,7 +173,7 @@ function operationalRoute(deps: AppDeps, path: string, req: http.IncomingMessage
     return;
   }
   if (path === '/readyz') {
-    readiness(deps).then((r) => sendJson(res, r.ready ? 200 : 503, r), fail);
+    readiness(deps.db, deps.redis, deps.draining).then((r) => sendJson(res, r.ready ? 200 : 503, r), fail);
     return;
   }
   sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${path}` } });
@@ -192,21 +198,4 @@ function failureHandler(req: http.IncomingMessage, res: http.ServerResponse, pat
     logger.error({ err, path }, 'request failed');
     sendError(res, new HttpError(500, 'INTERNAL', 'internal error'));
   };
-}
-
-async function readiness(deps: AppDeps): Promise<{ ready: boolean; database: string; redis: string }> {
-  const [database, redis] = await Promise.all([
-    deps.db.prisma.$queryRawUnsafe('SELECT 1').then(
-      () => 'ok',
-      (e: Error) => `error: ${e.message}`,
-    ),
-    Promise.race([
-      deps.redis.ping().then(
-        () => 'ok',
-        (e: Error) => `error: ${e.message}`,
-      ),
-      new Promise<string>((r) => setTimeout(() => r('error: timeout'), 2000).unref()),
-    ]),
-  ]);
-  return { ready: database === 'ok' && redis === 'ok', database, redis };
 }

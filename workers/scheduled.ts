@@ -13,7 +13,7 @@ import { flushUsage, type AnomalyRule } from '../src/reports/usage-flush';
 // record in Redis however many workers upsert it, so each tick runs once somewhere; the scans
 // are idempotent anyway, for the moments two ticks overlap.
 
-const SCANS = ['expiry-warnings', 'expire-keys', 'rotation-reminders', 'end-rotation-grace', 'outbox-sweep', 'flush-usage'] as const;
+export const SCANS = ['expiry-warnings', 'expire-keys', 'rotation-reminders', 'end-rotation-grace', 'outbox-sweep', 'flush-usage'] as const;
 /** Usage tallies are moved from Redis to PostgreSQL more often than the other scans run. */
 const USAGE_FLUSH_SECONDS = 5;
 export type ScanName = (typeof SCANS)[number];
