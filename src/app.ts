@@ -108,6 +108,7 @@ async function startApi(config: Config, db: Database, redis: Redis, closers: Clo
     app.server.once('error', reject);
     app.server.listen(config.port, config.host, () => resolve());
   });
+  if (config.extAuthzPort) await startExtAuthzListener(config, app, closers);
   const addr = app.server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}`;
@@ -120,6 +121,14 @@ async function startApi(config: Config, db: Database, redis: Redis, closers: Clo
   );
   logger.info({ url, dashboard: `${url}/dashboard/`, graphiql: `${url}/graphql`, database: db.kind, location: db.location }, 'Keywarden API listening');
   return url;
+}
+
+/** EXT_AUTHZ_PORT: Envoy's ext_authz over gRPC, deciding with the API's verification (loaded only when set). */
+async function startExtAuthzListener(config: Config, app: import('./server').App, closers: Closer[]): Promise<void> {
+  const { startExtAuthz } = require('./verify/ext-authz') as typeof import('./verify/ext-authz');
+  const extAuthz = await startExtAuthz(app.verification, config.host, config.extAuthzPort);
+  closers.push(() => extAuthz.close());
+  logger.info({ port: extAuthz.port }, 'Keywarden ext_authz (gRPC) listening');
 }
 
 /** A worker-only process has no API server: its delivery metrics get a listener of their own. */

@@ -48,6 +48,8 @@ export interface App {
   uses: UseRecorder;
   usage: UsageBuffer;
   graphql: ReturnType<typeof createGraphQLHandler>;
+  /** What a verification needs (the ext_authz server decides with the same). */
+  verification: VerifyDeps & { trustProxy: boolean };
 }
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
@@ -79,7 +81,7 @@ export function createApp(deps: AppDeps): App {
   };
   const server = http.createServer((req, res) => route(deps, routes, cache, req, res));
   server.keepAliveTimeout = 65_000;
-  return { server, cache, uses: verification.uses, usage: verification.usage, graphql };
+  return { server, cache, uses: verification.uses, usage: verification.usage, graphql, verification: verifyEndpoint };
 }
 
 /** Everything a verification needs, shared by the verify endpoint and the gateway. */
