@@ -137,12 +137,21 @@ async function startApi(config: Config, db: Database, redis: Redis, state: Proce
     listener.server.once('error', reject);
     listener.server.listen(config.port, config.host, () => resolve());
   });
+  if (config.extAuthzPort) await startExtAuthzListener(config, app, closers);
   const addr = listener.server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `${listener.scheme}://${host}:${addr.port}`;
   closers.push(() => listener.close());
   logger.info({ url, dashboard: `${url}/dashboard/`, graphiql: `${url}/graphql`, database: db.kind, location: db.location }, 'Keywarden API listening');
   return { url, reloadTls: listener.reloadTls };
+}
+
+/** EXT_AUTHZ_PORT: Envoy's ext_authz over gRPC, deciding with the API's verification (loaded only when set). */
+async function startExtAuthzListener(config: Config, app: import('./server').App, closers: Closer[]): Promise<void> {
+  const { startExtAuthz } = require('./verify/ext-authz') as typeof import('./verify/ext-authz');
+  const extAuthz = await startExtAuthz(app.verification, config.host, config.extAuthzPort);
+  closers.push(() => extAuthz.close());
+  logger.info({ port: extAuthz.port }, 'Keywarden ext_authz (gRPC) listening');
 }
 
 /** A worker-only process has no API server: its health, readiness and delivery metrics get a listener of their own. */

@@ -117,6 +117,7 @@ const envSchema = z.object({
   BRUTE_FORCE_BLOCK_SECONDS: int('BRUTE_FORCE_BLOCK_SECONDS', 300, 1, 86_400),
   METRICS_TOKEN: z.string().optional(),
   METRICS_PORT: int('METRICS_PORT', 0, 0, 65535),
+  EXT_AUTHZ_PORT: int('EXT_AUTHZ_PORT', 0, 0, 65535),
   ALERT_WINDOW_SECONDS: int('ALERT_WINDOW_SECONDS', 60, 1, 86_400),
   RATE_LIMIT_VIOLATION_THRESHOLD: int('RATE_LIMIT_VIOLATION_THRESHOLD', 10, 1, 1_000_000),
   FAILED_AUTH_BURST_THRESHOLD: int('FAILED_AUTH_BURST_THRESHOLD', 10, 1, 1_000_000),
@@ -162,6 +163,8 @@ export type Config = {
   metricsToken: string | undefined;
   /** Worker-only processes serve GET /metrics on this port when set (0: not at all). */
   metricsPort: number;
+  /** EXT_AUTHZ_PORT: Envoy ext_authz over gRPC; 0 = off. */
+  extAuthzPort: number;
   detectors: { windowMs: number; rateLimitThreshold: number; failedAuthThreshold: number };
   usageAnomaly: { factor: number; minRequests: number };
   logLevel: string;
@@ -219,6 +222,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bruteForce: { maxFailures: e.BRUTE_FORCE_MAX_FAILURES, windowMs: e.BRUTE_FORCE_WINDOW_SECONDS * 1000, blockMs: e.BRUTE_FORCE_BLOCK_SECONDS * 1000 },
     metricsToken: e.METRICS_TOKEN || undefined,
     metricsPort: e.METRICS_PORT,
+    extAuthzPort: e.EXT_AUTHZ_PORT,
     detectors: { windowMs: e.ALERT_WINDOW_SECONDS * 1000, rateLimitThreshold: e.RATE_LIMIT_VIOLATION_THRESHOLD, failedAuthThreshold: e.FAILED_AUTH_BURST_THRESHOLD },
     usageAnomaly: { factor: e.USAGE_ANOMALY_FACTOR, minRequests: e.USAGE_ANOMALY_MIN_REQUESTS },
     logLevel: e.LOG_LEVEL,

@@ -16,6 +16,7 @@ import { serveMetrics } from './metrics-http';
 import { UsageBuffer } from './reports/usage-buffer';
 import { UseRecorder } from './verify/effects';
 import { createGateway, matchGatewayRoute } from './verify/gateway';
+import { createForwardAuth } from './verify/forward';
 import { handleVerify } from './verify/http';
 import { createLeakedHandler, type LeakedRateLimit } from './verify/leaked-http';
 import type { VerifyDeps } from './verify/verify';
@@ -55,6 +56,8 @@ export interface App {
   usage: UsageBuffer;
   graphql: ReturnType<typeof createGraphQLHandler>;
   limiter: Limiter;
+  /** What a verification needs (the ext_authz server decides with the same). */
+  verification: VerifyDeps & { trustProxy: TrustProxy };
 }
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
@@ -63,6 +66,7 @@ type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<
 interface Routes {
   verify: Handler;
   leaked: Handler;
+  forward: Handler;
   gateway: ReturnType<typeof createGateway>;
   graphql: App['graphql'];
   dashboard: ReturnType<typeof createDashboardHandler>;
@@ -79,6 +83,7 @@ export function createApp(deps: AppDeps): App {
   const routes: Routes = {
     verify: (req, res) => handleVerify(verifyEndpoint, req, res),
     leaked: createLeakedHandler({ db: deps.db, redis: deps.redis, prefix: deps.prefix, trustProxy: deps.trustProxy, rateLimit: deps.leakedRateLimit }),
+    forward: createForwardAuth(verifyEndpoint),
     gateway: createGateway({ ...verification, trustProxy: deps.trustProxy, slots: new ConcurrencyLimiter(deps.redis, deps.prefix, limitOptions), ...deps.gateway }),
     graphql,
     dashboard: createDashboardHandler(),
@@ -86,7 +91,7 @@ export function createApp(deps: AppDeps): App {
   const handle = (req: http.IncomingMessage, res: http.ServerResponse) => route(deps, routes, cache, req, res);
   const server = http.createServer(handle);
   server.keepAliveTimeout = 65_000;
-  return { server, handle, cache, uses: verification.uses, usage: verification.usage, graphql, limiter };
+  return { server, handle, cache, uses: verification.uses, usage: verification.usage, graphql, limiter, verification: verifyEndpoint };
 }
 
 /**
@@ -138,6 +143,10 @@ function route(deps: AppDeps, routes: Routes, cache: KeyCache, req: http.Incomin
     }
     if (path === '/v1/keys/leaked') {
       routes.leaked(req, res).catch(fail);
+      return;
+    }
+    if (path === '/v1/auth/forward') {
+      routes.forward(req, res).catch(fail);
       return;
     }
     const gatewayRoute = matchGatewayRoute(path);
