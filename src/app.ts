@@ -120,6 +120,13 @@ async function startApi(config: Config, db: Database, redis: Redis, state: Proce
     metricsToken: config.metricsToken,
     detectors: config.detectors,
     bulkOperationThreshold: config.bulkOperationThreshold,
+    graphql: {
+      depth: config.graphqlMaxDepth,
+      complexity: config.graphqlMaxComplexity,
+      introspection: config.graphqlIntrospection,
+      perKeyPerMinute: config.graphqlRateLimit,
+      maxConcurrent: config.graphqlMaxConcurrent,
+    },
     queueDashboard: dashboard.handle,
     draining: () => state.draining,
   });

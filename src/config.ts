@@ -126,6 +126,9 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
   GRAPHQL_MAX_DEPTH: int('GRAPHQL_MAX_DEPTH', 12, 1, 100),
   GRAPHQL_MAX_COMPLEXITY: int('GRAPHQL_MAX_COMPLEXITY', 5000, 1, 1000000),
+  GRAPHQL_INTROSPECTION: z.string().optional(),
+  GRAPHQL_RATE_LIMIT: int('GRAPHQL_RATE_LIMIT', 600, 0, 1_000_000),
+  GRAPHQL_MAX_CONCURRENT: int('GRAPHQL_MAX_CONCURRENT', 8, 1, 10_000),
   BULK_OPERATION_THRESHOLD: int('BULK_OPERATION_THRESHOLD', 10, 1, 1_000_000),
   // -1: unset (5 s in production, 0 elsewhere).
   SHUTDOWN_DRAIN_SECONDS: int('SHUTDOWN_DRAIN_SECONDS', -1, 0, 300),
@@ -170,6 +173,12 @@ export type Config = {
   logLevel: string;
   graphqlMaxDepth: number;
   graphqlMaxComplexity: number;
+  /** GraphiQL and schema introspection served (default: not in production). */
+  graphqlIntrospection: boolean;
+  /** Admin API requests per minute per calling key (0: unlimited). */
+  graphqlRateLimit: number;
+  /** Admin API requests executing at once per process; more wait in line. */
+  graphqlMaxConcurrent: number;
   /** A bulk mutation that changes more keys than this raises a BULK_OPERATION security event. */
   bulkOperationThreshold: number;
   /** TLS_CERT_FILE/TLS_KEY_FILE (absolute paths): HTTPS and HTTP/2 on PORT; unset: plain HTTP. */
@@ -179,6 +188,13 @@ export type Config = {
 };
 
 export class ConfigError extends Error {}
+
+/** GRAPHQL_INTROSPECTION: on by default, off by default when NODE_ENV=production. */
+function introspection(raw: string | undefined, nodeEnv: string): boolean {
+  const parsed = bool('GRAPHQL_INTROSPECTION', nodeEnv !== 'production').safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`invalid configuration:\n  GRAPHQL_INTROSPECTION: must be true or false, got "${raw}"`);
+  return parsed.data;
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
@@ -228,6 +244,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
     graphqlMaxComplexity: e.GRAPHQL_MAX_COMPLEXITY,
+    graphqlIntrospection: introspection(e.GRAPHQL_INTROSPECTION, e.NODE_ENV),
+    graphqlRateLimit: e.GRAPHQL_RATE_LIMIT,
+    graphqlMaxConcurrent: e.GRAPHQL_MAX_CONCURRENT,
     bulkOperationThreshold: e.BULK_OPERATION_THRESHOLD,
     tls,
     shutdownDrainMs: (e.SHUTDOWN_DRAIN_SECONDS >= 0 ? e.SHUTDOWN_DRAIN_SECONDS : e.NODE_ENV === 'production' ? 5 : 0) * 1000,

@@ -3,7 +3,6 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { HealthImplementation } from 'grpc-health-check';
 import { clientIpFrom, HttpError, type TrustProxy } from '../infra/http';
-import { parseAddress } from '../infra/ip';
 import { logger } from '../infra/logger';
 import { decideForward, FORWARD_OVERRIDES, type ForwardAnswer, type OriginalRequest } from './forward-decision';
 import type { VerifyDeps } from './verify';

@@ -105,6 +105,20 @@ describe('loadConfig reads valid values', () => {
     expect(config.nodeEnv).toBe('production');
     expect(config.encryptionKey).toHaveLength(32);
   });
+
+  test('GRAPHQL_INTROSPECTION is on by default, off by default in production, and settable either way', () => {
+    expect(loadConfig({}).graphqlIntrospection).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', KEYWARDEN_ENCRYPTION_KEY: key32() }).graphqlIntrospection).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', KEYWARDEN_ENCRYPTION_KEY: key32(), GRAPHQL_INTROSPECTION: 'true' }).graphqlIntrospection).toBe(true);
+    expect(loadConfig({ GRAPHQL_INTROSPECTION: 'false' }).graphqlIntrospection).toBe(false);
+    expect(configError({ GRAPHQL_INTROSPECTION: 'maybe' }).message).toContain('GRAPHQL_INTROSPECTION');
+  });
+
+  test('the admin API settings are read', () => {
+    const config = loadConfig({ GRAPHQL_MAX_DEPTH: '7', GRAPHQL_MAX_COMPLEXITY: '900', GRAPHQL_RATE_LIMIT: '0', GRAPHQL_MAX_CONCURRENT: '3' });
+    expect([config.graphqlMaxDepth, config.graphqlMaxComplexity, config.graphqlRateLimit, config.graphqlMaxConcurrent]).toEqual([7, 900, 0, 3]);
+    expect(configError({ GRAPHQL_MAX_CONCURRENT: '0' }).message).toContain('GRAPHQL_MAX_CONCURRENT');
+  });
 });
 
 describe('loadConfig rejects invalid variables with a ConfigError naming the variable', () => {
