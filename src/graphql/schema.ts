@@ -7,6 +7,7 @@ import './viewer';
 import './audit';
 import './security';
 import './usage';
+import './overview';
 import './export';
 import './reports';
 import './webhook';
