@@ -84,9 +84,13 @@ async function startApi(config: Config, db: Database, redis: Redis, closers: Clo
   const { createQueueDashboard } = require('../workers/dashboard') as typeof import('../workers/dashboard');
   const dashboard = createQueueDashboard({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
   closers.push(() => dashboard.close());
+  const subscriber = createRedis(config.redisUrl, { maxRetriesPerRequest: null });
+  subscriber.on('error', (err) => logger.error({ err: err.message }, 'redis subscriber error'));
   const app = createApp({
     db,
     redis,
+    subscriber,
+    subscriptionsPerKey: config.subscriptionsPerKey,
     trustProxy: config.trustProxy,
     prefix: config.redisPrefix,
     failureMode: config.rateLimitFailureMode,
@@ -97,8 +101,6 @@ async function startApi(config: Config, db: Database, redis: Redis, closers: Clo
     queueDashboard: dashboard.handle,
   });
   setQueueCounts(() => dashboard.counts());
-  const subscriber = createRedis(config.redisUrl, { maxRetriesPerRequest: null });
-  subscriber.on('error', (err) => logger.error({ err: err.message }, 'redis subscriber error'));
   const unwire = await wireInvalidation({ cache: app.cache, publisher: redis, subscriber, prefix: config.redisPrefix });
   closers.push(() => {
     unwire();
@@ -118,6 +120,8 @@ async function startApi(config: Config, db: Database, redis: Redis, closers: Clo
         app.server.closeIdleConnections();
       }),
   );
+  // First of all at shutdown: open subscriptions would hold their connections (and the close) forever.
+  closers.push(() => app.live?.close());
   logger.info({ url, dashboard: `${url}/dashboard/`, graphiql: `${url}/graphql`, database: db.kind, location: db.location }, 'Keywarden API listening');
   return url;
 }

@@ -101,6 +101,7 @@ const envSchema = z.object({
   GRAPHQL_MAX_DEPTH: int('GRAPHQL_MAX_DEPTH', 12, 1, 100),
   GRAPHQL_MAX_COMPLEXITY: int('GRAPHQL_MAX_COMPLEXITY', 5000, 1, 1000000),
   BULK_OPERATION_THRESHOLD: int('BULK_OPERATION_THRESHOLD', 10, 1, 1_000_000),
+  SUBSCRIPTIONS_PER_KEY: int('SUBSCRIPTIONS_PER_KEY', 10, 1, 10_000),
 });
 
 export type Config = {
@@ -136,6 +137,8 @@ export type Config = {
   graphqlMaxComplexity: number;
   /** A bulk mutation that changes more keys than this raises a BULK_OPERATION security event. */
   bulkOperationThreshold: number;
+  /** GraphQL subscriptions one key may hold open on one API instance. */
+  subscriptionsPerKey: number;
 };
 
 export class ConfigError extends Error {}
@@ -184,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
     graphqlMaxComplexity: e.GRAPHQL_MAX_COMPLEXITY,
     bulkOperationThreshold: e.BULK_OPERATION_THRESHOLD,
+    subscriptionsPerKey: e.SUBSCRIPTIONS_PER_KEY,
   };
 }
 

@@ -3,6 +3,7 @@ import type Redis from 'ioredis';
 import { TargetDirectory } from './agents/targets';
 import { DEFAULT_DETECTORS, VerificationDetectors, type DetectorOptions } from './audit/detectors';
 import { createDashboardHandler } from './dashboard';
+import { LiveFeed } from './graphql/live-feed';
 import { createGraphQLHandler } from './graphql/yoga';
 import type { Database } from './infra/db';
 import { sharedHostnameResolver } from './infra/hostnames';
@@ -37,6 +38,10 @@ export interface AppDeps {
   leakedRateLimit?: LeakedRateLimit;
   /** BULK_OPERATION_THRESHOLD (default 10). */
   bulkOperationThreshold?: number;
+  /** A Redis connection in subscriber mode: GraphQL subscriptions listen on it (none without it). */
+  subscriber?: Redis;
+  /** SUBSCRIPTIONS_PER_KEY (default 10). */
+  subscriptionsPerKey?: number;
   /** The queue dashboard under /admin/queues (workers/dashboard.ts); it checks the master key itself. */
   queueDashboard?: (req: http.IncomingMessage, res: http.ServerResponse, keys: KeyCache) => void;
 }
@@ -47,6 +52,7 @@ export interface App {
   uses: UseRecorder;
   usage: UsageBuffer;
   graphql: ReturnType<typeof createGraphQLHandler>;
+  live?: LiveFeed;
 }
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
@@ -62,7 +68,8 @@ interface Routes {
 
 export function createApp(deps: AppDeps): App {
   const cache = deps.cache ?? new KeyCache((digest) => resolveKeyByDigest(deps.db.prisma, digest));
-  const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix, bulkOperationThreshold: deps.bulkOperationThreshold });
+  const live = deps.subscriber ? new LiveFeed({ publisher: deps.redis, subscriber: deps.subscriber, prefix: deps.prefix, maxPerKey: deps.subscriptionsPerKey }) : undefined;
+  const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix, bulkOperationThreshold: deps.bulkOperationThreshold, live });
   const onLimitsError = (err: Error, operation: string) => logger.error({ err: err.message, operation }, 'Redis failed during a limits check; answering per RATE_LIMIT_FAILURE_MODE');
   const limitOptions = { failureMode: deps.failureMode ?? 'open', onError: onLimitsError };
   const verification = verificationDeps(deps, cache, new Limiter(deps.redis, deps.prefix, limitOptions));
@@ -76,7 +83,7 @@ export function createApp(deps: AppDeps): App {
   };
   const server = http.createServer((req, res) => route(deps, routes, cache, req, res));
   server.keepAliveTimeout = 65_000;
-  return { server, cache, uses: verification.uses, usage: verification.usage, graphql };
+  return { server, cache, uses: verification.uses, usage: verification.usage, graphql, live };
 }
 
 /** Everything a verification needs, shared by the verify endpoint and the gateway. */

@@ -6,6 +6,7 @@ import type { Permission } from '../generated/prisma/enums';
 import { authenticate, type AuthResult } from '../keys/authenticate';
 import type { KeyCache } from '../keys/cache';
 import type Redis from 'ioredis';
+import type { LiveFeed } from './live-feed';
 import { usagePoints, usageRequestKey, type UsagePoint, type UsageRequest } from '../reports/usage-points';
 
 // Per-request GraphQL context: the calling key (authenticated once), the database and loaders
@@ -18,6 +19,8 @@ export interface GraphQLContext {
   /** BULK_OPERATION_THRESHOLD: more keys changed by one bulk mutation raise a security event. */
   bulkOperationThreshold: number;
   auth: AuthResult;
+  /** Subscriptions' Redis feed; unset where the server has no subscriber connection. */
+  live?: LiveFeed;
   loaders: {
     /** Key id -> its own permission (effectivePermission reads the ancestors through it). */
     keyPermission: DataLoader<string, Permission | null>;
@@ -26,7 +29,11 @@ export interface GraphQLContext {
   };
 }
 
-export async function buildContext(deps: { db: Database; cache: KeyCache; redis?: Redis; prefix?: string; bulkOperationThreshold?: number }, authorization: string | null, ip: string | null): Promise<GraphQLContext> {
+export async function buildContext(
+  deps: { db: Database; cache: KeyCache; redis?: Redis; prefix?: string; bulkOperationThreshold?: number; live?: LiveFeed },
+  authorization: string | null,
+  ip: string | null,
+): Promise<GraphQLContext> {
   const auth = await authenticate(deps.cache, authorization, ip);
   const db = deps.db;
   return {
@@ -35,6 +42,7 @@ export async function buildContext(deps: { db: Database; cache: KeyCache; redis?
     prefix: deps.prefix ?? 'kw',
     bulkOperationThreshold: deps.bulkOperationThreshold ?? 10,
     auth,
+    live: deps.live,
     loaders: {
       usage: new DataLoader(
         async (reqs) => {

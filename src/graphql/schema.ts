@@ -8,6 +8,7 @@ import './audit';
 import './security';
 import './usage';
 import './overview';
+import './live';
 import './export';
 import './reports';
 import './webhook';

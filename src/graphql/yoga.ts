@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError } from 'graphql';
 import { KeywardenError } from '../infra/errors';
 import { logger } from '../infra/logger';
@@ -7,7 +7,9 @@ import type { Database } from '../infra/db';
 import type { KeyCache } from '../keys/cache';
 import type Redis from 'ioredis';
 import { clientIp } from '../infra/http';
+import { authenticate } from '../keys/authenticate';
 import { buildContext, type GraphQLContext } from './context';
+import type { LiveFeed } from './live-feed';
 import { getSchema } from './schema';
 
 type ServerContext = { req: IncomingMessage; res: ServerResponse };
@@ -35,7 +37,28 @@ function toGraphQLError(error: unknown): GraphQLError | null {
   return null;
 }
 
-export function createGraphQLHandler(deps: { db: Database; cache: KeyCache; trustProxy: boolean; redis?: Redis; prefix?: string; bulkOperationThreshold?: number }): YogaServerInstance<ServerContext, GraphQLContext> {
+const wantsStream = (request: Request) => (request.headers.get('accept') ?? '').includes('text/event-stream');
+
+/**
+ * A stream (Server-Sent Events, i.e. a subscription) is opened only for a caller that
+ * authenticates: without valid credentials the answer is a plain JSON 401 before any event.
+ */
+function streamsNeedCredentials(deps: HandlerDeps): Plugin<ServerContext> {
+  return {
+    async onRequest({ request, serverContext, endResponse, fetchAPI }) {
+      if (!wantsStream(request)) return;
+      const req = (serverContext as Partial<ServerContext> | undefined)?.req;
+      const auth = await authenticate(deps.cache, request.headers.get('authorization'), req ? (clientIp(req, deps.trustProxy) ?? null) : null);
+      if (auth.ok) return;
+      const body = { errors: [{ message: auth.reason, extensions: { code: 'UNAUTHENTICATED' } }] };
+      endResponse(fetchAPI.Response.json(body, { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } }));
+    },
+  };
+}
+
+type HandlerDeps = { db: Database; cache: KeyCache; trustProxy: boolean; redis?: Redis; prefix?: string; bulkOperationThreshold?: number; live?: LiveFeed };
+
+export function createGraphQLHandler(deps: HandlerDeps): YogaServerInstance<ServerContext, GraphQLContext> {
   return createYoga<ServerContext, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: '/graphql',
@@ -47,6 +70,7 @@ export function createGraphQLHandler(deps: { db: Database; cache: KeyCache; trus
       warn: (...args) => logger.warn(args.map(String).join(' ')),
       error: (...args) => logger.error(args.map(String).join(' ')),
     },
+    plugins: [streamsNeedCredentials(deps)],
     context: ({ request, req }) => buildContext(deps, request.headers.get('authorization'), req ? (clientIp(req, deps.trustProxy) ?? null) : null),
     maskedErrors: {
       maskError(error, message) {
