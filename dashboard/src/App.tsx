@@ -10,6 +10,7 @@ import { SecurityPage } from './pages/Security';
 import { WebhooksPage } from './pages/Webhooks';
 import { CompliancePage } from './pages/Compliance';
 import { OverviewPage } from './pages/Overview';
+import { AgentsPage } from './pages/Agents';
 import { Loading } from './components/common';
 import { LiveToasts } from './components/LiveToasts';
 
@@ -43,6 +44,7 @@ export function App() {
   const nav: [string, string][] = [
     ['overview', 'Overview'],
     ['keys', 'Keys'],
+    ['agents', 'Agents'],
     ['security', 'Security events'],
     ['webhooks', 'Webhooks'],
     ['compliance', 'Compliance'],
@@ -75,6 +77,7 @@ export function App() {
         {route.page === 'keys' && <KeysPage viewer={viewer} expiringDays={route.expiringDays} key={route.expiringDays ?? 'all'} />}
         {route.page === 'key' && <KeyDetailPage id={route.id} viewer={viewer} key={route.id} />}
         {route.page === 'new-key' && <NewKeyPage parentId={route.parentId} viewer={viewer} key={route.parentId ?? '(top level)'} />}
+        {route.page === 'agents' && <AgentsPage viewer={viewer} />}
         {route.page === 'security' && <SecurityPage />}
         {route.page === 'webhooks' && <WebhooksPage />}
         {route.page === 'compliance' && <CompliancePage />}

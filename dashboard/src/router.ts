@@ -9,6 +9,7 @@ export type Route =
   | { page: 'key'; id: string }
   | { page: 'new-key'; parentId?: string }
   | { page: 'security' }
+  | { page: 'agents' }
   | { page: 'webhooks' }
   | { page: 'compliance' };
 
@@ -22,6 +23,8 @@ export function parseRoute(hash: string): Route {
       return { page: 'keys' };
     case 'security':
       return { page: 'security' };
+    case 'agents':
+      return { page: 'agents' };
     case 'webhooks':
       return { page: 'webhooks' };
     case 'compliance':

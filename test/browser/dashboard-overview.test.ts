@@ -126,4 +126,57 @@ describeBrowser('the overview and live updates in Chromium', () => {
     await page.getByRole('link', { name: 'made-elsewhere' }).waitFor({ timeout: 20_000 });
     expect(await sameDocument()).toBe(true);
   });
+
+  test('agents, groups and workflows: the API message next to a bad upstream URL, create by keyboard, membership, and a new key scoped to the agent', async () => {
+    await page.goto(`${h.url}/dashboard/#/agents`);
+    await page.getByRole('heading', { name: 'Agents and workflows' }).waitFor();
+    const agentForm = page.getByRole('form', { name: 'New agent', exact: true });
+    await agentForm.getByLabel('Name').fill('planner');
+    await agentForm.getByLabel('Upstream URL').fill('ftp://planner.example');
+    // Enter in a field submits the form: no mouse needed.
+    await agentForm.getByLabel('Upstream URL').press('Enter');
+    const urlField = agentForm.getByLabel('Upstream URL');
+    await agentForm.getByRole('alert').getByText('input.upstreamUrl: must be an http or https URL').waitFor();
+    expect(await urlField.getAttribute('aria-invalid')).toBe('true');
+    expect(await urlField.getAttribute('aria-describedby')).toBe('agent-upstreamUrl-error');
+    await shot('22-agents-invalid-url');
+    await urlField.fill('https://planner.example:8443');
+    await urlField.press('Enter');
+    const agents = page.getByRole('table', { name: 'Agents' });
+    await agents.getByRole('row', { name: /planner/ }).waitFor();
+    await expect(agents.getByRole('row', { name: /planner/ }).textContent()).resolves.toContain('https://planner.example:8443/');
+
+    const groupForm = page.getByRole('form', { name: 'New agent group' });
+    await groupForm.getByLabel('Name').fill('planners');
+    await groupForm.getByRole('checkbox', { name: 'planner' }).check();
+    await groupForm.getByRole('button', { name: 'Create group' }).click();
+    await page
+      .getByRole('table', { name: 'Agent groups' })
+      .getByRole('row', { name: /planners.*planner/ })
+      .waitFor();
+    const workflowForm = page.getByRole('form', { name: 'New workflow' });
+    await workflowForm.getByLabel('Name').fill('nightly-plan');
+    await workflowForm.getByRole('checkbox', { name: 'planner' }).check();
+    await workflowForm.getByRole('button', { name: 'Create workflow' }).click();
+    await page
+      .getByRole('table', { name: 'Workflows' })
+      .getByRole('row', { name: /nightly-plan.*planner/ })
+      .waitFor();
+    await expect(agents.getByRole('row', { name: /planner/ }).textContent()).resolves.toContain('planners');
+
+    // A new key scoped to the agent, from the create form, then listed on the agent.
+    await page.goto(`${h.url}/dashboard/#/keys/new`);
+    const form = page.locator('form');
+    await form.locator('input[name=name]').fill('planner-key');
+    await form.getByLabel('Scope').selectOption('SINGLE_AGENT');
+    await form.getByLabel('Agent', { exact: true }).selectOption({ label: 'planner' });
+    await form.getByRole('button', { name: 'Create key' }).click();
+    await page.getByRole('button', { name: 'I have stored it' }).click();
+    await page.goto(`${h.url}/dashboard/#/agents`);
+    await agents
+      .getByRole('row', { name: /planner/ })
+      .getByRole('link', { name: 'planner-key' })
+      .waitFor();
+    await shot('23-agents');
+  });
 });

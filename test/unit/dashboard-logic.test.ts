@@ -52,6 +52,7 @@ test.each([
   ['#/keys/new/abc', { page: 'new-key', parentId: 'abc' }],
   ['#/keys/5f0e', { page: 'key', id: '5f0e' }],
   ['#/security', { page: 'security' }],
+  ['#/agents', { page: 'agents' }],
   ['#/webhooks', { page: 'webhooks' }],
   ['#/compliance', { page: 'compliance' }],
   ['#/unknown', { page: 'overview' }],
