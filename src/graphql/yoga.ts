@@ -6,7 +6,7 @@ import { logger } from '../infra/logger';
 import type { Database } from '../infra/db';
 import type { KeyCache } from '../keys/cache';
 import type Redis from 'ioredis';
-import { clientIp } from '../infra/http';
+import { clientIp, type TrustProxy } from '../infra/http';
 import { authenticate } from '../keys/authenticate';
 import { buildContext, type GraphQLContext } from './context';
 import type { LiveFeed } from './live-feed';
@@ -56,7 +56,7 @@ function streamsNeedCredentials(deps: HandlerDeps): Plugin<ServerContext> {
   };
 }
 
-type HandlerDeps = { db: Database; cache: KeyCache; trustProxy: boolean; redis?: Redis; prefix?: string; bulkOperationThreshold?: number; live?: LiveFeed };
+type HandlerDeps = { db: Database; cache: KeyCache; trustProxy: TrustProxy; redis?: Redis; prefix?: string; bulkOperationThreshold?: number; live?: LiveFeed };
 
 export function createGraphQLHandler(deps: HandlerDeps): YogaServerInstance<ServerContext, GraphQLContext> {
   return createYoga<ServerContext, GraphQLContext>({
