@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { GraphQLError, Lexer, NoSchemaIntrospectionCustomRule, parse, Source, TokenKind } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type Redis from 'ioredis';
-import { clientIp } from '../infra/http';
+import { clientIp, type TrustProxy } from '../infra/http';
 import { jsonDepth } from '../infra/json';
 import { logger } from '../infra/logger';
 import { graphiqlPolicy } from './graphiql';
@@ -38,7 +38,7 @@ export const DEFAULT_ADMISSION: AdmissionOptions = { maxBodyBytes: 100_000, maxT
 
 export interface AdmissionDeps {
   cache: KeyCache;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   redis?: Redis;
   prefix: string;
   options: AdmissionOptions;

@@ -5,11 +5,13 @@ import { logger } from '../infra/logger';
 import type { Database } from '../infra/db';
 import type { KeyCache } from '../keys/cache';
 import type Redis from 'ioredis';
+import type { TrustProxy } from '../infra/http';
 import { AdmissionGate, admissionGates, admittedAuth, DEFAULT_ADMISSION, admissionPlugin, type AdmissionOptions } from './admission';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from './builder';
 import { buildContext, type GraphQLContext } from './context';
 import { graphiqlPage } from './graphiql';
 import { logYogaError, refusalError } from './refusals';
+import type { LiveFeed } from './live-feed';
 import { getSchema } from './schema';
 
 type ServerContext = { req: IncomingMessage; res: ServerResponse };
@@ -30,11 +32,12 @@ export type GraphQLOptions = Partial<AdmissionOptions> & Partial<QueryLimits>;
 export interface GraphQLHandlerDeps {
   db: Database;
   cache: KeyCache;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   redis?: Redis;
   prefix?: string;
   bulkOperationThreshold?: number;
   options?: GraphQLOptions;
+  live?: LiveFeed;
 }
 
 export function createGraphQLHandler(deps: GraphQLHandlerDeps): YogaServerInstance<ServerContext, GraphQLContext> {
