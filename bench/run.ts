@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { benchForward } from './forward';
 import { benchGateway } from './gateway';
 import { benchGraphql } from './graphql';
 import { table } from './lib';
@@ -15,6 +16,10 @@ import { benchWebhooks } from './webhooks';
 const SUITES: Record<string, { title: string; run: () => Promise<{ rows: (string | number)[][] }> }> = {
   verify: { title: 'Verify (POST /v1/keys/verify, cached key, two rate windows + quota)', run: () => benchVerify({ duration: Number(process.env.BENCH_DURATION ?? 10) }) },
   gateway: { title: 'Gateway (POST through /v1/agents/:id/* against the same upstream directly and through bare proxies)', run: () => benchGateway({ duration: Number(process.env.BENCH_DURATION ?? 10) }) },
+  forward: {
+    title: 'Forward auth behind nginx (auth_request to /v1/auth/forward against nginx proxying alone, same nginx, same upstream)',
+    run: () => benchForward({ duration: Number(process.env.BENCH_DURATION ?? 10) }),
+  },
   webhooks: {
     title: 'Webhook deliveries (keywarden worker against a bare signed-POST loop)',
     run: () => benchWebhooks({ deliveries: Number(process.env.BENCH_DELIVERIES ?? 5000) }) as Promise<{ rows: (string | number)[][] }>,
