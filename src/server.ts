@@ -3,14 +3,15 @@ import type Redis from 'ioredis';
 import { TargetDirectory } from './agents/targets';
 import { DEFAULT_DETECTORS, VerificationDetectors, type DetectorOptions } from './audit/detectors';
 import { createDashboardHandler } from './dashboard';
-import { createGraphQLHandler } from './graphql/yoga';
+import { createGraphQLHandler, type GraphQLOptions } from './graphql/yoga';
 import type { Database } from './infra/db';
 import { sharedHostnameResolver } from './infra/hostnames';
-import { HttpError, sendError, sendJson } from './infra/http';
+import { readiness } from './infra/health';
+import { HttpError, sendError, sendJson, type TrustProxy } from './infra/http';
 import { logger } from './infra/logger';
 import { KeyCache } from './keys/cache';
 import { resolveKeyByDigest } from './keys/resolve';
-import { BruteForceGuard, ConcurrencyLimiter, DEFAULT_BRUTE_FORCE, Limiter, type BruteForceOptions } from './limits';
+import { BruteForceGuard, ConcurrencyLimiter, DEFAULT_BRUTE_FORCE, LeasedLimiter, Limiter, RedisDownError, type BruteForceOptions } from './limits';
 import { serveMetrics } from './metrics-http';
 import { UsageBuffer } from './reports/usage-buffer';
 import { UseRecorder } from './verify/effects';
@@ -26,10 +27,12 @@ import type { VerifyDeps } from './verify/verify';
 export interface AppDeps {
   db: Database;
   redis: Redis;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   /** KEYWARDEN_REDIS_PREFIX: every Redis key this app writes starts with it. */
   prefix: string;
   failureMode?: 'open' | 'closed';
+  /** exact (default): one Redis round trip per check; leased: blocks of capacity decided locally. */
+  rateLimitMode?: 'exact' | 'leased';
   bruteForce?: BruteForceOptions;
   gateway?: { upstreamTimeoutMs?: number; maxBodyBytes?: number; bufferBodyBytes?: number };
   metricsToken?: string;
@@ -37,20 +40,27 @@ export interface AppDeps {
   cache?: KeyCache;
   /** POST /v1/keys/leaked requests per IP (default 10 per minute). */
   leakedRateLimit?: LeakedRateLimit;
+  /** GRAPHQL_* settings: query limits, introspection, admission. */
+  graphql?: GraphQLOptions;
   /** BULK_OPERATION_THRESHOLD (default 10). */
   bulkOperationThreshold?: number;
+  /** True once the process drains on SIGTERM: /readyz answers 503 while requests are still served. */
+  draining?: () => boolean;
   /** The queue dashboard under /admin/queues (workers/dashboard.ts); it checks the master key itself. */
   queueDashboard?: (req: http.IncomingMessage, res: http.ServerResponse, keys: KeyCache) => void;
 }
 
 export interface App {
+  /** A plain HTTP server around `handle` (with TLS, app.ts serves `handle` through infra/listener instead). */
   server: http.Server;
+  handle: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   cache: KeyCache;
   uses: UseRecorder;
   usage: UsageBuffer;
   graphql: ReturnType<typeof createGraphQLHandler>;
+  limiter: Limiter;
   /** What a verification needs (the ext_authz server decides with the same). */
-  verification: VerifyDeps & { trustProxy: boolean };
+  verification: VerifyDeps & { trustProxy: TrustProxy };
 }
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
@@ -67,10 +77,11 @@ interface Routes {
 
 export function createApp(deps: AppDeps): App {
   const cache = deps.cache ?? new KeyCache((digest) => resolveKeyByDigest(deps.db.prisma, digest));
-  const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix, bulkOperationThreshold: deps.bulkOperationThreshold });
-  const onLimitsError = (err: Error, operation: string) => logger.error({ err: err.message, operation }, 'Redis failed during a limits check; answering per RATE_LIMIT_FAILURE_MODE');
+  const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix, bulkOperationThreshold: deps.bulkOperationThreshold, options: deps.graphql });
+  const onLimitsError = limitsErrorLog();
   const limitOptions = { failureMode: deps.failureMode ?? 'open', onError: onLimitsError };
-  const verification = verificationDeps(deps, cache, new Limiter(deps.redis, deps.prefix, limitOptions));
+  const limiter = deps.rateLimitMode === 'leased' ? new LeasedLimiter(deps.redis, deps.prefix, limitOptions) : new Limiter(deps.redis, deps.prefix, limitOptions);
+  const verification = verificationDeps(deps, cache, limiter);
   const verifyEndpoint = { ...verification, trustProxy: deps.trustProxy };
   const routes: Routes = {
     verify: (req, res) => handleVerify(verifyEndpoint, req, res),
@@ -80,9 +91,31 @@ export function createApp(deps: AppDeps): App {
     graphql,
     dashboard: createDashboardHandler(),
   };
-  const server = http.createServer((req, res) => route(deps, routes, cache, req, res));
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => route(deps, routes, cache, req, res);
+  const server = http.createServer(handle);
   server.keepAliveTimeout = 65_000;
-  return { server, cache, uses: verification.uses, usage: verification.usage, graphql, verification: verifyEndpoint };
+  return { server, handle, cache, uses: verification.uses, usage: verification.usage, graphql, limiter, verification: verifyEndpoint };
+}
+
+/**
+ * A limits check that failed while Redis is known to be down is part of the outage, which is
+ * logged once (infra/redis). Others (a slow Redis missing the deadline) are logged at most once
+ * every 10 s, with how many there were.
+ */
+function limitsErrorLog(): (err: Error, operation: string) => void {
+  let lastMs = -Infinity;
+  let unlogged = 0;
+  return (err, operation) => {
+    if (err instanceof RedisDownError) return;
+    const now = performance.now();
+    if (now - lastMs < 10_000) {
+      unlogged++;
+      return;
+    }
+    logger.warn({ err: err.message, operation, since: unlogged }, 'Redis failed during a limits check; answering per RATE_LIMIT_FAILURE_MODE');
+    lastMs = now;
+    unlogged = 0;
+  };
 }
 
 /** Everything a verification needs, shared by the verify endpoint and the gateway. */
@@ -158,7 +191,7 @@ function operationalRoute(deps: AppDeps, path: string, req: http.IncomingMessage
     return;
   }
   if (path === '/readyz') {
-    readiness(deps).then((r) => sendJson(res, r.ready ? 200 : 503, r), fail);
+    readiness(deps.db, deps.redis, deps.draining).then((r) => sendJson(res, r.ready ? 200 : 503, r), fail);
     return;
   }
   sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${path}` } });
@@ -183,21 +216,4 @@ function failureHandler(req: http.IncomingMessage, res: http.ServerResponse, pat
     logger.error({ err, path }, 'request failed');
     sendError(res, new HttpError(500, 'INTERNAL', 'internal error'));
   };
-}
-
-async function readiness(deps: AppDeps): Promise<{ ready: boolean; database: string; redis: string }> {
-  const [database, redis] = await Promise.all([
-    deps.db.prisma.$queryRawUnsafe('SELECT 1').then(
-      () => 'ok',
-      (e: Error) => `error: ${e.message}`,
-    ),
-    Promise.race([
-      deps.redis.ping().then(
-        () => 'ok',
-        (e: Error) => `error: ${e.message}`,
-      ),
-      new Promise<string>((r) => setTimeout(() => r('error: timeout'), 2000).unref()),
-    ]),
-  ]);
-  return { ready: database === 'ok' && redis === 'ok', database, redis };
 }

@@ -2,8 +2,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { HealthImplementation } from 'grpc-health-check';
-import { HttpError } from '../infra/http';
-import { parseAddress } from '../infra/ip';
+import { clientIpFrom, HttpError, type TrustProxy } from '../infra/http';
 import { logger } from '../infra/logger';
 import { decideForward, FORWARD_OVERRIDES, type ForwardAnswer, type OriginalRequest } from './forward-decision';
 import type { VerifyDeps } from './verify';
@@ -52,17 +51,7 @@ function headersOf(http: NonNullable<Http>): Record<string, string> {
   return out;
 }
 
-/** The client: with TRUST_PROXY the first X-Forwarded-For entry, else the peer Envoy reports. */
-function clientAddress(headers: Record<string, string>, source: string | undefined, trustProxy: boolean): string | undefined {
-  const forwarded = trustProxy ? headers['x-forwarded-for']?.split(',')[0]?.trim() : undefined;
-  for (const candidate of [forwarded, source]) {
-    const parsed = candidate ? parseAddress(candidate) : null;
-    if (parsed) return parsed.toString();
-  }
-  return undefined;
-}
-
-function originalRequest(req: CheckRequest, trustProxy: boolean): OriginalRequest {
+function originalRequest(req: CheckRequest, trustProxy: TrustProxy): OriginalRequest {
   const http = req.attributes?.request?.http;
   if (!http) throw new HttpError(400, 'INVALID_ARGUMENT', 'attributes.request.http is required: the HTTP request to authorize');
   const headers: Record<string, string | undefined> = { ...headersOf(http) };
@@ -73,7 +62,7 @@ function originalRequest(req: CheckRequest, trustProxy: boolean): OriginalReques
   for (const name of FORWARD_OVERRIDES) if (extensions[name] !== undefined) overrides[name] = extensions[name];
   const method = (http.method || headers[':method'] || 'GET').toUpperCase();
   const uri = http.path || headers[':path'] || '/';
-  return { method, uri, authorization, ip: clientAddress(headers as Record<string, string>, req.attributes?.source?.address?.socket_address?.address, trustProxy), headers, overrides };
+  return { method, uri, authorization, ip: clientIpFrom(req.attributes?.source?.address?.socket_address?.address, (headers as Record<string, string>)['x-forwarded-for'], trustProxy), headers, overrides };
 }
 
 const headerOptions = (headers: Record<string, string>) => Object.entries(headers).map(([key, value]) => ({ header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }));
@@ -100,7 +89,7 @@ export function checkResponse(answer: ForwardAnswer) {
   };
 }
 
-async function check(deps: VerifyDeps & { trustProxy: boolean }, req: CheckRequest) {
+async function check(deps: VerifyDeps & { trustProxy: TrustProxy }, req: CheckRequest) {
   const original = originalRequest(req, deps.trustProxy);
   try {
     return checkResponse(await decideForward(deps, original, 'ext_authz'));
@@ -116,7 +105,7 @@ export interface ExtAuthzServer {
 }
 
 /** Serves Check and grpc.health.v1 on host:port (0: any free port). */
-export async function startExtAuthz(deps: VerifyDeps & { trustProxy: boolean }, host: string, port: number): Promise<ExtAuthzServer> {
+export async function startExtAuthz(deps: VerifyDeps & { trustProxy: TrustProxy }, host: string, port: number): Promise<ExtAuthzServer> {
   const server = new grpc.Server();
   server.addService(loadAuthorizationService(), {
     Check(call: grpc.ServerUnaryCall<CheckRequest, unknown>, callback: grpc.sendUnaryData<unknown>) {

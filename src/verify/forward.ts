@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { clientIp, HttpError, sendJson } from '../infra/http';
+import { clientIp, HttpError, sendJson, type TrustProxy } from '../infra/http';
 import { decideForward, FORWARD_OVERRIDES, type ForwardOverride, type OriginalRequest } from './forward-decision';
 import type { VerifyDeps } from './verify';
 
@@ -49,7 +49,7 @@ function overridesOf(url: string): OriginalRequest['overrides'] {
   return overrides;
 }
 
-export function createForwardAuth(deps: VerifyDeps & { trustProxy: boolean }) {
+export function createForwardAuth(deps: VerifyDeps & { trustProxy: TrustProxy }) {
   return async function handleForwardAuth(req: IncomingMessage, res: ServerResponse): Promise<void> {
     req.resume(); // proxies send no body; anything sent is not read
     if (!ALLOWED.has(req.method ?? '')) {

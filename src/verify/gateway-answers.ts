@@ -9,7 +9,7 @@ import type { VerifyOutcome } from './verify';
 // {"error": {"code", "message"}} with the status each code maps to (README, "Verification
 // and the gateway").
 
-export type GatewayCode = VerifyCode | 'UNAUTHENTICATED' | 'PAYLOAD_TOO_LARGE' | 'TOO_MANY_FAILED_ATTEMPTS' | 'CONCURRENCY_EXCEEDED' | 'NO_UPSTREAM' | 'UPSTREAM_UNAVAILABLE' | 'UPSTREAM_TIMEOUT';
+export type GatewayCode = VerifyCode | 'UNAUTHENTICATED' | 'PAYLOAD_TOO_LARGE' | 'TOO_MANY_FAILED_ATTEMPTS' | 'CONCURRENCY_EXCEEDED' | 'NO_UPSTREAM' | 'UPSTREAM_UNAVAILABLE' | 'UPSTREAM_BLOCKED' | 'UPSTREAM_TIMEOUT';
 
 export function statusForCode(code: GatewayCode): number {
   switch (code) {
@@ -28,6 +28,7 @@ export function statusForCode(code: GatewayCode): number {
       return 429;
     case 'NO_UPSTREAM':
     case 'UPSTREAM_UNAVAILABLE':
+    case 'UPSTREAM_BLOCKED':
       return 502;
     case 'UPSTREAM_TIMEOUT':
       return 504;
@@ -55,6 +56,7 @@ const MESSAGES: Record<Exclude<GatewayCode, 'VALID'>, string> = {
   CONCURRENCY_EXCEEDED: 'too many simultaneous requests for this key',
   TOO_MANY_FAILED_ATTEMPTS: 'too many unknown keys from this address',
   NO_UPSTREAM: 'this agent or workflow has no upstreamUrl',
+  UPSTREAM_BLOCKED: "the upstream's address is not one the gateway may reach (loopback, private, link-local or metadata)",
   UPSTREAM_UNAVAILABLE: 'the upstream could not be reached',
   UPSTREAM_TIMEOUT: 'the upstream did not answer in time',
   PAYLOAD_TOO_LARGE: 'request body too large',

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { verifyKey, type VerifyDeps, type VerifyInput } from './verify';
-import { clientIp, HttpError, sendJson } from '../infra/http';
+import { clientIp, HttpError, sendJson, type TrustProxy } from '../infra/http';
 import { validateBody, VerifyRequestSchema } from './schemas';
 
 // The HTTP face of verification: body limits, JSON parsing and field checks (the zod schema that
@@ -57,6 +57,7 @@ function parseVerifyBody(raw: Buffer, callerIp: string | undefined): VerifyInput
     workflowId: b.workflowId ?? undefined,
     permission: b.permission ?? 'READ_ONLY',
     ip: b.ip ?? callerIp,
+    callerIp,
     cost: b.cost ?? 1,
     bytes: b.bytes ?? 0,
   };
@@ -66,7 +67,7 @@ export function retryAfterSeconds(ms: number): string {
   return String(Math.max(1, Math.ceil(ms / 1000)));
 }
 
-export async function handleVerify(deps: VerifyDeps & { trustProxy: boolean }, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleVerify(deps: VerifyDeps & { trustProxy: TrustProxy }, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const raw = await readBody(req, MAX_VERIFY_BODY);
   const input = parseVerifyBody(raw, clientIp(req, deps.trustProxy));
   const outcome = await verifyKey(deps, input);

@@ -15,7 +15,8 @@ import type { UsageBuffer } from '../reports/usage-buffer';
 import type { UseRecorder } from './effects';
 
 // Verification without the HTTP, as named stages in a fixed order:
-//   guard   an IP blocked for presenting unknown keys is refused before anything else
+//   guard   a caller blocked for presenting unknown keys is refused before anything else (by
+//           the address the request came from, never the `ip` it names for the policy)
 //   resolve checksum, then the cached key (or one read of the key and its chain)
 //   enrich  what the policy needs beyond the key: the target's account, DNS answers, country
 //   decide  the policy table (access/decide: pure, no I/O)
@@ -28,7 +29,13 @@ export interface VerifyInput {
   agentId?: string;
   workflowId?: string;
   permission: Permission;
+  /** The address the policy sees (allowlists, countries, conditions, usage). */
   ip?: string;
+  /**
+   * The address the request came from (the connection's, or the trusted proxies' view of it):
+   * what the brute-force guard counts and blocks. A caller cannot choose it.
+   */
+  callerIp?: string;
   cost: number;
   bytes: number;
   /** Gateway requests: what conditions see as request.method, .path, .headers. */
@@ -93,11 +100,11 @@ export async function verifyKey(deps: VerifyDeps, input: VerifyInput, via: Verif
 
 async function verification(deps: VerifyDeps, input: VerifyInput): Promise<VerifyOutcome> {
   const nowMs = clock.nowMs();
-  const blockedForMs = deps.guard.retryAfterMs(input.ip, nowMs);
+  const blockedForMs = deps.guard.retryAfterMs(input.callerIp, nowMs);
   if (blockedForMs > 0) return { blockedForMs, result: NOT_FOUND, retryAfterMs: blockedForMs, key: null, limits: null };
   const key = await resolve(deps, input.key);
   if (!key) {
-    void deps.guard.recordFailure(input.ip, nowMs);
+    void deps.guard.recordFailure(input.callerIp, nowMs);
     return { result: NOT_FOUND, retryAfterMs: 0, key: null, limits: null };
   }
   const request = await enrich(deps, key, input);
