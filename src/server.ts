@@ -3,6 +3,7 @@ import type Redis from 'ioredis';
 import { TargetDirectory } from './agents/targets';
 import { DEFAULT_DETECTORS, VerificationDetectors, type DetectorOptions } from './audit/detectors';
 import { createDashboardHandler } from './dashboard';
+import { LiveFeed } from './graphql/live-feed';
 import { createGraphQLHandler, type GraphQLOptions } from './graphql/yoga';
 import type { Database } from './infra/db';
 import { sharedHostnameResolver } from './infra/hostnames';
@@ -44,6 +45,10 @@ export interface AppDeps {
   graphql?: GraphQLOptions;
   /** BULK_OPERATION_THRESHOLD (default 10). */
   bulkOperationThreshold?: number;
+  /** A Redis connection in subscriber mode: GraphQL subscriptions listen on it (none without it). */
+  subscriber?: Redis;
+  /** SUBSCRIPTIONS_PER_KEY (default 10). */
+  subscriptionsPerKey?: number;
   /** True once the process drains on SIGTERM: /readyz answers 503 while requests are still served. */
   draining?: () => boolean;
   /** The queue dashboard under /admin/queues (workers/dashboard.ts); it checks the master key itself. */
@@ -58,6 +63,7 @@ export interface App {
   uses: UseRecorder;
   usage: UsageBuffer;
   graphql: ReturnType<typeof createGraphQLHandler>;
+  live?: LiveFeed;
   limiter: Limiter;
   /** What a verification needs (the ext_authz server decides with the same). */
   verification: VerifyDeps & { trustProxy: TrustProxy };
@@ -77,7 +83,8 @@ interface Routes {
 
 export function createApp(deps: AppDeps): App {
   const cache = deps.cache ?? new KeyCache((digest) => resolveKeyByDigest(deps.db.prisma, digest));
-  const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix, bulkOperationThreshold: deps.bulkOperationThreshold, options: deps.graphql });
+  const live = deps.subscriber ? new LiveFeed({ publisher: deps.redis, subscriber: deps.subscriber, prefix: deps.prefix, maxPerKey: deps.subscriptionsPerKey }) : undefined;
+  const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix, bulkOperationThreshold: deps.bulkOperationThreshold, options: deps.graphql, live });
   const onLimitsError = limitsErrorLog();
   const limitOptions = { failureMode: deps.failureMode ?? 'open', onError: onLimitsError };
   const limiter = deps.rateLimitMode === 'leased' ? new LeasedLimiter(deps.redis, deps.prefix, limitOptions) : new Limiter(deps.redis, deps.prefix, limitOptions);
@@ -94,7 +101,7 @@ export function createApp(deps: AppDeps): App {
   const handle = (req: http.IncomingMessage, res: http.ServerResponse) => route(deps, routes, cache, req, res);
   const server = http.createServer(handle);
   server.keepAliveTimeout = 65_000;
-  return { server, handle, cache, uses: verification.uses, usage: verification.usage, graphql, limiter, verification: verifyEndpoint };
+  return { server, handle, cache, uses: verification.uses, usage: verification.usage, graphql, limiter, verification: verifyEndpoint, live };
 }
 
 /**

@@ -10,6 +10,7 @@ import type { TrustProxy } from '../infra/http';
 import { AdmissionGate, admissionGates, admittedAuth, DEFAULT_ADMISSION, admissionPlugin, type AdmissionOptions } from './admission';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from './builder';
 import { buildContext, type GraphQLContext } from './context';
+import type { LiveFeed } from './live-feed';
 import { getSchema } from './schema';
 
 type ServerContext = { req: IncomingMessage; res: ServerResponse };
@@ -48,6 +49,7 @@ export interface GraphQLHandlerDeps {
   prefix?: string;
   bulkOperationThreshold?: number;
   options?: GraphQLOptions;
+  live?: LiveFeed;
 }
 
 export function createGraphQLHandler(deps: GraphQLHandlerDeps): YogaServerInstance<ServerContext, GraphQLContext> {
