@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { benchForward } from './forward';
 import { benchGateway } from './gateway';
 import { benchGraphql } from './graphql';
 import { table } from './lib';
@@ -20,6 +21,10 @@ const SUITES: Record<string, { title: string; run: () => Promise<{ rows: (string
     run: () => benchVerifyLeased({ duration: Number(process.env.BENCH_DURATION ?? 10) }),
   },
   gateway: { title: 'Gateway (POST through /v1/agents/:id/* against the same upstream directly and through bare proxies)', run: () => benchGateway({ duration: Number(process.env.BENCH_DURATION ?? 10) }) },
+  forward: {
+    title: 'Forward auth behind nginx (auth_request to /v1/auth/forward against nginx proxying alone, same nginx, same upstream)',
+    run: () => benchForward({ duration: Number(process.env.BENCH_DURATION ?? 10) }),
+  },
   webhooks: {
     title: 'Webhook deliveries (keywarden worker against a bare signed-POST loop)',
     run: () => benchWebhooks({ deliveries: Number(process.env.BENCH_DELIVERIES ?? 5000) }) as Promise<{ rows: (string | number)[][] }>,

@@ -19,6 +19,7 @@ import { UseRecorder } from './verify/effects';
 import { createGateway, matchGatewayRoute } from './verify/gateway';
 import { createForwardAuth } from './verify/forward';
 import { handleVerify } from './verify/http';
+import { openApiDocument } from './verify/openapi';
 import { createLeakedHandler, type LeakedRateLimit } from './verify/leaked-http';
 import type { VerifyDeps } from './verify/verify';
 
@@ -187,6 +188,12 @@ function operationalRoute(deps: AppDeps, path: string, req: http.IncomingMessage
   if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
     res.writeHead(302, { location: '/dashboard/' });
     res.end();
+    return;
+  }
+  if (path === '/openapi.json' && (req.method === 'GET' || req.method === 'HEAD')) {
+    const text = openApiDocument();
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
     return;
   }
   if (path === '/healthz') {

@@ -1,9 +1,9 @@
 import type { Permission } from '../generated/prisma/enums';
-import { PERMISSION_ORDER } from '../access/permission';
 import { HttpError } from '../infra/http';
 import { gatewayError, rateLimitHeaders, statusForCode, type GatewayError } from './gateway-answers';
 import { matchGatewayRoute, permissionForMethod } from './gateway';
 import { retryAfterSeconds } from './http';
+import { ForwardOverridesSchema, validateBody } from './schemas';
 import { verifyKey, type VerifyDeps, type VerifyOutcome } from './verify';
 
 // The decision a proxy asks for (forward auth over HTTP, Envoy's ext_authz over gRPC): the
@@ -47,12 +47,6 @@ interface Target {
 
 const bad = (message: string) => new HttpError(400, 'BAD_REQUEST', message);
 
-function overrideId(value: string | undefined, name: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (value.length === 0 || value.length > 100) throw bad(`${name}: must be a non-empty id of at most 100 characters`);
-  return value;
-}
-
 /** The agent or workflow and the permission: the overrides first, then the original path and method. */
 export function forwardTarget(method: string, uri: string, overrides: OriginalRequest['overrides']): Target {
   const path = uri.split('?', 1)[0];
@@ -69,14 +63,10 @@ export function forwardTarget(method: string, uri: string, overrides: OriginalRe
     );
   }
   if (overrides.permissions !== undefined) throw bad('permissions: permission queries are not supported by this Keywarden version; use permission');
-  let permission = permissionForMethod(method);
-  if (overrides.permission !== undefined) {
-    if (!PERMISSION_ORDER.includes(overrides.permission as Permission)) throw bad(`permission: must be one of ${PERMISSION_ORDER.join(', ')}`);
-    permission = overrides.permission as Permission;
-  }
-  const agentId = overrideId(overrides.agentId, 'agentId');
-  const workflowId = overrideId(overrides.workflowId, 'workflowId');
-  if (agentId && workflowId) throw bad('give agentId or workflowId, not both');
+  const o = validateBody(ForwardOverridesSchema, overrides);
+  const permission = o.permission ?? permissionForMethod(method);
+  const agentId = o.agentId ?? undefined;
+  const workflowId = o.workflowId ?? undefined;
   if (agentId || workflowId) return { agentId, workflowId, permission, path: route?.rest ?? path };
   if (!route) return { permission, path };
   return { agentId: route.kind === 'agent' ? route.id : undefined, workflowId: route.kind === 'workflow' ? route.id : undefined, permission, path: route.rest };

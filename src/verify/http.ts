@@ -1,11 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PERMISSION_ORDER } from '../access/permission';
-import { parseIp } from '../access/ip';
-import type { Permission } from '../generated/prisma/enums';
 import { verifyKey, type VerifyDeps, type VerifyInput } from './verify';
 import { clientIp, HttpError, sendJson, type TrustProxy } from '../infra/http';
+import { validateBody, VerifyRequestSchema } from './schemas';
 
-// The HTTP face of verification: body limits, JSON parsing and field checks, then verifyKey.
+// The HTTP face of verification: body limits, JSON parsing and field checks (the zod schema that
+// GET /openapi.json documents), then verifyKey.
 
 const MAX_VERIFY_BODY = 16 * 1024;
 
@@ -38,24 +37,6 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-const bad = (message: string) => new HttpError(400, 'BAD_REQUEST', message);
-
-function optionalId(body: Record<string, unknown>, field: string): string | undefined {
-  const v = body[field];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' || v.length === 0 || v.length > 100) throw bad(`${field}: must be a non-empty string id`);
-  return v;
-}
-
-function nonNegative(body: Record<string, unknown>, field: string, fallback: number): number {
-  const v = body[field];
-  if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || !Number.isInteger(v) || v > Number.MAX_SAFE_INTEGER) {
-    throw bad(`${field}: must be a whole number of at least 0`);
-  }
-  return v;
-}
-
 /** A request body that must be one JSON object: 400 MALFORMED_JSON or BAD_REQUEST otherwise. */
 export function parseJsonObject(raw: Buffer): Record<string, unknown> {
   let body: unknown;
@@ -64,28 +45,22 @@ export function parseJsonObject(raw: Buffer): Record<string, unknown> {
   } catch {
     throw new HttpError(400, 'MALFORMED_JSON', 'request body is not valid JSON');
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('request body must be a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'BAD_REQUEST', 'request body must be a JSON object');
   return body as Record<string, unknown>;
 }
 
 function parseVerifyBody(raw: Buffer, callerIp: string | undefined): VerifyInput {
-  const b = parseJsonObject(raw);
-  if (typeof b.key !== 'string' || b.key.length === 0) throw bad('key: required, the API key to verify');
-  let permission: Permission = 'READ_ONLY';
-  if (b.permission !== undefined && b.permission !== null) {
-    if (!PERMISSION_ORDER.includes(b.permission as Permission)) throw bad(`permission: must be one of ${PERMISSION_ORDER.join(', ')}`);
-    permission = b.permission as Permission;
-  }
-  let ip = callerIp;
-  if (b.ip !== undefined && b.ip !== null) {
-    const parsed = typeof b.ip === 'string' ? parseIp(b.ip) : null;
-    if (!parsed) throw bad('ip: must be an IPv4 or IPv6 address');
-    ip = parsed.toString();
-  }
-  const agentId = optionalId(b, 'agentId');
-  const workflowId = optionalId(b, 'workflowId');
-  if (agentId && workflowId) throw bad('give agentId or workflowId, not both');
-  return { key: b.key, agentId, workflowId, permission, ip, callerIp, cost: nonNegative(b, 'cost', 1), bytes: nonNegative(b, 'bytes', 0) };
+  const b = validateBody(VerifyRequestSchema, parseJsonObject(raw));
+  return {
+    key: b.key,
+    agentId: b.agentId ?? undefined,
+    workflowId: b.workflowId ?? undefined,
+    permission: b.permission ?? 'READ_ONLY',
+    ip: b.ip ?? callerIp,
+    callerIp,
+    cost: b.cost ?? 1,
+    bytes: b.bytes ?? 0,
+  };
 }
 
 export function retryAfterSeconds(ms: number): string {
@@ -97,7 +72,9 @@ export async function handleVerify(deps: VerifyDeps & { trustProxy: TrustProxy }
   const input = parseVerifyBody(raw, clientIp(req, deps.trustProxy));
   const outcome = await verifyKey(deps, input);
   if (outcome.blockedForMs) {
-    sendJson(res, 429, { code: 'TOO_MANY_FAILED_ATTEMPTS', message: 'too many unknown keys from this address; try again later' }, { 'retry-after': retryAfterSeconds(outcome.blockedForMs) });
+    // The error envelope of every endpoint, with the code also at the top (as verify answers have it).
+    const error = { code: 'TOO_MANY_FAILED_ATTEMPTS', message: 'too many unknown keys from this address; try again later' };
+    sendJson(res, 429, { ...error, error }, { 'retry-after': retryAfterSeconds(outcome.blockedForMs) });
     return;
   }
   sendJson(res, 200, outcome.result);

@@ -105,7 +105,7 @@ test('bad input answers 400 naming the problem and counts nothing', async () => 
     [forward(k.secret, 'GET', path, { query: '?permission=ROOT' }), /^permission: must be one of READ_ONLY/],
     [forward(k.secret, 'GET', path, { query: '?permissions=agents.execute%20AND%20(' }), /^permissions: /],
     [forward(k.secret, 'GET', '/x', { query: `?agentId=${agentId}&workflowId=${workflowId}` }), /agentId or workflowId, not both/],
-    [forward(k.secret, 'GET', '/x', { query: '?agentId=' }), /^agentId: must be a non-empty id/],
+    [forward(k.secret, 'GET', '/x', { query: '?agentId=' }), /^agentId: must be a non-empty string id/],
     [forward(k.secret, 'GET', '/v1/agents/%E0%A4%A/x'), /percent-encoding/],
     [forward(k.secret, 'GET', 'v1/agents/x'), /starting with \//],
   ];
