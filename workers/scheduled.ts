@@ -15,7 +15,7 @@ import { flushUsage, type AnomalyRule } from '../src/reports/usage-flush';
 
 export const SCANS = ['expiry-warnings', 'expire-keys', 'rotation-reminders', 'end-rotation-grace', 'outbox-sweep', 'flush-usage'] as const;
 /** Usage tallies are moved from Redis to PostgreSQL more often than the other scans run. */
-export const USAGE_FLUSH_SECONDS = 5;
+const USAGE_FLUSH_SECONDS = 5;
 export type ScanName = (typeof SCANS)[number];
 
 export interface ScanDeps {
