@@ -1,6 +1,6 @@
 // Receiver for bench/webhooks.ts: answers 204 to every POST, counts them, and (when asked)
 // prints one line per receipt with the webhook-id and the time, for event-to-receipt latency.
-// GET /stats answers the count.
+// GET /stats answers the count. POSTs under /hang are never answered (a hanging endpoint).
 const http = require('node:http');
 
 let count = 0;
@@ -13,6 +13,8 @@ const server = http.createServer((req, res) => {
     return res.end(JSON.stringify({ count }));
   }
   req.on('data', () => {});
+  // A hanging endpoint: never answered (the worker's timeout ends it).
+  if (req.url.startsWith('/hang')) return;
   req.on('end', () => {
     count++;
     if (trace) process.stdout.write(`R ${req.headers['webhook-id']} ${Date.now()}\n`);

@@ -15,6 +15,8 @@ import { KEYWARDEN_NODE_ARGS, ROOT, benchPrefix, cpuSecondsOf, dropRedisPrefix, 
 
 const CONCURRENCY = 50;
 const ENDPOINTS = 5;
+/** Deliveries queued for the hanging endpoint in the last row. */
+const HANGING_BACKLOG = Number(process.env.BENCH_HANGING_BACKLOG ?? 2000);
 
 async function stats(url: string, path = '/stats'): Promise<number> {
   return ((await (await fetch(`${url}${path}`)).json()) as { count: number }).count;
@@ -79,6 +81,8 @@ export async function benchWebhooks(opts: { deliveries?: number; latencySamples?
         WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
         WEBHOOK_CONCURRENCY: String(CONCURRENCY),
         SCAN_INTERVAL_SECONDS: '3600',
+        // The hanging endpoint's attempts hang for the whole last row.
+        WEBHOOK_TIMEOUT_MS: '120000',
         LOG_LEVEL: 'info',
       },
       /workers started/,
@@ -121,6 +125,16 @@ export async function benchWebhooks(opts: { deliveries?: number; latencySamples?
     // against the bare loop's: steadier than the rates when other work shares the machine.
     const workerCpuPerDelivery = workerCpu === null || workerCpuAfter === null ? null : ((workerCpuAfter - workerCpu) * 1e6) / total;
 
+    // A hanging endpoint with a backlog: the other endpoints' event-to-receipt latency while it
+    // holds its share of the slots and the rest of its deliveries wait parked behind it.
+    await createWebhookEndpoint(db, actor, { url: `${rx}/hang`, eventTypes: ['key.revoked'] });
+    const hanging = Array.from({ length: HANGING_BACKLOG }, (_, i) => ({ accountId: acct.accountId, type: 'key.revoked' as const, data: { n: i } }));
+    for (let i = 0; i < hanging.length; i += 500) await emitOnce(db.prisma, hanging.slice(i, i + 500));
+    await new Promise((r) => setTimeout(r, 2000));
+    const busy: number[] = [];
+    for (let i = 0; i < samples / 4; i++) busy.push(await oneEvent(10_000 + i));
+    busy.sort((a, b) => a - b);
+
     return {
       rows: [
         ['measure', 'keywarden worker', 'bare signed POST loop', 'ratio'],
@@ -132,6 +146,12 @@ export async function benchWebhooks(opts: { deliveries?: number; latencySamples?
           workerCpuPerDelivery === null ? '' : `${Math.round((bareCpuPerDelivery / workerCpuPerDelivery) * 100)}%`,
         ],
         [`event-to-receipt, idle queue (${samples} events)`, `p50 ${latencies[Math.floor(samples / 2)]} ms, p99 ${latencies[Math.floor(samples * 0.99)]} ms`, '', ''],
+        [
+          `event-to-receipt beside a hanging endpoint with ${HANGING_BACKLOG} deliveries (${busy.length} events)`,
+          `p50 ${busy[Math.floor(busy.length / 2)]} ms, p99 ${busy[Math.floor(busy.length * 0.99)]} ms`,
+          `idle p50 ${latencies[Math.floor(samples / 2)]} ms`,
+          `${Math.round((busy[Math.floor(busy.length / 2)] / Math.max(1, latencies[Math.floor(samples / 2)])) * 100)}%`,
+        ],
         ['event-to-receipt, first 3 events after start', cold.map((ms) => `${ms} ms`).join(', '), '', ''],
       ],
     };

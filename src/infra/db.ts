@@ -99,15 +99,58 @@ async function openPostgres(url: string, migrate: boolean, counter: QueryCounter
   };
 }
 
+/** Whether a process with this id runs on this machine. */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs, under another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One process at a time holds the embedded store: a lock directory (proper-lockfile, refreshed
+ * every 5 s) and, beside it, the holder's process id. A lock whose holder no longer runs (it
+ * crashed or was killed) is taken over at once, saying so, rather than after the 15 s it takes
+ * to go stale; one whose holder runs is refused, naming it.
+ */
 async function lockEmbeddedStore(dir: string): Promise<() => Promise<void>> {
   const lockfile = await import('proper-lockfile');
+  const pidFile = `${dir}.lock.pid`;
+  const holderId = () => Number.parseInt(readOr(pidFile, ''), 10);
+  const lock = () => lockfile.lock(dir, { stale: 15000, update: 5000, realpath: false });
+  let release: () => Promise<void>;
   try {
-    return await lockfile.lock(dir, { stale: 15000, update: 5000, realpath: false });
+    release = await lock();
   } catch (err) {
-    if ((err as { code?: string }).code === 'ELOCKED') {
-      throw new EmbeddedStoreBusyError(`the embedded database at ${dir} is held by a running Keywarden process; stop it first, or set DATABASE_URL to use PostgreSQL`);
+    if ((err as { code?: string }).code !== 'ELOCKED') throw err;
+    const holder = holderId();
+    // A holder that has only just taken the lock writes its id right after: look twice.
+    const stale = Number.isInteger(holder) && holder !== process.pid && !processAlive(holder) && (await settled(200)) && holderId() === holder;
+    if (!stale) {
+      const who = Number.isInteger(holder) ? ` (process ${holder})` : '';
+      throw new EmbeddedStoreBusyError(`the embedded database at ${dir} is held by a running Keywarden process${who}; stop it first, or set DATABASE_URL to use PostgreSQL`);
     }
-    throw err;
+    logger.warn({ dir, pid: holder }, `the embedded database's lock was left by process ${holder}, which no longer runs (a crash?); taking it over`);
+    // proper-lockfile releases only its own locks: the dead holder's directory goes by hand.
+    fs.rmSync(`${dir}.lock`, { recursive: true, force: true });
+    release = await lock();
+  }
+  fs.writeFileSync(pidFile, String(process.pid));
+  return release;
+}
+
+function settled(ms: number): Promise<true> {
+  return new Promise((resolve) => setTimeout(() => resolve(true), ms));
+}
+
+function readOr(file: string, fallback: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return fallback;
   }
 }
 

@@ -28,6 +28,13 @@ export class EndpointSlots {
     if (!Number.isInteger(perEndpoint) || perEndpoint < 1) throw new Error(`perEndpoint must be a whole number of at least 1 (got ${perEndpoint})`);
   }
 
+  /** Told when a slot of an endpoint frees and nobody waits in line for it (parked deliveries go next). */
+  private freed?: (endpointId: string) => void;
+
+  onFree(listener: (endpointId: string) => void): void {
+    this.freed = listener;
+  }
+
   /** A release function when the endpoint is under its cap, else null. */
   tryAcquire(endpointId: string): (() => void) | null {
     if (this.waiting.has(endpointId)) return null;
@@ -80,6 +87,7 @@ export class EndpointSlots {
       const next = line?.shift();
       if (line?.length === 0) this.waiting.delete(endpointId);
       if (next) next(this.take(endpointId)!);
+      else this.freed?.(endpointId);
     };
   }
 

@@ -2,6 +2,8 @@ import { Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { migratePostgres, openDatabase, type Database } from '../../src/infra/db';
 import { createRedis } from '../../src/infra/redis';
+import { KeyCache } from '../../src/keys/cache';
+import { resolveKeyByDigest } from '../../src/keys/resolve';
 import { startWorkers, type Workers } from '../../workers';
 import { QUEUES, bullPrefix } from '../../workers/queues';
 import { startHarness, type Harness } from '../helpers/harness';
@@ -29,7 +31,9 @@ beforeAll(async () => {
   const url = await pg.createDatabase('kw_fault');
   await migratePostgres(url, { info: () => {} });
   db = await openDatabase({ databaseUrl: url, dataDir: '/nonexistent', migrate: false });
-  h = await startHarness({ db });
+  // Cache entries expire at once here: every verification asks the database (or, while it is
+  // down, the last known resolution).
+  h = await startHarness({ db, app: { cache: new KeyCache((digest) => resolveKeyByDigest(db.prisma, digest), { ttlMs: 1 }) } });
   rx = await startReceiver();
 });
 afterAll(async () => {
@@ -81,4 +85,26 @@ test('deliveries whose jobs failed for good during a PostgreSQL outage are hande
     queueConnection.disconnect();
     redis.disconnect();
   }
+});
+
+test('while PostgreSQL is down, a key in use verifies from its last known resolution; a key revoked before and an unknown key do not', async () => {
+  const acct = await h.newAccount('pg-stale');
+  const used = await createKey(h, acct.secret, { name: 'used' });
+  const revoked = await createKey(h, acct.secret, { name: 'revoked' });
+  const unused = await createKey(h, acct.secret, { name: 'unused' });
+  expect((await h.verify({ key: used.secret })).body.code).toBe('VALID');
+  expect((await h.verify({ key: revoked.secret })).body.code).toBe('VALID');
+  const r = await h.gql('mutation($id: ID!) { revokeKey(id: $id) { status } }', { id: revoked.key.id }, acct.secret);
+  expect(r.data.revokeKey.status).toBe('REVOKED');
+  await pg.stop();
+  try {
+    const a = await h.verify({ key: used.secret });
+    expect([a.status, a.body.code]).toEqual([200, 'VALID']);
+    // Its revocation was seen: never served from before it.
+    expect((await h.verify({ key: revoked.secret })).body.valid).not.toBe(true);
+    expect((await h.verify({ key: unused.secret })).body.valid).not.toBe(true);
+  } finally {
+    await pg.start();
+  }
+  expect((await h.verify({ key: revoked.secret })).body.code).toBe('REVOKED');
 });

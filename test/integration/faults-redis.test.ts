@@ -2,6 +2,9 @@ import { Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { createRedis, isRedisDown } from '../../src/infra/redis';
 import { createAccountWithMasterKey } from '../../src/keys/bootstrap';
+import { KeyCache } from '../../src/keys/cache';
+import { wireInvalidation } from '../../src/keys/invalidation';
+import type { ResolvedKey } from '../../src/keys/resolve';
 import { Limiter } from '../../src/limits';
 import { startWorkers, type Workers } from '../../workers';
 import { QUEUES, bullPrefix } from '../../workers/queues';
@@ -143,6 +146,41 @@ describe('verification while Redis is down', () => {
     } finally {
       api.child.kill('SIGTERM');
       await api.exited;
+    }
+  });
+});
+
+describe('key invalidation while Redis is down', () => {
+  test('cached keys older than the bound are read again while the channel is down; normal caching resumes once it is back', async () => {
+    const publisher = createRedis(redisServer.url);
+    const subscriber = createRedis(redisServer.url, { maxRetriesPerRequest: null });
+    let loads = 0;
+    const resolved = { id: 'k1', chainIds: ['k1'] } as unknown as ResolvedKey;
+    const cache = new KeyCache(async () => {
+      loads++;
+      return resolved;
+    });
+    const unwire = await wireInvalidation({ cache, publisher, subscriber, prefix: 'kwinv', freshWhileDownMs: 0 });
+    try {
+      await cache.get('d1');
+      await cache.get('d1');
+      expect(loads).toBe(1);
+      await redisServer.stop();
+      await eventually(async () => isRedisDown(subscriber), 15_000, 'the subscriber to see the outage');
+      // A revocation published elsewhere now would go unheard: the entry is not trusted past the bound.
+      await cache.get('d1');
+      await cache.get('d1');
+      expect(loads).toBe(3);
+      await redisServer.start();
+      await eventually(async () => subscriber.status === 'ready', 15_000, 'the subscriber back');
+      const before = loads;
+      await cache.get('d1');
+      await cache.get('d1');
+      expect(loads).toBe(before + 1);
+    } finally {
+      unwire();
+      subscriber.disconnect();
+      publisher.disconnect();
     }
   });
 });
