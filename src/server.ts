@@ -37,7 +37,7 @@ export interface AppDeps {
   leakedRateLimit?: LeakedRateLimit;
   /** BULK_OPERATION_THRESHOLD (default 10). */
   bulkOperationThreshold?: number;
-  /** The queue dashboard under /admin/queues (workers/dashboard.ts); it checks the master key itself. */
+  /** The queue dashboard under /admin/queues (workers/dashboard.ts); it checks the installation token itself. */
   queueDashboard?: (req: http.IncomingMessage, res: http.ServerResponse, keys: KeyCache) => void;
 }
 
