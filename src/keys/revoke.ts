@@ -10,7 +10,7 @@ import { anotherAdministrator } from './administrators';
 import { announceKeyChanges } from './events';
 import { keyRevoked } from './key-events';
 import { statusWhere, unrevokedDescendantsWhere } from './queries';
-import { findStoredKeys, getStoredKey, type StoredKey } from './stored';
+import { findStoredKeys, getStoredKey, lockKeyRows, type StoredKey } from './stored';
 import { keySettingsView } from './view';
 
 // Revoking a key revokes its whole subtree, one audit event and one key.revoked per key, in one
@@ -53,6 +53,9 @@ async function recordRevocations(tx: Tx, actor: Actor, victims: readonly StoredK
 /** Revokes the key and its whole subtree; returns the ids revoked. */
 export async function revokeKeyInTx(tx: Tx, actor: Actor, id: string, reason: string | null, opts: { skipRevoked?: boolean } = {}): Promise<{ root: StoredKey; revoked: string[] }> {
   const now = clock.now();
+  // Locked before its subtree is read: a derivation from it (or below it) in flight either
+  // committed (its child is in the subtree) or waits and then sees the key revoked.
+  await lockKeyRows(tx, [(await loadAdministeredKey(tx, actor, id)).id]);
   const target = await loadAdministeredKey(tx, actor, id);
   if (target.status === 'REVOKED') {
     if (opts.skipRevoked) return { root: target, revoked: [] };
