@@ -13,7 +13,7 @@ import { resolveKeyByDigest } from './keys/resolve';
 import { BruteForceGuard, ConcurrencyLimiter, DEFAULT_BRUTE_FORCE, Limiter, type BruteForceOptions } from './limits';
 import { serveMetrics } from './metrics-http';
 import { UsageBuffer } from './reports/usage-buffer';
-import { UseRecorder } from './verify/effects';
+import { UseRecorder } from './keys/uses';
 import { createGateway, matchGatewayRoute } from './verify/gateway';
 import { handleVerify } from './verify/http';
 import { createLeakedHandler, type LeakedRateLimit } from './verify/leaked-http';
@@ -62,11 +62,13 @@ interface Routes {
 
 export function createApp(deps: AppDeps): App {
   const cache = deps.cache ?? new KeyCache((digest) => resolveKeyByDigest(deps.db.prisma, digest));
-  const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix, bulkOperationThreshold: deps.bulkOperationThreshold });
   const onLimitsError = (err: Error, operation: string) => logger.error({ err: err.message, operation }, 'Redis failed during a limits check; answering per RATE_LIMIT_FAILURE_MODE');
   const limitOptions = { failureMode: deps.failureMode ?? 'open', onError: onLimitsError };
   const verification = verificationDeps(deps, cache, new Limiter(deps.redis, deps.prefix, limitOptions));
   const verifyEndpoint = { ...verification, trustProxy: deps.trustProxy };
+  // The admin API records uses of ROTATING and EMERGENCY keys and counts failures as verification does, with the same recorder and detectors.
+  const keyUses = { uses: verification.uses, detectors: verification.detectors };
+  const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix, bulkOperationThreshold: deps.bulkOperationThreshold, keyUses });
   const routes: Routes = {
     verify: (req, res) => handleVerify(verifyEndpoint, req, res),
     leaked: createLeakedHandler({ db: deps.db, redis: deps.redis, prefix: deps.prefix, trustProxy: deps.trustProxy, rateLimit: deps.leakedRateLimit }),

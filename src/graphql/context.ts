@@ -3,7 +3,7 @@ import type { Database } from '../infra/db';
 import type { Actor } from '../access/admin';
 import { KeywardenError } from '../infra/errors';
 import type { Permission } from '../generated/prisma/enums';
-import { authenticate, type AuthResult } from '../keys/authenticate';
+import { authenticate, type AuthResult, type KeyUseEffects } from '../keys/authenticate';
 import type { KeyCache } from '../keys/cache';
 import type Redis from 'ioredis';
 import { usagePoints, usageRequestKey, type UsagePoint, type UsageRequest } from '../reports/usage-points';
@@ -26,8 +26,12 @@ export interface GraphQLContext {
   };
 }
 
-export async function buildContext(deps: { db: Database; cache: KeyCache; redis?: Redis; prefix?: string; bulkOperationThreshold?: number }, authorization: string | null, ip: string | null): Promise<GraphQLContext> {
-  const auth = await authenticate(deps.cache, authorization, ip);
+export async function buildContext(
+  deps: { db: Database; cache: KeyCache; redis?: Redis; prefix?: string; bulkOperationThreshold?: number; keyUses?: KeyUseEffects },
+  authorization: string | null,
+  ip: string | null,
+): Promise<GraphQLContext> {
+  const auth = await authenticate(deps.cache, authorization, ip, deps.keyUses);
   const db = deps.db;
   return {
     db,

@@ -4,6 +4,7 @@ import { GraphQLError } from 'graphql';
 import { KeywardenError } from '../infra/errors';
 import { logger } from '../infra/logger';
 import type { Database } from '../infra/db';
+import type { KeyUseEffects } from '../keys/authenticate';
 import type { KeyCache } from '../keys/cache';
 import type Redis from 'ioredis';
 import { clientIp, type TrustProxy } from '../infra/http';
@@ -35,7 +36,15 @@ function toGraphQLError(error: unknown): GraphQLError | null {
   return null;
 }
 
-export function createGraphQLHandler(deps: { db: Database; cache: KeyCache; trustProxy: TrustProxy; redis?: Redis; prefix?: string; bulkOperationThreshold?: number }): YogaServerInstance<ServerContext, GraphQLContext> {
+export function createGraphQLHandler(deps: {
+  db: Database;
+  cache: KeyCache;
+  trustProxy: TrustProxy;
+  redis?: Redis;
+  prefix?: string;
+  bulkOperationThreshold?: number;
+  keyUses?: KeyUseEffects;
+}): YogaServerInstance<ServerContext, GraphQLContext> {
   return createYoga<ServerContext, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: '/graphql',
