@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
+import { isLoopbackHost } from './infra/ip';
 
 // Every environment variable Keywarden reads, parsed and validated once.
 // A bad value stops start-up with a message naming the variable.
@@ -109,6 +110,7 @@ const envSchema = z.object({
   WEBHOOK_CONCURRENCY: int('WEBHOOK_CONCURRENCY', 50, 1, 1000),
   JOB_LOCK_SECONDS: int('JOB_LOCK_SECONDS', 30, 1, 3600),
   TRUST_PROXY: trustProxy,
+  RATE_LIMIT_MODE: z.enum(['exact', 'leased'], { message: 'RATE_LIMIT_MODE must be exact or leased' }).optional().default('exact'),
   RATE_LIMIT_FAILURE_MODE: z.enum(['open', 'closed'], { message: 'RATE_LIMIT_FAILURE_MODE must be open or closed' }).optional().default('open'),
   BRUTE_FORCE_MAX_FAILURES: int('BRUTE_FORCE_MAX_FAILURES', 20, 1, 1_000_000),
   BRUTE_FORCE_WINDOW_SECONDS: int('BRUTE_FORCE_WINDOW_SECONDS', 60, 1, 86_400),
@@ -120,6 +122,7 @@ const envSchema = z.object({
     .refine((v) => !v || v.length >= 24, 'ADMIN_QUEUES_TOKEN must be at least 24 characters (e.g. openssl rand -base64 32)'),
   ADMIN_QUEUES_WRITE: bool('ADMIN_QUEUES_WRITE', false),
   METRICS_PORT: int('METRICS_PORT', 0, 0, 65535),
+  EXT_AUTHZ_PORT: int('EXT_AUTHZ_PORT', 0, 0, 65535),
   ALERT_WINDOW_SECONDS: int('ALERT_WINDOW_SECONDS', 60, 1, 86_400),
   RATE_LIMIT_VIOLATION_THRESHOLD: int('RATE_LIMIT_VIOLATION_THRESHOLD', 10, 1, 1_000_000),
   FAILED_AUTH_BURST_THRESHOLD: int('FAILED_AUTH_BURST_THRESHOLD', 10, 1, 1_000_000),
@@ -128,7 +131,14 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
   GRAPHQL_MAX_DEPTH: int('GRAPHQL_MAX_DEPTH', 12, 1, 100),
   GRAPHQL_MAX_COMPLEXITY: int('GRAPHQL_MAX_COMPLEXITY', 5000, 1, 1000000),
+  GRAPHQL_INTROSPECTION: z.string().optional(),
+  GRAPHQL_RATE_LIMIT: int('GRAPHQL_RATE_LIMIT', 600, 0, 1_000_000),
+  GRAPHQL_MAX_CONCURRENT: int('GRAPHQL_MAX_CONCURRENT', 8, 1, 10_000),
   BULK_OPERATION_THRESHOLD: int('BULK_OPERATION_THRESHOLD', 10, 1, 1_000_000),
+  // -1: unset (5 s in production, 0 elsewhere).
+  SHUTDOWN_DRAIN_SECONDS: int('SHUTDOWN_DRAIN_SECONDS', -1, 0, 300),
+  TLS_CERT_FILE: z.string().optional(),
+  TLS_KEY_FILE: z.string().optional(),
 });
 
 export type Config = {
@@ -155,6 +165,7 @@ export type Config = {
   /** false, true (every hop), a number of proxy hops, or proxy addresses/CIDR ranges. */
   trustProxy: boolean | number | string[];
   rateLimitFailureMode: 'open' | 'closed';
+  rateLimitMode: 'exact' | 'leased';
   bruteForce: { maxFailures: number; windowMs: number; blockMs: number };
   /** GET /metrics needs "Authorization: Bearer <token>"; unset: loopback clients only. */
   metricsToken: string | undefined;
@@ -162,16 +173,35 @@ export type Config = {
   metricsPort: number;
   /** /admin/queues: the installation's credential (unset: closed) and whether its actions are allowed. */
   adminQueues: { token: string | undefined; writable: boolean };
+  /** EXT_AUTHZ_PORT: Envoy ext_authz over gRPC; 0 = off. */
+  extAuthzPort: number;
   detectors: { windowMs: number; rateLimitThreshold: number; failedAuthThreshold: number };
   usageAnomaly: { factor: number; minRequests: number };
   logLevel: string;
   graphqlMaxDepth: number;
   graphqlMaxComplexity: number;
+  /** GraphiQL and schema introspection served (default: not in production). */
+  graphqlIntrospection: boolean;
+  /** Admin API requests per minute per calling key (0: unlimited). */
+  graphqlRateLimit: number;
+  /** Admin API requests executing at once per process; more wait in line. */
+  graphqlMaxConcurrent: number;
   /** A bulk mutation that changes more keys than this raises a BULK_OPERATION security event. */
   bulkOperationThreshold: number;
+  /** TLS_CERT_FILE/TLS_KEY_FILE (absolute paths): HTTPS and HTTP/2 on PORT; unset: plain HTTP. */
+  tls: { certFile: string; keyFile: string } | undefined;
+  /** After SIGTERM, how long /readyz answers 503 while requests are still served, before the listener closes. */
+  shutdownDrainMs: number;
 };
 
 export class ConfigError extends Error {}
+
+/** GRAPHQL_INTROSPECTION: on by default, off by default when NODE_ENV=production. */
+function introspection(raw: string | undefined, nodeEnv: string): boolean {
+  const parsed = bool('GRAPHQL_INTROSPECTION', nodeEnv !== 'production').safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`invalid configuration:\n  GRAPHQL_INTROSPECTION: must be true or false, got "${raw}"`);
+  return parsed.data;
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
@@ -189,6 +219,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } else if (e.NODE_ENV === 'production') {
     throw new ConfigError('invalid configuration:\n  KEYWARDEN_ENCRYPTION_KEY is required when NODE_ENV=production');
   }
+  const tls = tlsFiles(e.TLS_CERT_FILE, e.TLS_KEY_FILE);
+  refusePlainHttpInProduction(e.NODE_ENV, e.HOST, tls !== undefined, env.TRUST_PROXY);
   return {
     nodeEnv: e.NODE_ENV,
     port: e.PORT,
@@ -209,17 +241,46 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobLockSeconds: e.JOB_LOCK_SECONDS,
     trustProxy: e.TRUST_PROXY,
     rateLimitFailureMode: e.RATE_LIMIT_FAILURE_MODE,
+    rateLimitMode: e.RATE_LIMIT_MODE,
     bruteForce: { maxFailures: e.BRUTE_FORCE_MAX_FAILURES, windowMs: e.BRUTE_FORCE_WINDOW_SECONDS * 1000, blockMs: e.BRUTE_FORCE_BLOCK_SECONDS * 1000 },
     metricsToken: e.METRICS_TOKEN || undefined,
     metricsPort: e.METRICS_PORT,
     adminQueues: { token: e.ADMIN_QUEUES_TOKEN || undefined, writable: e.ADMIN_QUEUES_WRITE },
+    extAuthzPort: e.EXT_AUTHZ_PORT,
     detectors: { windowMs: e.ALERT_WINDOW_SECONDS * 1000, rateLimitThreshold: e.RATE_LIMIT_VIOLATION_THRESHOLD, failedAuthThreshold: e.FAILED_AUTH_BURST_THRESHOLD },
     usageAnomaly: { factor: e.USAGE_ANOMALY_FACTOR, minRequests: e.USAGE_ANOMALY_MIN_REQUESTS },
     logLevel: e.LOG_LEVEL,
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
     graphqlMaxComplexity: e.GRAPHQL_MAX_COMPLEXITY,
+    graphqlIntrospection: introspection(e.GRAPHQL_INTROSPECTION, e.NODE_ENV),
+    graphqlRateLimit: e.GRAPHQL_RATE_LIMIT,
+    graphqlMaxConcurrent: e.GRAPHQL_MAX_CONCURRENT,
     bulkOperationThreshold: e.BULK_OPERATION_THRESHOLD,
+    tls,
+    shutdownDrainMs: (e.SHUTDOWN_DRAIN_SECONDS >= 0 ? e.SHUTDOWN_DRAIN_SECONDS : e.NODE_ENV === 'production' ? 5 : 0) * 1000,
   };
+}
+
+/** Both TLS variables or neither; the files themselves are read (and checked) by the listener at start-up. */
+function tlsFiles(cert: string | undefined, key: string | undefined): Config['tls'] {
+  const c = cert?.trim() || undefined;
+  const k = key?.trim() || undefined;
+  if (!c && !k) return undefined;
+  if (!c || !k) throw new ConfigError(`invalid configuration:\n  ${c ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'} must be set too when ${c ? 'TLS_CERT_FILE' : 'TLS_KEY_FILE'} is (both PEM files, or neither)`);
+  return { certFile: path.resolve(c), keyFile: path.resolve(k) };
+}
+
+/**
+ * In production, plain HTTP on an address other machines reach would send master keys in clear:
+ * refused unless Keywarden serves TLS itself or sits behind a (TLS-terminating) proxy.
+ */
+function refusePlainHttpInProduction(nodeEnv: string, host: string, tls: boolean, trustProxyRaw: string | undefined): void {
+  if (nodeEnv !== 'production' || tls || isLoopbackHost(host)) return;
+  const proxy = (trustProxyRaw ?? '').trim().toLowerCase();
+  if (proxy !== '' && !['false', '0', 'no', 'off'].includes(proxy)) return;
+  throw new ConfigError(
+    `invalid configuration:\n  HOST=${host} with NODE_ENV=production would serve plain HTTP to the network: set TLS_CERT_FILE and TLS_KEY_FILE, or TRUST_PROXY when a TLS-terminating proxy is in front`,
+  );
 }
 
 /**

@@ -17,7 +17,7 @@ import { openQueues, queueConnection } from './queues';
 // ADMIN_QUEUES_WRITE is on; every action (anything but GET/HEAD) is written to the audit log
 // line "queue dashboard action", allowed or not.
 
-export const DASHBOARD_PATH = '/admin/queues';
+const DASHBOARD_PATH = '/admin/queues';
 
 export interface QueueDashboard {
   handle(req: IncomingMessage, res: ServerResponse, keys: KeyLookup): void;

@@ -22,6 +22,13 @@ export interface DeliveryJob {
 /** Hands jobs to the queue; the worker layer implements it (BullMQ stays out of the domain). */
 export type Enqueue = (jobs: DeliveryJob[]) => Promise<void>;
 
+/**
+ * Hands attempts over again, one job each, so that each results in a new attempt: a job for the
+ * attempt still waiting is left alone, one that ended (failed for good) is replaced. Returns how
+ * many jobs were actually added.
+ */
+export type HandOver = (jobs: DeliveryJob[]) => Promise<number>;
+
 async function fanOutBatch(db: Database, batchSize: number): Promise<{ events: number; jobs: DeliveryJob[] }> {
   return db.prisma.$transaction(async (tx) => {
     const now = clock.now();
@@ -111,15 +118,17 @@ export async function relayOutbox(db: Database, enqueue: Enqueue, batchSize = 20
 
 /**
  * Pending deliveries whose next attempt is overdue by `graceMs` have lost their job (a crash
- * between commit and hand-over, or a job dropped after repeated worker deaths): hand them over
- * again. A job that still exists makes this a no-op.
+ * between commit and hand-over, a job dropped after repeated worker deaths, or one that used up
+ * its tries while the database was away): hand them over again. A job still waiting for the same
+ * attempt makes this a no-op. Returns the jobs actually added.
  */
-export async function requeueOverdueDeliveries(db: Database, enqueue: Enqueue, opts: { graceMs: number; batchSize?: number; limit?: number }): Promise<number> {
+export async function requeueOverdueDeliveries(db: Database, handOver: HandOver, opts: { graceMs: number; batchSize?: number; limit?: number }): Promise<number> {
   const batchSize = opts.batchSize ?? 500;
   const limit = opts.limit ?? 10_000;
   const before = new Date(clock.nowMs() - opts.graceMs);
   let cursor: { id: string } | undefined;
   let total = 0;
+  let added = 0;
   while (total < limit) {
     const rows = await db.prisma.webhookDelivery.findMany({
       where: { status: 'PENDING', nextAttemptAt: { lt: before } },
@@ -129,10 +138,10 @@ export async function requeueOverdueDeliveries(db: Database, enqueue: Enqueue, o
       select: { id: true, attemptCount: true },
     });
     if (rows.length === 0) break;
-    await enqueue(rows.map((r) => ({ deliveryId: r.id, attempt: r.attemptCount + 1, delayMs: 0 })));
+    added += await handOver(rows.map((r) => ({ deliveryId: r.id, attempt: r.attemptCount + 1, delayMs: 0 })));
     total += rows.length;
     if (rows.length < batchSize) break;
     cursor = { id: rows[rows.length - 1].id };
   }
-  return total;
+  return added;
 }

@@ -3,8 +3,7 @@ import type { Database } from '../infra/db';
 import type { Actor } from '../access/admin';
 import { KeywardenError } from '../infra/errors';
 import type { Permission } from '../generated/prisma/enums';
-import { authenticate, type AuthResult, type KeyUseEffects } from '../keys/authenticate';
-import type { KeyCache } from '../keys/cache';
+import type { AuthResult } from '../keys/authenticate';
 import type Redis from 'ioredis';
 import { usagePoints, usageRequestKey, type UsagePoint, type UsageRequest } from '../reports/usage-points';
 
@@ -18,6 +17,8 @@ export interface GraphQLContext {
   /** BULK_OPERATION_THRESHOLD: more keys changed by one bulk mutation raise a security event. */
   bulkOperationThreshold: number;
   auth: AuthResult;
+  /** GRAPHQL_MAX_DEPTH / GRAPHQL_MAX_COMPLEXITY and the breadth limit. */
+  limits: { depth: number; complexity: number; breadth: number };
   loaders: {
     /** Key id -> its own permission (effectivePermission reads the ancestors through it). */
     keyPermission: DataLoader<string, Permission | null>;
@@ -26,14 +27,11 @@ export interface GraphQLContext {
   };
 }
 
-export async function buildContext(
-  deps: { db: Database; cache: KeyCache; redis?: Redis; prefix?: string; bulkOperationThreshold?: number; keyUses?: KeyUseEffects },
-  authorization: string | null,
-  ip: string | null,
-): Promise<GraphQLContext> {
-  const auth = await authenticate(deps.cache, authorization, ip, deps.keyUses);
+/** The context of one admitted request: `auth` was decided from its header before anything was parsed. */
+export function buildContext(deps: { db: Database; redis?: Redis; prefix?: string; bulkOperationThreshold?: number }, auth: AuthResult, limits: GraphQLContext['limits']): GraphQLContext {
   const db = deps.db;
   return {
+    limits,
     db,
     redis: deps.redis,
     prefix: deps.prefix ?? 'kw',

@@ -55,14 +55,25 @@ export function socketIp(req: IncomingMessage): string | undefined {
  * first hop it does not trust). An entry that is not an address counts as the nearest hop that is.
  */
 export function clientIp(req: IncomingMessage, trustProxy: TrustProxy): string | undefined {
+  const forwarded = req.headers['x-forwarded-for'];
+  return clientIpFrom(req.socket.remoteAddress, Array.isArray(forwarded) ? forwarded.join(',') : forwarded, trustProxy);
+}
+
+/**
+ * The same for a request that reached Keywarden through another protocol (Envoy's ext_authz
+ * reports the peer's address and the original headers): the peer stands for the socket.
+ */
+export function clientIpFrom(peer: string | undefined, forwardedFor: string | undefined, trustProxy: TrustProxy): string | undefined {
+  const own = peer ? (parseAddress(peer)?.toString() ?? peer) : undefined;
   const trust = trustOf(trustProxy);
-  if (!trust || !req.socket.remoteAddress) return socketIp(req);
-  const chain = proxyaddr.all(req, trust);
+  if (!trust || !peer) return own;
+  const req = { socket: { remoteAddress: peer }, connection: { remoteAddress: peer }, headers: forwardedFor ? { 'x-forwarded-for': forwardedFor } : {} };
+  const chain = proxyaddr.all(req as unknown as IncomingMessage, trust);
   for (let i = chain.length - 1; i > 0; i--) {
     const addr = parseAddress(chain[i].trim());
     if (addr) return addr.toString();
   }
-  return socketIp(req);
+  return own;
 }
 
 export class HttpError extends Error {

@@ -24,3 +24,14 @@ export function callerBucket(ip: string): string {
   const network = (addr as ipaddr.IPv6).parts.slice(0, 4);
   return `${new ipaddr.IPv6([...network, 0, 0, 0, 0]).toString()}/64`;
 }
+
+/** A loopback host name or address (localhost, 127.0.0.0/8, ::1): only this machine reaches it. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  const addr = parseAddress(h);
+  return addr !== null && addr.range() === 'loopback';
+}

@@ -24,6 +24,11 @@ export function failedAttemptsKey(prefix: string, ip: string): string {
   return `${prefix}:bf:{${ip}}:fails`;
 }
 
+/** Admin API requests of one calling key in the current minute. */
+export function adminRequestsKey(prefix: string, keyId: string): string {
+  return `${prefix}:admin:{${keyId}}:requests`;
+}
+
 /** Leaked-key reports from one client IP. */
 export function leakedReportsKey(prefix: string, ip: string): string {
   return `${prefix}:leaked:{${ip}}`;

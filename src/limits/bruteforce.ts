@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { callerBucket } from '../infra/ip';
 import { logger } from '../infra/logger';
 import { failedAttemptsKey } from '../infra/redis-keys';
+import { isRedisDown } from '../infra/redis';
 import { FixedWindowCounter } from './fixed-window';
 import type { LimitsClient } from './scripts';
 
@@ -27,7 +28,7 @@ export class BruteForceGuard {
   private readonly failures: FixedWindowCounter;
 
   constructor(
-    redis: LimitsClient,
+    private readonly redis: LimitsClient,
     private readonly prefix: string,
     private readonly opts: BruteForceOptions = DEFAULT_BRUTE_FORCE,
   ) {
@@ -49,7 +50,8 @@ export class BruteForceGuard {
 
   /** Counts an unknown-key attempt; blocks the IP once it reaches the limit within the window. */
   async recordFailure(ip: string | undefined, nowMs: number): Promise<void> {
-    if (!ip) return;
+    // Not counted while Redis is down (the outage is logged once, not per failure).
+    if (!ip || isRedisDown(this.redis)) return;
     const caller = callerBucket(ip);
     try {
       const { count } = await this.failures.hit(failedAttemptsKey(this.prefix, caller));

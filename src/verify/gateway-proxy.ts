@@ -19,7 +19,8 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'p
 export function endToEndHeaders(headers: Record<string, string | string[] | undefined>, into: Record<string, string | string[]>): Record<string, string | string[]> {
   for (const name in headers) {
     const value = headers[name];
-    if (value !== undefined && !HOP_BY_HOP.has(name)) into[name] = value;
+    // HTTP/2 pseudo-headers (:method, :path, ...) describe this hop only.
+    if (value !== undefined && !HOP_BY_HOP.has(name) && name[0] !== ':') into[name] = value;
   }
   return into;
 }

@@ -50,6 +50,11 @@ const METHOD_PERMISSION: Record<string, Permission> = {
   DELETE: 'FULL_ACCESS',
 };
 
+/** The permission a request method needs (unknown methods: EXECUTE). */
+export function permissionForMethod(method: string): Permission {
+  return METHOD_PERMISSION[method] ?? 'EXECUTE';
+}
+
 export interface GatewayDeps extends VerifyDeps {
   trustProxy: TrustProxy;
   targets: Pick<TargetDirectory, 'accountOf' | 'upstreamOf'>;
@@ -133,7 +138,7 @@ async function authorize(deps: GatewayDeps, settings: Settings, route: GatewayRo
       key: bearer[1],
       agentId: route.kind === 'agent' ? route.id : undefined,
       workflowId: route.kind === 'workflow' ? route.id : undefined,
-      permission: METHOD_PERMISSION[method] ?? 'EXECUTE',
+      permission: permissionForMethod(method),
       ip,
       callerIp: ip,
       cost: 1,

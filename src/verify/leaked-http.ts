@@ -8,7 +8,7 @@ import { revokeLeakedKeys, type LeakReport } from '../keys/leaked';
 import { FixedWindowCounter } from '../limits';
 import { parseJsonObject, readBody, retryAfterSeconds } from './http';
 
-// POST /v1/keys/leaked { "keys": [secret...], "source"?, "url"? }, unauthenticated (API.md §4).
+// POST /v1/keys/leaked { "keys": [secret...], "source"?, "url"? }, unauthenticated (README: leaked-key reports).
 // The answer is 202 {"received": N} as soon as the body is valid, before any key is looked up:
 // the response and its timing are the same whether a secret matched or not. The revocations run
 // after the answer. Requests are limited per IP in Redis, shared by every instance.

@@ -42,6 +42,11 @@ export interface VerifyInput {
   method?: string;
   path?: string;
   headers?: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /**
+   * Forward auth and ext_authz: the proxy never reports the response, so bandwidth and
+   * concurrency limits cannot be kept; a key that sets them is refused (FORWARD_AUTH_UNSUPPORTED).
+   */
+  responseUnseen?: boolean;
 }
 
 interface VerifyResult {
@@ -82,7 +87,10 @@ export interface VerifyDeps {
   detectors: Pick<VerificationDetectors, 'onDenied'>;
 }
 
-export async function verifyKey(deps: VerifyDeps, input: VerifyInput, via: 'verify' | 'gateway' = 'verify'): Promise<VerifyOutcome> {
+/** The entry point a verification came through (the `via` label of keywarden_verify_decisions_total). */
+export type VerifyVia = 'verify' | 'gateway' | 'forward' | 'ext_authz';
+
+export async function verifyKey(deps: VerifyDeps, input: VerifyInput, via: VerifyVia = 'verify'): Promise<VerifyOutcome> {
   const started = process.hrtime.bigint();
   const outcome = await verification(deps, input);
   verifyDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
@@ -100,7 +108,7 @@ async function verification(deps: VerifyDeps, input: VerifyInput): Promise<Verif
     return { result: NOT_FOUND, retryAfterMs: 0, key: null, limits: null };
   }
   const request = await enrich(deps, key, input);
-  const decided = decide(key, request, nowMs);
+  const decided = refuseUnkeptLimits(decide(key, request, nowMs), key, input);
   const limits = decided === 'VALID' ? await count(deps, key, input, nowMs) : null;
   const code = limits ? limits.code : decided;
   record(deps, key, input, request.country ?? null, code, nowMs);
@@ -132,6 +140,12 @@ async function enrich(deps: VerifyDeps, key: ResolvedKey, input: VerifyInput): P
     headers: input.headers,
     hostAddresses: (h) => hostnames.addresses(h),
   };
+}
+
+/** Part of the decide stage: limits that need the response cannot be kept where it is never seen. */
+function refuseUnkeptLimits(code: VerifyCode, key: ResolvedKey, input: VerifyInput): VerifyCode {
+  if (code !== 'VALID' || !input.responseUnseen) return code;
+  return key.limits.bandwidth || key.limits.maxConcurrent !== null ? 'FORWARD_AUTH_UNSUPPORTED' : code;
 }
 
 function count(deps: VerifyDeps, key: ResolvedKey, input: VerifyInput, nowMs: number): Promise<LimitResult> {
