@@ -109,9 +109,13 @@ async function startApi(config: Config, db: Database, redis: Redis, state: Proce
   const { createQueueDashboard } = require('../workers/dashboard') as typeof import('../workers/dashboard');
   const dashboard = createQueueDashboard({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, ...config.adminQueues });
   closers.push(() => dashboard.close());
+  const subscriber = createRedis(config.redisUrl, { maxRetriesPerRequest: null });
+  subscriber.on('error', (err) => logger.error({ err: err.message }, 'redis subscriber error'));
   const app = createApp({
     db,
     redis,
+    subscriber,
+    subscriptionsPerKey: config.subscriptionsPerKey,
     trustProxy: config.trustProxy,
     prefix: config.redisPrefix,
     failureMode: config.rateLimitFailureMode,
@@ -133,7 +137,6 @@ async function startApi(config: Config, db: Database, redis: Redis, state: Proce
   setQueueCounts(() => dashboard.counts());
   // Runs after the listener has closed: leased blocks go back for the other instances.
   closers.push(() => app.limiter.release());
-  const subscriber = createRedis(config.redisUrl, { maxRetriesPerRequest: null });
   const unwire = await wireInvalidation({ cache: app.cache, publisher: redis, subscriber, prefix: config.redisPrefix });
   closers.push(() => {
     unwire();
@@ -149,6 +152,8 @@ async function startApi(config: Config, db: Database, redis: Redis, state: Proce
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `${listener.scheme}://${host}:${addr.port}`;
   closers.push(() => listener.close());
+  // First of all at shutdown: open subscriptions would hold their connections (and the close) forever.
+  closers.push(() => app.live?.close());
   logger.info({ url, dashboard: `${url}/dashboard/`, graphiql: `${url}/graphql`, database: db.kind, location: db.location }, 'Keywarden API listening');
   return { url, reloadTls: listener.reloadTls };
 }

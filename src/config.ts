@@ -135,6 +135,7 @@ const envSchema = z.object({
   GRAPHQL_RATE_LIMIT: int('GRAPHQL_RATE_LIMIT', 600, 0, 1_000_000),
   GRAPHQL_MAX_CONCURRENT: int('GRAPHQL_MAX_CONCURRENT', 8, 1, 10_000),
   BULK_OPERATION_THRESHOLD: int('BULK_OPERATION_THRESHOLD', 10, 1, 1_000_000),
+  SUBSCRIPTIONS_PER_KEY: int('SUBSCRIPTIONS_PER_KEY', 10, 1, 10_000),
   // -1: unset (5 s in production, 0 elsewhere).
   SHUTDOWN_DRAIN_SECONDS: int('SHUTDOWN_DRAIN_SECONDS', -1, 0, 300),
   TLS_CERT_FILE: z.string().optional(),
@@ -188,6 +189,8 @@ export type Config = {
   graphqlMaxConcurrent: number;
   /** A bulk mutation that changes more keys than this raises a BULK_OPERATION security event. */
   bulkOperationThreshold: number;
+  /** GraphQL subscriptions one key may hold open on one API instance. */
+  subscriptionsPerKey: number;
   /** TLS_CERT_FILE/TLS_KEY_FILE (absolute paths): HTTPS and HTTP/2 on PORT; unset: plain HTTP. */
   tls: { certFile: string; keyFile: string } | undefined;
   /** After SIGTERM, how long /readyz answers 503 while requests are still served, before the listener closes. */
@@ -256,6 +259,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphqlRateLimit: e.GRAPHQL_RATE_LIMIT,
     graphqlMaxConcurrent: e.GRAPHQL_MAX_CONCURRENT,
     bulkOperationThreshold: e.BULK_OPERATION_THRESHOLD,
+    subscriptionsPerKey: e.SUBSCRIPTIONS_PER_KEY,
     tls,
     shutdownDrainMs: (e.SHUTDOWN_DRAIN_SECONDS >= 0 ? e.SHUTDOWN_DRAIN_SECONDS : e.NODE_ENV === 'production' ? 5 : 0) * 1000,
   };

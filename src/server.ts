@@ -3,6 +3,7 @@ import type Redis from 'ioredis';
 import { TargetDirectory } from './agents/targets';
 import { DEFAULT_DETECTORS, VerificationDetectors, type DetectorOptions } from './audit/detectors';
 import { createDashboardHandler } from './dashboard';
+import { LiveFeed } from './graphql/live-feed';
 import { createGraphQLHandler, type GraphQLOptions } from './graphql/yoga';
 import type { Database } from './infra/db';
 import { sharedHostnameResolver } from './infra/hostnames';
@@ -43,6 +44,10 @@ export interface AppDeps {
   graphql?: GraphQLOptions;
   /** BULK_OPERATION_THRESHOLD (default 10). */
   bulkOperationThreshold?: number;
+  /** A Redis connection in subscriber mode: GraphQL subscriptions listen on it (none without it). */
+  subscriber?: Redis;
+  /** SUBSCRIPTIONS_PER_KEY (default 10). */
+  subscriptionsPerKey?: number;
   /** True once the process drains on SIGTERM: /readyz answers 503 while requests are still served. */
   draining?: () => boolean;
   /** The queue dashboard under /admin/queues (workers/dashboard.ts); it checks the installation token itself. */
@@ -57,6 +62,7 @@ export interface App {
   uses: UseRecorder;
   usage: UsageBuffer;
   graphql: ReturnType<typeof createGraphQLHandler>;
+  live?: LiveFeed;
   limiter: Limiter;
   /** What a verification needs (the ext_authz server decides with the same). */
   verification: VerifyDeps & { trustProxy: TrustProxy };
@@ -76,6 +82,7 @@ interface Routes {
 
 export function createApp(deps: AppDeps): App {
   const cache = deps.cache ?? new KeyCache((digest) => resolveKeyByDigest(deps.db.prisma, digest));
+  const live = deps.subscriber ? new LiveFeed({ publisher: deps.redis, subscriber: deps.subscriber, prefix: deps.prefix, maxPerKey: deps.subscriptionsPerKey }) : undefined;
   const onLimitsError = limitsErrorLog();
   const limitOptions = { failureMode: deps.failureMode ?? 'open', onError: onLimitsError };
   const limiter = deps.rateLimitMode === 'leased' ? new LeasedLimiter(deps.redis, deps.prefix, limitOptions) : new Limiter(deps.redis, deps.prefix, limitOptions);
@@ -83,7 +90,17 @@ export function createApp(deps: AppDeps): App {
   const verifyEndpoint = { ...verification, trustProxy: deps.trustProxy };
   // The admin API records uses of ROTATING and EMERGENCY keys and counts failures as verification does, with the same recorder and detectors.
   const keyUses = { uses: verification.uses, detectors: verification.detectors };
-  const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix, bulkOperationThreshold: deps.bulkOperationThreshold, options: deps.graphql, keyUses });
+  const graphql = createGraphQLHandler({
+    db: deps.db,
+    cache,
+    trustProxy: deps.trustProxy,
+    redis: deps.redis,
+    prefix: deps.prefix,
+    bulkOperationThreshold: deps.bulkOperationThreshold,
+    options: deps.graphql,
+    keyUses,
+    live,
+  });
   const routes: Routes = {
     verify: (req, res) => handleVerify(verifyEndpoint, req, res),
     leaked: createLeakedHandler({ db: deps.db, redis: deps.redis, prefix: deps.prefix, trustProxy: deps.trustProxy, rateLimit: deps.leakedRateLimit }),
@@ -95,7 +112,7 @@ export function createApp(deps: AppDeps): App {
   const handle = (req: http.IncomingMessage, res: http.ServerResponse) => route(deps, routes, cache, req, res);
   const server = http.createServer(handle);
   server.keepAliveTimeout = 65_000;
-  return { server, handle, cache, uses: verification.uses, usage: verification.usage, graphql, limiter, verification: verifyEndpoint };
+  return { server, handle, cache, uses: verification.uses, usage: verification.usage, graphql, limiter, verification: verifyEndpoint, live };
 }
 
 /**

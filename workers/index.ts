@@ -2,6 +2,7 @@ import type Redis from 'ioredis';
 import type { Database } from '../src/infra/db';
 import { logger } from '../src/infra/logger';
 import { keyChanges } from '../src/keys/events';
+import { publishLive, type RelayedEvent } from '../src/events/live';
 import { keyInvalidationChannel as invalidationChannel } from '../src/infra/redis-keys';
 import { startDeliveryWorker } from './delivery';
 import { DELIVERY_BATCH, enqueueInto, handOverInto, openQueues, queueConnection } from './queues';
@@ -52,7 +53,8 @@ export async function startWorkers(deps: { db: Database; redis: Redis; prefix: s
   const connection = queueConnection(settings.redisUrl, 'queue');
   const queues = openQueues(connection, prefix);
   const enqueue = enqueueInto(queues.deliveries, { batchSize: DELIVERY_BATCH, backoffMs: settings.jobBackoffMs });
-  const relay = new RelayRunner(db, enqueue, settings.databaseUrl);
+  const publishRelayed = (events: RelayedEvent[]) => publishLive(redis, prefix, events).catch((err) => logger.warn({ err: (err as Error).message }, 'could not publish live updates'));
+  const relay = new RelayRunner(db, enqueue, settings.databaseUrl, publishRelayed);
 
   const publish = (ids: string[]) => {
     redis.publish(invalidationChannel(prefix), JSON.stringify(ids)).catch((err) => logger.error({ err }, 'could not publish key invalidation'));

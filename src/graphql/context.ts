@@ -5,6 +5,7 @@ import { KeywardenError } from '../infra/errors';
 import type { Permission } from '../generated/prisma/enums';
 import type { AuthResult } from '../keys/authenticate';
 import type Redis from 'ioredis';
+import type { LiveFeed } from './live-feed';
 import { usagePoints, usageRequestKey, type UsagePoint, type UsageRequest } from '../reports/usage-points';
 
 // Per-request GraphQL context: the calling key (authenticated once), the database and loaders
@@ -19,6 +20,8 @@ export interface GraphQLContext {
   auth: AuthResult;
   /** GRAPHQL_MAX_DEPTH / GRAPHQL_MAX_COMPLEXITY and the breadth limit. */
   limits: { depth: number; complexity: number; breadth: number };
+  /** Subscriptions' Redis feed; unset where the server has no subscriber connection. */
+  live?: LiveFeed;
   loaders: {
     /** Key id -> its own permission (effectivePermission reads the ancestors through it). */
     keyPermission: DataLoader<string, Permission | null>;
@@ -28,7 +31,7 @@ export interface GraphQLContext {
 }
 
 /** The context of one admitted request: `auth` was decided from its header before anything was parsed. */
-export function buildContext(deps: { db: Database; redis?: Redis; prefix?: string; bulkOperationThreshold?: number }, auth: AuthResult, limits: GraphQLContext['limits']): GraphQLContext {
+export function buildContext(deps: { db: Database; redis?: Redis; prefix?: string; bulkOperationThreshold?: number; live?: LiveFeed }, auth: AuthResult, limits: GraphQLContext['limits']): GraphQLContext {
   const db = deps.db;
   return {
     limits,
@@ -37,6 +40,7 @@ export function buildContext(deps: { db: Database; redis?: Redis; prefix?: strin
     prefix: deps.prefix ?? 'kw',
     bulkOperationThreshold: deps.bulkOperationThreshold ?? 10,
     auth,
+    live: deps.live,
     loaders: {
       usage: new DataLoader(
         async (reqs) => {

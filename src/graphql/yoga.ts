@@ -11,6 +11,7 @@ import type { TrustProxy } from '../infra/http';
 import { AdmissionGate, admissionGates, admittedAuth, DEFAULT_ADMISSION, admissionPlugin, type AdmissionOptions } from './admission';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from './builder';
 import { buildContext, type GraphQLContext } from './context';
+import type { LiveFeed } from './live-feed';
 import { getSchema } from './schema';
 
 type ServerContext = { req: IncomingMessage; res: ServerResponse };
@@ -51,6 +52,7 @@ export interface GraphQLHandlerDeps {
   options?: GraphQLOptions;
   /** Shared with verification: what a use of a key sets in motion (see keys/authenticate). */
   keyUses?: KeyUseEffects;
+  live?: LiveFeed;
 }
 
 export function createGraphQLHandler(deps: GraphQLHandlerDeps): YogaServerInstance<ServerContext, GraphQLContext> {

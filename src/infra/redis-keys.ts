@@ -73,3 +73,8 @@ export function keyInvalidationChannel(prefix: string): string {
 export function bullPrefix(prefix: string): string {
   return `${prefix}:{bull}`;
 }
+
+/** Pub/sub channel of one account's live updates (new security events, changed keys) for GraphQL subscriptions. */
+export function liveEventsChannel(prefix: string, accountId: string): string {
+  return `${prefix}:live:${accountId}`;
+}
