@@ -107,7 +107,7 @@ async function startApi(config: Config, db: Database, redis: Redis, state: Proce
   // (require, not import(): under tsx's CommonJS hook a dynamic import() goes to the ESM loader.)
   const { createApp } = require('./server') as typeof import('./server');
   const { createQueueDashboard } = require('../workers/dashboard') as typeof import('../workers/dashboard');
-  const dashboard = createQueueDashboard({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
+  const dashboard = createQueueDashboard({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, ...config.adminQueues });
   closers.push(() => dashboard.close());
   const subscriber = createRedis(config.redisUrl, { maxRetriesPerRequest: null });
   subscriber.on('error', (err) => logger.error({ err: err.message }, 'redis subscriber error'));

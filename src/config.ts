@@ -116,6 +116,11 @@ const envSchema = z.object({
   BRUTE_FORCE_WINDOW_SECONDS: int('BRUTE_FORCE_WINDOW_SECONDS', 60, 1, 86_400),
   BRUTE_FORCE_BLOCK_SECONDS: int('BRUTE_FORCE_BLOCK_SECONDS', 300, 1, 86_400),
   METRICS_TOKEN: z.string().optional(),
+  ADMIN_QUEUES_TOKEN: z
+    .string()
+    .optional()
+    .refine((v) => !v || v.length >= 24, 'ADMIN_QUEUES_TOKEN must be at least 24 characters (e.g. openssl rand -base64 32)'),
+  ADMIN_QUEUES_WRITE: bool('ADMIN_QUEUES_WRITE', false),
   METRICS_PORT: int('METRICS_PORT', 0, 0, 65535),
   EXT_AUTHZ_PORT: int('EXT_AUTHZ_PORT', 0, 0, 65535),
   ALERT_WINDOW_SECONDS: int('ALERT_WINDOW_SECONDS', 60, 1, 86_400),
@@ -170,6 +175,8 @@ export type Config = {
   metricsToken: string | undefined;
   /** Worker-only processes serve GET /metrics on this port when set (0: not at all). */
   metricsPort: number;
+  /** /admin/queues: the installation's credential (unset: closed) and whether its actions are allowed. */
+  adminQueues: { token: string | undefined; writable: boolean };
   /** EXT_AUTHZ_PORT: Envoy ext_authz over gRPC; 0 = off. */
   extAuthzPort: number;
   detectors: { windowMs: number; rateLimitThreshold: number; failedAuthThreshold: number };
@@ -246,6 +253,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bruteForce: { maxFailures: e.BRUTE_FORCE_MAX_FAILURES, windowMs: e.BRUTE_FORCE_WINDOW_SECONDS * 1000, blockMs: e.BRUTE_FORCE_BLOCK_SECONDS * 1000 },
     metricsToken: e.METRICS_TOKEN || undefined,
     metricsPort: e.METRICS_PORT,
+    adminQueues: { token: e.ADMIN_QUEUES_TOKEN || undefined, writable: e.ADMIN_QUEUES_WRITE },
     extAuthzPort: e.EXT_AUTHZ_PORT,
     detectors: { windowMs: e.ALERT_WINDOW_SECONDS * 1000, rateLimitThreshold: e.RATE_LIMIT_VIOLATION_THRESHOLD, failedAuthThreshold: e.FAILED_AUTH_BURST_THRESHOLD },
     usageAnomaly: { factor: e.USAGE_ANOMALY_FACTOR, minRequests: e.USAGE_ANOMALY_MIN_REQUESTS },

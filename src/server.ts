@@ -15,7 +15,7 @@ import { resolveKeyByDigest } from './keys/resolve';
 import { BruteForceGuard, ConcurrencyLimiter, DEFAULT_BRUTE_FORCE, LeasedLimiter, Limiter, RedisDownError, type BruteForceOptions } from './limits';
 import { serveMetrics } from './metrics-http';
 import { UsageBuffer } from './reports/usage-buffer';
-import { UseRecorder } from './verify/effects';
+import { UseRecorder } from './keys/uses';
 import { createGateway, matchGatewayRoute } from './verify/gateway';
 import { createForwardAuth } from './verify/forward';
 import { handleVerify } from './verify/http';
@@ -53,7 +53,7 @@ export interface AppDeps {
   subscriptionsPerKey?: number;
   /** True once the process drains on SIGTERM: /readyz answers 503 while requests are still served. */
   draining?: () => boolean;
-  /** The queue dashboard under /admin/queues (workers/dashboard.ts); it checks the master key itself. */
+  /** The queue dashboard under /admin/queues (workers/dashboard.ts); it checks the installation token itself. */
   queueDashboard?: (req: http.IncomingMessage, res: http.ServerResponse, keys: KeyCache) => void;
 }
 
@@ -86,12 +86,24 @@ interface Routes {
 export function createApp(deps: AppDeps): App {
   const cache = deps.cache ?? new KeyCache((digest) => resolveKeyByDigest(deps.db.prisma, digest));
   const live = deps.subscriber ? new LiveFeed({ publisher: deps.redis, subscriber: deps.subscriber, prefix: deps.prefix, maxPerKey: deps.subscriptionsPerKey }) : undefined;
-  const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix, bulkOperationThreshold: deps.bulkOperationThreshold, options: deps.graphql, live });
   const onLimitsError = limitsErrorLog();
   const limitOptions = { failureMode: deps.failureMode ?? 'open', onError: onLimitsError };
   const limiter = deps.rateLimitMode === 'leased' ? new LeasedLimiter(deps.redis, deps.prefix, limitOptions) : new Limiter(deps.redis, deps.prefix, limitOptions);
   const verification = verificationDeps(deps, cache, limiter);
   const verifyEndpoint = { ...verification, trustProxy: deps.trustProxy };
+  // The admin API records uses of ROTATING and EMERGENCY keys and counts failures as verification does, with the same recorder and detectors.
+  const keyUses = { uses: verification.uses, detectors: verification.detectors };
+  const graphql = createGraphQLHandler({
+    db: deps.db,
+    cache,
+    trustProxy: deps.trustProxy,
+    redis: deps.redis,
+    prefix: deps.prefix,
+    bulkOperationThreshold: deps.bulkOperationThreshold,
+    options: deps.graphql,
+    keyUses,
+    live,
+  });
   const routes: Routes = {
     verify: (req, res) => handleVerify(verifyEndpoint, req, res),
     leaked: createLeakedHandler({ db: deps.db, redis: deps.redis, prefix: deps.prefix, trustProxy: deps.trustProxy, rateLimit: deps.leakedRateLimit }),

@@ -36,3 +36,23 @@ export function effectiveStatus(k: KeyState, now: number): KeyStatus {
   if (isExpired(k, now)) return 'EXPIRED';
   return k.status;
 }
+
+/** What decides whether a key is a lasting administrator of its account. */
+export interface AdministratorState extends KeyState {
+  master: boolean;
+  ipAllowlist: readonly string[];
+  accessWindows: readonly unknown[];
+  allowedCountries: readonly string[];
+  condition: string | null;
+}
+
+/**
+ * A usable administrator nothing can lock out: a master key, ACTIVE and usable, that never
+ * expires and whose requests no restriction can refuse (no IP allowlist, access windows,
+ * countries or condition: any of them can exclude the very person who set it, at once or later).
+ * An account keeps at least one: changes that would leave it none are refused.
+ */
+export function isLastingAdministrator(k: AdministratorState, now: number): boolean {
+  if (!k.master || k.status !== 'ACTIVE' || !isUsable(k, now) || k.expiresAt !== null) return false;
+  return k.ipAllowlist.length === 0 && k.accessWindows.length === 0 && k.allowedCountries.length === 0 && (k.condition ?? '').trim() === '';
+}

@@ -8,7 +8,7 @@ import { logger } from '../infra/logger';
 import { graphiqlPolicy } from './graphiql';
 import { holdsNul } from './refusals';
 import { adminRequestsKey } from '../infra/redis-keys';
-import { authenticate, type AuthResult } from '../keys/authenticate';
+import { authenticate, type AuthResult, type KeyUseEffects } from '../keys/authenticate';
 import type { KeyCache } from '../keys/cache';
 import { FixedWindowCounter } from '../limits';
 
@@ -42,6 +42,8 @@ export interface AdmissionDeps {
   redis?: Redis;
   prefix: string;
   options: AdmissionOptions;
+  /** Uses of ROTATING/EMERGENCY keys and failures of known keys, recorded as verification records them. */
+  keyUses?: KeyUseEffects;
 }
 
 type ServerContext = { req?: IncomingMessage };
@@ -119,7 +121,7 @@ export function admissionPlugin(deps: AdmissionDeps, gate: AdmissionGate): Plugi
   return {
     async onRequestParse({ request, serverContext, endResponse }) {
       const ip = serverContext.req ? (clientIp(serverContext.req, deps.trustProxy) ?? null) : null;
-      const auth = await authenticate(deps.cache, request.headers.get('authorization'), ip);
+      const auth = await authenticate(deps.cache, request.headers.get('authorization'), ip, deps.keyUses);
       if (!auth.ok) return endResponse(errorResponse(401, 'UNAUTHENTICATED', auth.reason, { 'www-authenticate': 'Bearer' }));
       const retryAfter = perKey ? await overBudget(perKey, deps.prefix, auth.actor.keyId, options.perKeyPerMinute) : 0;
       if (retryAfter > 0) return endResponse(errorResponse(429, 'RATE_LIMITED', `too many admin requests for this key: at most ${options.perKeyPerMinute} a minute`, { 'retry-after': String(retryAfter) }));

@@ -3,6 +3,7 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError } from 'graphql';
 import { logger } from '../infra/logger';
 import type { Database } from '../infra/db';
+import type { KeyUseEffects } from '../keys/authenticate';
 import type { KeyCache } from '../keys/cache';
 import type Redis from 'ioredis';
 import type { TrustProxy } from '../infra/http';
@@ -37,6 +38,8 @@ export interface GraphQLHandlerDeps {
   prefix?: string;
   bulkOperationThreshold?: number;
   options?: GraphQLOptions;
+  /** Shared with verification: what a use of a key sets in motion (see keys/authenticate). */
+  keyUses?: KeyUseEffects;
   live?: LiveFeed;
 }
 
@@ -49,7 +52,7 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): YogaServerInstan
     graphqlEndpoint: '/graphql',
     landingPage: false,
     maxRequestBodySize: admission.maxBodyBytes,
-    plugins: [admissionPlugin({ cache: deps.cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix ?? 'kw', options: admission }, gate)],
+    plugins: [admissionPlugin({ cache: deps.cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix ?? 'kw', options: admission, keyUses: deps.keyUses }, gate)],
     graphiql: admission.introspection ? { title: 'Keywarden', defaultQuery: DEFAULT_QUERY, headers: '{\n  "Authorization": "Bearer "\n}' } : false,
     renderGraphiQL: (options) => graphiqlPage(options).html,
     logging: {

@@ -7,7 +7,7 @@ import { assertHostnamesResolve } from './allowlist';
 import { createKeyInTx, type IssuedKey } from './create';
 import { loadChain, reportingEscalations } from './hierarchy';
 import type { CreateKeyInput } from './settings';
-import { findStoredKey } from './stored';
+import { findStoredKey, lockKeyRows } from './stored';
 
 /**
  * A child of `parentId` that may only narrow it (EXCEEDS_PARENT otherwise, with a
@@ -19,9 +19,13 @@ export async function deriveKey(db: Database, actor: Actor, parentId: string, in
   await assertHostnamesResolve(input.ipAllowlist);
   return reportingEscalations(db.prisma, actor, { keyId: parentId, action: 'key.derive' }, () =>
     db.prisma.$transaction(async (tx) => {
-      const parent = await findStoredKey(tx, { id: parentId.toLowerCase() });
-      const own = parent && parent.id === actor.keyId && parent.accountId === actor.accountId;
-      if (!parent || !(own || mayAdministerKey(actor, parent))) throw notFound('key', parentId);
+      const found = await findStoredKey(tx, { id: parentId.toLowerCase() });
+      const own = found && found.id === actor.keyId && found.accountId === actor.accountId;
+      if (!found || !(own || mayAdministerKey(actor, found))) throw notFound('key', parentId);
+      // The chain is locked and the parent read again: a revocation of the parent or an ancestor
+      // either committed already (and is seen here) or waits, and then revokes the new child too.
+      await lockKeyRows(tx, [...found.ancestorIds, found.id]);
+      const parent = (await findStoredKey(tx, { id: found.id }))!;
       assertUsable(parent, 'derive from it');
       return createKeyInTx(tx, actor, input, await loadChain(tx, parent));
     }),

@@ -1,14 +1,16 @@
 import type { Database, Tx } from '../infra/db';
 import { appendAudit } from '../audit/chain';
 import type { Actor } from '../access/admin';
+import { isLastingAdministrator } from '../access/usable';
 import { emitEvent } from '../events/outbox';
 import { clock } from '../infra/clock';
 import { KeywardenError, badInput } from '../infra/errors';
 import { loadAdministeredKey } from './administered';
+import { anotherAdministrator } from './administrators';
 import { announceKeyChanges } from './events';
 import { keyRevoked } from './key-events';
 import { statusWhere, unrevokedDescendantsWhere } from './queries';
-import { findStoredKeys, getStoredKey, type StoredKey } from './stored';
+import { findStoredKeys, getStoredKey, lockKeyRows, type StoredKey } from './stored';
 import { keySettingsView } from './view';
 
 // Revoking a key revokes its whole subtree, one audit event and one key.revoked per key, in one
@@ -24,6 +26,10 @@ async function assertNotLastMaster(tx: Tx, target: StoredKey, now: Date): Promis
   if (!target.master) return;
   const others = await tx.apiKey.count({ where: { AND: [{ accountId: target.accountId, master: true, id: { not: target.id } }, statusWhere('ACTIVE', now)] } });
   if (others === 0) throw new KeywardenError('CONFLICT', "this is the account's last active master key; create another before revoking it");
+  // The others may all be restricted (an allowlist, a condition, an expiry): one must be able to administer.
+  if (isLastingAdministrator(target, now.getTime()) && !(await anotherAdministrator(tx, target.accountId, target.id, now))) {
+    throw new KeywardenError('CONFLICT', "this is the account's last usable master key (the others are restricted or expire); create an unrestricted one before revoking it");
+  }
 }
 
 async function recordRevocations(tx: Tx, actor: Actor, victims: readonly StoredKey[], root: StoredKey, change: { now: Date; reason: string | null }): Promise<void> {
@@ -47,6 +53,9 @@ async function recordRevocations(tx: Tx, actor: Actor, victims: readonly StoredK
 /** Revokes the key and its whole subtree; returns the ids revoked. */
 export async function revokeKeyInTx(tx: Tx, actor: Actor, id: string, reason: string | null, opts: { skipRevoked?: boolean } = {}): Promise<{ root: StoredKey; revoked: string[] }> {
   const now = clock.now();
+  // Locked before its subtree is read: a derivation from it (or below it) in flight either
+  // committed (its child is in the subtree) or waits and then sees the key revoked.
+  await lockKeyRows(tx, [(await loadAdministeredKey(tx, actor, id)).id]);
   const target = await loadAdministeredKey(tx, actor, id);
   if (target.status === 'REVOKED') {
     if (opts.skipRevoked) return { root: target, revoked: [] };

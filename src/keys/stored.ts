@@ -63,6 +63,17 @@ export async function getStoredKey(db: Tx, id: string): Promise<StoredKey> {
   return toStoredKey(await db.apiKey.findUniqueOrThrow({ where: { id }, include: storedKeyInclude }));
 }
 
+/**
+ * Locks the rows of `ids` (SELECT ... FOR UPDATE) in the order given, until the transaction ends.
+ * Lock a chain root first: revocation locks its target and then changes only what lies below it,
+ * so the two never wait on each other in a circle.
+ */
+export async function lockKeyRows(tx: Tx, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const list = [...ids];
+  await tx.$queryRaw`SELECT "id" FROM "ApiKey" WHERE "id" = ANY(${list}::uuid[]) ORDER BY array_position(${list}::uuid[], "id") FOR UPDATE`;
+}
+
 export async function findStoredKeys(db: Tx, args: Omit<Prisma.ApiKeyFindManyArgs, 'include' | 'select' | 'omit'>): Promise<StoredKey[]> {
   const rows = await db.apiKey.findMany({ ...args, include: storedKeyInclude });
   return rows.map(toStoredKey);

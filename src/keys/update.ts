@@ -8,6 +8,7 @@ import { clock } from '../infra/clock';
 import { badInput } from '../infra/errors';
 import { isUuid, normalizeName } from '../infra/validation';
 import { assertUsable, loadAdministeredKey } from './administered';
+import { assertKeepsAdministrator } from './administrators';
 import { assertHostnamesResolve } from './allowlist';
 import { announceKeyChanges } from './events';
 import { assertWithinAncestors, keySettingsOf, loadChain, reportingEscalations } from './hierarchy';
@@ -79,6 +80,7 @@ export async function updateKeyInTx(tx: Tx, actor: Actor, id: string, update: Ke
     ...(input.permission ? { permission: input.permission } : {}),
     ...(newScope ? scopeUpdateData(newScope) : {}),
   });
+  await assertKeepsAdministrator(tx, before, after, input as Record<string, unknown>, clock.now());
   const audit = { accountId: actor.accountId, actorKeyId: actor.keyId, action: 'key.update', targetType: 'ApiKey', targetId: before.id, ip: actor.ip };
   await appendAudit(tx, { ...audit, before: keySettingsView(before), after: keySettingsView(after) });
   await emitEvent(tx, keyUpdated(before, after));

@@ -85,6 +85,8 @@ export async function decideForward(deps: VerifyDeps, original: OriginalRequest,
       workflowId: target.workflowId,
       permission: target.permission,
       ip: original.ip,
+      // The proxy's view of the client, as TRUST_PROXY allows: what the brute-force guard counts.
+      callerIp: original.ip,
       cost: 1,
       bytes: 0,
       method: original.method,

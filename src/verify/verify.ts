@@ -12,7 +12,7 @@ import type { ResolvedKey } from '../keys/resolve';
 import { digestSecret, parseSecret } from '../keys/secret';
 import type { BruteForceGuard, Limiter, LimitResult } from '../limits';
 import type { UsageBuffer } from '../reports/usage-buffer';
-import type { UseRecorder } from './effects';
+import type { UseRecorder } from '../keys/uses';
 
 // Verification without the HTTP, as named stages in a fixed order:
 //   guard   a caller blocked for presenting unknown keys is refused before anything else (by

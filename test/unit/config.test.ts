@@ -90,6 +90,9 @@ describe('loadConfig reads valid values', () => {
     ['SCAN_INTERVAL_SECONDS', { SCAN_INTERVAL_SECONDS: '60' }, { scanIntervalSeconds: 60 }],
     ['LOG_LEVEL', { LOG_LEVEL: 'debug' }, { logLevel: 'debug' }],
     ['BULK_OPERATION_THRESHOLD', { BULK_OPERATION_THRESHOLD: '25' }, { bulkOperationThreshold: 25 }],
+    ['ADMIN_QUEUES_TOKEN and ADMIN_QUEUES_WRITE', { ADMIN_QUEUES_TOKEN: 'q'.repeat(24), ADMIN_QUEUES_WRITE: 'true' }, { adminQueues: { token: 'q'.repeat(24), writable: true } }],
+    ['no ADMIN_QUEUES_TOKEN: closed, read-only', {}, { adminQueues: { token: undefined, writable: false } }],
+    ['UPSTREAM_ALLOW_PRIVATE_NETWORKS=true', { UPSTREAM_ALLOW_PRIVATE_NETWORKS: 'true' }, { upstreamAllowPrivateNetworks: true }],
   ])('%s', (_label, env, expected) => {
     expect(loadConfig(env)).toMatchObject(expected);
   });
@@ -143,6 +146,9 @@ describe('loadConfig rejects invalid variables with a ConfigError naming the var
     ['WEBHOOK_RETRY_SCHEDULE', { WEBHOOK_RETRY_SCHEDULE: '1.5' }],
     ['EXPIRY_WARNING_DAYS', { EXPIRY_WARNING_DAYS: '14;7' }],
     ['TRUST_PROXY', { TRUST_PROXY: 'maybe' }],
+    ['ADMIN_QUEUES_TOKEN', { ADMIN_QUEUES_TOKEN: 'short' }],
+    ['ADMIN_QUEUES_WRITE', { ADMIN_QUEUES_WRITE: 'perhaps' }],
+    ['UPSTREAM_ALLOW_PRIVATE_NETWORKS', { UPSTREAM_ALLOW_PRIVATE_NETWORKS: 'maybe' }],
     ['TRUST_PROXY', { TRUST_PROXY: '-1' }],
     ['TRUST_PROXY', { TRUST_PROXY: '1.5' }],
     ['TRUST_PROXY', { TRUST_PROXY: '10.0.0.0/33' }],

@@ -1,5 +1,5 @@
 import type { KeyStatus } from '../../src/generated/prisma/enums';
-import { effectiveStatus, isExpired, isRevoked, isUsable, type KeyState } from '../../src/access/usable';
+import { type AdministratorState, effectiveStatus, isExpired, isLastingAdministrator, isRevoked, isUsable, type KeyState } from '../../src/access/usable';
 
 // "Is this key usable" as one table: the stored status and the two deadlines, at one moment.
 
@@ -30,5 +30,24 @@ describe('the usable rule', () => {
     const asDates: KeyState = { status: 'ROTATING', expiresAt: new Date(FUTURE), graceEndsAt: new Date(PAST) };
     const asMs: KeyState = { status: 'ROTATING', expiresAt: FUTURE, graceEndsAt: PAST };
     for (const f of [isExpired, isRevoked, isUsable, effectiveStatus]) expect(f(asDates, NOW)).toEqual(f(asMs, NOW));
+  });
+});
+
+describe('isLastingAdministrator: a master key nothing can lock out', () => {
+  const master: AdministratorState = { status: 'ACTIVE', expiresAt: null, graceEndsAt: null, master: true, ipAllowlist: [], accessWindows: [], allowedCountries: [], condition: null };
+  test.each<[string, Partial<AdministratorState>, boolean]>([
+    ['an unrestricted ACTIVE master key', {}, true],
+    ['a blank condition', { condition: '  ' }, true],
+    ['not a master key', { master: false }, false],
+    ['an expiry, even a far one', { expiresAt: FUTURE }, false],
+    ['past expiry', { expiresAt: PAST }, false],
+    ['ROTATING within grace (its successor takes over)', { status: 'ROTATING', graceEndsAt: FUTURE }, false],
+    ['REVOKED', { status: 'REVOKED' }, false],
+    ['a condition', { condition: 'false' }, false],
+    ['an IP allowlist', { ipAllowlist: ['203.0.113.0/24'] }, false],
+    ['access windows', { accessWindows: [{ days: ['MON'], start: '09:00', end: '17:00', timeZone: 'UTC' }] }, false],
+    ['countries', { allowedCountries: ['FR'] }, false],
+  ])('%s: %s', (_label, change, expected) => {
+    expect(isLastingAdministrator({ ...master, ...change }, NOW)).toBe(expected);
   });
 });

@@ -3,10 +3,11 @@ import type { Database } from '../infra/db';
 import { recordSecurityEvent } from '../audit/security';
 import { clock } from '../infra/clock';
 import { logger } from '../infra/logger';
-import { announceKeyChanges } from '../keys/events';
-import type { ResolvedKey } from '../keys/resolve';
+import { announceKeyChanges } from './events';
+import type { ResolvedKey } from './resolve';
 
-// What a successful verification sets in motion, off the hot path: a ROTATING key's use is
+// What a successful use of a key sets in motion, off the hot path (a verification, a gateway
+// request and an admin API request alike; one recorder per process, so repeats fold together): a ROTATING key's use is
 // recorded (ROTATED_KEY_USED, with the caller's IP), an EMERGENCY key's use makes its rotation
 // due at once and raises EMERGENCY_KEY_USED. Repeats for the same key and IP within a minute are
 // folded into one event so a busy caller cannot flood the table.
