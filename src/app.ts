@@ -143,7 +143,7 @@ async function startApi(config: Config, db: Database, redis: Redis, state: Proce
     unwire();
     subscriber.disconnect();
   });
-  const listener = config.tls ? tlsListener(app.handle, config.tls) : plainListener(app.server);
+  const listener = config.tls ? tlsListener(app.handle, config.tls, config.http) : plainListener(app.server);
   await new Promise<void>((resolve, reject) => {
     listener.server.once('error', reject);
     listener.server.listen(config.port, config.host, () => resolve());

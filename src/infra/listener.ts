@@ -76,8 +76,12 @@ export function plainListener(server: http.Server): Listener {
 }
 
 /** HTTPS + HTTP/2 on one port, with certificate reload and HSTS. Throws TlsFilesError for bad files. */
-export function tlsListener(handler: RequestHandler, files: TlsFiles): Listener {
+export function tlsListener(handler: RequestHandler, files: TlsFiles, limits: { requestTimeoutMs: number; maxConnections: number } = { requestTimeoutMs: 60_000, maxConnections: 10_000 }): Listener {
   const server = http2.createSecureServer({ ...readTlsFiles(files), allowHTTP1: true });
+  // HTTP_MAX_CONNECTIONS as on the plain listener; a session or connection idle for
+  // HTTP_REQUEST_TIMEOUT_MS is closed (HTTP/2 has no per-request header deadline of its own).
+  server.maxConnections = limits.maxConnections;
+  server.setTimeout(limits.requestTimeoutMs);
   const connections = trackConnections(server);
   server.on('request', (req, res) => {
     res.setHeader('strict-transport-security', HSTS);
