@@ -94,6 +94,7 @@ async function startApi(config: Config, db: Database, redis: Redis, closers: Clo
     metricsToken: config.metricsToken,
     detectors: config.detectors,
     bulkOperationThreshold: config.bulkOperationThreshold,
+    people: config.people,
     queueDashboard: dashboard.handle,
   });
   setQueueCounts(() => dashboard.counts());

@@ -64,6 +64,29 @@ const url = (name: string, protocols: string[]) =>
       }
     });
 
+const ROLES = ['OWNER', 'ADMIN', 'AUDITOR'] as const;
+type Role = (typeof ROLES)[number];
+
+/** OIDC_ROLE_MAP: "claim-value=ROLE,other=ROLE". */
+const roleMap = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const map: Record<string, Role> = {};
+    if (v === undefined || v.trim() === '') return map;
+    for (const pair of v.split(',')) {
+      const eq = pair.lastIndexOf('=');
+      const value = pair.slice(0, eq).trim();
+      const role = pair.slice(eq + 1).trim();
+      if (eq <= 0 || !value || !(ROLES as readonly string[]).includes(role)) {
+        ctx.addIssue({ code: 'custom', message: `OIDC_ROLE_MAP must be a comma-separated list of value=ROLE (ROLE one of ${ROLES.join(', ')}), got "${pair.trim()}"` });
+        return z.NEVER;
+      }
+      map[value] = role as Role;
+    }
+    return map;
+  });
+
 const envSchema = z.object({
   NODE_ENV: z.string().optional().default('development'),
   PORT: int('PORT', 4000, 0, 65535),
@@ -101,7 +124,77 @@ const envSchema = z.object({
   GRAPHQL_MAX_DEPTH: int('GRAPHQL_MAX_DEPTH', 12, 1, 100),
   GRAPHQL_MAX_COMPLEXITY: int('GRAPHQL_MAX_COMPLEXITY', 5000, 1, 1000000),
   BULK_OPERATION_THRESHOLD: int('BULK_OPERATION_THRESHOLD', 10, 1, 1_000_000),
+  KEYWARDEN_PUBLIC_URL: url('KEYWARDEN_PUBLIC_URL', ['http:', 'https:']),
+  OIDC_ISSUER: url('OIDC_ISSUER', ['https:', 'http:']),
+  OIDC_CLIENT_ID: z.string().optional(),
+  OIDC_CLIENT_SECRET: z.string().optional(),
+  OIDC_SCOPES: z.string().optional(),
+  OIDC_ROLE_CLAIM: z.string().optional(),
+  OIDC_ROLE_MAP: roleMap,
+  OIDC_ACCOUNT: z.string().optional(),
+  SESSION_IDLE_MINUTES: int('SESSION_IDLE_MINUTES', 60, 1, 10_080),
+  SESSION_MAX_HOURS: int('SESSION_MAX_HOURS', 12, 1, 720),
+  DASHBOARD_KEY_SIGNIN: z.string().optional(),
 });
+
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  /** Absent: a public client (PKCE only). */
+  clientSecret: string | undefined;
+  scopes: string;
+  roleClaim: string | undefined;
+  roleMap: Record<string, Role>;
+  /** The account claim-provisioned operators join. */
+  account: string;
+}
+
+export interface PeopleConfig {
+  /** Where people and the identity provider reach Keywarden; its origin is the only one cookie-authenticated requests may come from. */
+  publicUrl: string;
+  sessions: { idleMinutes: number; maxHours: number };
+  oidc: OidcConfig | null;
+  /** Whether the dashboard also accepts a pasted key. */
+  dashboardKeySignin: boolean;
+}
+
+const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+
+function oidcConfig(e: z.infer<typeof envSchema>): OidcConfig | null {
+  if (!e.OIDC_ISSUER) {
+    if (e.OIDC_CLIENT_ID) throw new ConfigError('invalid configuration:\n  OIDC_ISSUER is required when OIDC_CLIENT_ID is set');
+    return null;
+  }
+  const issuer = new URL(e.OIDC_ISSUER);
+  if (issuer.protocol !== 'https:' && !LOOPBACK_HOSTS.test(issuer.hostname)) {
+    throw new ConfigError('invalid configuration:\n  OIDC_ISSUER must be an https:// URL (http:// is allowed on a loopback address only)');
+  }
+  if (!e.OIDC_CLIENT_ID) throw new ConfigError('invalid configuration:\n  OIDC_CLIENT_ID is required when OIDC_ISSUER is set');
+  const hasMap = Object.keys(e.OIDC_ROLE_MAP).length > 0;
+  if (!!e.OIDC_ROLE_CLAIM !== hasMap) throw new ConfigError('invalid configuration:\n  OIDC_ROLE_CLAIM and OIDC_ROLE_MAP must be set together');
+  return {
+    issuer: e.OIDC_ISSUER,
+    clientId: e.OIDC_CLIENT_ID,
+    clientSecret: e.OIDC_CLIENT_SECRET || undefined,
+    scopes: e.OIDC_SCOPES?.trim() || 'openid email profile',
+    roleClaim: e.OIDC_ROLE_CLAIM || undefined,
+    roleMap: e.OIDC_ROLE_MAP,
+    account: e.OIDC_ACCOUNT?.trim() || 'default',
+  };
+}
+
+function peopleConfig(e: z.infer<typeof envSchema>): PeopleConfig {
+  const oidc = oidcConfig(e);
+  const keySignin = bool('DASHBOARD_KEY_SIGNIN', oidc === null).safeParse(e.DASHBOARD_KEY_SIGNIN);
+  if (!keySignin.success) throw new ConfigError(`invalid configuration:\n  ${keySignin.error.issues[0].message}`);
+  const host = e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
+  return {
+    publicUrl: (e.KEYWARDEN_PUBLIC_URL ?? `http://${host}:${e.PORT}`).replace(/\/+$/, ''),
+    sessions: { idleMinutes: e.SESSION_IDLE_MINUTES, maxHours: e.SESSION_MAX_HOURS },
+    oidc,
+    dashboardKeySignin: keySignin.data,
+  };
+}
 
 export type Config = {
   nodeEnv: string;
@@ -136,6 +229,8 @@ export type Config = {
   graphqlMaxComplexity: number;
   /** A bulk mutation that changes more keys than this raises a BULK_OPERATION security event. */
   bulkOperationThreshold: number;
+  /** Operators, single sign-on and sessions. */
+  people: PeopleConfig;
 };
 
 export class ConfigError extends Error {}
@@ -184,6 +279,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
     graphqlMaxComplexity: e.GRAPHQL_MAX_COMPLEXITY,
     bulkOperationThreshold: e.BULK_OPERATION_THRESHOLD,
+    people: peopleConfig(e),
   };
 }
 

@@ -9,6 +9,7 @@ import { sharedHostnameResolver } from './infra/hostnames';
 import { HttpError, sendError, sendJson } from './infra/http';
 import { logger } from './infra/logger';
 import { KeyCache } from './keys/cache';
+import { DEFAULT_SESSION_POLICY, type SessionPolicy } from './operators/sessions';
 import { resolveKeyByDigest } from './keys/resolve';
 import { BruteForceGuard, ConcurrencyLimiter, DEFAULT_BRUTE_FORCE, Limiter, type BruteForceOptions } from './limits';
 import { serveMetrics } from './metrics-http';
@@ -37,6 +38,8 @@ export interface AppDeps {
   leakedRateLimit?: LeakedRateLimit;
   /** BULK_OPERATION_THRESHOLD (default 10). */
   bulkOperationThreshold?: number;
+  /** People: KEYWARDEN_PUBLIC_URL (Keywarden's own origin for cookie-authenticated requests) and session lifetimes. */
+  people?: { publicUrl?: string; sessions?: SessionPolicy };
   /** The queue dashboard under /admin/queues (workers/dashboard.ts); it checks the master key itself. */
   queueDashboard?: (req: http.IncomingMessage, res: http.ServerResponse, keys: KeyCache) => void;
 }
@@ -62,7 +65,8 @@ interface Routes {
 
 export function createApp(deps: AppDeps): App {
   const cache = deps.cache ?? new KeyCache((digest) => resolveKeyByDigest(deps.db.prisma, digest));
-  const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix, bulkOperationThreshold: deps.bulkOperationThreshold });
+  const people = { sessions: deps.people?.sessions ?? DEFAULT_SESSION_POLICY, publicOrigin: deps.people?.publicUrl ? new URL(deps.people.publicUrl).origin : undefined };
+  const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix, bulkOperationThreshold: deps.bulkOperationThreshold, ...people });
   const onLimitsError = (err: Error, operation: string) => logger.error({ err: err.message, operation }, 'Redis failed during a limits check; answering per RATE_LIMIT_FAILURE_MODE');
   const limitOptions = { failureMode: deps.failureMode ?? 'open', onError: onLimitsError };
   const verification = verificationDeps(deps, cache, new Limiter(deps.redis, deps.prefix, limitOptions));

@@ -6,6 +6,8 @@ import type { Permission } from '../generated/prisma/enums';
 import { authenticate, type AuthResult } from '../keys/authenticate';
 import type { KeyCache } from '../keys/cache';
 import type Redis from 'ioredis';
+import { authenticateSession } from '../operators/authenticate';
+import type { SessionPolicy } from '../operators/sessions';
 import { usagePoints, usageRequestKey, type UsagePoint, type UsageRequest } from '../reports/usage-points';
 
 // Per-request GraphQL context: the calling key (authenticated once), the database and loaders
@@ -26,8 +28,36 @@ export interface GraphQLContext {
   };
 }
 
-export async function buildContext(deps: { db: Database; cache: KeyCache; redis?: Redis; prefix?: string; bulkOperationThreshold?: number }, authorization: string | null, ip: string | null): Promise<GraphQLContext> {
-  const auth = await authenticate(deps.cache, authorization, ip);
+export interface ContextDeps {
+  db: Database;
+  cache: KeyCache;
+  redis?: Redis;
+  prefix?: string;
+  bulkOperationThreshold?: number;
+  /** Signed-in people: session lifetimes. */
+  sessions?: SessionPolicy;
+}
+
+/** What a request presents: a key (Authorization), or a session cookie with the Origin it came from. */
+export interface Credentials {
+  authorization: string | null;
+  cookie?: string | null;
+  origin?: string | null;
+  /** Keywarden's own origin; cookie-authenticated requests must come from it. */
+  ownOrigin?: string;
+}
+
+/** A key when the request names one (keys work as they always did), else a person's session. */
+async function authenticateRequest(deps: ContextDeps, creds: Credentials, ip: string | null): Promise<AuthResult> {
+  if (!creds.authorization && creds.cookie && deps.sessions && creds.ownOrigin) {
+    const person = await authenticateSession(deps.db, deps.sessions, { cookie: creds.cookie, origin: creds.origin ?? null, ownOrigin: creds.ownOrigin, ip });
+    if (person) return person;
+  }
+  return authenticate(deps.cache, creds.authorization, ip);
+}
+
+export async function buildContext(deps: ContextDeps, creds: Credentials, ip: string | null): Promise<GraphQLContext> {
+  const auth = await authenticateRequest(deps, creds, ip);
   const db = deps.db;
   return {
     db,
@@ -64,6 +94,6 @@ export async function buildContext(deps: { db: Database; cache: KeyCache; redis?
 
 /** The calling key, or UNAUTHENTICATED. */
 export function actorOf(ctx: GraphQLContext): Actor {
-  if (!ctx.auth.ok) throw new KeywardenError('UNAUTHENTICATED', ctx.auth.reason);
+  if (!ctx.auth.ok) throw new KeywardenError(ctx.auth.code ?? 'UNAUTHENTICATED', ctx.auth.reason);
   return ctx.auth.actor;
 }

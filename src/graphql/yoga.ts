@@ -3,11 +3,8 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError } from 'graphql';
 import { KeywardenError } from '../infra/errors';
 import { logger } from '../infra/logger';
-import type { Database } from '../infra/db';
-import type { KeyCache } from '../keys/cache';
-import type Redis from 'ioredis';
 import { clientIp } from '../infra/http';
-import { buildContext, type GraphQLContext } from './context';
+import { buildContext, type ContextDeps, type Credentials, type GraphQLContext } from './context';
 import { getSchema } from './schema';
 
 type ServerContext = { req: IncomingMessage; res: ServerResponse };
@@ -35,7 +32,17 @@ function toGraphQLError(error: unknown): GraphQLError | null {
   return null;
 }
 
-export function createGraphQLHandler(deps: { db: Database; cache: KeyCache; trustProxy: boolean; redis?: Redis; prefix?: string; bulkOperationThreshold?: number }): YogaServerInstance<ServerContext, GraphQLContext> {
+/** The credentials a request presents; `publicOrigin` (KEYWARDEN_PUBLIC_URL's) is Keywarden's own, else the request's. */
+function credentialsOf(request: Request, publicOrigin: string | undefined): Credentials {
+  return {
+    authorization: request.headers.get('authorization'),
+    cookie: request.headers.get('cookie'),
+    origin: request.headers.get('origin'),
+    ownOrigin: publicOrigin ?? new URL(request.url).origin,
+  };
+}
+
+export function createGraphQLHandler(deps: ContextDeps & { trustProxy: boolean; publicOrigin?: string }): YogaServerInstance<ServerContext, GraphQLContext> {
   return createYoga<ServerContext, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: '/graphql',
@@ -47,7 +54,7 @@ export function createGraphQLHandler(deps: { db: Database; cache: KeyCache; trus
       warn: (...args) => logger.warn(args.map(String).join(' ')),
       error: (...args) => logger.error(args.map(String).join(' ')),
     },
-    context: ({ request, req }) => buildContext(deps, request.headers.get('authorization'), req ? (clientIp(req, deps.trustProxy) ?? null) : null),
+    context: ({ request, req }) => buildContext(deps, credentialsOf(request, deps.publicOrigin), req ? (clientIp(req, deps.trustProxy) ?? null) : null),
     maskedErrors: {
       maskError(error, message) {
         const known = toGraphQLError(error);

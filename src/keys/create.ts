@@ -126,6 +126,7 @@ async function recordCreation(tx: Tx, actor: Actor, created: StoredKey, parent: 
   await appendAudit(tx, {
     accountId: actor.accountId,
     actorKeyId: actor.keyId,
+    actorOperatorId: actor.operatorId,
     action: parent ? 'key.derive' : 'key.create',
     targetType: 'ApiKey',
     targetId: created.id,

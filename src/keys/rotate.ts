@@ -74,7 +74,7 @@ export async function rotateKeyInTx(tx: Tx, actor: Actor, id: string, graceSecon
   const previous = await updateStoredKey(tx, old.id, { status: 'ROTATING', graceEndsAt });
   const { children, descendants } = await moveSubtree(tx, old, successor);
 
-  const audit = { accountId: actor.accountId, actorKeyId: actor.keyId, ip: actor.ip, targetType: 'ApiKey' };
+  const audit = { accountId: actor.accountId, actorKeyId: actor.keyId, actorOperatorId: actor.operatorId, ip: actor.ip, targetType: 'ApiKey' };
   await appendAudit(tx, { ...audit, action: 'key.rotate', targetId: old.id, before: keySettingsView(old), after: { ...keySettingsView(previous), successorId: successor.id } });
   await appendAudit(tx, { ...audit, action: 'key.create', targetId: successor.id, before: null, after: keySettingsView(successor) });
   for (const c of children) {

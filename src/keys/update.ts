@@ -79,7 +79,7 @@ export async function updateKeyInTx(tx: Tx, actor: Actor, id: string, update: Ke
     ...(input.permission ? { permission: input.permission } : {}),
     ...(newScope ? scopeUpdateData(newScope) : {}),
   });
-  const audit = { accountId: actor.accountId, actorKeyId: actor.keyId, action: 'key.update', targetType: 'ApiKey', targetId: before.id, ip: actor.ip };
+  const audit = { accountId: actor.accountId, actorKeyId: actor.keyId, actorOperatorId: actor.operatorId, action: 'key.update', targetType: 'ApiKey', targetId: before.id, ip: actor.ip };
   await appendAudit(tx, { ...audit, before: keySettingsView(before), after: keySettingsView(after) });
   await emitEvent(tx, keyUpdated(before, after));
   return after;
