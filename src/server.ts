@@ -3,7 +3,9 @@ import type Redis from 'ioredis';
 import { TargetDirectory } from './agents/targets';
 import { DEFAULT_DETECTORS, VerificationDetectors, type DetectorOptions } from './audit/detectors';
 import { createDashboardHandler } from './dashboard';
+import type { OidcConfig } from './config';
 import { createGraphQLHandler } from './graphql/yoga';
+import { createAuthRoutes } from './http/auth';
 import type { Database } from './infra/db';
 import { sharedHostnameResolver } from './infra/hostnames';
 import { HttpError, sendError, sendJson } from './infra/http';
@@ -39,7 +41,7 @@ export interface AppDeps {
   /** BULK_OPERATION_THRESHOLD (default 10). */
   bulkOperationThreshold?: number;
   /** People: KEYWARDEN_PUBLIC_URL (Keywarden's own origin for cookie-authenticated requests) and session lifetimes. */
-  people?: { publicUrl?: string; sessions?: SessionPolicy };
+  people?: { publicUrl?: string; sessions?: SessionPolicy; oidc?: OidcConfig | null; dashboardKeySignin?: boolean };
   /** The queue dashboard under /admin/queues (workers/dashboard.ts); it checks the master key itself. */
   queueDashboard?: (req: http.IncomingMessage, res: http.ServerResponse, keys: KeyCache) => void;
 }
@@ -61,6 +63,7 @@ interface Routes {
   gateway: ReturnType<typeof createGateway>;
   graphql: App['graphql'];
   dashboard: ReturnType<typeof createDashboardHandler>;
+  auth: ReturnType<typeof createAuthRoutes>;
 }
 
 export function createApp(deps: AppDeps): App {
@@ -77,10 +80,24 @@ export function createApp(deps: AppDeps): App {
     gateway: createGateway({ ...verification, trustProxy: deps.trustProxy, slots: new ConcurrencyLimiter(deps.redis, deps.prefix, limitOptions), ...deps.gateway }),
     graphql,
     dashboard: createDashboardHandler(),
+    auth: authRoutes(deps),
   };
   const server = http.createServer((req, res) => route(deps, routes, cache, req, res));
   server.keepAliveTimeout = 65_000;
   return { server, cache, uses: verification.uses, usage: verification.usage, graphql };
+}
+
+/** The sign-in routes; without KEYWARDEN_PUBLIC_URL (tests), Keywarden is taken to be where it listens by default. */
+function authRoutes(deps: AppDeps) {
+  const p = deps.people;
+  return createAuthRoutes({
+    db: deps.db,
+    publicUrl: p?.publicUrl ?? 'http://127.0.0.1:4000',
+    sessions: p?.sessions ?? DEFAULT_SESSION_POLICY,
+    oidc: p?.oidc ?? null,
+    dashboardKeySignin: p?.dashboardKeySignin ?? !p?.oidc,
+    trustProxy: deps.trustProxy,
+  });
 }
 
 /** Everything a verification needs, shared by the verify endpoint and the gateway. */
@@ -120,6 +137,10 @@ function route(deps: AppDeps, routes: Routes, cache: KeyCache, req: http.Incomin
     }
     if (path === '/graphql') {
       routes.graphql(req, res);
+      return;
+    }
+    if (path.startsWith('/auth/')) {
+      routes.auth(req, res, path).catch(fail);
       return;
     }
     if (deps.queueDashboard && (path === '/admin/queues' || path.startsWith('/admin/queues/'))) deps.queueDashboard(req, res, cache);
