@@ -4,6 +4,7 @@ import './enums';
 import './agent';
 import './key';
 import './operator';
+import './approval';
 import './viewer';
 import './audit';
 import './security';

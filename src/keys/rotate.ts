@@ -1,6 +1,7 @@
 import type { Database, Tx } from '../infra/db';
 import type { Actor } from '../access/admin';
 import { earliest } from '../access/chain';
+import { assertNoApprovalRequired } from './approval-gate';
 import { appendAudit } from '../audit/chain';
 import { emitEvent } from '../events/outbox';
 import { clock } from '../infra/clock';
@@ -68,6 +69,7 @@ export async function rotateKeyInTx(tx: Tx, actor: Actor, id: string, graceSecon
   const now = clock.now();
   const old = await loadAdministeredKey(tx, actor, id);
   assertUsable(old, 'rotate it');
+  await assertNoApprovalRequired(tx, actor.accountId, old);
   const secret = generateSecret(old.master ? 'root' : KEY_PRESETS[old.type].env);
   const successor = await insertSuccessor(tx, old, secret, now);
   const graceEndsAt = new Date(now.getTime() + graceSeconds * 1000);

@@ -1,5 +1,6 @@
 import type { Permission } from '../generated/prisma/enums';
 import type { Database, Tx } from '../infra/db';
+import { assertNoApprovalRequired } from './approval-gate';
 import { appendAudit } from '../audit/chain';
 import type { Actor } from '../access/admin';
 import { validateCondition } from '../access/condition';
@@ -65,6 +66,7 @@ export async function updateKeyInTx(tx: Tx, actor: Actor, id: string, update: Ke
   assertUsable(before, 'change it');
   assertChangeable(before, update);
   const permission = input.permission ?? before.permission;
+  if (permission !== before.permission) await assertNoApprovalRequired(tx, actor.accountId, { ...before, permission }, before);
   const newScope = scope && (await resolveScope(tx, actor.accountId, scope));
   if (before.ancestorIds.length > 0) {
     const ancestors = (await loadChain(tx, before)).slice(1);
