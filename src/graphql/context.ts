@@ -3,11 +3,9 @@ import type { Database } from '../infra/db';
 import type { Actor } from '../access/admin';
 import { KeywardenError } from '../infra/errors';
 import type { Permission } from '../generated/prisma/enums';
-import { authenticate, type AuthResult } from '../keys/authenticate';
-import type { KeyCache } from '../keys/cache';
+import type { AuthResult } from '../keys/authenticate';
 import type Redis from 'ioredis';
-import { authenticateSession } from '../operators/authenticate';
-import type { SessionPolicy } from '../operators/sessions';
+import type { LiveFeed } from './live-feed';
 import { usagePoints, usageRequestKey, type UsagePoint, type UsageRequest } from '../reports/usage-points';
 
 // Per-request GraphQL context: the calling key (authenticated once), the database and loaders
@@ -20,6 +18,10 @@ export interface GraphQLContext {
   /** BULK_OPERATION_THRESHOLD: more keys changed by one bulk mutation raise a security event. */
   bulkOperationThreshold: number;
   auth: AuthResult;
+  /** GRAPHQL_MAX_DEPTH / GRAPHQL_MAX_COMPLEXITY and the breadth limit. */
+  limits: { depth: number; complexity: number; breadth: number };
+  /** Subscriptions' Redis feed; unset where the server has no subscriber connection. */
+  live?: LiveFeed;
   loaders: {
     /** Key id -> its own permission (effectivePermission reads the ancestors through it). */
     keyPermission: DataLoader<string, Permission | null>;
@@ -28,43 +30,17 @@ export interface GraphQLContext {
   };
 }
 
-export interface ContextDeps {
-  db: Database;
-  cache: KeyCache;
-  redis?: Redis;
-  prefix?: string;
-  bulkOperationThreshold?: number;
-  /** Signed-in people: session lifetimes. */
-  sessions?: SessionPolicy;
-}
-
-/** What a request presents: a key (Authorization), or a session cookie with the Origin it came from. */
-export interface Credentials {
-  authorization: string | null;
-  cookie?: string | null;
-  origin?: string | null;
-  /** Keywarden's own origin; cookie-authenticated requests must come from it. */
-  ownOrigin?: string;
-}
-
-/** A key when the request names one (keys work as they always did), else a person's session. */
-async function authenticateRequest(deps: ContextDeps, creds: Credentials, ip: string | null): Promise<AuthResult> {
-  if (!creds.authorization && creds.cookie && deps.sessions && creds.ownOrigin) {
-    const person = await authenticateSession(deps.db, deps.sessions, { cookie: creds.cookie, origin: creds.origin ?? null, ownOrigin: creds.ownOrigin, ip });
-    if (person) return person;
-  }
-  return authenticate(deps.cache, creds.authorization, ip);
-}
-
-export async function buildContext(deps: ContextDeps, creds: Credentials, ip: string | null): Promise<GraphQLContext> {
-  const auth = await authenticateRequest(deps, creds, ip);
+/** The context of one admitted request: `auth` was decided from its header before anything was parsed. */
+export function buildContext(deps: { db: Database; redis?: Redis; prefix?: string; bulkOperationThreshold?: number; live?: LiveFeed }, auth: AuthResult, limits: GraphQLContext['limits']): GraphQLContext {
   const db = deps.db;
   return {
+    limits,
     db,
     redis: deps.redis,
     prefix: deps.prefix ?? 'kw',
     bulkOperationThreshold: deps.bulkOperationThreshold ?? 10,
     auth,
+    live: deps.live,
     loaders: {
       usage: new DataLoader(
         async (reqs) => {

@@ -3,8 +3,16 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError } from 'graphql';
 import { KeywardenError } from '../infra/errors';
 import { logger } from '../infra/logger';
-import { clientIp } from '../infra/http';
-import { buildContext, type ContextDeps, type Credentials, type GraphQLContext } from './context';
+import type { Database } from '../infra/db';
+import type { KeyCache } from '../keys/cache';
+import type Redis from 'ioredis';
+import type { TrustProxy } from '../infra/http';
+import { AdmissionGate, admissionGates, admittedAuth, DEFAULT_ADMISSION, admissionPlugin, type AdmissionOptions } from './admission';
+import { DEFAULT_QUERY_LIMITS, type QueryLimits } from './builder';
+import { buildContext, type GraphQLContext } from './context';
+import { authenticateRequest } from './credentials';
+import type { SessionPolicy } from '../operators/sessions';
+import type { LiveFeed } from './live-feed';
 import { getSchema } from './schema';
 
 type ServerContext = { req: IncomingMessage; res: ServerResponse };
@@ -32,29 +40,43 @@ function toGraphQLError(error: unknown): GraphQLError | null {
   return null;
 }
 
-/** The credentials a request presents; `publicOrigin` (KEYWARDEN_PUBLIC_URL's) is Keywarden's own, else the request's. */
-function credentialsOf(request: Request, publicOrigin: string | undefined): Credentials {
-  return {
-    authorization: request.headers.get('authorization'),
-    cookie: request.headers.get('cookie'),
-    origin: request.headers.get('origin'),
-    ownOrigin: publicOrigin ?? new URL(request.url).origin,
-  };
+/** GRAPHQL_* settings: query limits and admission (see admission.ts). */
+export type GraphQLOptions = Partial<AdmissionOptions> & Partial<QueryLimits>;
+
+export interface GraphQLHandlerDeps {
+  db: Database;
+  cache: KeyCache;
+  trustProxy: TrustProxy;
+  redis?: Redis;
+  prefix?: string;
+  bulkOperationThreshold?: number;
+  options?: GraphQLOptions;
+  live?: LiveFeed;
+  /** Signed-in people: session lifetimes and Keywarden's own origin (credentials.ts). */
+  sessions?: SessionPolicy;
+  publicOrigin?: string;
 }
 
-export function createGraphQLHandler(deps: ContextDeps & { trustProxy: boolean; publicOrigin?: string }): YogaServerInstance<ServerContext, GraphQLContext> {
-  return createYoga<ServerContext, GraphQLContext>({
+export function createGraphQLHandler(deps: GraphQLHandlerDeps): YogaServerInstance<ServerContext, GraphQLContext> {
+  const admission: AdmissionOptions = { ...DEFAULT_ADMISSION, ...definedOnly(deps.options ?? {}) };
+  const limits: QueryLimits = { ...DEFAULT_QUERY_LIMITS, ...definedOnly({ depth: deps.options?.depth, complexity: deps.options?.complexity, breadth: deps.options?.breadth }) };
+  const gate = new AdmissionGate(admission.maxConcurrent, admission.maxQueued);
+  const yoga = createYoga<ServerContext, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: { title: 'Keywarden', defaultQuery: DEFAULT_QUERY, headers: '{\n  "Authorization": "Bearer "\n}' },
+    maxRequestBodySize: admission.maxBodyBytes,
+    plugins: [
+      admissionPlugin({ cache: deps.cache, authenticate: (request, ip) => authenticateRequest(deps, request, ip), trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix ?? 'kw', options: admission }, gate),
+    ],
+    graphiql: admission.introspection ? { title: 'Keywarden', defaultQuery: DEFAULT_QUERY, headers: '{\n  "Authorization": "Bearer "\n}' } : false,
     logging: {
       debug: (...args) => logger.debug(args.map(String).join(' ')),
       info: (...args) => logger.info(args.map(String).join(' ')),
       warn: (...args) => logger.warn(args.map(String).join(' ')),
       error: (...args) => logger.error(args.map(String).join(' ')),
     },
-    context: ({ request, req }) => buildContext(deps, credentialsOf(request, deps.publicOrigin), req ? (clientIp(req, deps.trustProxy) ?? null) : null),
+    context: ({ request }) => buildContext(deps, admittedAuth(request), limits),
     maskedErrors: {
       maskError(error, message) {
         const known = toGraphQLError(error);
@@ -65,4 +87,10 @@ export function createGraphQLHandler(deps: ContextDeps & { trustProxy: boolean; 
       },
     },
   });
+  admissionGates.set(yoga, gate);
+  return yoga;
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

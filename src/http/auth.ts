@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OidcConfig } from '../config';
 import type { Database } from '../infra/db';
 import { readCookie, serializeCookie } from '../infra/cookies';
-import { clientIp, sendJson } from '../infra/http';
+import { clientIp, sendJson, type TrustProxy } from '../infra/http';
 import { logger } from '../infra/logger';
 import { LOGIN_COOKIE, OidcFlow, SignInError } from '../operators/oidc';
 import { endSession, SESSION_COOKIE, type SessionPolicy } from '../operators/sessions';
@@ -19,7 +19,7 @@ export interface AuthRoutesDeps {
   sessions: SessionPolicy;
   oidc: OidcConfig | null;
   dashboardKeySignin: boolean;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
 }
 
 const DEFAULT_RETURN = '/dashboard/';
