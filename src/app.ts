@@ -125,6 +125,7 @@ async function startApi(config: Config, db: Database, redis: Redis, state: Proce
     detectors: config.detectors,
     bulkOperationThreshold: config.bulkOperationThreshold,
     http: config.http,
+    people: config.people,
     graphql: {
       depth: config.graphqlMaxDepth,
       complexity: config.graphqlMaxComplexity,

@@ -1,91 +1,12 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 import { isLoopbackHost } from './infra/ip';
+import { bool, int, intList, type Role, roleMap, trustProxy, url } from './infra/config-fields';
 
 // Every environment variable Keywarden reads, parsed and validated once.
 // A bad value stops start-up with a message naming the variable.
-
-const bool = (name: string, fallback: boolean) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v === '') return fallback;
-      const s = v.trim().toLowerCase();
-      if (['true', '1', 'yes', 'on'].includes(s)) return true;
-      if (['false', '0', 'no', 'off'].includes(s)) return false;
-      ctx.addIssue({ code: 'custom', message: `${name} must be true or false, got "${v}"` });
-      return z.NEVER;
-    });
-
-/** TRUST_PROXY: a boolean, a number of proxy hops, or proxy addresses/CIDR ranges (see README). */
-const trustProxy = z
-  .string()
-  .optional()
-  .transform((v, ctx): boolean | number | string[] => {
-    if (v === undefined || v.trim() === '') return false;
-    const s = v.trim().toLowerCase();
-    if (['true', 'yes', 'on'].includes(s)) return true;
-    if (['false', 'no', 'off'].includes(s)) return false;
-    if (/^\d{1,3}$/.test(s)) return Number(s);
-    const entries = v.split(',').map((p) => p.trim());
-    try {
-      if (entries.some((p) => p === '' || /^\d+$/.test(p))) throw new Error('empty or bare number');
-      proxyaddr.compile(entries);
-      return entries;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: `TRUST_PROXY must be true, false, a number of proxy hops, or comma-separated proxy addresses/CIDR ranges, got "${v}"` });
-      return z.NEVER;
-    }
-  });
-
-const intList = (name: string, fallback: string) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      const raw = v === undefined || v.trim() === '' ? fallback : v;
-      const parts = raw.split(',').map((p) => p.trim());
-      const nums = parts.map(Number);
-      if (parts.some((p) => p === '') || nums.some((n) => !Number.isInteger(n) || n < 0)) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be a comma-separated list of whole non-negative numbers, got "${v}"` });
-        return z.NEVER;
-      }
-      return nums;
-    });
-
-const int = (name: string, fallback: number, min: number, max: number) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v.trim() === '') return fallback;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be a whole number from ${min} to ${max}, got "${v}"` });
-        return z.NEVER;
-      }
-      return n;
-    });
-
-const url = (name: string, protocols: string[]) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v.trim() === '') return undefined;
-      try {
-        const u = new URL(v);
-        if (!protocols.includes(u.protocol)) throw new Error('protocol');
-        return v;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: `${name} must be a ${protocols.join(' or ')}// URL` });
-        return z.NEVER;
-      }
-    });
 
 const envSchema = z.object({
   NODE_ENV: z.string().optional().default('development'),
@@ -138,12 +59,79 @@ const envSchema = z.object({
   GRAPHQL_RATE_LIMIT: int('GRAPHQL_RATE_LIMIT', 600, 0, 1_000_000),
   GRAPHQL_MAX_CONCURRENT: int('GRAPHQL_MAX_CONCURRENT', 8, 1, 10_000),
   BULK_OPERATION_THRESHOLD: int('BULK_OPERATION_THRESHOLD', 10, 1, 1_000_000),
+  KEYWARDEN_PUBLIC_URL: url('KEYWARDEN_PUBLIC_URL', ['http:', 'https:']),
+  OIDC_ISSUER: url('OIDC_ISSUER', ['https:', 'http:']),
+  OIDC_CLIENT_ID: z.string().optional(),
+  OIDC_CLIENT_SECRET: z.string().optional(),
+  OIDC_SCOPES: z.string().optional(),
+  OIDC_ROLE_CLAIM: z.string().optional(),
+  OIDC_ROLE_MAP: roleMap,
+  OIDC_ACCOUNT: z.string().optional(),
+  SESSION_IDLE_MINUTES: int('SESSION_IDLE_MINUTES', 60, 1, 10_080),
+  SESSION_MAX_HOURS: int('SESSION_MAX_HOURS', 12, 1, 720),
+  DASHBOARD_KEY_SIGNIN: z.string().optional(),
   SUBSCRIPTIONS_PER_KEY: int('SUBSCRIPTIONS_PER_KEY', 10, 1, 10_000),
   // -1: unset (5 s in production, 0 elsewhere).
   SHUTDOWN_DRAIN_SECONDS: int('SHUTDOWN_DRAIN_SECONDS', -1, 0, 300),
   TLS_CERT_FILE: z.string().optional(),
   TLS_KEY_FILE: z.string().optional(),
 });
+
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string | undefined; // absent: a public client (PKCE only)
+  scopes: string;
+  roleClaim: string | undefined;
+  roleMap: Record<string, Role>;
+  account: string;
+}
+
+export interface PeopleConfig {
+  /** Where people and the identity provider reach Keywarden; its origin is the only one cookie-authenticated requests may come from. */
+  publicUrl: string;
+  sessions: { idleMinutes: number; maxHours: number };
+  oidc: OidcConfig | null;
+  dashboardKeySignin: boolean;
+}
+
+const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+
+function oidcConfig(e: z.infer<typeof envSchema>): OidcConfig | null {
+  if (!e.OIDC_ISSUER) {
+    if (e.OIDC_CLIENT_ID) throw new ConfigError('invalid configuration:\n  OIDC_ISSUER is required when OIDC_CLIENT_ID is set');
+    return null;
+  }
+  const issuer = new URL(e.OIDC_ISSUER);
+  if (issuer.protocol !== 'https:' && !LOOPBACK_HOSTS.test(issuer.hostname)) {
+    throw new ConfigError('invalid configuration:\n  OIDC_ISSUER must be an https:// URL (http:// is allowed on a loopback address only)');
+  }
+  if (!e.OIDC_CLIENT_ID) throw new ConfigError('invalid configuration:\n  OIDC_CLIENT_ID is required when OIDC_ISSUER is set');
+  const hasMap = Object.keys(e.OIDC_ROLE_MAP).length > 0;
+  if (!!e.OIDC_ROLE_CLAIM !== hasMap) throw new ConfigError('invalid configuration:\n  OIDC_ROLE_CLAIM and OIDC_ROLE_MAP must be set together');
+  return {
+    issuer: e.OIDC_ISSUER,
+    clientId: e.OIDC_CLIENT_ID,
+    clientSecret: e.OIDC_CLIENT_SECRET || undefined,
+    scopes: e.OIDC_SCOPES?.trim() || 'openid email profile',
+    roleClaim: e.OIDC_ROLE_CLAIM || undefined,
+    roleMap: e.OIDC_ROLE_MAP,
+    account: e.OIDC_ACCOUNT?.trim() || 'default',
+  };
+}
+
+function peopleConfig(e: z.infer<typeof envSchema>): PeopleConfig {
+  const oidc = oidcConfig(e);
+  const keySignin = bool('DASHBOARD_KEY_SIGNIN', oidc === null).safeParse(e.DASHBOARD_KEY_SIGNIN);
+  if (!keySignin.success) throw new ConfigError(`invalid configuration:\n  ${keySignin.error.issues[0].message}`);
+  const host = e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
+  return {
+    publicUrl: (e.KEYWARDEN_PUBLIC_URL ?? `http://${host}:${e.PORT}`).replace(/\/+$/, ''),
+    sessions: { idleMinutes: e.SESSION_IDLE_MINUTES, maxHours: e.SESSION_MAX_HOURS },
+    oidc,
+    dashboardKeySignin: keySignin.data,
+  };
+}
 
 export type Config = {
   nodeEnv: string;
@@ -194,6 +182,7 @@ export type Config = {
   http: { requestTimeoutMs: number; headersTimeoutMs: number; maxConnections: number };
   /** A bulk mutation that changes more keys than this raises a BULK_OPERATION security event. */
   bulkOperationThreshold: number;
+  people: PeopleConfig;
   /** GraphQL subscriptions one key may hold open on one API instance. */
   subscriptionsPerKey: number;
   /** TLS_CERT_FILE/TLS_KEY_FILE (absolute paths): HTTPS and HTTP/2 on PORT; unset: plain HTTP. */
@@ -265,6 +254,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphqlMaxConcurrent: e.GRAPHQL_MAX_CONCURRENT,
     http: { requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS, headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS, maxConnections: e.HTTP_MAX_CONNECTIONS },
     bulkOperationThreshold: e.BULK_OPERATION_THRESHOLD,
+    people: peopleConfig(e),
     subscriptionsPerKey: e.SUBSCRIPTIONS_PER_KEY,
     tls,
     shutdownDrainMs: (e.SHUTDOWN_DRAIN_SECONDS >= 0 ? e.SHUTDOWN_DRAIN_SECONDS : e.NODE_ENV === 'production' ? 5 : 0) * 1000,

@@ -3,6 +3,8 @@ import type Redis from 'ioredis';
 import { TargetDirectory } from './agents/targets';
 import { DEFAULT_DETECTORS, VerificationDetectors, type DetectorOptions } from './audit/detectors';
 import { createDashboardHandler } from './dashboard';
+import type { OidcConfig } from './config';
+import { createAuthRoutes } from './http/auth';
 import { LiveFeed } from './graphql/live-feed';
 import { createGraphQLHandler, type GraphQLOptions } from './graphql/yoga';
 import type { Database } from './infra/db';
@@ -11,6 +13,7 @@ import { readiness } from './infra/health';
 import { HttpError, sendError, sendJson, type TrustProxy } from './infra/http';
 import { logger } from './infra/logger';
 import { KeyCache } from './keys/cache';
+import { DEFAULT_SESSION_POLICY, type SessionPolicy } from './operators/sessions';
 import { resolveKeyByDigest } from './keys/resolve';
 import { BruteForceGuard, ConcurrencyLimiter, DEFAULT_BRUTE_FORCE, LeasedLimiter, Limiter, RedisDownError, type BruteForceOptions } from './limits';
 import { serveMetrics } from './metrics-http';
@@ -47,6 +50,8 @@ export interface AppDeps {
   graphql?: GraphQLOptions;
   /** BULK_OPERATION_THRESHOLD (default 10). */
   bulkOperationThreshold?: number;
+  /** People: KEYWARDEN_PUBLIC_URL (Keywarden's own origin for cookie-authenticated requests) and session lifetimes. */
+  people?: { publicUrl?: string; sessions?: SessionPolicy; oidc?: OidcConfig | null; dashboardKeySignin?: boolean };
   /** A Redis connection in subscriber mode: GraphQL subscriptions listen on it (none without it). */
   subscriber?: Redis;
   /** SUBSCRIPTIONS_PER_KEY (default 10). */
@@ -81,10 +86,12 @@ interface Routes {
   gateway: ReturnType<typeof createGateway>;
   graphql: App['graphql'];
   dashboard: ReturnType<typeof createDashboardHandler>;
+  auth: ReturnType<typeof createAuthRoutes>;
 }
 
 export function createApp(deps: AppDeps): App {
   const cache = deps.cache ?? new KeyCache((digest) => resolveKeyByDigest(deps.db.prisma, digest));
+  const people = { sessions: deps.people?.sessions ?? DEFAULT_SESSION_POLICY, publicOrigin: deps.people?.publicUrl ? new URL(deps.people.publicUrl).origin : undefined };
   const live = deps.subscriber ? new LiveFeed({ publisher: deps.redis, subscriber: deps.subscriber, prefix: deps.prefix, maxPerKey: deps.subscriptionsPerKey }) : undefined;
   const onLimitsError = limitsErrorLog();
   const limitOptions = { failureMode: deps.failureMode ?? 'open', onError: onLimitsError };
@@ -103,6 +110,7 @@ export function createApp(deps: AppDeps): App {
     options: deps.graphql,
     keyUses,
     live,
+    ...people,
   });
   const routes: Routes = {
     verify: (req, res) => handleVerify(verifyEndpoint, req, res),
@@ -111,6 +119,7 @@ export function createApp(deps: AppDeps): App {
     gateway: createGateway({ ...verification, trustProxy: deps.trustProxy, slots: new ConcurrencyLimiter(deps.redis, deps.prefix, limitOptions), ...deps.gateway }),
     graphql,
     dashboard: createDashboardHandler(),
+    auth: authRoutes(deps),
   };
   const handle = (req: http.IncomingMessage, res: http.ServerResponse) => route(deps, routes, cache, req, res);
   const server = http.createServer(handle);
@@ -142,6 +151,19 @@ function limitsErrorLog(): (err: Error, operation: string) => void {
     lastMs = now;
     unlogged = 0;
   };
+}
+
+/** The sign-in routes; without KEYWARDEN_PUBLIC_URL (tests), Keywarden is taken to be where it listens by default. */
+function authRoutes(deps: AppDeps) {
+  const p = deps.people;
+  return createAuthRoutes({
+    db: deps.db,
+    publicUrl: p?.publicUrl ?? 'http://127.0.0.1:4000',
+    sessions: p?.sessions ?? DEFAULT_SESSION_POLICY,
+    oidc: p?.oidc ?? null,
+    dashboardKeySignin: p?.dashboardKeySignin ?? !p?.oidc,
+    trustProxy: deps.trustProxy,
+  });
 }
 
 /** Everything a verification needs, shared by the verify endpoint and the gateway. */
@@ -185,6 +207,10 @@ function route(deps: AppDeps, routes: Routes, cache: KeyCache, req: http.Incomin
     }
     if (path === '/graphql') {
       routes.graphql(req, res);
+      return;
+    }
+    if (path.startsWith('/auth/')) {
+      routes.auth(req, res, path).catch(fail);
       return;
     }
     if (deps.queueDashboard && (path === '/admin/queues' || path.startsWith('/admin/queues/'))) deps.queueDashboard(req, res, cache);

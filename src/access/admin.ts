@@ -1,4 +1,4 @@
-import type { Permission } from '../generated/prisma/enums';
+import type { OperatorRole, Permission } from '../generated/prisma/enums';
 import { canAdministerKeys } from './permission';
 
 // Who may administer what: a master key its whole account; a MANAGE/FULL_ACCESS key the keys
@@ -6,7 +6,13 @@ import { canAdministerKeys } from './permission';
 
 export interface Actor {
   accountId: string;
-  keyId: string;
+  /** The calling key; null when a person (an operator) is signed in. */
+  keyId: string | null;
+  /** The signed-in person; null for a key. */
+  operatorId?: string | null;
+  /** The operator's role; null for a key (a master key can do what an OWNER can). */
+  role?: OperatorRole | null;
+  /** Account-wide rights: a master key, or any operator (an AUDITOR's are read-only). */
   master: boolean;
   /** After inheritance: never above any ancestor's. */
   effectivePermission: Permission;
@@ -27,7 +33,7 @@ export function isKeyAdmin(actor: Actor): boolean {
 export function mayAdministerKey(actor: Actor, key: AdministeredKey): boolean {
   if (key.accountId !== actor.accountId) return false;
   if (actor.master) return true;
-  return canAdministerKeys(actor.effectivePermission) && key.ancestorIds.includes(actor.keyId);
+  return canAdministerKeys(actor.effectivePermission) && actor.keyId !== null && key.ancestorIds.includes(actor.keyId);
 }
 
 /** May `actor` see `key` in admin queries? Its administered keys, and itself. */

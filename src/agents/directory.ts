@@ -53,7 +53,7 @@ export async function createAgent(db: Database, actor: Actor, input: { name: str
   return db.prisma
     .$transaction(async (tx) => {
       const agent = await tx.agent.create({ data: { accountId: actor.accountId, name, upstreamUrl } });
-      await appendAudit(tx, { accountId: actor.accountId, actorKeyId: actor.keyId, action: 'agent.create', targetType: 'Agent', targetId: agent.id, ip: actor.ip, after: agent });
+      await appendAudit(tx, { accountId: actor.accountId, actorKeyId: actor.keyId, actorOperatorId: actor.operatorId, action: 'agent.create', targetType: 'Agent', targetId: agent.id, ip: actor.ip, after: agent });
       return agent;
     })
     .catch(conflictOnDuplicateName('an agent', name));
@@ -68,7 +68,16 @@ export async function createAgentGroup(db: Database, actor: Actor, input: { name
       const group = await tx.agentGroup.create({
         data: { accountId: actor.accountId, name, agents: { connect: agentIds.map((id) => ({ id })) } },
       });
-      await appendAudit(tx, { accountId: actor.accountId, actorKeyId: actor.keyId, action: 'agentGroup.create', targetType: 'AgentGroup', targetId: group.id, ip: actor.ip, after: { ...group, agentIds } });
+      await appendAudit(tx, {
+        accountId: actor.accountId,
+        actorKeyId: actor.keyId,
+        actorOperatorId: actor.operatorId,
+        action: 'agentGroup.create',
+        targetType: 'AgentGroup',
+        targetId: group.id,
+        ip: actor.ip,
+        after: { ...group, agentIds },
+      });
       return group;
     })
     .catch(conflictOnDuplicateName('an agent group', name));
@@ -84,7 +93,16 @@ export async function createWorkflow(db: Database, actor: Actor, input: { name: 
       const workflow = await tx.workflow.create({
         data: { accountId: actor.accountId, name, upstreamUrl, agents: { connect: agentIds.map((id) => ({ id })) } },
       });
-      await appendAudit(tx, { accountId: actor.accountId, actorKeyId: actor.keyId, action: 'workflow.create', targetType: 'Workflow', targetId: workflow.id, ip: actor.ip, after: { ...workflow, agentIds } });
+      await appendAudit(tx, {
+        accountId: actor.accountId,
+        actorKeyId: actor.keyId,
+        actorOperatorId: actor.operatorId,
+        action: 'workflow.create',
+        targetType: 'Workflow',
+        targetId: workflow.id,
+        ip: actor.ip,
+        after: { ...workflow, agentIds },
+      });
       return workflow;
     })
     .catch(conflictOnDuplicateName('a workflow', name));

@@ -35,6 +35,7 @@ export async function acknowledgeSecurityEvent(db: Database, actor: Actor, id: s
     await appendAudit(tx, {
       accountId: actor.accountId,
       actorKeyId: actor.keyId,
+      actorOperatorId: actor.operatorId,
       action: 'securityEvent.acknowledge',
       targetType: 'SecurityEvent',
       targetId: event.id,

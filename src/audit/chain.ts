@@ -11,6 +11,8 @@ import { toJson } from '../infra/json';
 export interface AuditInput {
   accountId: string;
   actorKeyId: string | null;
+  /** The operator (person) who made the change; null or absent for a key or the system. */
+  actorOperatorId?: string | null;
   action: string;
   targetType: string;
   targetId: string | null;
@@ -31,6 +33,8 @@ export function hashAuditEvent(e: AuditRecordFields): string {
     sequence: e.sequence,
     action: e.action,
     actorKeyId: e.actorKeyId,
+    // Only events made by a person carry it, so the hashes of every earlier event stay as they were.
+    ...(e.actorOperatorId ? { actorOperatorId: e.actorOperatorId } : {}),
     targetType: e.targetType,
     targetId: e.targetId,
     ip: e.ip,
@@ -65,6 +69,7 @@ export async function appendAudit(tx: Tx, input: AuditInput): Promise<{ id: stri
       sequence: fields.sequence,
       action: fields.action,
       actorKeyId: fields.actorKeyId,
+      actorOperatorId: fields.actorOperatorId ?? null,
       targetType: fields.targetType,
       targetId: fields.targetId,
       ip: fields.ip,
@@ -104,6 +109,7 @@ export async function verifyAuditChain(db: Tx, accountId: string, batchSize = 10
         hashAuditEvent({
           accountId: r.accountId,
           actorKeyId: r.actorKeyId,
+          actorOperatorId: r.actorOperatorId,
           action: r.action,
           targetType: r.targetType,
           targetId: r.targetId,

@@ -38,6 +38,8 @@ export const DEFAULT_ADMISSION: AdmissionOptions = { maxBodyBytes: 100_000, maxT
 
 export interface AdmissionDeps {
   cache: KeyCache;
+  /** Who is calling (keys, or people's sessions: credentials.ts); default: the Authorization header's key. */
+  authenticate?: (request: Request, ip: string | null) => Promise<AuthResult>;
   trustProxy: TrustProxy;
   redis?: Redis;
   prefix: string;
@@ -121,9 +123,11 @@ export function admissionPlugin(deps: AdmissionDeps, gate: AdmissionGate): Plugi
   return {
     async onRequestParse({ request, serverContext, endResponse }) {
       const ip = serverContext.req ? (clientIp(serverContext.req, deps.trustProxy) ?? null) : null;
-      const auth = await authenticate(deps.cache, request.headers.get('authorization'), ip, deps.keyUses);
+      const auth = deps.authenticate ? await deps.authenticate(request, ip) : await authenticate(deps.cache, request.headers.get('authorization'), ip, deps.keyUses);
+      if (!auth.ok && auth.code === 'FORBIDDEN') return endResponse(errorResponse(403, 'FORBIDDEN', auth.reason));
       if (!auth.ok) return endResponse(errorResponse(401, 'UNAUTHENTICATED', auth.reason, { 'www-authenticate': 'Bearer' }));
-      const retryAfter = perKey ? await overBudget(perKey, deps.prefix, auth.actor.keyId, options.perKeyPerMinute) : 0;
+      const caller = auth.actor.keyId ?? `operator:${auth.actor.operatorId}`;
+      const retryAfter = perKey ? await overBudget(perKey, deps.prefix, caller, options.perKeyPerMinute) : 0;
       if (retryAfter > 0) return endResponse(errorResponse(429, 'RATE_LIMITED', `too many admin requests for this key: at most ${options.perKeyPerMinute} a minute`, { 'retry-after': String(retryAfter) }));
       const release = await gate.acquire();
       if (!release) return endResponse(errorResponse(503, 'UNAVAILABLE', 'too many admin requests in flight; try again shortly', { 'retry-after': '1' }));

@@ -16,6 +16,13 @@ builder.prismaObject('AuditEvent', {
       select: { actorKeyId: true },
       resolve: (query, e, _args, ctx) => (e.actorKeyId ? ctx.db.prisma.apiKey.findUnique({ ...query, where: { id: e.actorKeyId } }) : null),
     }),
+    actorOperator: t.prismaField({
+      type: 'Operator',
+      nullable: true,
+      description: 'The person who made the change (null when a key did, or once the operator is removed).',
+      select: { actorOperatorId: true },
+      resolve: (query, e, _args, ctx) => (e.actorOperatorId ? ctx.db.prisma.operator.findUnique({ ...query, where: { id: e.actorOperatorId } }) : null),
+    }),
     targetType: t.exposeString('targetType'),
     targetId: t.exposeID('targetId', { nullable: true }),
     ip: t.exposeString('ip', { nullable: true }),
@@ -31,6 +38,7 @@ const AuditFilter = builder.inputType('AuditFilter', {
     action: t.string(),
     targetId: t.id(),
     actorKeyId: t.id(),
+    actorOperatorId: t.id({ description: 'Events made by this operator.' }),
     keyId: t.id({ description: 'Events about this key or made by it (targetId or actorKeyId).' }),
     from: t.field({ type: 'DateTime' }),
     to: t.field({ type: 'DateTime' }),
@@ -43,6 +51,7 @@ interface AuditFilterInput {
   action?: string | null;
   targetId?: string | number | null;
   actorKeyId?: string | number | null;
+  actorOperatorId?: string | number | null;
   keyId?: string | number | null;
   from?: Date | null;
   to?: Date | null;
@@ -56,6 +65,7 @@ function auditWhere(accountId: string, filter: AuditFilterInput | null | undefin
   if (filter.targetId) where.targetId = String(filter.targetId);
   // actorKeyId is a uuid column: anything else cannot match, and must not reach the database as a cast error.
   if (filter.actorKeyId) where.actorKeyId = isUuid(String(filter.actorKeyId)) ? String(filter.actorKeyId).toLowerCase() : NO_MATCH;
+  if (filter.actorOperatorId) where.actorOperatorId = isUuid(String(filter.actorOperatorId)) ? String(filter.actorOperatorId).toLowerCase() : NO_MATCH;
   if (filter.keyId) {
     const id = String(filter.keyId).toLowerCase();
     where.AND = [{ OR: isUuid(id) ? [{ targetId: id }, { actorKeyId: id }] : [{ targetId: id }] }];

@@ -8,6 +8,7 @@ import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type PrismaTypes from '../generated/pothos-types';
 import { getDatamodel } from '../generated/pothos-types';
 import { isKeyAdmin } from '../access/admin';
+import { mayApprove, mayManagePeople, mayWrite } from '../access/roles';
 import { fieldComplexity } from './complexity';
 import type { GraphQLContext } from './context';
 
@@ -29,7 +30,8 @@ export const builder = new SchemaBuilder<{
     DateTime: { Input: Date; Output: Date | string };
     JSON: { Input: unknown; Output: unknown };
   };
-  AuthScopes: { authenticated: boolean; keyAdmin: boolean; master: boolean };
+  /** writer: anyone but an AUDITOR (every mutation needs it); owner: master keys and OWNERs; approver: OWNER or ADMIN people. */
+  AuthScopes: { authenticated: boolean; keyAdmin: boolean; master: boolean; writer: boolean; owner: boolean; approver: boolean };
   DefaultFieldNullability: false;
 }>({
   plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ComplexityPlugin],
@@ -39,11 +41,21 @@ export const builder = new SchemaBuilder<{
       authenticated: ctx.auth.ok,
       keyAdmin: ctx.auth.ok && isKeyAdmin(ctx.auth.actor),
       master: ctx.auth.ok && ctx.auth.actor.master,
+      writer: ctx.auth.ok && mayWrite(ctx.auth.actor),
+      owner: ctx.auth.ok && mayManagePeople(ctx.auth.actor),
+      approver: ctx.auth.ok && mayApprove(ctx.auth.actor),
     }),
-    unauthorizedError: (_parent, ctx) =>
-      ctx.auth.ok
-        ? new GraphQLError('this key may not do that (a master key, or MANAGE/FULL_ACCESS for its own subtree, is needed)', { extensions: { code: 'FORBIDDEN' } })
-        : new GraphQLError(ctx.auth.reason, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } } }),
+    unauthorizedError: (_parent, ctx) => {
+      if (!ctx.auth.ok) {
+        if (ctx.auth.code === 'FORBIDDEN') return new GraphQLError(ctx.auth.reason, { extensions: { code: 'FORBIDDEN' } });
+        return new GraphQLError(ctx.auth.reason, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } } });
+      }
+      const role = ctx.auth.actor.role;
+      const message = role
+        ? `an operator with the role ${role} may not do that (AUDITOR reads only; people and the approval policy need an OWNER; approvals need an OWNER or ADMIN)`
+        : 'this key may not do that (a master key, or MANAGE/FULL_ACCESS for its own subtree, is needed)';
+      return new GraphQLError(message, { extensions: { code: 'FORBIDDEN' } });
+    },
   },
   prisma: {
     client: (ctx) => ctx.db.prisma,
@@ -73,4 +85,5 @@ builder.addScalarType('DateTime', DateTimeResolver);
 builder.addScalarType('JSON', JSONResolver);
 
 builder.queryType({});
-builder.mutationType({});
+// An AUDITOR writes nothing: every mutation, present and future, needs the writer scope.
+builder.mutationType({ authScopes: { writer: true } });

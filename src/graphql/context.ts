@@ -70,6 +70,6 @@ export function buildContext(deps: { db: Database; redis?: Redis; prefix?: strin
 
 /** The calling key, or UNAUTHENTICATED. */
 export function actorOf(ctx: GraphQLContext): Actor {
-  if (!ctx.auth.ok) throw new KeywardenError('UNAUTHENTICATED', ctx.auth.reason);
+  if (!ctx.auth.ok) throw new KeywardenError(ctx.auth.code ?? 'UNAUTHENTICATED', ctx.auth.reason);
   return ctx.auth.actor;
 }

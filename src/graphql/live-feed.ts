@@ -53,8 +53,8 @@ export class LiveFeed {
   }
 
   /** Subscriptions `keyId` holds open on this instance. */
-  openFor(keyId: string): number {
-    return this.open.get(keyId) ?? 0;
+  openFor(keyId: string | null): number {
+    return keyId === null ? 0 : (this.open.get(keyId) ?? 0);
   }
 
   /**
@@ -62,9 +62,11 @@ export class LiveFeed {
    * caller, skipped). `stillAllowed` is asked before each delivery; false ends the stream.
    */
   stream<T>(actor: Actor, kind: LiveMessage['kind'], load: (id: string) => Promise<T | null>, stillAllowed: () => Promise<boolean>): Repeater<T> {
-    const held = this.openFor(actor.keyId);
+    // A signed-in person holds subscriptions under their operator id.
+    const holder = actor.keyId ?? `operator:${actor.operatorId}`;
+    const held = this.openFor(holder);
     if (held >= this.maxPerKey) throw forbidden(`this key already holds ${held} live subscriptions on this server (SUBSCRIPTIONS_PER_KEY); close one first`);
-    this.open.set(actor.keyId, held + 1);
+    this.open.set(holder, held + 1);
     const pubsub = createPubSub<LiveTopics>({ eventTarget: this.target as never, repeaterBuffer: new SlidingBuffer(this.bufferSize) });
     const source = pubsub.subscribe(liveEventsChannel(this.opts.prefix, actor.accountId));
     return new Repeater<T>(async (push, stop) => {
@@ -73,7 +75,7 @@ export class LiveFeed {
       stop.then(() => {
         this.stops.delete(end);
         void source.return();
-        this.release(actor.keyId);
+        this.release(holder);
       });
       try {
         for await (const message of source) {

@@ -21,9 +21,10 @@ function feedFor(ctx: GraphQLContext, actor: Actor) {
   return ctx.live;
 }
 
-/** The subscribing key is still usable (not revoked, expired or past its grace). */
+/** The subscribing key is still usable (not revoked, expired or past its grace); a person is still an enabled operator. */
 function stillUsable(ctx: GraphQLContext, actor: Actor) {
-  return async () => (await ctx.db.prisma.apiKey.count({ where: { id: actor.keyId, OR: [statusWhere('ACTIVE'), statusWhere('ROTATING')] } })) > 0;
+  if (!actor.keyId) return async () => (await ctx.db.prisma.operator.count({ where: { id: actor.operatorId ?? undefined, disabled: false } })) > 0;
+  return async () => (await ctx.db.prisma.apiKey.count({ where: { id: actor.keyId ?? undefined, OR: [statusWhere('ACTIVE'), statusWhere('ROTATING')] } })) > 0;
 }
 
 builder.subscriptionFields((t) => ({
@@ -44,7 +45,7 @@ builder.subscriptionFields((t) => ({
     description: 'Keys the caller may see as they are created, updated, rotated, revoked or expire.',
     subscribe: (_root, _args, ctx) => {
       const actor = actorOf(ctx);
-      const load = (id: string) => ctx.db.prisma.apiKey.findFirst({ where: { id, OR: [{ id: actor.keyId }, visibleKeysWhere(actor)] } });
+      const load = (id: string) => ctx.db.prisma.apiKey.findFirst({ where: { id, OR: [...(actor.keyId ? [{ id: actor.keyId }] : []), visibleKeysWhere(actor)] } });
       return feedFor(ctx, actor).stream(actor, 'key', load, stillUsable(ctx, actor));
     },
     resolve: (key) => key,

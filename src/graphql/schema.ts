@@ -3,6 +3,8 @@ import { builder } from './builder';
 import './enums';
 import './agent';
 import './key';
+import './operator';
+import './approval';
 import './viewer';
 import './audit';
 import './security';

@@ -9,12 +9,20 @@ builder.prismaObject('Account', {
   }),
 });
 
-const Viewer = builder.objectRef<{ keyId: string; accountId: string }>('Viewer').implement({
-  description: 'The calling key and its account.',
+const Viewer = builder.objectRef<{ keyId: string | null; operatorId: string | null; accountId: string }>('Viewer').implement({
+  description: 'The caller (a key, or a signed-in operator) and its account.',
   fields: (t) => ({
     key: t.prismaField({
       type: 'ApiKey',
-      resolve: (query, v, _args, ctx) => ctx.db.prisma.apiKey.findUniqueOrThrow({ ...query, where: { id: v.keyId } }),
+      nullable: true,
+      description: 'The calling key; null for an operator.',
+      resolve: (query, v, _args, ctx) => (v.keyId ? ctx.db.prisma.apiKey.findUniqueOrThrow({ ...query, where: { id: v.keyId } }) : null),
+    }),
+    operator: t.prismaField({
+      type: 'Operator',
+      nullable: true,
+      description: 'The signed-in person; null for a key.',
+      resolve: (query, v, _args, ctx) => (v.operatorId ? ctx.db.prisma.operator.findUnique({ ...query, where: { id: v.operatorId } }) : null),
     }),
     account: t.prismaField({
       type: 'Account',
@@ -29,7 +37,7 @@ builder.queryFields((t) => ({
     authScopes: { authenticated: true },
     resolve: (_root, _args, ctx) => {
       const actor = actorOf(ctx);
-      return { keyId: actor.keyId, accountId: actor.accountId };
+      return { keyId: actor.keyId, operatorId: actor.operatorId ?? null, accountId: actor.accountId };
     },
   }),
 }));

@@ -12,6 +12,8 @@ import { DEFAULT_QUERY_LIMITS, type QueryLimits } from './builder';
 import { buildContext, type GraphQLContext } from './context';
 import { graphiqlPage } from './graphiql';
 import { logYogaError, refusalError } from './refusals';
+import { authenticateRequest } from './credentials';
+import type { SessionPolicy } from '../operators/sessions';
 import type { LiveFeed } from './live-feed';
 import { getSchema } from './schema';
 
@@ -41,6 +43,9 @@ export interface GraphQLHandlerDeps {
   /** Shared with verification: what a use of a key sets in motion (see keys/authenticate). */
   keyUses?: KeyUseEffects;
   live?: LiveFeed;
+  /** Signed-in people: session lifetimes and Keywarden's own origin (credentials.ts). */
+  sessions?: SessionPolicy;
+  publicOrigin?: string;
 }
 
 export function createGraphQLHandler(deps: GraphQLHandlerDeps): YogaServerInstance<ServerContext, GraphQLContext> {
@@ -52,7 +57,20 @@ export function createGraphQLHandler(deps: GraphQLHandlerDeps): YogaServerInstan
     graphqlEndpoint: '/graphql',
     landingPage: false,
     maxRequestBodySize: admission.maxBodyBytes,
-    plugins: [admissionPlugin({ cache: deps.cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix ?? 'kw', options: admission, keyUses: deps.keyUses }, gate)],
+    plugins: [
+      admissionPlugin(
+        {
+          cache: deps.cache,
+          authenticate: (request, ip) => authenticateRequest(deps, request, ip, deps.keyUses),
+          trustProxy: deps.trustProxy,
+          redis: deps.redis,
+          prefix: deps.prefix ?? 'kw',
+          options: admission,
+          keyUses: deps.keyUses,
+        },
+        gate,
+      ),
+    ],
     graphiql: admission.introspection ? { title: 'Keywarden', defaultQuery: DEFAULT_QUERY, headers: '{\n  "Authorization": "Bearer "\n}' } : false,
     renderGraphiQL: (options) => graphiqlPage(options).html,
     logging: {

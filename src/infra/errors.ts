@@ -1,6 +1,6 @@
 // Errors the domain raises on purpose. The GraphQL layer maps `code` to extensions.code;
 // anything that is not a KeywardenError is unexpected and gets masked.
-export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'EXCEEDS_PARENT' | 'QUERY_TOO_COMPLEX';
+export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'EXCEEDS_PARENT' | 'QUERY_TOO_COMPLEX' | 'APPROVAL_REQUIRED';
 
 export class KeywardenError extends Error {
   constructor(

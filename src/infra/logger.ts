@@ -39,7 +39,7 @@ export function createLogger(level = 'info', destination?: DestinationStream): L
       level,
       base: { service: 'keywarden' },
       redact: {
-        paths: ['secret', '*.secret', 'authorization', '*.authorization', 'headers.authorization', '*.headers.authorization'],
+        paths: ['secret', '*.secret', 'authorization', '*.authorization', 'headers.authorization', '*.headers.authorization', 'cookie', '*.cookie', 'headers.cookie', '*.headers.cookie'],
         censor: '[REDACTED]',
       },
       formatters: { log: (obj) => serializeErrors(obj) as Record<string, unknown> },

@@ -9,7 +9,8 @@ import type { UseRecorder } from './uses';
 // Turns an Authorization header into the calling key. The same cache and decision as the
 // verify path: an expired, revoked or rotated-out key cannot administer anything.
 
-export type AuthResult = { ok: true; actor: Actor; key: ResolvedKey } | { ok: false; reason: string };
+/** `key`: the calling key (absent for a signed-in person); `code`: FORBIDDEN for a refused request, else UNAUTHENTICATED. */
+export type AuthResult = { ok: true; actor: Actor; key?: ResolvedKey } | { ok: false; reason: string; code?: 'UNAUTHENTICATED' | 'FORBIDDEN' };
 
 export interface KeyLookup {
   get(digest: string): Promise<ResolvedKey | null>;

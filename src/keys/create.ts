@@ -12,6 +12,7 @@ import { clock } from '../infra/clock';
 import { badInput, forbidden } from '../infra/errors';
 import { normalizeName } from '../infra/validation';
 import { assertHostnamesResolve } from './allowlist';
+import { assertNoApprovalRequired } from './approval-gate';
 import { assertWithinAncestors } from './hierarchy';
 import { keyCreated } from './key-events';
 import { KEY_PRESETS, isHighPrivilege, rotationDueAt, type KeyPreset } from './presets';
@@ -126,6 +127,7 @@ async function recordCreation(tx: Tx, actor: Actor, created: StoredKey, parent: 
   await appendAudit(tx, {
     accountId: actor.accountId,
     actorKeyId: actor.keyId,
+    actorOperatorId: actor.operatorId,
     action: parent ? 'key.derive' : 'key.create',
     targetType: 'ApiKey',
     targetId: created.id,
@@ -150,9 +152,11 @@ async function recordCreation(tx: Tx, actor: Actor, created: StoredKey, parent: 
  * Creates a key in `tx`. With `chain` (the parent and its ancestors, nearest first), the key is
  * derived: fields the input leaves out are taken from the parent, and nothing may exceed any ancestor.
  */
-export async function createKeyInTx(tx: Tx, actor: Actor, input: CreateKeyInput, chain?: readonly StoredKey[]): Promise<IssuedKey> {
+export async function createKeyInTx(tx: Tx, actor: Actor, input: CreateKeyInput, chain?: readonly StoredKey[], opts: { approved?: boolean } = {}): Promise<IssuedKey> {
   const now = clock.now();
   const plan = planKey(input, now, chain);
+  // A key issued from an approved request (claimKeyRequest) has had its second person already.
+  if (!opts.approved) await assertNoApprovalRequired(tx, actor.accountId, { permission: plan.permission, type: input.type, master: false });
   const scope = await resolveScope(tx, actor.accountId, plan.scope);
   if (chain) await assertWithinAncestors(tx, plannedSettings(plan, scope), chain);
   const secret = generateSecret(KEY_PRESETS[input.type].env);

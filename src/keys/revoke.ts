@@ -39,6 +39,7 @@ async function recordRevocations(tx: Tx, actor: Actor, victims: readonly StoredK
     await appendAudit(tx, {
       accountId: actor.accountId,
       actorKeyId: actor.keyId,
+      actorOperatorId: actor.operatorId,
       action: 'key.revoke',
       targetType: 'ApiKey',
       targetId: v.id,

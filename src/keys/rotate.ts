@@ -1,6 +1,7 @@
 import type { Database, Tx } from '../infra/db';
 import type { Actor } from '../access/admin';
 import { earliest } from '../access/chain';
+import { assertNoApprovalRequired } from './approval-gate';
 import { appendAudit } from '../audit/chain';
 import { emitEvent } from '../events/outbox';
 import { clock } from '../infra/clock';
@@ -68,13 +69,14 @@ export async function rotateKeyInTx(tx: Tx, actor: Actor, id: string, graceSecon
   const now = clock.now();
   const old = await loadAdministeredKey(tx, actor, id);
   assertUsable(old, 'rotate it');
+  await assertNoApprovalRequired(tx, actor.accountId, old);
   const secret = generateSecret(old.master ? 'root' : KEY_PRESETS[old.type].env);
   const successor = await insertSuccessor(tx, old, secret, now);
   const graceEndsAt = new Date(now.getTime() + graceSeconds * 1000);
   const previous = await updateStoredKey(tx, old.id, { status: 'ROTATING', graceEndsAt });
   const { children, descendants } = await moveSubtree(tx, old, successor);
 
-  const audit = { accountId: actor.accountId, actorKeyId: actor.keyId, ip: actor.ip, targetType: 'ApiKey' };
+  const audit = { accountId: actor.accountId, actorKeyId: actor.keyId, actorOperatorId: actor.operatorId, ip: actor.ip, targetType: 'ApiKey' };
   await appendAudit(tx, { ...audit, action: 'key.rotate', targetId: old.id, before: keySettingsView(old), after: { ...keySettingsView(previous), successorId: successor.id } });
   await appendAudit(tx, { ...audit, action: 'key.create', targetId: successor.id, before: null, after: keySettingsView(successor) });
   for (const c of children) {

@@ -1,5 +1,6 @@
 import type { Permission } from '../generated/prisma/enums';
 import type { Database, Tx } from '../infra/db';
+import { assertNoApprovalRequired } from './approval-gate';
 import { appendAudit } from '../audit/chain';
 import type { Actor } from '../access/admin';
 import { validateCondition } from '../access/condition';
@@ -66,6 +67,7 @@ export async function updateKeyInTx(tx: Tx, actor: Actor, id: string, update: Ke
   assertUsable(before, 'change it');
   assertChangeable(before, update);
   const permission = input.permission ?? before.permission;
+  if (permission !== before.permission) await assertNoApprovalRequired(tx, actor.accountId, { ...before, permission }, before);
   const newScope = scope && (await resolveScope(tx, actor.accountId, scope));
   if (before.ancestorIds.length > 0) {
     const ancestors = (await loadChain(tx, before)).slice(1);
@@ -81,7 +83,7 @@ export async function updateKeyInTx(tx: Tx, actor: Actor, id: string, update: Ke
     ...(newScope ? scopeUpdateData(newScope) : {}),
   });
   await assertKeepsAdministrator(tx, before, after, input as Record<string, unknown>, clock.now());
-  const audit = { accountId: actor.accountId, actorKeyId: actor.keyId, action: 'key.update', targetType: 'ApiKey', targetId: before.id, ip: actor.ip };
+  const audit = { accountId: actor.accountId, actorKeyId: actor.keyId, actorOperatorId: actor.operatorId, action: 'key.update', targetType: 'ApiKey', targetId: before.id, ip: actor.ip };
   await appendAudit(tx, { ...audit, before: keySettingsView(before), after: keySettingsView(after) });
   await emitEvent(tx, keyUpdated(before, after));
   return after;

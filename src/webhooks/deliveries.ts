@@ -35,6 +35,7 @@ export async function sendTestWebhook(db: Database, actor: Actor, endpointId: st
     await appendAudit(tx, {
       accountId: actor.accountId,
       actorKeyId: actor.keyId,
+      actorOperatorId: actor.operatorId,
       action: 'webhookEndpoint.test',
       targetType: 'WebhookEndpoint',
       targetId: endpoint.id,
@@ -65,6 +66,7 @@ export async function redeliverWebhook(db: Database, actor: Actor, deliveryId: s
     await appendAudit(tx, {
       accountId: actor.accountId,
       actorKeyId: actor.keyId,
+      actorOperatorId: actor.operatorId,
       action: 'webhookDelivery.redeliver',
       targetType: 'WebhookDelivery',
       targetId: before.id,

@@ -94,7 +94,7 @@ export async function loadEndpoint(tx: Tx, actor: Actor, id: string): Promise<We
 }
 
 function audit(tx: Tx, actor: Actor, action: string, targetId: string, before: unknown, after: unknown) {
-  return appendAudit(tx, { accountId: actor.accountId, actorKeyId: actor.keyId, action, targetType: 'WebhookEndpoint', targetId, ip: actor.ip, before, after });
+  return appendAudit(tx, { accountId: actor.accountId, actorKeyId: actor.keyId, actorOperatorId: actor.operatorId, action, targetType: 'WebhookEndpoint', targetId, ip: actor.ip, before, after });
 }
 
 export async function listEndpoints(db: Database, actor: Actor): Promise<WebhookEndpoint[]> {

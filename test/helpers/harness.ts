@@ -37,7 +37,7 @@ export function uniqueName(label = 'acct'): string {
   return `${label}-${crypto.randomBytes(5).toString('hex')}`;
 }
 
-export async function startHarness(opts: { db?: Database; app?: Partial<Omit<AppDeps, 'db' | 'redis'>> } = {}): Promise<Harness> {
+export async function startHarness(opts: { db?: Database; app?: Partial<Omit<AppDeps, 'db' | 'redis'>>; port?: number } = {}): Promise<Harness> {
   const url = process.env.TEST_DATABASE_URL;
   if (!url) throw new Error('TEST_DATABASE_URL is not set: run the tests through jest (global setup creates the database)');
   const db = opts.db ?? (await openDatabase({ databaseUrl: url, dataDir: '/nonexistent', migrate: false }));
@@ -46,7 +46,7 @@ export async function startHarness(opts: { db?: Database; app?: Partial<Omit<App
   const prefix = process.env.KEYWARDEN_REDIS_PREFIX!;
   const app = createApp({ db, redis, subscriber, trustProxy: false, prefix, ...opts.app });
   const unwire = await wireInvalidation({ cache: app.cache, publisher: redis, subscriber, prefix });
-  await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => app.server.listen(opts.port ?? 0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 
   return {
