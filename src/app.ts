@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type Redis from 'ioredis';
-import { loadConfig, resolveEncryptionKey, type Config } from './config';
+import { loadConfig, refusePlainHttpInProduction, resolveEncryptionKey, type Config } from './config';
 import { openDatabase, type Database } from './infra/db';
 import { createLogger, logger, setLogger } from './infra/logger';
 import { createRedis, probeRedis } from './infra/redis';
@@ -49,7 +49,8 @@ async function bootstrapIfEmpty(db: Database, out: NodeJS.WritableStream = proce
 export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): Promise<Running> {
   const config = loadConfig(env);
   setLogger(createLogger(config.logLevel));
-  // Bad certificate files stop start-up before anything connects.
+  // Plain HTTP to the network in production, or bad certificate files, stop start-up before anything connects.
+  if (role !== 'worker') refusePlainHttpInProduction(config, env);
   if (config.tls && role !== 'worker') readTlsFiles(config.tls);
   await probeRedis(config.redisUrl);
   // Webhook secrets are encrypted with it (API) and decrypted to sign (workers).

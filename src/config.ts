@@ -166,7 +166,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('invalid configuration:\n  KEYWARDEN_ENCRYPTION_KEY is required when NODE_ENV=production');
   }
   const tls = tlsFiles(e.TLS_CERT_FILE, e.TLS_KEY_FILE);
-  refusePlainHttpInProduction(e.NODE_ENV, e.HOST, tls !== undefined, env.TRUST_PROXY);
   return {
     nodeEnv: e.NODE_ENV,
     port: e.PORT,
@@ -210,15 +209,16 @@ function tlsFiles(cert: string | undefined, key: string | undefined): Config['tl
 }
 
 /**
- * In production, plain HTTP on an address other machines reach would send master keys in clear:
- * refused unless Keywarden serves TLS itself or sits behind a (TLS-terminating) proxy.
+ * In production, an API on plain HTTP at an address other machines reach would take master keys in
+ * clear: refused unless Keywarden serves TLS itself or sits behind a (TLS-terminating) proxy.
+ * Checked where the API starts (a worker-only process serves no keys, only health and metrics).
  */
-function refusePlainHttpInProduction(nodeEnv: string, host: string, tls: boolean, trustProxyRaw: string | undefined): void {
-  if (nodeEnv !== 'production' || tls || isLoopbackHost(host)) return;
-  const proxy = (trustProxyRaw ?? '').trim().toLowerCase();
+export function refusePlainHttpInProduction(config: Pick<Config, 'nodeEnv' | 'host' | 'tls'>, env: NodeJS.ProcessEnv = process.env): void {
+  if (config.nodeEnv !== 'production' || config.tls || isLoopbackHost(config.host)) return;
+  const proxy = (env.TRUST_PROXY ?? '').trim().toLowerCase();
   if (proxy !== '' && !['false', '0', 'no', 'off'].includes(proxy)) return;
   throw new ConfigError(
-    `invalid configuration:\n  HOST=${host} with NODE_ENV=production would serve plain HTTP to the network: set TLS_CERT_FILE and TLS_KEY_FILE, or TRUST_PROXY when a TLS-terminating proxy is in front`,
+    `invalid configuration:\n  HOST=${config.host} with NODE_ENV=production would serve plain HTTP to the network: set TLS_CERT_FILE and TLS_KEY_FILE, or TRUST_PROXY when a TLS-terminating proxy is in front`,
   );
 }
 
