@@ -52,12 +52,12 @@ export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): P
   // Plain HTTP to the network in production, or bad certificate files, stop start-up before anything connects.
   if (role !== 'worker') refusePlainHttpInProduction(config, env);
   if (config.tls && role !== 'worker') readTlsFiles(config.tls);
-  await probeRedis(config.redisUrl);
+  await probeRedis(config.redis);
   // Webhook secrets are encrypted with it (API) and decrypted to sign (workers).
   configureWebhooks({ encryptionKey: resolveEncryptionKey(config), allowPrivateNetworks: config.webhookAllowPrivateNetworks });
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const closers: Closer[] = [];
-  const redis: Redis = createRedis(config.redisUrl);
+  const redis: Redis = createRedis(config.redis);
   redis.on('error', (err) => logger.error({ err: err.message }, 'redis error'));
   closers.push(() => void redis.disconnect());
   const state: ProcessState = { draining: false };
@@ -107,7 +107,7 @@ async function startApi(config: Config, db: Database, redis: Redis, state: Proce
   // (require, not import(): under tsx's CommonJS hook a dynamic import() goes to the ESM loader.)
   const { createApp } = require('./server') as typeof import('./server');
   const { createQueueDashboard } = require('../workers/dashboard') as typeof import('../workers/dashboard');
-  const dashboard = createQueueDashboard({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
+  const dashboard = createQueueDashboard({ redisUrl: config.redisUrl, redis: config.redis, redisPrefix: config.redisPrefix });
   closers.push(() => dashboard.close());
   const app = createApp({
     db,
@@ -123,7 +123,7 @@ async function startApi(config: Config, db: Database, redis: Redis, state: Proce
     draining: () => state.draining,
   });
   setQueueCounts(() => dashboard.counts());
-  const subscriber = createRedis(config.redisUrl, { maxRetriesPerRequest: null });
+  const subscriber = createRedis(config.redis, { maxRetriesPerRequest: null, purpose: 'subscriber' });
   subscriber.on('error', (err) => logger.error({ err: err.message }, 'redis subscriber error'));
   const unwire = await wireInvalidation({ cache: app.cache, publisher: redis, subscriber, prefix: config.redisPrefix });
   closers.push(() => {
@@ -169,6 +169,7 @@ async function startWorkerRole(config: Config, db: Database, redis: Redis, role:
     prefix: config.redisPrefix,
     settings: {
       redisUrl: config.redisUrl,
+      redis: config.redis,
       databaseUrl: config.databaseUrl,
       retrySchedule: config.webhookRetrySchedule,
       timeoutMs: config.webhookTimeoutMs,

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { isLoopbackHost } from './infra/ip';
+import type { RedisTarget } from './infra/redis';
 
 // Every environment variable Keywarden reads, parsed and validated once.
 // A bad value stops start-up with a message naming the variable.
@@ -65,6 +66,26 @@ const url = (name: string, protocols: string[]) =>
       }
     });
 
+/** `host:port,...` (IPv6 as [addr]:port), or undefined when unset. */
+const hostPorts = (name: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return undefined;
+      const out: { host: string; port: number }[] = [];
+      for (const part of v.split(',').map((p) => p.trim())) {
+        const m = part.match(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/);
+        const port = m ? Number(m[2]) : 0;
+        if (!m || port < 1 || port > 65535) {
+          ctx.addIssue({ code: 'custom', message: `${name} must be a comma-separated list of host:port, got "${part}"` });
+          return z.NEVER;
+        }
+        out.push({ host: m[1].replace(/^\[(.*)\]$/, '$1'), port });
+      }
+      return out;
+    });
+
 const envSchema = z.object({
   NODE_ENV: z.string().optional().default('development'),
   PORT: int('PORT', 4000, 0, 65535),
@@ -72,6 +93,9 @@ const envSchema = z.object({
   DATABASE_URL: url('DATABASE_URL', ['postgresql:', 'postgres:']),
   KEYWARDEN_DATA_DIR: z.string().optional().default('./.keywarden'),
   REDIS_URL: url('REDIS_URL', ['redis:', 'rediss:']).transform((v) => v ?? 'redis://127.0.0.1:6379'),
+  REDIS_CLUSTER_NODES: hostPorts('REDIS_CLUSTER_NODES'),
+  REDIS_SENTINELS: hostPorts('REDIS_SENTINELS'),
+  REDIS_SENTINEL_NAME: z.string().optional(),
   KEYWARDEN_REDIS_PREFIX: z
     .string()
     .optional()
@@ -115,6 +139,8 @@ export type Config = {
   databaseUrl: string | undefined;
   dataDir: string;
   redisUrl: string;
+  /** Where Redis is: REDIS_URL, or a Cluster (REDIS_CLUSTER_NODES), or Sentinels (REDIS_SENTINELS + REDIS_SENTINEL_NAME). */
+  redis: RedisTarget;
   redisPrefix: string;
   encryptionKey: Buffer | undefined;
   bootstrap: boolean;
@@ -166,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('invalid configuration:\n  KEYWARDEN_ENCRYPTION_KEY is required when NODE_ENV=production');
   }
   const tls = tlsFiles(e.TLS_CERT_FILE, e.TLS_KEY_FILE);
+  const redis = redisTarget(e.REDIS_URL, env.REDIS_URL, e.REDIS_CLUSTER_NODES, e.REDIS_SENTINELS, e.REDIS_SENTINEL_NAME);
   return {
     nodeEnv: e.NODE_ENV,
     port: e.PORT,
@@ -173,6 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(e.KEYWARDEN_DATA_DIR),
     redisUrl: e.REDIS_URL,
+    redis,
     redisPrefix: e.KEYWARDEN_REDIS_PREFIX,
     encryptionKey,
     bootstrap: e.KEYWARDEN_BOOTSTRAP,
@@ -198,6 +226,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownDrainMs: (e.SHUTDOWN_DRAIN_SECONDS >= 0 ? e.SHUTDOWN_DRAIN_SECONDS : e.NODE_ENV === 'production' ? 5 : 0) * 1000,
   };
 }
+
+/** One way to reach Redis: a URL, a Cluster's seed nodes, or Sentinels with the master's name. */
+function redisTarget(url: string, urlSet: string | undefined, cluster: RedisHosts, sentinels: RedisHosts, sentinelName: string | undefined): RedisTarget {
+  const name = sentinelName?.trim() || undefined;
+  const explicitUrl = urlSet?.trim() ? url : undefined;
+  if (cluster && sentinels) throw new ConfigError('invalid configuration:\n  REDIS_CLUSTER_NODES and REDIS_SENTINELS: set one of them, not both');
+  if (sentinels && !name) throw new ConfigError('invalid configuration:\n  REDIS_SENTINEL_NAME must name the master when REDIS_SENTINELS is set');
+  if (name && !sentinels) throw new ConfigError('invalid configuration:\n  REDIS_SENTINELS must list the Sentinels (host:port,...) when REDIS_SENTINEL_NAME is set');
+  if (cluster) return { kind: 'cluster', nodes: cluster, url: explicitUrl };
+  if (sentinels && name) return { kind: 'sentinel', sentinels, name, url: explicitUrl };
+  return { kind: 'url', url };
+}
+
+type RedisHosts = { host: string; port: number }[] | undefined;
 
 /** Both TLS variables or neither; the files themselves are read (and checked) by the listener at start-up. */
 function tlsFiles(cert: string | undefined, key: string | undefined): Config['tls'] {

@@ -4,6 +4,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { authenticate, type KeyLookup } from '../src/keys/authenticate';
 import { sendJson } from '../src/infra/http';
+import type { RedisTarget } from '../src/infra/redis';
 import { openQueues, queueConnection } from './queues';
 
 // The operators' queue dashboard (bull-board) under /admin/queues, for master keys only.
@@ -32,8 +33,8 @@ function refuse(res: ServerResponse, status: number, message: string): void {
   sendJson(res, status, { error: { code: status === 401 ? 'UNAUTHENTICATED' : 'FORBIDDEN', message } }, { 'www-authenticate': 'Bearer, Basic realm="Keywarden queues", charset="UTF-8"' });
 }
 
-export function createQueueDashboard(opts: { redisUrl: string; redisPrefix: string }): QueueDashboard {
-  const connection = queueConnection(opts.redisUrl, 'dashboard');
+export function createQueueDashboard(opts: { redisUrl: string; redis?: RedisTarget; redisPrefix: string }): QueueDashboard {
+  const connection = queueConnection(opts.redis ?? opts.redisUrl, 'dashboard');
   const queues = openQueues(connection, opts.redisPrefix);
   const adapter = new ExpressAdapter().setBasePath(DASHBOARD_PATH);
   createBullBoard({ queues: Object.values(queues).map((q) => new BullMQAdapter(q)), serverAdapter: adapter });

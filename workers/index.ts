@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import type { Database } from '../src/infra/db';
+import type { RedisTarget } from '../src/infra/redis';
 import { logger } from '../src/infra/logger';
 import { keyChanges } from '../src/keys/events';
 import { keyInvalidationChannel as invalidationChannel } from '../src/infra/redis-keys';
@@ -21,6 +22,8 @@ export interface Workers {
 
 export interface WorkerSettings {
   redisUrl: string;
+  /** REDIS_CLUSTER_NODES / REDIS_SENTINELS when set (else redisUrl). */
+  redis?: RedisTarget;
   /** Unset on the embedded store: the relay then follows this process's own writes. */
   databaseUrl?: string;
   retrySchedule: readonly number[];
@@ -45,7 +48,7 @@ export interface WorkerSettings {
 export async function startWorkers(deps: { db: Database; redis: Redis; prefix: string; settings: WorkerSettings }): Promise<Workers> {
   const { db, redis, prefix, settings } = deps;
   const lockMs = settings.lockSeconds * 1000;
-  const connection = queueConnection(settings.redisUrl, 'queue');
+  const connection = queueConnection(settings.redis ?? settings.redisUrl, 'queue');
   const queues = openQueues(connection, prefix);
   const enqueue = enqueueInto(queues.deliveries, { batchSize: DELIVERY_BATCH });
   const relay = new RelayRunner(db, enqueue, settings.databaseUrl);
@@ -55,8 +58,8 @@ export async function startWorkers(deps: { db: Database; redis: Redis; prefix: s
   };
   if (settings.publishKeyChanges) keyChanges.on('changed', publish);
 
-  const deliveryConnection = queueConnection(settings.redisUrl, 'deliveries');
-  const scanConnection = queueConnection(settings.redisUrl, 'scans');
+  const deliveryConnection = queueConnection(settings.redis ?? settings.redisUrl, 'deliveries');
+  const scanConnection = queueConnection(settings.redis ?? settings.redisUrl, 'scans');
   const deliveries = startDeliveryWorker({
     db,
     connection: deliveryConnection,

@@ -232,3 +232,46 @@ describe('SHUTDOWN_DRAIN_SECONDS', () => {
     expect(configError({ SHUTDOWN_DRAIN_SECONDS: v }).message).toContain('SHUTDOWN_DRAIN_SECONDS');
   });
 });
+
+describe('REDIS_CLUSTER_NODES and REDIS_SENTINELS / REDIS_SENTINEL_NAME', () => {
+  test('REDIS_URL alone is one node', () => {
+    expect(loadConfig({}).redis).toEqual({ kind: 'url', url: 'redis://127.0.0.1:6379' });
+  });
+
+  test('cluster seed nodes, IPv6 in brackets; an explicit REDIS_URL lends its password', () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'redis-a:7000, 10.0.0.2:7001,[::1]:7002' }).redis).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: 'redis-a', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
+      url: undefined,
+    });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:1', REDIS_URL: 'redis://:pw@x:6379' }).redis).toMatchObject({ kind: 'cluster', url: 'redis://:pw@x:6379' });
+  });
+
+  test('sentinels with the master name', () => {
+    expect(loadConfig({ REDIS_SENTINELS: 's1:26379,s2:26379', REDIS_SENTINEL_NAME: 'mymaster' }).redis).toEqual({
+      kind: 'sentinel',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26379 },
+      ],
+      name: 'mymaster',
+      url: undefined,
+    });
+  });
+
+  test.each<[string, NodeJS.ProcessEnv]>([
+    ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: 'redis-a' }],
+    ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: 'a:7000,,b:7001' }],
+    ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: 'a:70000' }],
+    ['REDIS_SENTINELS', { REDIS_SENTINELS: 's1', REDIS_SENTINEL_NAME: 'm' }],
+    ['REDIS_SENTINEL_NAME', { REDIS_SENTINELS: 's1:26379' }],
+    ['REDIS_SENTINELS', { REDIS_SENTINEL_NAME: 'm' }],
+    ['REDIS_CLUSTER_NODES and REDIS_SENTINELS', { REDIS_CLUSTER_NODES: 'a:1', REDIS_SENTINELS: 's:2', REDIS_SENTINEL_NAME: 'm' }],
+  ])('%s is named: %j', (variable, env) => {
+    expect(configError(env).message).toContain(variable);
+  });
+});
