@@ -9,6 +9,7 @@ import http from 'node:http';
 import { serveMetrics } from './metrics-http';
 import { wireInvalidation } from './keys/invalidation';
 import { configureWebhooks } from './webhooks/runtime';
+import { configureUpstreams } from './agents/upstream-policy';
 import { startWorkers, type Workers } from '../workers';
 import { setQueueCounts } from './infra/metrics';
 import { plainListener, readTlsFiles, tlsListener } from './infra/listener';
@@ -55,10 +56,10 @@ export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): P
   await probeRedis(config.redis);
   // Webhook secrets are encrypted with it (API) and decrypted to sign (workers).
   configureWebhooks({ encryptionKey: resolveEncryptionKey(config), allowPrivateNetworks: config.webhookAllowPrivateNetworks });
+  configureUpstreams({ allowPrivateNetworks: config.upstreamAllowPrivateNetworks });
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const closers: Closer[] = [];
   const redis: Redis = createRedis(config.redis);
-  redis.on('error', (err) => logger.error({ err: err.message }, 'redis error'));
   closers.push(() => void redis.disconnect());
   const state: ProcessState = { draining: false };
   const stop = async () => {
@@ -109,22 +110,34 @@ async function startApi(config: Config, db: Database, redis: Redis, state: Proce
   const { createQueueDashboard } = require('../workers/dashboard') as typeof import('../workers/dashboard');
   const dashboard = createQueueDashboard({ redisUrl: config.redisUrl, redis: config.redis, redisPrefix: config.redisPrefix });
   closers.push(() => dashboard.close());
+  const subscriber = createRedis(config.redis, { maxRetriesPerRequest: null, purpose: 'subscriber' });
+  subscriber.on('error', (err) => logger.error({ err: err.message }, 'redis subscriber error'));
   const app = createApp({
     db,
     redis,
+    subscriber,
+    subscriptionsPerKey: config.subscriptionsPerKey,
     trustProxy: config.trustProxy,
     prefix: config.redisPrefix,
     failureMode: config.rateLimitFailureMode,
+    rateLimitMode: config.rateLimitMode,
     bruteForce: config.bruteForce,
     metricsToken: config.metricsToken,
     detectors: config.detectors,
     bulkOperationThreshold: config.bulkOperationThreshold,
+    graphql: {
+      depth: config.graphqlMaxDepth,
+      complexity: config.graphqlMaxComplexity,
+      introspection: config.graphqlIntrospection,
+      perKeyPerMinute: config.graphqlRateLimit,
+      maxConcurrent: config.graphqlMaxConcurrent,
+    },
     queueDashboard: dashboard.handle,
     draining: () => state.draining,
   });
   setQueueCounts(() => dashboard.counts());
-  const subscriber = createRedis(config.redis, { maxRetriesPerRequest: null, purpose: 'subscriber' });
-  subscriber.on('error', (err) => logger.error({ err: err.message }, 'redis subscriber error'));
+  // Runs after the listener has closed: leased blocks go back for the other instances.
+  closers.push(() => app.limiter.release());
   const unwire = await wireInvalidation({ cache: app.cache, publisher: redis, subscriber, prefix: config.redisPrefix });
   closers.push(() => {
     unwire();
@@ -135,12 +148,23 @@ async function startApi(config: Config, db: Database, redis: Redis, state: Proce
     listener.server.once('error', reject);
     listener.server.listen(config.port, config.host, () => resolve());
   });
+  if (config.extAuthzPort) await startExtAuthzListener(config, app, closers);
   const addr = listener.server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `${listener.scheme}://${host}:${addr.port}`;
   closers.push(() => listener.close());
+  // First of all at shutdown: open subscriptions would hold their connections (and the close) forever.
+  closers.push(() => app.live?.close());
   logger.info({ url, dashboard: `${url}/dashboard/`, graphiql: `${url}/graphql`, database: db.kind, location: db.location }, 'Keywarden API listening');
   return { url, reloadTls: listener.reloadTls };
+}
+
+/** EXT_AUTHZ_PORT: Envoy's ext_authz over gRPC, deciding with the API's verification (loaded only when set). */
+async function startExtAuthzListener(config: Config, app: import('./server').App, closers: Closer[]): Promise<void> {
+  const { startExtAuthz } = require('./verify/ext-authz') as typeof import('./verify/ext-authz');
+  const extAuthz = await startExtAuthz(app.verification, config.host, config.extAuthzPort);
+  closers.push(() => extAuthz.close());
+  logger.info({ port: extAuthz.port }, 'Keywarden ext_authz (gRPC) listening');
 }
 
 /** A worker-only process has no API server: its health, readiness and delivery metrics get a listener of their own. */

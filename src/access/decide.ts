@@ -25,7 +25,9 @@ export type VerifyCode =
   | 'CONDITION_FAILED'
   | 'RATE_LIMITED'
   | 'QUOTA_EXCEEDED'
-  | 'BANDWIDTH_EXCEEDED';
+  | 'BANDWIDTH_EXCEEDED'
+  /** Forward auth and ext_authz only: the key sets limits that need the response (bandwidth, concurrency). */
+  | 'FORWARD_AUTH_UNSUPPORTED';
 
 /** What the decision reads of a resolved key. */
 export type DecisionKey = Pick<ResolvedKey, 'accountId' | 'type' | 'chain' | 'metadata'>;

@@ -1,4 +1,4 @@
-import { RedisLimitsBase, reportError, withDeadline } from './failure';
+import { RedisLimitsBase, reportError } from './failure';
 import { emissionIntervalUs, rateView, WINDOW_MS, type RateWindow } from './gcra';
 import { periodBounds, type Period, type PeriodBounds } from './periods';
 import { periodCounterKey, rateWindowKey } from '../infra/redis-keys';
@@ -70,7 +70,7 @@ const PERIOD_GRACE_MS = 60_000;
 /** What a closed-mode denial tells the client to wait. */
 const DEGRADED_RETRY_MS = 1_000;
 
-interface WindowPlan {
+export interface WindowPlan {
   keyId: string;
   windows: RateLimitSpec[];
   rateKeys: string[];
@@ -94,6 +94,9 @@ export class Limiter extends RedisLimitsBase {
   private readonly plans = new WeakMap<RateLimitSpec[], WindowPlan>();
   private inFlight = 0;
 
+  /** Gives back what this instance holds of shared capacity (leased mode); exact mode holds nothing. */
+  async release(): Promise<void> {}
+
   /** Judges and (when everything passes) consumes, in one round trip. Never throws. */
   async check(req: LimitRequest): Promise<LimitResult> {
     const nowMs = Math.floor(req.nowMs);
@@ -113,7 +116,7 @@ export class Limiter extends RedisLimitsBase {
     if (this.inFlight > 0) corkUntilNextTurn(this.client);
     this.inFlight++;
     try {
-      out = (await withDeadline(this.client.kwLimitsCheck(...args), this.timeoutMs, 'check')).split(' ').map(Number);
+      out = (await this.call('check', () => this.client.kwLimitsCheck(...args))).split(' ').map(Number);
     } catch (err) {
       reportError(this.onError, err, 'check');
       return this.degraded(plan.windows, quota, bandwidth, nowMs);
@@ -158,7 +161,7 @@ export class Limiter extends RedisLimitsBase {
     const period = periodBounds(bandwidth.period, now);
     const amount = wholeNonNegative(bytes);
     try {
-      const used = await withDeadline(this.client.kwLimitsAddBytes(this.bandwidthKey(keyId, bandwidth, period.id), String(amount), period.endMs - now + PERIOD_GRACE_MS), this.timeoutMs, 'addBytes');
+      const used = await this.call('addBytes', () => this.client.kwLimitsAddBytes(this.bandwidthKey(keyId, bandwidth, period.id), String(amount), period.endMs - now + PERIOD_GRACE_MS));
       return counterState(bandwidth.bytes, Number(used), period.endMs);
     } catch (err) {
       reportError(this.onError, err, 'addBytes');
@@ -170,7 +173,7 @@ export class Limiter extends RedisLimitsBase {
    * The windows of a key's rate limits, their Redis keys and script arguments. A cached key hands
    * the same rateLimits array to every verification, so this is worked out once per array.
    */
-  private planFor(keyId: string, rateLimits: RateLimitSpec[]): WindowPlan {
+  protected planFor(keyId: string, rateLimits: RateLimitSpec[]): WindowPlan {
     const known = this.plans.get(rateLimits);
     if (known && known.keyId === keyId) return known;
     const windows = tightestPerWindow(rateLimits);
@@ -199,7 +202,7 @@ export class Limiter extends RedisLimitsBase {
     return periodCounterKey(this.prefix, keyId, 'bw', bandwidth.period, periodId);
   }
 
-  private degraded(windows: RateLimitSpec[], quota: QuotaSpec | null, bandwidth: BandwidthSpec | null, nowMs: number): LimitResult {
+  protected degraded(windows: RateLimitSpec[], quota: QuotaSpec | null, bandwidth: BandwidthSpec | null, nowMs: number): LimitResult {
     const open = this.failureMode === 'open';
     // Nothing is known about the counters; report them full (open) or spent (closed).
     const reset = open ? nowMs : nowMs + DEGRADED_RETRY_MS;
@@ -243,7 +246,7 @@ function judged(out: number[], windows: RateLimitSpec[], quota: QuotaSpec | null
   return { allowed, code, ratelimits, quota: quotaState, bandwidth: bandwidthState, retryAfterMs: allowed ? 0 : retryAfterMs, degraded: false };
 }
 
-function allowedUnlimited(): LimitResult {
+export function allowedUnlimited(): LimitResult {
   return { allowed: true, code: 'VALID', ratelimits: [], quota: null, bandwidth: null, retryAfterMs: 0, degraded: false };
 }
 
@@ -252,7 +255,7 @@ function counterState(limit: number, used: number, endMs: number): CounterState 
 }
 
 /** Redis counts integers; anything else (NaN, negative, fractions) is clamped rather than thrown. */
-function wholeNonNegative(n: number): number {
+export function wholeNonNegative(n: number): number {
   return Number.isFinite(n) && n > 0 ? Math.min(Math.floor(n), Number.MAX_SAFE_INTEGER) : 0;
 }
 

@@ -3,7 +3,7 @@ import { PERMISSION_ORDER } from '../access/permission';
 import { parseIp } from '../access/ip';
 import type { Permission } from '../generated/prisma/enums';
 import { verifyKey, type VerifyDeps, type VerifyInput } from './verify';
-import { clientIp, HttpError, sendJson } from '../infra/http';
+import { clientIp, HttpError, sendJson, type TrustProxy } from '../infra/http';
 
 // The HTTP face of verification: body limits, JSON parsing and field checks, then verifyKey.
 
@@ -85,14 +85,14 @@ function parseVerifyBody(raw: Buffer, callerIp: string | undefined): VerifyInput
   const agentId = optionalId(b, 'agentId');
   const workflowId = optionalId(b, 'workflowId');
   if (agentId && workflowId) throw bad('give agentId or workflowId, not both');
-  return { key: b.key, agentId, workflowId, permission, ip, cost: nonNegative(b, 'cost', 1), bytes: nonNegative(b, 'bytes', 0) };
+  return { key: b.key, agentId, workflowId, permission, ip, callerIp, cost: nonNegative(b, 'cost', 1), bytes: nonNegative(b, 'bytes', 0) };
 }
 
 export function retryAfterSeconds(ms: number): string {
   return String(Math.max(1, Math.ceil(ms / 1000)));
 }
 
-export async function handleVerify(deps: VerifyDeps & { trustProxy: boolean }, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleVerify(deps: VerifyDeps & { trustProxy: TrustProxy }, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const raw = await readBody(req, MAX_VERIFY_BODY);
   const input = parseVerifyBody(raw, clientIp(req, deps.trustProxy));
   const outcome = await verifyKey(deps, input);

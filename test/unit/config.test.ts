@@ -76,9 +76,14 @@ describe('loadConfig reads valid values', () => {
     ['WEBHOOK_RETRY_SCHEDULE with spaces', { WEBHOOK_RETRY_SCHEDULE: '1, 2,3' }, { webhookRetrySchedule: [1, 2, 3] }],
     ['EXPIRY_WARNING_DAYS', { EXPIRY_WARNING_DAYS: '30,7' }, { expiryWarningDays: [30, 7] }],
     ['TRUST_PROXY=true', { TRUST_PROXY: 'true' }, { trustProxy: true }],
-    ['TRUST_PROXY=1', { TRUST_PROXY: '1' }, { trustProxy: true }],
     ['TRUST_PROXY=YES', { TRUST_PROXY: 'YES' }, { trustProxy: true }],
     ['TRUST_PROXY=off', { TRUST_PROXY: 'off' }, { trustProxy: false }],
+    ['TRUST_PROXY=1 (one proxy hop)', { TRUST_PROXY: '1' }, { trustProxy: 1 }],
+    ['TRUST_PROXY=2 (two proxy hops)', { TRUST_PROXY: ' 2 ' }, { trustProxy: 2 }],
+    ['TRUST_PROXY=0 (no hop trusted)', { TRUST_PROXY: '0' }, { trustProxy: 0 }],
+    ['TRUST_PROXY as one address', { TRUST_PROXY: '10.0.0.5' }, { trustProxy: ['10.0.0.5'] }],
+    ['TRUST_PROXY as addresses and CIDR ranges', { TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,2001:db8::/32' }, { trustProxy: ['10.0.0.0/8', '192.168.1.7', '2001:db8::/32'] }],
+    ['TRUST_PROXY with a named range', { TRUST_PROXY: 'loopback,10.1.0.0/16' }, { trustProxy: ['loopback', '10.1.0.0/16'] }],
     ['KEYWARDEN_BOOTSTRAP=false', { KEYWARDEN_BOOTSTRAP: 'false' }, { bootstrap: false }],
     ['WEBHOOK_ALLOW_PRIVATE_NETWORKS=true', { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' }, { webhookAllowPrivateNetworks: true }],
     ['WEBHOOK_TIMEOUT_MS', { WEBHOOK_TIMEOUT_MS: '2500' }, { webhookTimeoutMs: 2500 }],
@@ -99,6 +104,20 @@ describe('loadConfig reads valid values', () => {
     const config = loadConfig({ NODE_ENV: 'production', KEYWARDEN_ENCRYPTION_KEY: key32() });
     expect(config.nodeEnv).toBe('production');
     expect(config.encryptionKey).toHaveLength(32);
+  });
+
+  test('GRAPHQL_INTROSPECTION is on by default, off by default in production, and settable either way', () => {
+    expect(loadConfig({}).graphqlIntrospection).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', KEYWARDEN_ENCRYPTION_KEY: key32() }).graphqlIntrospection).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', KEYWARDEN_ENCRYPTION_KEY: key32(), GRAPHQL_INTROSPECTION: 'true' }).graphqlIntrospection).toBe(true);
+    expect(loadConfig({ GRAPHQL_INTROSPECTION: 'false' }).graphqlIntrospection).toBe(false);
+    expect(configError({ GRAPHQL_INTROSPECTION: 'maybe' }).message).toContain('GRAPHQL_INTROSPECTION');
+  });
+
+  test('the admin API settings are read', () => {
+    const config = loadConfig({ GRAPHQL_MAX_DEPTH: '7', GRAPHQL_MAX_COMPLEXITY: '900', GRAPHQL_RATE_LIMIT: '0', GRAPHQL_MAX_CONCURRENT: '3' });
+    expect([config.graphqlMaxDepth, config.graphqlMaxComplexity, config.graphqlRateLimit, config.graphqlMaxConcurrent]).toEqual([7, 900, 0, 3]);
+    expect(configError({ GRAPHQL_MAX_CONCURRENT: '0' }).message).toContain('GRAPHQL_MAX_CONCURRENT');
   });
 });
 
@@ -124,6 +143,13 @@ describe('loadConfig rejects invalid variables with a ConfigError naming the var
     ['WEBHOOK_RETRY_SCHEDULE', { WEBHOOK_RETRY_SCHEDULE: '1.5' }],
     ['EXPIRY_WARNING_DAYS', { EXPIRY_WARNING_DAYS: '14;7' }],
     ['TRUST_PROXY', { TRUST_PROXY: 'maybe' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '-1' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '1.5' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '10.0.0.0/33' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '10.0.0.1,' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '10.0.0.1,proxy.internal' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '10.0.0.1,2' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '300.1.2.3' }],
     ['KEYWARDEN_BOOTSTRAP', { KEYWARDEN_BOOTSTRAP: 'sometimes' }],
     ['WEBHOOK_ALLOW_PRIVATE_NETWORKS', { WEBHOOK_ALLOW_PRIVATE_NETWORKS: '2' }],
     ['WEBHOOK_TIMEOUT_MS', { WEBHOOK_TIMEOUT_MS: '50' }],
