@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type Redis from 'ioredis';
-import { loadConfig, resolveEncryptionKey, type Config } from './config';
+import { loadConfig, refusePlainHttpInProduction, resolveEncryptionKey, type Config } from './config';
 import { openDatabase, type Database } from './infra/db';
 import { createLogger, logger, setLogger } from './infra/logger';
 import { createRedis, probeRedis } from './infra/redis';
@@ -50,15 +50,16 @@ async function bootstrapIfEmpty(db: Database, out: NodeJS.WritableStream = proce
 export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): Promise<Running> {
   const config = loadConfig(env);
   setLogger(createLogger(config.logLevel));
-  // Bad certificate files stop start-up before anything connects.
+  // Plain HTTP to the network in production, or bad certificate files, stop start-up before anything connects.
+  if (role !== 'worker') refusePlainHttpInProduction(config, env);
   if (config.tls && role !== 'worker') readTlsFiles(config.tls);
-  await probeRedis(config.redisUrl);
+  await probeRedis(config.redis);
   // Webhook secrets are encrypted with it (API) and decrypted to sign (workers).
   configureWebhooks({ encryptionKey: resolveEncryptionKey(config), allowPrivateNetworks: config.webhookAllowPrivateNetworks });
   configureUpstreams({ allowPrivateNetworks: config.upstreamAllowPrivateNetworks });
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const closers: Closer[] = [];
-  const redis: Redis = createRedis(config.redisUrl);
+  const redis: Redis = createRedis(config.redis);
   closers.push(() => void redis.disconnect());
   const state: ProcessState = { draining: false };
   const stop = async () => {
@@ -107,9 +108,9 @@ async function startApi(config: Config, db: Database, redis: Redis, state: Proce
   // (require, not import(): under tsx's CommonJS hook a dynamic import() goes to the ESM loader.)
   const { createApp } = require('./server') as typeof import('./server');
   const { createQueueDashboard } = require('../workers/dashboard') as typeof import('../workers/dashboard');
-  const dashboard = createQueueDashboard({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, ...config.adminQueues });
+  const dashboard = createQueueDashboard({ redisUrl: config.redisUrl, redis: config.redis, redisPrefix: config.redisPrefix, ...config.adminQueues });
   closers.push(() => dashboard.close());
-  const subscriber = createRedis(config.redisUrl, { maxRetriesPerRequest: null });
+  const subscriber = createRedis(config.redis, { maxRetriesPerRequest: null, purpose: 'subscriber' });
   subscriber.on('error', (err) => logger.error({ err: err.message }, 'redis subscriber error'));
   const app = createApp({
     db,
@@ -194,6 +195,7 @@ async function startWorkerRole(config: Config, db: Database, redis: Redis, role:
     prefix: config.redisPrefix,
     settings: {
       redisUrl: config.redisUrl,
+      redis: config.redis,
       databaseUrl: config.databaseUrl,
       retrySchedule: config.webhookRetrySchedule,
       timeoutMs: config.webhookTimeoutMs,

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { isLoopbackHost } from './infra/ip';
-import { bool, int, intList, type Role, roleMap, trustProxy, url } from './infra/config-fields';
+import { bool, int, intList, type Role, roleMap, trustProxy, url, hostPorts } from './infra/config-fields';
+import type { RedisTarget } from './infra/redis';
 
 // Every environment variable Keywarden reads, parsed and validated once.
 // A bad value stops start-up with a message naming the variable.
@@ -15,6 +16,9 @@ const envSchema = z.object({
   DATABASE_URL: url('DATABASE_URL', ['postgresql:', 'postgres:']),
   KEYWARDEN_DATA_DIR: z.string().optional().default('./.keywarden'),
   REDIS_URL: url('REDIS_URL', ['redis:', 'rediss:']).transform((v) => v ?? 'redis://127.0.0.1:6379'),
+  REDIS_CLUSTER_NODES: hostPorts('REDIS_CLUSTER_NODES'),
+  REDIS_SENTINELS: hostPorts('REDIS_SENTINELS'),
+  REDIS_SENTINEL_NAME: z.string().optional(),
   KEYWARDEN_REDIS_PREFIX: z
     .string()
     .optional()
@@ -140,6 +144,8 @@ export type Config = {
   databaseUrl: string | undefined;
   dataDir: string;
   redisUrl: string;
+  /** Where Redis is: REDIS_URL, or a Cluster (REDIS_CLUSTER_NODES), or Sentinels (REDIS_SENTINELS + REDIS_SENTINEL_NAME). */
+  redis: RedisTarget;
   redisPrefix: string;
   encryptionKey: Buffer | undefined;
   bootstrap: boolean;
@@ -207,17 +213,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
-  let encryptionKey: Buffer | undefined;
-  if (e.KEYWARDEN_ENCRYPTION_KEY) {
-    encryptionKey = Buffer.from(e.KEYWARDEN_ENCRYPTION_KEY, 'base64');
-    if (encryptionKey.length !== 32) {
-      throw new ConfigError('invalid configuration:\n  KEYWARDEN_ENCRYPTION_KEY must be 32 bytes encoded as base64');
-    }
-  } else if (e.NODE_ENV === 'production') {
-    throw new ConfigError('invalid configuration:\n  KEYWARDEN_ENCRYPTION_KEY is required when NODE_ENV=production');
-  }
+  const encryptionKey = encryptionKeyOf(e.KEYWARDEN_ENCRYPTION_KEY, e.NODE_ENV);
   const tls = tlsFiles(e.TLS_CERT_FILE, e.TLS_KEY_FILE);
-  refusePlainHttpInProduction(e.NODE_ENV, e.HOST, tls !== undefined, env.TRUST_PROXY);
+  const redis = redisTarget(e.REDIS_URL, env.REDIS_URL, e.REDIS_CLUSTER_NODES, e.REDIS_SENTINELS, e.REDIS_SENTINEL_NAME);
   return {
     nodeEnv: e.NODE_ENV,
     port: e.PORT,
@@ -225,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(e.KEYWARDEN_DATA_DIR),
     redisUrl: e.REDIS_URL,
+    redis,
     redisPrefix: e.KEYWARDEN_REDIS_PREFIX,
     encryptionKey,
     bootstrap: e.KEYWARDEN_BOOTSTRAP,
@@ -261,6 +260,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
+/** KEYWARDEN_ENCRYPTION_KEY: 32 bytes as base64; required in production. */
+function encryptionKeyOf(raw: string | undefined, nodeEnv: string): Buffer | undefined {
+  if (!raw) {
+    if (nodeEnv === 'production') throw new ConfigError('invalid configuration:\n  KEYWARDEN_ENCRYPTION_KEY is required when NODE_ENV=production');
+    return undefined;
+  }
+  const key = Buffer.from(raw, 'base64');
+  if (key.length !== 32) throw new ConfigError('invalid configuration:\n  KEYWARDEN_ENCRYPTION_KEY must be 32 bytes encoded as base64');
+  return key;
+}
+
+/** One way to reach Redis: a URL, a Cluster's seed nodes, or Sentinels with the master's name. */
+function redisTarget(url: string, urlSet: string | undefined, cluster: RedisHosts, sentinels: RedisHosts, sentinelName: string | undefined): RedisTarget {
+  const name = sentinelName?.trim() || undefined;
+  const explicitUrl = urlSet?.trim() ? url : undefined;
+  if (cluster && sentinels) throw new ConfigError('invalid configuration:\n  REDIS_CLUSTER_NODES and REDIS_SENTINELS: set one of them, not both');
+  if (sentinels && !name) throw new ConfigError('invalid configuration:\n  REDIS_SENTINEL_NAME must name the master when REDIS_SENTINELS is set');
+  if (name && !sentinels) throw new ConfigError('invalid configuration:\n  REDIS_SENTINELS must list the Sentinels (host:port,...) when REDIS_SENTINEL_NAME is set');
+  if (cluster) return { kind: 'cluster', nodes: cluster, url: explicitUrl };
+  if (sentinels && name) return { kind: 'sentinel', sentinels, name, url: explicitUrl };
+  return { kind: 'url', url };
+}
+
+type RedisHosts = { host: string; port: number }[] | undefined;
+
 /** Both TLS variables or neither; the files themselves are read (and checked) by the listener at start-up. */
 function tlsFiles(cert: string | undefined, key: string | undefined): Config['tls'] {
   const c = cert?.trim() || undefined;
@@ -271,15 +295,16 @@ function tlsFiles(cert: string | undefined, key: string | undefined): Config['tl
 }
 
 /**
- * In production, plain HTTP on an address other machines reach would send master keys in clear:
- * refused unless Keywarden serves TLS itself or sits behind a (TLS-terminating) proxy.
+ * In production, an API on plain HTTP at an address other machines reach would take master keys in
+ * clear: refused unless Keywarden serves TLS itself or sits behind a (TLS-terminating) proxy.
+ * Checked where the API starts (a worker-only process serves no keys, only health and metrics).
  */
-function refusePlainHttpInProduction(nodeEnv: string, host: string, tls: boolean, trustProxyRaw: string | undefined): void {
-  if (nodeEnv !== 'production' || tls || isLoopbackHost(host)) return;
-  const proxy = (trustProxyRaw ?? '').trim().toLowerCase();
+export function refusePlainHttpInProduction(config: Pick<Config, 'nodeEnv' | 'host' | 'tls'>, env: NodeJS.ProcessEnv = process.env): void {
+  if (config.nodeEnv !== 'production' || config.tls || isLoopbackHost(config.host)) return;
+  const proxy = (env.TRUST_PROXY ?? '').trim().toLowerCase();
   if (proxy !== '' && !['false', '0', 'no', 'off'].includes(proxy)) return;
   throw new ConfigError(
-    `invalid configuration:\n  HOST=${host} with NODE_ENV=production would serve plain HTTP to the network: set TLS_CERT_FILE and TLS_KEY_FILE, or TRUST_PROXY when a TLS-terminating proxy is in front`,
+    `invalid configuration:\n  HOST=${config.host} with NODE_ENV=production would serve plain HTTP to the network: set TLS_CERT_FILE and TLS_KEY_FILE, or TRUST_PROXY when a TLS-terminating proxy is in front`,
   );
 }
 

@@ -7,6 +7,7 @@ import { authenticate, type KeyLookup } from '../src/keys/authenticate';
 import { sendJson } from '../src/infra/http';
 import { logger } from '../src/infra/logger';
 import { parseSecret } from '../src/keys/secret';
+import type { RedisTarget } from '../src/infra/redis';
 import { openQueues, queueConnection } from './queues';
 
 // The installation's queue dashboard (bull-board) under /admin/queues. Its queues are shared by
@@ -28,6 +29,8 @@ export interface QueueDashboard {
 
 export interface QueueDashboardOptions {
   redisUrl: string;
+  /** REDIS_CLUSTER_NODES / REDIS_SENTINELS: where the queues live when not at redisUrl. */
+  redis?: RedisTarget;
   redisPrefix: string;
   /** ADMIN_QUEUES_TOKEN: the installation's credential; unset, the dashboard is closed. */
   token?: string;
@@ -71,7 +74,7 @@ async function refusal(credential: string | null, token: Buffer | null, keys: Ke
 }
 
 export function createQueueDashboard(opts: QueueDashboardOptions): QueueDashboard {
-  const connection = queueConnection(opts.redisUrl, 'dashboard');
+  const connection = queueConnection(opts.redis ?? opts.redisUrl, 'dashboard');
   const queues = openQueues(connection, opts.redisPrefix);
   const adapter = new ExpressAdapter().setBasePath(DASHBOARD_PATH);
   const readOnlyMode = opts.writable !== true;

@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import type { Database } from '../src/infra/db';
+import type { RedisTarget } from '../src/infra/redis';
 import { logger } from '../src/infra/logger';
 import { keyChanges } from '../src/keys/events';
 import { publishLive, type RelayedEvent } from '../src/events/live';
@@ -22,6 +23,8 @@ export interface Workers {
 
 export interface WorkerSettings {
   redisUrl: string;
+  /** REDIS_CLUSTER_NODES / REDIS_SENTINELS when set (else redisUrl). */
+  redis?: RedisTarget;
   /** Unset on the embedded store: the relay then follows this process's own writes. */
   databaseUrl?: string;
   retrySchedule: readonly number[];
@@ -50,7 +53,7 @@ export interface WorkerSettings {
 export async function startWorkers(deps: { db: Database; redis: Redis; prefix: string; settings: WorkerSettings }): Promise<Workers> {
   const { db, redis, prefix, settings } = deps;
   const lockMs = settings.lockSeconds * 1000;
-  const connection = queueConnection(settings.redisUrl, 'queue');
+  const connection = queueConnection(settings.redis ?? settings.redisUrl, 'queue');
   const queues = openQueues(connection, prefix);
   const enqueue = enqueueInto(queues.deliveries, { batchSize: DELIVERY_BATCH, backoffMs: settings.jobBackoffMs });
   const publishRelayed = (events: RelayedEvent[]) => publishLive(redis, prefix, events).catch((err) => logger.warn({ err: (err as Error).message }, 'could not publish live updates'));
@@ -61,8 +64,8 @@ export async function startWorkers(deps: { db: Database; redis: Redis; prefix: s
   };
   if (settings.publishKeyChanges) keyChanges.on('changed', publish);
 
-  const deliveryConnection = queueConnection(settings.redisUrl, 'deliveries');
-  const scanConnection = queueConnection(settings.redisUrl, 'scans');
+  const deliveryConnection = queueConnection(settings.redis ?? settings.redisUrl, 'deliveries');
+  const scanConnection = queueConnection(settings.redis ?? settings.redisUrl, 'scans');
   const deliveries = startDeliveryWorker({
     db,
     connection: deliveryConnection,

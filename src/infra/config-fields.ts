@@ -105,3 +105,23 @@ export const roleMap = z
     }
     return map;
   });
+
+/** `host:port,...` (IPv6 as [addr]:port), or undefined when unset. */
+export const hostPorts = (name: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return undefined;
+      const out: { host: string; port: number }[] = [];
+      for (const part of v.split(',').map((p) => p.trim())) {
+        const m = part.match(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/);
+        const port = m ? Number(m[2]) : 0;
+        if (!m || port < 1 || port > 65535) {
+          ctx.addIssue({ code: 'custom', message: `${name} must be a comma-separated list of host:port, got "${part}"` });
+          return z.NEVER;
+        }
+        out.push({ host: m[1].replace(/^\[(.*)\]$/, '$1'), port });
+      }
+      return out;
+    });

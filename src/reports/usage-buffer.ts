@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import { logger } from '../infra/logger';
-import { isRedisDown } from '../infra/redis';
+import { commandBatch, isRedisDown } from '../infra/redis';
 import { accessLogKey, lastUsedKey, usageCountriesKey, usageDirtyKey, usageHourKey } from '../infra/redis-keys';
 
 // Usage on the hot path without a Redis command per request: verifications are tallied in
@@ -98,7 +98,7 @@ export class UsageBuffer {
     this.lastUsed = new Map();
     this.access = new Map();
     this.countries = new Set();
-    const p = this.redis.pipeline();
+    const p = commandBatch(this.redis);
     for (const t of tallies.values()) {
       const k = usageHourKey(this.prefix, t.keyId, t.hour);
       p.hincrby(k, 'requests', t.requests);

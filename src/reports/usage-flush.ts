@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import type { Database, Tx } from '../infra/db';
 import { clock } from '../infra/clock';
+import { commandBatch } from '../infra/redis';
 import { lastUsedKey, usageCountriesKey, usageDirtyKey, usageHourKey } from '../infra/redis-keys';
 import { recordSecurityEvent } from '../audit/security';
 
@@ -53,7 +54,7 @@ async function flushTallies(db: Database, redis: Redis, prefix: string, batch: n
   for (;;) {
     const members = (await redis.spop(usageDirtyKey(prefix), batch)) as string[];
     if (!members.length) break;
-    const p = redis.pipeline();
+    const p = commandBatch(redis);
     for (const m of members) {
       const [keyId, hour] = m.split('|');
       p.eval(TAKE_HASH, 1, usageHourKey(prefix, keyId, Number(hour)));

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config';
+import { ConfigError, loadConfig, refusePlainHttpInProduction } from '../../src/config';
 
 /** The ConfigError loadConfig throws for `env` (fails the test when it throws nothing or something else). */
 function configError(env: NodeJS.ProcessEnv): ConfigError {
@@ -198,6 +198,20 @@ describe('loadConfig rejects invalid variables with a ConfigError naming the var
 
 describe('TLS_CERT_FILE / TLS_KEY_FILE and the production refusal of plain HTTP', () => {
   const production = () => ({ NODE_ENV: 'production', KEYWARDEN_ENCRYPTION_KEY: key32() });
+  /** The API's start-up checks: the configuration, then the plain-HTTP refusal. */
+  const apiConfig = (env: NodeJS.ProcessEnv) => {
+    const config = loadConfig(env);
+    refusePlainHttpInProduction(config, env);
+    return config;
+  };
+  const apiConfigError = (env: NodeJS.ProcessEnv): Error => {
+    try {
+      apiConfig(env);
+    } catch (e) {
+      if (e instanceof ConfigError) return e;
+    }
+    throw new Error('expected a ConfigError');
+  };
 
   test('both files are read as absolute paths; neither means plain HTTP', () => {
     expect(loadConfig({}).tls).toBeUndefined();
@@ -212,29 +226,29 @@ describe('TLS_CERT_FILE / TLS_KEY_FILE and the production refusal of plain HTTP'
   });
 
   test.each(['0.0.0.0', '::', '10.1.2.3', 'keywarden.example.com'])('HOST=%s in production without TLS or TRUST_PROXY is refused, naming both', (host) => {
-    const err = configError({ ...production(), HOST: host });
+    const err = apiConfigError({ ...production(), HOST: host });
     expect(err.message).toContain(`HOST=${host}`);
     expect(err.message).toContain('TLS_CERT_FILE');
     expect(err.message).toContain('TRUST_PROXY');
   });
 
   test.each(['127.0.0.1', '127.0.0.2', '::1', '[::1]', 'localhost'])('a loopback HOST=%s is allowed on plain HTTP in production', (host) => {
-    expect(loadConfig({ ...production(), HOST: host }).host).toBe(host);
+    expect(apiConfig({ ...production(), HOST: host }).host).toBe(host);
   });
 
   test.each<[string, NodeJS.ProcessEnv]>([
     ['TLS', { TLS_CERT_FILE: '/c.pem', TLS_KEY_FILE: '/k.pem' }],
     ['TRUST_PROXY=true', { TRUST_PROXY: 'true' }],
   ])('with %s a non-loopback HOST starts in production', (_label, env) => {
-    expect(loadConfig({ ...production(), HOST: '0.0.0.0', ...env }).host).toBe('0.0.0.0');
+    expect(apiConfig({ ...production(), HOST: '0.0.0.0', ...env }).host).toBe('0.0.0.0');
   });
 
   test('TRUST_PROXY=false does not count as a proxy', () => {
-    expect(configError({ ...production(), HOST: '0.0.0.0', TRUST_PROXY: 'false' }).message).toContain('HOST=0.0.0.0');
+    expect(apiConfigError({ ...production(), HOST: '0.0.0.0', TRUST_PROXY: 'false' }).message).toContain('HOST=0.0.0.0');
   });
 
   test('outside production a non-loopback HOST may serve plain HTTP', () => {
-    expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(apiConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
   });
 });
 
@@ -248,5 +262,48 @@ describe('SHUTDOWN_DRAIN_SECONDS', () => {
 
   test.each(['-1', '301', 'soon'])('%s is refused, naming the variable', (v) => {
     expect(configError({ SHUTDOWN_DRAIN_SECONDS: v }).message).toContain('SHUTDOWN_DRAIN_SECONDS');
+  });
+});
+
+describe('REDIS_CLUSTER_NODES and REDIS_SENTINELS / REDIS_SENTINEL_NAME', () => {
+  test('REDIS_URL alone is one node', () => {
+    expect(loadConfig({}).redis).toEqual({ kind: 'url', url: 'redis://127.0.0.1:6379' });
+  });
+
+  test('cluster seed nodes, IPv6 in brackets; an explicit REDIS_URL lends its password', () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'redis-a:7000, 10.0.0.2:7001,[::1]:7002' }).redis).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: 'redis-a', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
+      url: undefined,
+    });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:1', REDIS_URL: 'redis://:pw@x:6379' }).redis).toMatchObject({ kind: 'cluster', url: 'redis://:pw@x:6379' });
+  });
+
+  test('sentinels with the master name', () => {
+    expect(loadConfig({ REDIS_SENTINELS: 's1:26379,s2:26379', REDIS_SENTINEL_NAME: 'mymaster' }).redis).toEqual({
+      kind: 'sentinel',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26379 },
+      ],
+      name: 'mymaster',
+      url: undefined,
+    });
+  });
+
+  test.each<[string, NodeJS.ProcessEnv]>([
+    ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: 'redis-a' }],
+    ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: 'a:7000,,b:7001' }],
+    ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: 'a:70000' }],
+    ['REDIS_SENTINELS', { REDIS_SENTINELS: 's1', REDIS_SENTINEL_NAME: 'm' }],
+    ['REDIS_SENTINEL_NAME', { REDIS_SENTINELS: 's1:26379' }],
+    ['REDIS_SENTINELS', { REDIS_SENTINEL_NAME: 'm' }],
+    ['REDIS_CLUSTER_NODES and REDIS_SENTINELS', { REDIS_CLUSTER_NODES: 'a:1', REDIS_SENTINELS: 's:2', REDIS_SENTINEL_NAME: 'm' }],
+  ])('%s is named: %j', (variable, env) => {
+    expect(configError(env).message).toContain(variable);
   });
 });
