@@ -25,6 +25,7 @@ export type VerifyCode =
   | 'CONDITION_FAILED'
   | 'RATE_LIMITED'
   | 'QUOTA_EXCEEDED'
+  | 'CREDITS_EXHAUSTED'
   | 'BANDWIDTH_EXCEEDED';
 
 /** What the decision reads of a resolved key. */

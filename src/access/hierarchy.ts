@@ -77,6 +77,9 @@ export function findEscalations(child: KeySettings, ancestors: readonly KeySetti
     if (permissionRank(child.permission) > permissionRank(p.permission)) {
       add('input.permission', `${child.permission} is above the parent's ${p.permission}`);
     }
+    if (p.identityId !== null && child.identityId !== p.identityId) {
+      add('input.identityId', `must be the parent's identity ${p.identityId}: its shared limits cannot be left`);
+    }
     if (p.expiresAt !== null && (child.expiresAt === null || child.expiresAt > p.expiresAt)) {
       add('input.expiresAt', `must not be later than the parent's expiry ${p.expiresAt.toISOString()}`);
     }

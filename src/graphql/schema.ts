@@ -3,6 +3,7 @@ import { builder } from './builder';
 import './enums';
 import './agent';
 import './key';
+import './identity';
 import './viewer';
 import './audit';
 import './security';

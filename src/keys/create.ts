@@ -13,6 +13,7 @@ import { badInput, forbidden } from '../infra/errors';
 import { normalizeName } from '../infra/validation';
 import { assertHostnamesResolve } from './allowlist';
 import { assertWithinAncestors } from './hierarchy';
+import { identityIdInAccount } from './identity-link';
 import { keyCreated } from './key-events';
 import { KEY_PRESETS, isHighPrivilege, rotationDueAt, type KeyPreset } from './presets';
 import { resolveScope, scopeCreateData, scopeInputOf } from './scope';
@@ -34,6 +35,7 @@ export interface IssuedKey {
 interface KeyPlan {
   name: string;
   permission: Permission;
+  identityId: string | null;
   scope: ScopeInput;
   expiresAt: Date | null;
   restrictions: Partial<KeyRestrictions> & Pick<KeyRestrictions, 'rateLimits'>;
@@ -76,7 +78,9 @@ function planKey(input: CreateKeyInput, now: Date, chain?: readonly StoredKey[])
   }
   const restrictions = { ...given, rateLimits: given.rateLimits ?? preset.rateLimits };
   if (preset.requiresIpAllowlist && !restrictions.ipAllowlist?.length) throw badInput('input.ipAllowlist', `is required for ${input.type} keys`);
-  return { name, permission, scope, expiresAt, restrictions };
+  // A derived key stays under its parent's identity unless the input names one.
+  const identityId = input.identityId !== undefined ? input.identityId : (chain?.[0].identityId ?? null);
+  return { name, permission, identityId, scope, expiresAt, restrictions };
 }
 
 /** What the plan allows, as the hierarchy compares it with the ancestors. */
@@ -84,6 +88,7 @@ function plannedSettings(plan: KeyPlan, scope: ScopeSettings): KeySettings {
   const r = plan.restrictions;
   return {
     permission: plan.permission,
+    identityId: plan.identityId,
     expiresAt: plan.expiresAt,
     scope,
     ipAllowlist: r.ipAllowlist ?? [],
@@ -112,6 +117,7 @@ async function insertKey(tx: Tx, actor: Actor, { input, plan, scope, parent, sec
     ...storedSecret(secret),
     type: input.type,
     permission: plan.permission,
+    ...(plan.identityId ? { identity: { connect: { id: plan.identityId } } } : {}),
     ...scopeCreateData(scope),
     expiresAt: plan.expiresAt,
     rotationDueAt: rotationDueAt({ type: input.type, permission: plan.permission, rotationPeriodDays: plan.restrictions.rotationPeriodDays, from: now }),
@@ -153,6 +159,7 @@ async function recordCreation(tx: Tx, actor: Actor, created: StoredKey, parent: 
 export async function createKeyInTx(tx: Tx, actor: Actor, input: CreateKeyInput, chain?: readonly StoredKey[]): Promise<IssuedKey> {
   const now = clock.now();
   const plan = planKey(input, now, chain);
+  plan.identityId = await identityIdInAccount(tx, actor.accountId, plan.identityId);
   const scope = await resolveScope(tx, actor.accountId, plan.scope);
   if (chain) await assertWithinAncestors(tx, plannedSettings(plan, scope), chain);
   const secret = generateSecret(KEY_PRESETS[input.type].env);

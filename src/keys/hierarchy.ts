@@ -13,6 +13,7 @@ import { findStoredKeys, type StoredKey } from './stored';
 export function keySettingsOf(k: StoredKey, scope: ScopeSettings): KeySettings {
   return {
     permission: k.permission,
+    identityId: k.identityId,
     expiresAt: k.expiresAt,
     scope,
     ipAllowlist: k.ipAllowlist,

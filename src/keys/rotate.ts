@@ -41,6 +41,7 @@ async function insertSuccessor(tx: Tx, old: StoredKey, secret: string, now: Date
     type: old.type,
     master: old.master,
     permission: old.permission,
+    identityId: old.identityId,
     scopeKind: old.scopeKind,
     scopeAgentId: old.scopeAgentId,
     scopeGroupId: old.scopeGroupId,

@@ -32,6 +32,8 @@ export interface KeyRestrictionsInput {
   condition?: string | null;
   rotationPeriodDays?: number | null;
   metadata?: unknown;
+  /** The identity the key belongs to (null: none). */
+  identityId?: string | null;
 }
 
 export interface CreateKeyInput extends KeyRestrictionsInput {

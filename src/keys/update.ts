@@ -11,6 +11,7 @@ import { assertUsable, loadAdministeredKey } from './administered';
 import { assertHostnamesResolve } from './allowlist';
 import { announceKeyChanges } from './events';
 import { assertWithinAncestors, keySettingsOf, loadChain, reportingEscalations } from './hierarchy';
+import { identityIdInAccount } from './identity-link';
 import { keyUpdated } from './key-events';
 import { KEY_PRESETS, rotationDueAt } from './presets';
 import { loadScopeMembers, resolveScope, scopeSettingsOf, scopeUpdateData } from './scope';
@@ -25,7 +26,7 @@ import { keySettingsView } from './view';
 export interface KeyUpdate {
   input: UpdateKeyInput;
   /** The columns the input names, normalized (a field left out is left as it is). */
-  changes: Partial<KeyRestrictions> & { name?: string; expiresAt?: Date | null };
+  changes: Partial<KeyRestrictions> & { name?: string; expiresAt?: Date | null; identityId?: string | null };
   scope?: ScopeInput;
 }
 
@@ -65,6 +66,7 @@ export async function updateKeyInTx(tx: Tx, actor: Actor, id: string, update: Ke
   assertUsable(before, 'change it');
   assertChangeable(before, update);
   const permission = input.permission ?? before.permission;
+  if (input.identityId !== undefined) changes.identityId = await identityIdInAccount(tx, actor.accountId, input.identityId);
   const newScope = scope && (await resolveScope(tx, actor.accountId, scope));
   if (before.ancestorIds.length > 0) {
     const ancestors = (await loadChain(tx, before)).slice(1);
@@ -74,6 +76,7 @@ export async function updateKeyInTx(tx: Tx, actor: Actor, id: string, update: Ke
   const after = await updateStoredKey(tx, before.id, {
     name: changes.name,
     expiresAt: changes.expiresAt,
+    ...(changes.identityId !== undefined ? { identity: changes.identityId ? { connect: { id: changes.identityId } } : { disconnect: true } } : {}),
     ...restrictionData(changes),
     ...newRotationDue(before, input, permission),
     ...(input.permission ? { permission: input.permission } : {}),

@@ -9,6 +9,7 @@ export function keySettingsView(k: StoredKey) {
     type: k.type,
     master: k.master,
     permission: k.permission,
+    identityId: k.identityId,
     scope: {
       kind: k.scopeKind,
       agentId: k.scopeAgentId,

@@ -45,8 +45,13 @@ interface VerifyResult {
   permission: Permission | null;
   scope: { kind: string; agentId: string | null; workflowIds: string[] } | null;
   expiresAt: string | null;
-  ratelimits: { window: string; limit: number; remaining: number; reset: number }[];
+  ratelimits: { owner: 'KEY' | 'IDENTITY'; window: string; limit: number; remaining: number; reset: number }[];
+  /** The key's quota or its identity's, whichever has fewer units left. */
   quota: { limit: number; remaining: number; reset: number } | null;
+  identity: { id: string; externalId: string; metadata: Readonly<Record<string, unknown>> | null } | null;
+  /** The key's own metadata. */
+  metadata: Readonly<Record<string, unknown>> | null;
+  credits: { remaining: number } | null;
 }
 
 export interface VerifyOutcome {
@@ -129,7 +134,8 @@ async function enrich(deps: VerifyDeps, key: ResolvedKey, input: VerifyInput): P
 
 function count(deps: VerifyDeps, key: ResolvedKey, input: VerifyInput, nowMs: number): Promise<LimitResult> {
   const { rateLimits, quota, bandwidth } = key.limits;
-  return deps.limiter.check({ keyId: key.id, rateLimits, quota, bandwidth, cost: input.cost, bytes: input.bytes, nowMs });
+  const identity = key.identity;
+  return deps.limiter.check({ accountId: key.accountId, keyId: key.id, rateLimits, quota, bandwidth, identity, credits: key.credits, cost: input.cost, bytes: input.bytes, nowMs });
 }
 
 function record(deps: VerifyDeps, key: ResolvedKey, input: VerifyInput, country: string | null, code: VerifyCode, nowMs: number): void {
@@ -160,12 +166,28 @@ function answer(key: ResolvedKey, code: VerifyCode, limits: LimitResult | null):
       scope: { kind: key.scopeKind, agentId: key.scopeAgentId, workflowIds: key.scopeWorkflowIds },
       expiresAt: key.expiresAt ? key.expiresAt.toISOString() : null,
       ratelimits: limits?.ratelimits ?? [],
-      quota: limits?.quota ?? null,
+      quota: tighterQuota(limits),
+      identity: key.identity && { id: key.identity.id, externalId: key.identity.externalId, metadata: key.identity.metadata },
+      metadata: key.metadata,
+      credits: creditsLeft(key, limits),
     },
     retryAfterMs: limits?.retryAfterMs ?? 0,
     key,
     limits,
   };
+}
+
+function tighterQuota(limits: LimitResult | null): VerifyResult['quota'] {
+  const own = limits?.quota ?? null;
+  const shared = limits?.identityQuota ?? null;
+  if (!own || !shared) return own ?? shared;
+  return shared.remaining < own.remaining ? shared : own;
+}
+
+/** What the limits script saw; a request denied before the limits shows the budget as set. */
+function creditsLeft(key: ResolvedKey, limits: LimitResult | null): VerifyResult['credits'] {
+  if (!key.credits) return null;
+  return { remaining: limits?.credits ? limits.credits.remaining : key.credits.budget };
 }
 
 const NOT_FOUND: VerifyResult = Object.freeze({
@@ -178,6 +200,9 @@ const NOT_FOUND: VerifyResult = Object.freeze({
   expiresAt: null,
   ratelimits: [],
   quota: null,
+  identity: null,
+  metadata: null,
+  credits: null,
 }) as VerifyResult;
 
 // Callers come back from the same addresses: remember their countries (the data never changes
