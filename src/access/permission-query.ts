@@ -58,10 +58,10 @@ class Parser {
   }
 
   private expression(depth: number): PermissionQuery {
-    return this.joined('or', depth, () => this.joined('and', depth, () => this.operand(depth)));
+    return this.joined('or', () => this.joined('and', () => this.operand(depth)));
   }
 
-  private joined(kind: 'and' | 'or', depth: number, next: () => PermissionQuery): PermissionQuery {
+  private joined(kind: 'and' | 'or', next: () => PermissionQuery): PermissionQuery {
     const items = [next()];
     while (this.tokens[this.i]?.kind === kind) {
       this.i++;
