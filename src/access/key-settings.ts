@@ -40,6 +40,8 @@ export interface KeySettings extends KeyLimits {
   permission: Permission;
   /** A key under an identity keeps its descendants under it: their use counts against its limits. */
   identityId: string | null;
+  /** Permission strings held: the key's own plus its roles'. */
+  permissions: readonly string[];
   expiresAt: Date | null;
   scope: ScopeSettings;
   ipAllowlist: readonly string[];

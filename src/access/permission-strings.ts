@@ -60,14 +60,19 @@ export function intersectPermissions(a: readonly string[], b: readonly string[])
   const out = new Set<string>();
   for (const s of a) if (b.some((h) => covers(h, s))) out.add(s);
   for (const s of b) if (a.some((h) => covers(h, s))) out.add(s);
-  // A string covered by another one kept is redundant.
-  return [...out].filter((s) => ![...out].some((o) => o !== s && covers(o, s))).sort();
+  return withoutRedundant([...out]);
+}
+
+/** Sorted, without duplicates and without strings another one covers ("billing.read" beside "billing.*"). */
+function withoutRedundant(list: readonly string[]): string[] {
+  const unique = [...new Set(list)];
+  return unique.filter((s) => !unique.some((o) => o !== s && covers(o, s))).sort();
 }
 
 /** A key's effective strings: each link's own plus its roles' (`chain[0]` the key), intersected up the chain. */
 export function effectivePermissions(chain: readonly (readonly string[])[]): string[] {
   if (chain.length === 0) return [];
-  let acc = [...new Set(chain[0])].sort();
+  let acc = withoutRedundant(chain[0]);
   for (let i = 1; i < chain.length && acc.length > 0; i++) acc = intersectPermissions(acc, chain[i]);
   return acc;
 }

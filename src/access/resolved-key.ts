@@ -60,6 +60,8 @@ export interface ResolvedKey {
   /** The narrowest limits along the chain; counted per key. */
   limits: KeyLimits;
   identity: ResolvedIdentity | null;
+  /** Effective permission strings: each link's own plus its roles', intersected along the chain. */
+  permissions: readonly string[];
   /** The key's lifetime budget as set or last refilled, and its epoch (what is spent lives in Redis). */
   credits: { budget: number; epoch: number } | null;
   /** A link restricts countries or has a condition: the request's country must be looked up. */

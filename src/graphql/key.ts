@@ -176,6 +176,8 @@ const restrictionFields = (t: Parameters<Parameters<typeof builder.inputType>[1]
   condition: t.string({ description: 'CEL expression over request attributes' }),
   rotationPeriodDays: t.int(),
   metadata: t.field({ type: 'JSON' }),
+  permissions: t.stringList({ description: 'Permission strings of the key itself ("billing.invoices.read", "billing.*").' }),
+  roles: t.idList({ description: 'Roles the key holds (replaces the list on update).' }),
   identityId: t.id({ description: "The identity the key joins (derived keys: the parent's by default); null on update leaves it." }),
 });
 

@@ -4,6 +4,7 @@ import './enums';
 import './agent';
 import './key';
 import './identity';
+import './role';
 import './viewer';
 import './audit';
 import './security';

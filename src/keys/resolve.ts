@@ -5,7 +5,8 @@ import { parseAllowlistEntry, type IpRange } from '../access/ip';
 import { lowestPermission } from '../access/permission';
 import type { ResolvedIdentity, ResolvedKey, ResolvedLink } from '../access/resolved-key';
 import { loadScopeMembers, scopeRuleOf, type ScopeMembers } from './scope';
-import { findStoredKey, findStoredKeys, parseKeyColumn, type StoredKey } from './stored';
+import { findStoredKey, findStoredKeys, heldPermissions, parseKeyColumn, type StoredKey } from './stored';
+import { effectivePermissions } from '../access/permission-strings';
 
 export type { ResolvedKey } from '../access/resolved-key';
 
@@ -97,6 +98,8 @@ async function resolveChain(db: Tx, key: StoredKey): Promise<ResolvedKey> {
     metadata: key.metadata,
     limits: narrowestLimits(present),
     identity: await resolveIdentity(db, key),
+    // A missing ancestor grants nothing.
+    permissions: orNone(effectivePermissions(chainKeys.map((k) => (k ? heldPermissions(k) : [])))),
     credits: key.creditsRemaining === null ? null : { budget: key.creditsRemaining, epoch: key.creditsEpoch },
     needsCountry: chain.some((l) => l.allowedCountries.length > 0 || !!l.condition),
     hostnames: orNone([...new Set(chain.flatMap((l) => l.ipHosts))]),

@@ -42,6 +42,8 @@ async function insertSuccessor(tx: Tx, old: StoredKey, secret: string, now: Date
     master: old.master,
     permission: old.permission,
     identityId: old.identityId,
+    permissions: old.permissions,
+    roles: { connect: old.roles.map((r) => ({ id: r.id })) },
     scopeKind: old.scopeKind,
     scopeAgentId: old.scopeAgentId,
     scopeGroupId: old.scopeGroupId,

@@ -34,6 +34,10 @@ export interface KeyRestrictionsInput {
   metadata?: unknown;
   /** The identity the key belongs to (null: none). */
   identityId?: string | null;
+  /** Permission strings of the key itself. */
+  permissions?: string[] | null;
+  /** Ids of the roles the key holds. */
+  roles?: string[] | null;
 }
 
 export interface CreateKeyInput extends KeyRestrictionsInput {

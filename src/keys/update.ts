@@ -3,6 +3,7 @@ import type { Database, Tx } from '../infra/db';
 import { appendAudit } from '../audit/chain';
 import type { Actor } from '../access/admin';
 import { validateCondition } from '../access/condition';
+import { normalizePermissionStrings } from '../access/permission-strings';
 import { emitEvent } from '../events/outbox';
 import { clock } from '../infra/clock';
 import { badInput } from '../infra/errors';
@@ -11,7 +12,7 @@ import { assertUsable, loadAdministeredKey } from './administered';
 import { assertHostnamesResolve } from './allowlist';
 import { announceKeyChanges } from './events';
 import { assertWithinAncestors, keySettingsOf, loadChain, reportingEscalations } from './hierarchy';
-import { identityIdInAccount } from './identity-link';
+import { identityIdInAccount, rolesInAccount } from './identity-link';
 import { keyUpdated } from './key-events';
 import { KEY_PRESETS, rotationDueAt } from './presets';
 import { loadScopeMembers, resolveScope, scopeSettingsOf, scopeUpdateData } from './scope';
@@ -26,7 +27,7 @@ import { keySettingsView } from './view';
 export interface KeyUpdate {
   input: UpdateKeyInput;
   /** The columns the input names, normalized (a field left out is left as it is). */
-  changes: Partial<KeyRestrictions> & { name?: string; expiresAt?: Date | null; identityId?: string | null };
+  changes: Partial<KeyRestrictions> & { name?: string; expiresAt?: Date | null; identityId?: string | null; permissions?: string[] };
   scope?: ScopeInput;
 }
 
@@ -34,6 +35,7 @@ export interface KeyUpdate {
 export function normalizeUpdate(input: UpdateKeyInput): KeyUpdate {
   const changes: KeyUpdate['changes'] = normalizeRestrictions(input, validateCondition);
   if (input.name !== undefined) changes.name = normalizeName('input.name', input.name);
+  if (input.permissions !== undefined) changes.permissions = normalizePermissionStrings('input.permissions', input.permissions ?? []);
   if (input.scope === null) throw badInput('input.scope', 'cannot be null; give ALL_AGENTS to remove the restriction');
   if (input.permission === null) throw badInput('input.permission', 'cannot be null');
   const scope = input.scope ? normalizeScope('input.scope', input.scope) : undefined;
@@ -67,15 +69,18 @@ export async function updateKeyInTx(tx: Tx, actor: Actor, id: string, update: Ke
   assertChangeable(before, update);
   const permission = input.permission ?? before.permission;
   if (input.identityId !== undefined) changes.identityId = await identityIdInAccount(tx, actor.accountId, input.identityId);
+  const roles = input.roles !== undefined ? await rolesInAccount(tx, actor.accountId, input.roles ?? []) : before.roles;
   const newScope = scope && (await resolveScope(tx, actor.accountId, scope));
   if (before.ancestorIds.length > 0) {
     const ancestors = (await loadChain(tx, before)).slice(1);
     const scopeAfter = newScope || scopeSettingsOf(before, await loadScopeMembers(tx, [before]));
-    await assertWithinAncestors(tx, keySettingsOf({ ...before, ...changes, permission }, scopeAfter), ancestors);
+    await assertWithinAncestors(tx, keySettingsOf({ ...before, ...changes, roles, permission }, scopeAfter), ancestors);
   }
   const after = await updateStoredKey(tx, before.id, {
     name: changes.name,
     expiresAt: changes.expiresAt,
+    permissions: changes.permissions,
+    ...(input.roles !== undefined ? { roles: { set: roles.map((r) => ({ id: r.id })) } } : {}),
     ...(changes.identityId !== undefined ? { identity: changes.identityId ? { connect: { id: changes.identityId } } : { disconnect: true } } : {}),
     ...restrictionData(changes),
     ...newRotationDue(before, input, permission),

@@ -10,6 +10,8 @@ export function keySettingsView(k: StoredKey) {
     master: k.master,
     permission: k.permission,
     identityId: k.identityId,
+    permissions: k.permissions,
+    roleIds: k.roles.map((r) => r.id),
     scope: {
       kind: k.scopeKind,
       agentId: k.scopeAgentId,

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PERMISSION_ORDER } from '../access/permission';
 import { parseIp } from '../access/ip';
+import { PermissionQueryError, parsePermissionQuery, type PermissionQuery } from '../access/permission-query';
+import { LRUCache } from 'lru-cache';
 import type { Permission } from '../generated/prisma/enums';
 import { verifyKey, type VerifyDeps, type VerifyInput } from './verify';
 import { clientIp, HttpError, sendJson } from '../infra/http';
@@ -68,6 +70,27 @@ export function parseJsonObject(raw: Buffer): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
+// Callers send the same few queries over and over: each distinct string is parsed once (a
+// malformed one too, so a repeated bad query costs no parse either).
+const permissionQueries = new LRUCache<string, PermissionQuery | { malformed: string }>({ max: 1_000 });
+
+/** "permissions" of verify (and the faces that take it): 400 naming the query when it is malformed. */
+export function cachedPermissionQuery(value: unknown): PermissionQuery {
+  if (typeof value !== 'string') throw bad('permissions: must be a string, a query such as "billing.read AND (agents.run OR agents.*)"');
+  let q = permissionQueries.get(value);
+  if (!q) {
+    try {
+      q = parsePermissionQuery(value);
+    } catch (err) {
+      if (!(err instanceof PermissionQueryError)) throw err;
+      q = { malformed: err.message };
+    }
+    permissionQueries.set(value, q);
+  }
+  if ('malformed' in q) throw bad(`permissions: the query ${JSON.stringify(value.length > 200 ? `${value.slice(0, 200)}…` : value)} is malformed: it ${q.malformed}`);
+  return q;
+}
+
 function parseVerifyBody(raw: Buffer, callerIp: string | undefined): VerifyInput {
   const b = parseJsonObject(raw);
   if (typeof b.key !== 'string' || b.key.length === 0) throw bad('key: required, the API key to verify');
@@ -85,7 +108,8 @@ function parseVerifyBody(raw: Buffer, callerIp: string | undefined): VerifyInput
   const agentId = optionalId(b, 'agentId');
   const workflowId = optionalId(b, 'workflowId');
   if (agentId && workflowId) throw bad('give agentId or workflowId, not both');
-  return { key: b.key, agentId, workflowId, permission, ip, cost: nonNegative(b, 'cost', 1), bytes: nonNegative(b, 'bytes', 0) };
+  const permissionQuery = b.permissions === undefined || b.permissions === null ? undefined : cachedPermissionQuery(b.permissions);
+  return { key: b.key, agentId, workflowId, permission, permissionQuery, ip, cost: nonNegative(b, 'cost', 1), bytes: nonNegative(b, 'bytes', 0) };
 }
 
 export function retryAfterSeconds(ms: number): string {

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Permission } from '../generated/prisma/enums';
 import { decide, type VerifyCode, type VerifyRequest } from '../access/decide';
+import type { PermissionQuery } from '../access/permission-query';
 import type { TargetDirectory } from '../agents/targets';
 import type { VerificationDetectors } from '../audit/detectors';
 import { clock } from '../infra/clock';
@@ -28,6 +29,8 @@ export interface VerifyInput {
   agentId?: string;
   workflowId?: string;
   permission: Permission;
+  /** Parsed from verify's "permissions" (malformed queries never get here). */
+  permissionQuery?: PermissionQuery;
   ip?: string;
   cost: number;
   bytes: number;
@@ -51,6 +54,8 @@ interface VerifyResult {
   identity: { id: string; externalId: string; metadata: Readonly<Record<string, unknown>> | null } | null;
   /** The key's own metadata. */
   metadata: Readonly<Record<string, unknown>> | null;
+  /** Effective permission strings. */
+  permissions: readonly string[];
   credits: { remaining: number } | null;
 }
 
@@ -119,6 +124,7 @@ async function enrich(deps: VerifyDeps, key: ResolvedKey, input: VerifyInput): P
   if (key.hostnames.length > 0 && key.hostnames.some((h) => hostnames.addresses(h) === null)) await hostnames.prefetch(key.hostnames);
   return {
     permission: input.permission,
+    permissionQuery: input.permissionQuery,
     ip: input.ip,
     agentId: input.agentId?.toLowerCase(),
     workflowId: input.workflowId?.toLowerCase(),
@@ -169,6 +175,7 @@ function answer(key: ResolvedKey, code: VerifyCode, limits: LimitResult | null):
       quota: tighterQuota(limits),
       identity: key.identity && { id: key.identity.id, externalId: key.identity.externalId, metadata: key.identity.metadata },
       metadata: key.metadata,
+      permissions: key.permissions,
       credits: creditsLeft(key, limits),
     },
     retryAfterMs: limits?.retryAfterMs ?? 0,
@@ -202,6 +209,7 @@ const NOT_FOUND: VerifyResult = Object.freeze({
   quota: null,
   identity: null,
   metadata: null,
+  permissions: [],
   credits: null,
 }) as VerifyResult;
 
