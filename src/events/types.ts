@@ -3,7 +3,7 @@ import { badInput } from '../infra/errors';
 // Event types subscribers can receive (listed in the README's "Webhooks and workers") and the
 // patterns an endpoint subscribes with: "*", a prefix such as "key.*", or an exact type. Pure: no I/O.
 
-export const EVENT_TYPES = ['key.created', 'key.updated', 'key.rotated', 'key.revoked', 'key.expiring', 'key.expired', 'key.rotation_due', 'key.leaked', 'security.alert', 'webhook.test'] as const;
+export const EVENT_TYPES = ['key.created', 'key.updated', 'key.rotated', 'key.revoked', 'key.expiring', 'key.expired', 'key.rotation_due', 'key.leaked', 'key.credits_low', 'security.alert', 'webhook.test'] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -21,6 +21,7 @@ import { builder } from './builder';
 import { actorOf, type GraphQLContext } from './context';
 import { ExpirationEnum, KeyStatusEnum, KeyTypeEnum, PeriodEnum, PermissionEnum, RateWindowEnum, ScopeKindEnum, WeekdayEnum } from './enums';
 import { AgentGroupRef, AgentRef, WorkflowRef } from './agent';
+import { CreditsInput } from './credits-input';
 
 export const RateLimit = builder.objectRef<RateLimitSetting>('RateLimit').implement({
   fields: (t) => ({ window: t.expose('window', { type: RateWindowEnum }), limit: t.exposeInt('limit') }),
@@ -178,6 +179,7 @@ const restrictionFields = (t: Parameters<Parameters<typeof builder.inputType>[1]
   metadata: t.field({ type: 'JSON' }),
   permissions: t.stringList({ description: 'Permission strings of the key itself ("billing.invoices.read", "billing.*").' }),
   roles: t.idList({ description: 'Roles the key holds (replaces the list on update).' }),
+  credits: t.field({ type: CreditsInput, description: 'A lifetime budget spent by `cost`; setting it starts the count again. null removes it.' }),
   identityId: t.id({ description: "The identity the key joins (derived keys: the parent's by default); null on update leaves it." }),
 });
 

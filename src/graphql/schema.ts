@@ -5,6 +5,7 @@ import './agent';
 import './key';
 import './identity';
 import './role';
+import './credits';
 import './viewer';
 import './audit';
 import './security';

@@ -14,6 +14,7 @@ import { badInput, forbidden } from '../infra/errors';
 import { normalizeName } from '../infra/validation';
 import { assertHostnamesResolve } from './allowlist';
 import { assertWithinAncestors } from './hierarchy';
+import { creditsData } from './credits';
 import { identityIdInAccount, rolesInAccount } from './identity-link';
 import { keyCreated } from './key-events';
 import { KEY_PRESETS, isHighPrivilege, rotationDueAt, type KeyPreset } from './presets';
@@ -127,6 +128,7 @@ async function insertKey(tx: Tx, actor: Actor, { input, plan, scope, parent, sec
     type: input.type,
     permission: plan.permission,
     ...(plan.identityId ? { identity: { connect: { id: plan.identityId } } } : {}),
+    ...creditsData(input.credits, now, 0),
     permissions: plan.permissions,
     roles: { connect: plan.roleIds.map((id) => ({ id })) },
     ...scopeCreateData(scope),

@@ -8,6 +8,7 @@ import { badInput } from '../infra/errors';
 import { toJsonObject, type JsonObject } from '../infra/json';
 import { isUuid, isValidTimeZone } from '../infra/validation';
 import { EXPIRATION_DAYS, KEY_PRESETS, addDays, type Expiration } from './presets';
+import type { CreditsInput } from './credits';
 import type { KeyRestrictions } from './stored';
 
 // Validation and normalization of the settings a key is created or updated with, into the typed
@@ -38,6 +39,8 @@ export interface KeyRestrictionsInput {
   permissions?: string[] | null;
   /** Ids of the roles the key holds. */
   roles?: string[] | null;
+  /** A lifetime budget spent by `cost`, and its refill schedule. */
+  credits?: CreditsInput | null;
 }
 
 export interface CreateKeyInput extends KeyRestrictionsInput {

@@ -12,6 +12,7 @@ import { assertUsable, loadAdministeredKey } from './administered';
 import { assertHostnamesResolve } from './allowlist';
 import { announceKeyChanges } from './events';
 import { assertWithinAncestors, keySettingsOf, loadChain, reportingEscalations } from './hierarchy';
+import { creditsData } from './credits';
 import { identityIdInAccount, rolesInAccount } from './identity-link';
 import { keyUpdated } from './key-events';
 import { KEY_PRESETS, rotationDueAt } from './presets';
@@ -80,6 +81,7 @@ export async function updateKeyInTx(tx: Tx, actor: Actor, id: string, update: Ke
     name: changes.name,
     expiresAt: changes.expiresAt,
     permissions: changes.permissions,
+    ...creditsData(input.credits, clock.now(), before.creditsEpoch + 1),
     ...(input.roles !== undefined ? { roles: { set: roles.map((r) => ({ id: r.id })) } } : {}),
     ...(changes.identityId !== undefined ? { identity: changes.identityId ? { connect: { id: changes.identityId } } : { disconnect: true } } : {}),
     ...restrictionData(changes),

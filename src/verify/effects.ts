@@ -3,6 +3,7 @@ import type { Database } from '../infra/db';
 import { recordSecurityEvent } from '../audit/security';
 import { clock } from '../infra/clock';
 import { logger } from '../infra/logger';
+import { emitOnce } from '../events/outbox';
 import { announceKeyChanges } from '../keys/events';
 import type { ResolvedKey } from '../keys/resolve';
 
@@ -23,6 +24,28 @@ export class UseRecorder {
     const self = key.chain[0];
     if (self.status === 'ROTATING') this.once(`rot:${key.id}:${ip}`, () => this.rotatedKeyUsed(key, ip));
     if (key.type === 'EMERGENCY') this.once(`emg:${key.id}:${ip}`, () => this.emergencyKeyUsed(key, ip));
+  }
+
+  /**
+   * The verification that took a key's credits below 10% of its budget (exactly one per budget,
+   * across instances: the limits script counts) sends key.credits_low; its dedupe key makes a
+   * repeat a no-op.
+   */
+  onCreditsLow(key: ResolvedKey, remaining: number): void {
+    const credits = key.credits;
+    if (!credits) return;
+    this.once(`low:${key.id}:${credits.epoch}`, () =>
+      this.db.prisma.$transaction((tx) =>
+        emitOnce(tx, [
+          {
+            accountId: key.accountId,
+            type: 'key.credits_low',
+            data: { keyId: key.id, remaining, budget: credits.budget, identityId: key.identity?.id ?? null },
+            dedupeKey: `key.credits_low:${key.id}:${credits.epoch}`,
+          },
+        ]),
+      ),
+    );
   }
 
   private once(tag: string, work: () => Promise<unknown>): void {

@@ -81,7 +81,7 @@ export interface VerifyDeps {
   hostnames: Pick<HostnameResolver, 'addresses' | 'prefetch'>;
   limiter: Pick<Limiter, 'check'>;
   usage: Pick<UsageBuffer, 'record'>;
-  uses: Pick<UseRecorder, 'onValid'>;
+  uses: Pick<UseRecorder, 'onValid' | 'onCreditsLow'>;
   detectors: Pick<VerificationDetectors, 'onDenied'>;
 }
 
@@ -107,6 +107,7 @@ async function verification(deps: VerifyDeps, input: VerifyInput): Promise<Verif
   const limits = decided === 'VALID' ? await count(deps, key, input, nowMs) : null;
   const code = limits ? limits.code : decided;
   record(deps, key, input, request.country ?? null, code, nowMs);
+  if (limits?.credits?.crossedLow) deps.uses.onCreditsLow(key, limits.credits.remaining);
   return answer(key, code, limits);
 }
 
