@@ -237,17 +237,18 @@ export function benchPrefix(label: string): string {
 }
 
 /** A `keywarden api` child process on a fresh port; `master` is the printed first-start key. */
-export async function startApi(dbUrl: string, label: string): Promise<{ port: number; master: string; pid: number; gql: (query: string) => Promise<any>; stop(): Promise<void> }> {
+export async function startApi(dbUrl: string, label: string, env: Record<string, string> = {}): Promise<{ port: number; master: string; pid: number; gql: (query: string) => Promise<any>; stop(): Promise<void> }> {
   const port = await freePort();
   // e.g. BENCH_API_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the API processes.
   const nodeArgs = process.env.BENCH_API_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const prefix = benchPrefix(label);
   const api = await startProcess(
     [...KEYWARDEN_NODE_ARGS, ...nodeArgs, 'bin/keywarden.js', 'api'],
-    { DATABASE_URL: dbUrl, PORT: String(port), KEYWARDEN_REDIS_PREFIX: prefix, LOG_LEVEL: 'info', KEYWARDEN_BOOTSTRAP: 'true' },
+    { DATABASE_URL: dbUrl, PORT: String(port), KEYWARDEN_REDIS_PREFIX: prefix, LOG_LEVEL: 'info', KEYWARDEN_BOOTSTRAP: 'true', UPSTREAM_ALLOW_PRIVATE_NETWORKS: 'true', ...env },
     /Keywarden API listening/,
   );
-  const master = /^(ak_root_\w+)$/m.exec(api.output())![1];
+  // A second API on the same database prints no master key (the first one bootstrapped it).
+  const master = /^(ak_root_\w+)$/m.exec(api.output())?.[1] ?? '';
   const gql = async (query: string) => {
     const res = await fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${master}` }, body: JSON.stringify({ query }) });
     const json = (await res.json()) as any;

@@ -5,6 +5,7 @@ import { table } from './lib';
 import { benchMemory } from './memory';
 import { benchScan } from './scan';
 import { benchVerify } from './verify';
+import { benchVerifyLeased } from './verify-leased';
 import { benchWebhooks } from './webhooks';
 
 // `npm run bench`: every benchmark, against real PostgreSQL and Redis on this machine, each
@@ -14,6 +15,10 @@ import { benchWebhooks } from './webhooks';
 
 const SUITES: Record<string, { title: string; run: () => Promise<{ rows: (string | number)[][] }> }> = {
   verify: { title: 'Verify (POST /v1/keys/verify, cached key, two rate windows + quota)', run: () => benchVerify({ duration: Number(process.env.BENCH_DURATION ?? 10) }) },
+  leased: {
+    title: 'Verify, RATE_LIMIT_MODE exact and leased (cached key, two rate windows, no quota)',
+    run: () => benchVerifyLeased({ duration: Number(process.env.BENCH_DURATION ?? 10) }),
+  },
   gateway: { title: 'Gateway (POST through /v1/agents/:id/* against the same upstream directly and through bare proxies)', run: () => benchGateway({ duration: Number(process.env.BENCH_DURATION ?? 10) }) },
   webhooks: {
     title: 'Webhook deliveries (keywarden worker against a bare signed-POST loop)',

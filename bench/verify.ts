@@ -12,7 +12,7 @@ import { freePort, freshDatabase, load, loadGenerator, runMain, startApi, startP
  * that process's named connections (commands a Lua script runs inside Redis show as "lua" and are
  * not counted; neither is anything other processes on the same Redis send).
  */
-async function commandsSentBy(redis: Redis, pid: number, work: () => Promise<unknown>): Promise<number> {
+export async function commandsSentBy(redis: Redis, pid: number, work: () => Promise<unknown>): Promise<number> {
   const list = await redis.client('LIST');
   const addrs = new Set(
     String(list)

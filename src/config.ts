@@ -1,7 +1,9 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
+import { isLoopbackHost } from './infra/ip';
 
 // Every environment variable Keywarden reads, parsed and validated once.
 // A bad value stops start-up with a message naming the variable.
@@ -18,6 +20,27 @@ const bool = (name: string, fallback: boolean) =>
       ctx.addIssue({ code: 'custom', message: `${name} must be true or false, got "${v}"` });
       return z.NEVER;
     });
+
+/** TRUST_PROXY: a boolean, a number of proxy hops, or proxy addresses/CIDR ranges (see README). */
+const trustProxy = z
+  .string()
+  .optional()
+  .transform((v, ctx): boolean | number | string[] => {
+    if (v === undefined || v.trim() === '') return false;
+    const s = v.trim().toLowerCase();
+    if (['true', 'yes', 'on'].includes(s)) return true;
+    if (['false', 'no', 'off'].includes(s)) return false;
+    if (/^\d{1,3}$/.test(s)) return Number(s);
+    const entries = v.split(',').map((p) => p.trim());
+    try {
+      if (entries.some((p) => p === '' || /^\d+$/.test(p))) throw new Error('empty or bare number');
+      proxyaddr.compile(entries);
+      return entries;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `TRUST_PROXY must be true, false, a number of proxy hops, or comma-separated proxy addresses/CIDR ranges, got "${v}"` });
+      return z.NEVER;
+    }
+  });
 
 const intList = (name: string, fallback: string) =>
   z
@@ -79,19 +102,22 @@ const envSchema = z.object({
   KEYWARDEN_ENCRYPTION_KEY: z.string().optional(),
   KEYWARDEN_BOOTSTRAP: bool('KEYWARDEN_BOOTSTRAP', true),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool('WEBHOOK_ALLOW_PRIVATE_NETWORKS', false),
+  UPSTREAM_ALLOW_PRIVATE_NETWORKS: bool('UPSTREAM_ALLOW_PRIVATE_NETWORKS', false),
   WEBHOOK_RETRY_SCHEDULE: intList('WEBHOOK_RETRY_SCHEDULE', '5,300,1800,7200,18000,36000,36000'),
   WEBHOOK_TIMEOUT_MS: int('WEBHOOK_TIMEOUT_MS', 15000, 100, 600000),
   EXPIRY_WARNING_DAYS: intList('EXPIRY_WARNING_DAYS', '14,7,1'),
   SCAN_INTERVAL_SECONDS: int('SCAN_INTERVAL_SECONDS', 300, 1, 86400),
   WEBHOOK_CONCURRENCY: int('WEBHOOK_CONCURRENCY', 50, 1, 1000),
   JOB_LOCK_SECONDS: int('JOB_LOCK_SECONDS', 30, 1, 3600),
-  TRUST_PROXY: bool('TRUST_PROXY', false),
+  TRUST_PROXY: trustProxy,
+  RATE_LIMIT_MODE: z.enum(['exact', 'leased'], { message: 'RATE_LIMIT_MODE must be exact or leased' }).optional().default('exact'),
   RATE_LIMIT_FAILURE_MODE: z.enum(['open', 'closed'], { message: 'RATE_LIMIT_FAILURE_MODE must be open or closed' }).optional().default('open'),
   BRUTE_FORCE_MAX_FAILURES: int('BRUTE_FORCE_MAX_FAILURES', 20, 1, 1_000_000),
   BRUTE_FORCE_WINDOW_SECONDS: int('BRUTE_FORCE_WINDOW_SECONDS', 60, 1, 86_400),
   BRUTE_FORCE_BLOCK_SECONDS: int('BRUTE_FORCE_BLOCK_SECONDS', 300, 1, 86_400),
   METRICS_TOKEN: z.string().optional(),
   METRICS_PORT: int('METRICS_PORT', 0, 0, 65535),
+  EXT_AUTHZ_PORT: int('EXT_AUTHZ_PORT', 0, 0, 65535),
   ALERT_WINDOW_SECONDS: int('ALERT_WINDOW_SECONDS', 60, 1, 86_400),
   RATE_LIMIT_VIOLATION_THRESHOLD: int('RATE_LIMIT_VIOLATION_THRESHOLD', 10, 1, 1_000_000),
   FAILED_AUTH_BURST_THRESHOLD: int('FAILED_AUTH_BURST_THRESHOLD', 10, 1, 1_000_000),
@@ -100,7 +126,15 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
   GRAPHQL_MAX_DEPTH: int('GRAPHQL_MAX_DEPTH', 12, 1, 100),
   GRAPHQL_MAX_COMPLEXITY: int('GRAPHQL_MAX_COMPLEXITY', 5000, 1, 1000000),
+  GRAPHQL_INTROSPECTION: z.string().optional(),
+  GRAPHQL_RATE_LIMIT: int('GRAPHQL_RATE_LIMIT', 600, 0, 1_000_000),
+  GRAPHQL_MAX_CONCURRENT: int('GRAPHQL_MAX_CONCURRENT', 8, 1, 10_000),
   BULK_OPERATION_THRESHOLD: int('BULK_OPERATION_THRESHOLD', 10, 1, 1_000_000),
+  SUBSCRIPTIONS_PER_KEY: int('SUBSCRIPTIONS_PER_KEY', 10, 1, 10_000),
+  // -1: unset (5 s in production, 0 elsewhere).
+  SHUTDOWN_DRAIN_SECONDS: int('SHUTDOWN_DRAIN_SECONDS', -1, 0, 300),
+  TLS_CERT_FILE: z.string().optional(),
+  TLS_KEY_FILE: z.string().optional(),
 });
 
 export type Config = {
@@ -114,6 +148,8 @@ export type Config = {
   encryptionKey: Buffer | undefined;
   bootstrap: boolean;
   webhookAllowPrivateNetworks: boolean;
+  /** Agents' and workflows' upstreamUrl may point at loopback/private ranges (link-local and metadata never). */
+  upstreamAllowPrivateNetworks: boolean;
   webhookRetrySchedule: number[];
   webhookTimeoutMs: number;
   expiryWarningDays: number[];
@@ -122,23 +158,46 @@ export type Config = {
   webhookConcurrency: number;
   /** How long a job stays claimed by a worker that stopped answering before another worker takes it over. */
   jobLockSeconds: number;
-  trustProxy: boolean;
+  /** false, true (every hop), a number of proxy hops, or proxy addresses/CIDR ranges. */
+  trustProxy: boolean | number | string[];
   rateLimitFailureMode: 'open' | 'closed';
+  rateLimitMode: 'exact' | 'leased';
   bruteForce: { maxFailures: number; windowMs: number; blockMs: number };
   /** GET /metrics needs "Authorization: Bearer <token>"; unset: loopback clients only. */
   metricsToken: string | undefined;
   /** Worker-only processes serve GET /metrics on this port when set (0: not at all). */
   metricsPort: number;
+  /** EXT_AUTHZ_PORT: Envoy ext_authz over gRPC; 0 = off. */
+  extAuthzPort: number;
   detectors: { windowMs: number; rateLimitThreshold: number; failedAuthThreshold: number };
   usageAnomaly: { factor: number; minRequests: number };
   logLevel: string;
   graphqlMaxDepth: number;
   graphqlMaxComplexity: number;
+  /** GraphiQL and schema introspection served (default: not in production). */
+  graphqlIntrospection: boolean;
+  /** Admin API requests per minute per calling key (0: unlimited). */
+  graphqlRateLimit: number;
+  /** Admin API requests executing at once per process; more wait in line. */
+  graphqlMaxConcurrent: number;
   /** A bulk mutation that changes more keys than this raises a BULK_OPERATION security event. */
   bulkOperationThreshold: number;
+  /** GraphQL subscriptions one key may hold open on one API instance. */
+  subscriptionsPerKey: number;
+  /** TLS_CERT_FILE/TLS_KEY_FILE (absolute paths): HTTPS and HTTP/2 on PORT; unset: plain HTTP. */
+  tls: { certFile: string; keyFile: string } | undefined;
+  /** After SIGTERM, how long /readyz answers 503 while requests are still served, before the listener closes. */
+  shutdownDrainMs: number;
 };
 
 export class ConfigError extends Error {}
+
+/** GRAPHQL_INTROSPECTION: on by default, off by default when NODE_ENV=production. */
+function introspection(raw: string | undefined, nodeEnv: string): boolean {
+  const parsed = bool('GRAPHQL_INTROSPECTION', nodeEnv !== 'production').safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`invalid configuration:\n  GRAPHQL_INTROSPECTION: must be true or false, got "${raw}"`);
+  return parsed.data;
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
@@ -156,6 +215,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } else if (e.NODE_ENV === 'production') {
     throw new ConfigError('invalid configuration:\n  KEYWARDEN_ENCRYPTION_KEY is required when NODE_ENV=production');
   }
+  const tls = tlsFiles(e.TLS_CERT_FILE, e.TLS_KEY_FILE);
+  refusePlainHttpInProduction(e.NODE_ENV, e.HOST, tls !== undefined, env.TRUST_PROXY);
   return {
     nodeEnv: e.NODE_ENV,
     port: e.PORT,
@@ -167,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     encryptionKey,
     bootstrap: e.KEYWARDEN_BOOTSTRAP,
     webhookAllowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+    upstreamAllowPrivateNetworks: e.UPSTREAM_ALLOW_PRIVATE_NETWORKS,
     webhookRetrySchedule: e.WEBHOOK_RETRY_SCHEDULE,
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
     expiryWarningDays: e.EXPIRY_WARNING_DAYS,
@@ -175,16 +237,46 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobLockSeconds: e.JOB_LOCK_SECONDS,
     trustProxy: e.TRUST_PROXY,
     rateLimitFailureMode: e.RATE_LIMIT_FAILURE_MODE,
+    rateLimitMode: e.RATE_LIMIT_MODE,
     bruteForce: { maxFailures: e.BRUTE_FORCE_MAX_FAILURES, windowMs: e.BRUTE_FORCE_WINDOW_SECONDS * 1000, blockMs: e.BRUTE_FORCE_BLOCK_SECONDS * 1000 },
     metricsToken: e.METRICS_TOKEN || undefined,
     metricsPort: e.METRICS_PORT,
+    extAuthzPort: e.EXT_AUTHZ_PORT,
     detectors: { windowMs: e.ALERT_WINDOW_SECONDS * 1000, rateLimitThreshold: e.RATE_LIMIT_VIOLATION_THRESHOLD, failedAuthThreshold: e.FAILED_AUTH_BURST_THRESHOLD },
     usageAnomaly: { factor: e.USAGE_ANOMALY_FACTOR, minRequests: e.USAGE_ANOMALY_MIN_REQUESTS },
     logLevel: e.LOG_LEVEL,
     graphqlMaxDepth: e.GRAPHQL_MAX_DEPTH,
     graphqlMaxComplexity: e.GRAPHQL_MAX_COMPLEXITY,
+    graphqlIntrospection: introspection(e.GRAPHQL_INTROSPECTION, e.NODE_ENV),
+    graphqlRateLimit: e.GRAPHQL_RATE_LIMIT,
+    graphqlMaxConcurrent: e.GRAPHQL_MAX_CONCURRENT,
     bulkOperationThreshold: e.BULK_OPERATION_THRESHOLD,
+    subscriptionsPerKey: e.SUBSCRIPTIONS_PER_KEY,
+    tls,
+    shutdownDrainMs: (e.SHUTDOWN_DRAIN_SECONDS >= 0 ? e.SHUTDOWN_DRAIN_SECONDS : e.NODE_ENV === 'production' ? 5 : 0) * 1000,
   };
+}
+
+/** Both TLS variables or neither; the files themselves are read (and checked) by the listener at start-up. */
+function tlsFiles(cert: string | undefined, key: string | undefined): Config['tls'] {
+  const c = cert?.trim() || undefined;
+  const k = key?.trim() || undefined;
+  if (!c && !k) return undefined;
+  if (!c || !k) throw new ConfigError(`invalid configuration:\n  ${c ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE'} must be set too when ${c ? 'TLS_CERT_FILE' : 'TLS_KEY_FILE'} is (both PEM files, or neither)`);
+  return { certFile: path.resolve(c), keyFile: path.resolve(k) };
+}
+
+/**
+ * In production, plain HTTP on an address other machines reach would send master keys in clear:
+ * refused unless Keywarden serves TLS itself or sits behind a (TLS-terminating) proxy.
+ */
+function refusePlainHttpInProduction(nodeEnv: string, host: string, tls: boolean, trustProxyRaw: string | undefined): void {
+  if (nodeEnv !== 'production' || tls || isLoopbackHost(host)) return;
+  const proxy = (trustProxyRaw ?? '').trim().toLowerCase();
+  if (proxy !== '' && !['false', '0', 'no', 'off'].includes(proxy)) return;
+  throw new ConfigError(
+    `invalid configuration:\n  HOST=${host} with NODE_ENV=production would serve plain HTTP to the network: set TLS_CERT_FILE and TLS_KEY_FILE, or TRUST_PROXY when a TLS-terminating proxy is in front`,
+  );
 }
 
 /**

@@ -2,6 +2,8 @@ import { Command, Option } from 'commander';
 import { ConfigError, loadConfig } from './config';
 import { EmbeddedStoreBusyError, openDatabase } from './infra/db';
 import { KeywardenError } from './infra/errors';
+import { type MigrationState, migrationStatus } from './infra/migrate';
+import { TlsFilesError } from './infra/listener';
 import { createLogger, setLogger } from './infra/logger';
 import { PACKAGE_VERSION } from './infra/paths';
 import { RedisUnavailableError } from './infra/redis';
@@ -12,7 +14,7 @@ import { start, type Role } from './app';
 // CLI entry: start | api | worker | bootstrap | scan.
 
 function die(err: unknown): never {
-  if (err instanceof ConfigError || err instanceof RedisUnavailableError || err instanceof EmbeddedStoreBusyError || err instanceof KeywardenError) {
+  if (err instanceof ConfigError || err instanceof TlsFilesError || err instanceof RedisUnavailableError || err instanceof EmbeddedStoreBusyError || err instanceof KeywardenError) {
     process.stderr.write(`keywarden: ${err.message}\n`);
   } else {
     process.stderr.write(`keywarden: ${(err as Error)?.stack ?? String(err)}\n`);
@@ -27,7 +29,7 @@ async function run(role: Role): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`keywarden: ${signal} received, shutting down\n`);
-    const force = setTimeout(() => process.exit(1), 30_000);
+    const force = setTimeout(() => process.exit(1), 30_000 + running.config.shutdownDrainMs);
     force.unref();
     running.stop().then(
       () => process.exit(0),
@@ -36,6 +38,8 @@ async function run(role: Role): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // SIGHUP re-reads TLS_CERT_FILE/TLS_KEY_FILE (they are also re-read when they change).
+  process.on('SIGHUP', () => running.reloadTls());
 }
 
 /** `scan`: exit 0 clean, 1 keys found (and reported, with --report), 2 bad usage or a failure. */
@@ -92,6 +96,31 @@ async function scanCommand(paths: string[], opts: { report?: string; progress?: 
   process.exit(1);
 }
 
+/** `migrate`: applies pending migrations; `--status` lists them and exits 1 when any is pending or changed. */
+async function migrateCommand(statusOnly: boolean): Promise<void> {
+  const config = loadConfig();
+  setLogger(createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel));
+  const open = (migrate: boolean) => openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, migrate });
+  const db = await open(false);
+  let states: MigrationState[];
+  try {
+    states = await migrationStatus((text, params) => db.sql({ name: '', text }, params ?? []));
+  } finally {
+    await db.close();
+  }
+  const pending = states.filter((m) => m.state === 'pending');
+  const changed = states.filter((m) => m.state === 'changed');
+  if (statusOnly) {
+    for (const m of states) process.stdout.write(`${m.state.padEnd(8)} ${m.name}\n`);
+    process.stdout.write(`${db.location}: ${states.length - pending.length} applied, ${pending.length} pending${changed.length ? `, ${changed.length} changed after they were applied` : ''}\n`);
+    process.exit(pending.length + changed.length > 0 ? 1 : 0);
+  }
+  if (pending.length > 0 || changed.length > 0) await (await open(true)).close();
+  for (const m of pending) process.stdout.write(`applied  ${m.name}\n`);
+  process.stdout.write(`${db.location}: up to date (${states.length} migrations)\n`);
+  process.exit(0);
+}
+
 export function buildCli(): Command {
   const program = new Command('keywarden').description('API key manager for AI agents and workflows').version(PACKAGE_VERSION).showHelpAfterError();
   program
@@ -129,6 +158,11 @@ export function buildCli(): Command {
         die(err);
       }
     });
+  program
+    .command('migrate')
+    .description('apply pending database migrations (start-up applies them too); --status lists them and exits 1 when any is pending')
+    .addOption(new Option('--status', 'list applied and pending migrations; change nothing'))
+    .action((opts: { status?: boolean }) => migrateCommand(opts.status === true).catch(die));
   program
     .command('scan')
     .description('find Keywarden keys in files (prefix + checksum, .gitignore respected); exit 1 when any is found, 2 on bad usage')

@@ -3,18 +3,21 @@ import type Redis from 'ioredis';
 import { TargetDirectory } from './agents/targets';
 import { DEFAULT_DETECTORS, VerificationDetectors, type DetectorOptions } from './audit/detectors';
 import { createDashboardHandler } from './dashboard';
-import { createGraphQLHandler } from './graphql/yoga';
+import { LiveFeed } from './graphql/live-feed';
+import { createGraphQLHandler, type GraphQLOptions } from './graphql/yoga';
 import type { Database } from './infra/db';
 import { sharedHostnameResolver } from './infra/hostnames';
-import { HttpError, sendError, sendJson } from './infra/http';
+import { readiness } from './infra/health';
+import { HttpError, sendError, sendJson, type TrustProxy } from './infra/http';
 import { logger } from './infra/logger';
 import { KeyCache } from './keys/cache';
 import { resolveKeyByDigest } from './keys/resolve';
-import { BruteForceGuard, ConcurrencyLimiter, DEFAULT_BRUTE_FORCE, Limiter, type BruteForceOptions } from './limits';
+import { BruteForceGuard, ConcurrencyLimiter, DEFAULT_BRUTE_FORCE, LeasedLimiter, Limiter, RedisDownError, type BruteForceOptions } from './limits';
 import { serveMetrics } from './metrics-http';
 import { UsageBuffer } from './reports/usage-buffer';
 import { UseRecorder } from './verify/effects';
 import { createGateway, matchGatewayRoute } from './verify/gateway';
+import { createForwardAuth } from './verify/forward';
 import { handleVerify } from './verify/http';
 import { createLeakedHandler, type LeakedRateLimit } from './verify/leaked-http';
 import type { VerifyDeps } from './verify/verify';
@@ -24,10 +27,12 @@ import type { VerifyDeps } from './verify/verify';
 export interface AppDeps {
   db: Database;
   redis: Redis;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   /** KEYWARDEN_REDIS_PREFIX: every Redis key this app writes starts with it. */
   prefix: string;
   failureMode?: 'open' | 'closed';
+  /** exact (default): one Redis round trip per check; leased: blocks of capacity decided locally. */
+  rateLimitMode?: 'exact' | 'leased';
   bruteForce?: BruteForceOptions;
   gateway?: { upstreamTimeoutMs?: number; maxBodyBytes?: number; bufferBodyBytes?: number };
   metricsToken?: string;
@@ -35,18 +40,32 @@ export interface AppDeps {
   cache?: KeyCache;
   /** POST /v1/keys/leaked requests per IP (default 10 per minute). */
   leakedRateLimit?: LeakedRateLimit;
+  /** GRAPHQL_* settings: query limits, introspection, admission. */
+  graphql?: GraphQLOptions;
   /** BULK_OPERATION_THRESHOLD (default 10). */
   bulkOperationThreshold?: number;
+  /** A Redis connection in subscriber mode: GraphQL subscriptions listen on it (none without it). */
+  subscriber?: Redis;
+  /** SUBSCRIPTIONS_PER_KEY (default 10). */
+  subscriptionsPerKey?: number;
+  /** True once the process drains on SIGTERM: /readyz answers 503 while requests are still served. */
+  draining?: () => boolean;
   /** The queue dashboard under /admin/queues (workers/dashboard.ts); it checks the master key itself. */
   queueDashboard?: (req: http.IncomingMessage, res: http.ServerResponse, keys: KeyCache) => void;
 }
 
 export interface App {
+  /** A plain HTTP server around `handle` (with TLS, app.ts serves `handle` through infra/listener instead). */
   server: http.Server;
+  handle: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   cache: KeyCache;
   uses: UseRecorder;
   usage: UsageBuffer;
   graphql: ReturnType<typeof createGraphQLHandler>;
+  live?: LiveFeed;
+  limiter: Limiter;
+  /** What a verification needs (the ext_authz server decides with the same). */
+  verification: VerifyDeps & { trustProxy: TrustProxy };
 }
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
@@ -55,6 +74,7 @@ type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<
 interface Routes {
   verify: Handler;
   leaked: Handler;
+  forward: Handler;
   gateway: ReturnType<typeof createGateway>;
   graphql: App['graphql'];
   dashboard: ReturnType<typeof createDashboardHandler>;
@@ -62,21 +82,46 @@ interface Routes {
 
 export function createApp(deps: AppDeps): App {
   const cache = deps.cache ?? new KeyCache((digest) => resolveKeyByDigest(deps.db.prisma, digest));
-  const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix, bulkOperationThreshold: deps.bulkOperationThreshold });
-  const onLimitsError = (err: Error, operation: string) => logger.error({ err: err.message, operation }, 'Redis failed during a limits check; answering per RATE_LIMIT_FAILURE_MODE');
+  const live = deps.subscriber ? new LiveFeed({ publisher: deps.redis, subscriber: deps.subscriber, prefix: deps.prefix, maxPerKey: deps.subscriptionsPerKey }) : undefined;
+  const graphql = createGraphQLHandler({ db: deps.db, cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix, bulkOperationThreshold: deps.bulkOperationThreshold, options: deps.graphql, live });
+  const onLimitsError = limitsErrorLog();
   const limitOptions = { failureMode: deps.failureMode ?? 'open', onError: onLimitsError };
-  const verification = verificationDeps(deps, cache, new Limiter(deps.redis, deps.prefix, limitOptions));
+  const limiter = deps.rateLimitMode === 'leased' ? new LeasedLimiter(deps.redis, deps.prefix, limitOptions) : new Limiter(deps.redis, deps.prefix, limitOptions);
+  const verification = verificationDeps(deps, cache, limiter);
   const verifyEndpoint = { ...verification, trustProxy: deps.trustProxy };
   const routes: Routes = {
     verify: (req, res) => handleVerify(verifyEndpoint, req, res),
     leaked: createLeakedHandler({ db: deps.db, redis: deps.redis, prefix: deps.prefix, trustProxy: deps.trustProxy, rateLimit: deps.leakedRateLimit }),
+    forward: createForwardAuth(verifyEndpoint),
     gateway: createGateway({ ...verification, trustProxy: deps.trustProxy, slots: new ConcurrencyLimiter(deps.redis, deps.prefix, limitOptions), ...deps.gateway }),
     graphql,
     dashboard: createDashboardHandler(),
   };
-  const server = http.createServer((req, res) => route(deps, routes, cache, req, res));
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => route(deps, routes, cache, req, res);
+  const server = http.createServer(handle);
   server.keepAliveTimeout = 65_000;
-  return { server, cache, uses: verification.uses, usage: verification.usage, graphql };
+  return { server, handle, cache, uses: verification.uses, usage: verification.usage, graphql, limiter, verification: verifyEndpoint, live };
+}
+
+/**
+ * A limits check that failed while Redis is known to be down is part of the outage, which is
+ * logged once (infra/redis). Others (a slow Redis missing the deadline) are logged at most once
+ * every 10 s, with how many there were.
+ */
+function limitsErrorLog(): (err: Error, operation: string) => void {
+  let lastMs = -Infinity;
+  let unlogged = 0;
+  return (err, operation) => {
+    if (err instanceof RedisDownError) return;
+    const now = performance.now();
+    if (now - lastMs < 10_000) {
+      unlogged++;
+      return;
+    }
+    logger.warn({ err: err.message, operation, since: unlogged }, 'Redis failed during a limits check; answering per RATE_LIMIT_FAILURE_MODE');
+    lastMs = now;
+    unlogged = 0;
+  };
 }
 
 /** Everything a verification needs, shared by the verify endpoint and the gateway. */
@@ -107,6 +152,10 @@ function route(deps: AppDeps, routes: Routes, cache: KeyCache, req: http.Incomin
     }
     if (path === '/v1/keys/leaked') {
       routes.leaked(req, res).catch(fail);
+      return;
+    }
+    if (path === '/v1/auth/forward') {
+      routes.forward(req, res).catch(fail);
       return;
     }
     const gatewayRoute = matchGatewayRoute(path);
@@ -142,7 +191,7 @@ function operationalRoute(deps: AppDeps, path: string, req: http.IncomingMessage
     return;
   }
   if (path === '/readyz') {
-    readiness(deps).then((r) => sendJson(res, r.ready ? 200 : 503, r), fail);
+    readiness(deps.db, deps.redis, deps.draining).then((r) => sendJson(res, r.ready ? 200 : 503, r), fail);
     return;
   }
   sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `no route for ${req.method} ${path}` } });
@@ -167,21 +216,4 @@ function failureHandler(req: http.IncomingMessage, res: http.ServerResponse, pat
     logger.error({ err, path }, 'request failed');
     sendError(res, new HttpError(500, 'INTERNAL', 'internal error'));
   };
-}
-
-async function readiness(deps: AppDeps): Promise<{ ready: boolean; database: string; redis: string }> {
-  const [database, redis] = await Promise.all([
-    deps.db.prisma.$queryRawUnsafe('SELECT 1').then(
-      () => 'ok',
-      (e: Error) => `error: ${e.message}`,
-    ),
-    Promise.race([
-      deps.redis.ping().then(
-        () => 'ok',
-        (e: Error) => `error: ${e.message}`,
-      ),
-      new Promise<string>((r) => setTimeout(() => r('error: timeout'), 2000).unref()),
-    ]),
-  ]);
-  return { ready: database === 'ok' && redis === 'ok', database, redis };
 }

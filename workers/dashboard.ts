@@ -11,7 +11,7 @@ import { openQueues, queueConnection } from './queues';
 // page's own asset requests, so Basic auth with the master key as password is accepted as well
 // (the browser asks for it once and repeats it).
 
-export const DASHBOARD_PATH = '/admin/queues';
+const DASHBOARD_PATH = '/admin/queues';
 
 export interface QueueDashboard {
   handle(req: IncomingMessage, res: ServerResponse, keys: KeyLookup): void;

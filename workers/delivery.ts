@@ -2,6 +2,7 @@ import { Semaphore } from 'async-mutex';
 import { DelayedError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Database } from '../src/infra/db';
 import { logger } from '../src/infra/logger';
+import { noteRedisError } from '../src/infra/redis';
 import type { Enqueue } from '../src/events/relay';
 import { attemptDelivery, type AttemptResult, type DeliverySettings } from '../src/webhooks/deliver';
 import { createDeliveryBatches } from '../src/webhooks/batches';
@@ -35,6 +36,35 @@ export interface DeliveryWorkerOptions {
   lockMs: number;
 }
 
+/**
+ * Every attempt of a batch, each on its own: a busy endpoint's delivery goes back to the queue
+ * alone, retries are handed over together, and an attempt that threw (the database was away,
+ * say) goes back alone too, to be retried as its own job. The batch job itself always completes:
+ * run again, it would send its busy deliveries a second time.
+ */
+async function attemptBatch(
+  batch: DeliveryJobData[],
+  attempt: (ref: DeliveryJobData) => Promise<AttemptResult>,
+  endpointSlots: EndpointSlots,
+  enqueue: DeliveryWorkerOptions['enqueue'],
+): Promise<Record<AttemptResult['kind'] | 'thrown', number>> {
+  const settled = await Promise.allSettled(batch.map(attempt));
+  const counts = { skipped: 0, busy: 0, succeeded: 0, retry: 0, failed: 0, thrown: 0 };
+  const handBack = settled.flatMap((s, i) => {
+    if (s.status === 'rejected') {
+      counts.thrown++;
+      logger.warn({ err: (s.reason as Error)?.message ?? String(s.reason), deliveryId: batch[i].deliveryId, attempt: batch[i].attempt }, 'webhook delivery attempt failed; handed back to the queue');
+      return [{ ...batch[i], delayMs: THROWN_DELAY_MS }];
+    }
+    counts[s.value.kind]++;
+    if (s.value.kind === 'retry') return [s.value.next];
+    if (s.value.kind === 'busy') return [{ ...batch[i], delayMs: endpointSlots.busyDelayMs(s.value.endpointId) }];
+    return [];
+  });
+  await enqueue(handBack);
+  return counts;
+}
+
 export function startDeliveryWorker(opts: DeliveryWorkerOptions): Worker<DeliveryQueueData> {
   const endpointSlots = new EndpointSlots(opts.perEndpoint);
   const settings: DeliverySettings = {
@@ -51,7 +81,7 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): Worker<Deliver
   const worker = new Worker<DeliveryQueueData>(
     QUEUES.deliveries,
     async (job: Job<DeliveryQueueData>, token?: string) => {
-      if ('batch' in job.data) return attemptBatch(job.data.batch);
+      if ('batch' in job.data) return attemptBatch(job.data.batch, attempt, endpointSlots, opts.enqueue);
       const result = await attempt(job.data);
       if (result.kind === 'busy') {
         // Not an attempt: back in the queue shortly, without counting against the job's tries.
@@ -72,34 +102,10 @@ export function startDeliveryWorker(opts: DeliveryWorkerOptions): Worker<Deliver
       maxStalledCount: 3,
     },
   );
-  /**
-   * Every attempt of a batch, each on its own: a busy endpoint's delivery goes back to the queue
-   * alone, retries are handed over together, and an attempt that threw (the database was away,
-   * say) goes back alone too, to be retried as its own job. The batch job itself always completes:
-   * run again, it would send its busy deliveries a second time.
-   */
-  async function attemptBatch(batch: DeliveryJobData[]): Promise<Record<AttemptResult['kind'] | 'thrown', number>> {
-    const settled = await Promise.allSettled(batch.map(attempt));
-    const counts = { skipped: 0, busy: 0, succeeded: 0, retry: 0, failed: 0, thrown: 0 };
-    const handBack = settled.flatMap((s, i) => {
-      if (s.status === 'rejected') {
-        counts.thrown++;
-        logger.warn({ err: (s.reason as Error)?.message ?? String(s.reason), deliveryId: batch[i].deliveryId, attempt: batch[i].attempt }, 'webhook delivery attempt failed; handed back to the queue');
-        return [{ ...batch[i], delayMs: THROWN_DELAY_MS }];
-      }
-      counts[s.value.kind]++;
-      if (s.value.kind === 'retry') return [s.value.next];
-      if (s.value.kind === 'busy') return [{ ...batch[i], delayMs: endpointSlots.busyDelayMs(s.value.endpointId) }];
-      return [];
-    });
-    await opts.enqueue(handBack);
-    return counts;
-  }
-
   worker.on('failed', (job, err) => {
     const attempts = job ? ('batch' in job.data ? job.data.batch : [job.data]) : [];
     logger.warn({ err: err.message, attempts: attempts.map((a) => `${a.deliveryId}#${a.attempt}`) }, 'webhook delivery job failed');
   });
-  worker.on('error', (err) => logger.error({ err: err.message }, 'webhook delivery worker error'));
+  worker.on('error', (err) => noteRedisError(err, 'webhook delivery worker'));
   return worker;
 }

@@ -2,11 +2,12 @@ import type Redis from 'ioredis';
 import type { Database } from '../src/infra/db';
 import { logger } from '../src/infra/logger';
 import { keyChanges } from '../src/keys/events';
+import { publishLive, type RelayedEvent } from '../src/events/live';
 import { keyInvalidationChannel as invalidationChannel } from '../src/infra/redis-keys';
 import { startDeliveryWorker } from './delivery';
-import { DELIVERY_BATCH, enqueueInto, openQueues, queueConnection } from './queues';
+import { DELIVERY_BATCH, enqueueInto, handOverInto, openQueues, queueConnection } from './queues';
 import { RelayRunner } from './relay';
-import { scheduleScans, startScheduledWorker } from './scheduled';
+import { keepScansScheduled, scheduleScans, startScheduledWorker } from './scheduled';
 import type { AnomalyRule } from '../src/reports/usage-flush';
 
 // The worker role: outbox relay, webhook delivery and the scheduled scans. `keywarden worker`
@@ -40,6 +41,10 @@ export interface WorkerSettings {
   publishKeyChanges?: boolean;
   /** USAGE_ANOMALY rule (see src/reports/usage-flush.ts). */
   usageAnomaly?: AnomalyRule;
+  /** How often the scan schedulers are checked for in Redis and re-created when lost (default 30 s). */
+  schedulerCheckMs?: number;
+  /** BullMQ's first backoff after a delivery job threw (default 1 s, doubling over 5 tries; tests shorten it). */
+  jobBackoffMs?: number;
 }
 
 export async function startWorkers(deps: { db: Database; redis: Redis; prefix: string; settings: WorkerSettings }): Promise<Workers> {
@@ -47,8 +52,9 @@ export async function startWorkers(deps: { db: Database; redis: Redis; prefix: s
   const lockMs = settings.lockSeconds * 1000;
   const connection = queueConnection(settings.redisUrl, 'queue');
   const queues = openQueues(connection, prefix);
-  const enqueue = enqueueInto(queues.deliveries, { batchSize: DELIVERY_BATCH });
-  const relay = new RelayRunner(db, enqueue, settings.databaseUrl);
+  const enqueue = enqueueInto(queues.deliveries, { batchSize: DELIVERY_BATCH, backoffMs: settings.jobBackoffMs });
+  const publishRelayed = (events: RelayedEvent[]) => publishLive(redis, prefix, events).catch((err) => logger.warn({ err: (err as Error).message }, 'could not publish live updates'));
+  const relay = new RelayRunner(db, enqueue, settings.databaseUrl, publishRelayed);
 
   const publish = (ids: string[]) => {
     redis.publish(invalidationChannel(prefix), JSON.stringify(ids)).catch((err) => logger.error({ err }, 'could not publish key invalidation'));
@@ -74,7 +80,7 @@ export async function startWorkers(deps: { db: Database; redis: Redis; prefix: s
     usageAnomaly: settings.usageAnomaly,
     relay,
     // One job per attempt, under the id a job still queued for the same attempt has.
-    enqueue: enqueueInto(queues.deliveries, { batchSize: 1 }),
+    handOver: handOverInto(queues.deliveries, { backoffMs: settings.jobBackoffMs }),
     deliveriesWaiting: () => queues.deliveries.getWaitingCount(),
     expiryWarningDays: settings.expiryWarningDays,
     // Well past any attempt in flight, so a job that is merely slow is not handed over twice.
@@ -85,11 +91,13 @@ export async function startWorkers(deps: { db: Database; redis: Redis; prefix: s
   });
   await relay.start();
   await scheduleScans(queues, settings.scanIntervalSeconds);
+  const stopKeeping = keepScansScheduled(queues, settings.scanIntervalSeconds, connection, settings.schedulerCheckMs);
   logger.info({ concurrency: settings.concurrency, scanIntervalSeconds: settings.scanIntervalSeconds, relay: settings.databaseUrl ? 'listen' : 'in-process' }, 'workers started');
 
   return {
     relayNow: () => relay.trigger(),
     async close() {
+      stopKeeping();
       await relay.stop();
       // Waits for the jobs in flight: a delivery under way is finished and recorded.
       await Promise.all([deliveries.close(), scans.close()]);

@@ -1,8 +1,8 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type Redis from 'ioredis';
-import { createRedis } from '../src/infra/redis';
+import { createRedis, noteRedisError } from '../src/infra/redis';
 import { bullPrefix } from '../src/infra/redis-keys';
-import type { DeliveryJob, Enqueue } from '../src/events/relay';
+import type { DeliveryJob, Enqueue, HandOver } from '../src/events/relay';
 
 // Queue names, Redis layout and job ids, in one place. Every BullMQ key is
 // `<KEYWARDEN_REDIS_PREFIX>:{bull}:<queue>:...`: the deployment's prefix first (several
@@ -56,6 +56,11 @@ export const DELIVERY_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 3600 },
 };
 
+/** The job options, with BullMQ's first backoff after a thrown attempt (default 1 s; tests shorten it). */
+function jobOptionsWith(backoffMs?: number): JobsOptions {
+  return backoffMs === undefined ? DELIVERY_JOB_OPTIONS : { ...DELIVERY_JOB_OPTIONS, backoff: { type: 'exponential', delay: backoffMs } };
+}
+
 export function deliveryJobId(job: Pick<DeliveryJob, 'deliveryId' | 'attempt'>): string {
   return `${job.deliveryId}-${job.attempt}`;
 }
@@ -66,13 +71,14 @@ export function deliveryJobId(job: Pick<DeliveryJob, 'deliveryId' | 'attempt'>):
  * with their delay. A batch's id names its first attempt and its size; nothing else hands the
  * same attempts over as a batch again, so it never meets another.
  */
-export function enqueueInto(queue: Queue<DeliveryQueueData>, opts: { batchSize: number }): Enqueue {
+export function enqueueInto(queue: Queue<DeliveryQueueData>, opts: { batchSize: number; backoffMs?: number }): Enqueue {
+  const jobOptions = jobOptionsWith(opts.backoffMs);
   return async (jobs) => {
     if (jobs.length === 0) return;
     const single = (j: DeliveryJob) => ({
       name: 'deliver',
       data: { deliveryId: j.deliveryId, attempt: j.attempt },
-      opts: { ...DELIVERY_JOB_OPTIONS, jobId: deliveryJobId(j), delay: Math.max(0, Math.round(j.delayMs)) },
+      opts: { ...jobOptions, jobId: deliveryJobId(j), delay: Math.max(0, Math.round(j.delayMs)) },
     });
     const due = jobs.filter((j) => Math.round(j.delayMs) <= 0);
     const added: { name: string; data: DeliveryQueueData; opts: JobsOptions }[] = jobs.filter((j) => Math.round(j.delayMs) > 0).map(single);
@@ -81,19 +87,50 @@ export function enqueueInto(queue: Queue<DeliveryQueueData>, opts: { batchSize: 
       added.push(
         group.length === 1
           ? single(group[0])
-          : { name: 'deliver', data: { batch: group.map((j) => ({ deliveryId: j.deliveryId, attempt: j.attempt })) }, opts: { ...DELIVERY_JOB_OPTIONS, jobId: `batch-${deliveryJobId(group[0])}-${group.length}` } },
+          : { name: 'deliver', data: { batch: group.map((j) => ({ deliveryId: j.deliveryId, attempt: j.attempt })) }, opts: { ...jobOptions, jobId: `batch-${deliveryJobId(group[0])}-${group.length}` } },
       );
     }
     await queue.addBulk(added);
   };
 }
 
+/** A job in one of these states still makes its attempt; any other (failed, completed, gone) does not. */
+const UNDER_WAY = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children']);
+
+/**
+ * The overdue sweep's hand-over: one job per attempt, under the attempt's id. BullMQ ignores an
+ * add under an id it still holds, and keeps a job that used up its tries in the failed set for
+ * an hour: such a job is removed first, so the attempt is made again (a delivery that failed
+ * throughout a database outage would otherwise stay pending). Counts only the jobs it added.
+ */
+export function handOverInto(queue: Queue<DeliveryQueueData>, opts: { backoffMs?: number } = {}): HandOver {
+  const jobOptions = jobOptionsWith(opts.backoffMs);
+  return async (jobs) => {
+    let added = 0;
+    for (const j of jobs) {
+      const id = deliveryJobId(j);
+      const existing = await queue.getJob(id);
+      if (existing) {
+        if (UNDER_WAY.has(await existing.getState())) continue;
+        // Another sweep may have removed it meanwhile; if one added it again, BullMQ ignores ours.
+        await queue.remove(id).catch(() => 0);
+      }
+      await queue.add('deliver', { deliveryId: j.deliveryId, attempt: j.attempt }, { ...jobOptions, jobId: id, delay: Math.max(0, Math.round(j.delayMs)) });
+      added++;
+    }
+    return added;
+  };
+}
+
 export function openQueues(connection: ConnectionOptions, redisPrefix: string) {
   const prefix = bullPrefix(redisPrefix);
-  return {
+  const queues = {
     deliveries: new Queue<DeliveryQueueData>(QUEUES.deliveries, { connection, prefix }),
     scheduled: new Queue(QUEUES.scheduled, { connection, prefix }),
   };
+  // Unheard, BullMQ prints each connection error to the console, unstructured.
+  for (const q of Object.values(queues)) q.on('error', (err) => noteRedisError(err, `queue ${q.name}`));
+  return queues;
 }
 
 export type Queues = ReturnType<typeof openQueues>;

@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import type { Database } from '../src/infra/db';
 import { logger } from '../src/infra/logger';
 import { OUTBOX_CHANNEL, outboxWrites } from '../src/events/outbox';
-import { relayOutbox, type Enqueue } from '../src/events/relay';
+import { relayOutbox, type Enqueue, type PublishRelayed } from '../src/events/relay';
 
 // Runs the outbox relay right after commit. On PostgreSQL it LISTENs on the channel the outbox
 // trigger notifies at commit, so events written by any process (an API-only instance included)
@@ -28,6 +28,8 @@ export class RelayRunner {
     private readonly db: Database,
     private readonly enqueue: Enqueue,
     private readonly databaseUrl: string | undefined,
+    /** Live updates for GraphQL subscriptions; it must not throw. */
+    private readonly publish?: PublishRelayed,
   ) {}
 
   async start(): Promise<void> {
@@ -47,7 +49,7 @@ export class RelayRunner {
       try {
         do {
           this.again = false;
-          await relayOutbox(this.db, this.enqueue);
+          await relayOutbox(this.db, this.enqueue, undefined, this.publish);
         } while (this.again && !this.stopped);
       } catch (err) {
         logger.error({ err }, 'outbox relay failed; the periodic sweep will retry');

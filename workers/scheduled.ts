@@ -1,7 +1,8 @@
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Database } from '../src/infra/db';
 import { logger } from '../src/infra/logger';
-import { requeueOverdueDeliveries, type Enqueue } from '../src/events/relay';
+import { noteRedisError } from '../src/infra/redis';
+import { requeueOverdueDeliveries, type HandOver } from '../src/events/relay';
 import { endRotationGrace, expireKeys, remindRotationDue, warnExpiringKeys } from '../src/keys/scheduled';
 import { QUEUES, bullPrefix, type Queues } from './queues';
 import type { RelayRunner } from './relay';
@@ -14,7 +15,7 @@ import { flushUsage, type AnomalyRule } from '../src/reports/usage-flush';
 
 export const SCANS = ['expiry-warnings', 'expire-keys', 'rotation-reminders', 'end-rotation-grace', 'outbox-sweep', 'flush-usage'] as const;
 /** Usage tallies are moved from Redis to PostgreSQL more often than the other scans run. */
-export const USAGE_FLUSH_SECONDS = 5;
+const USAGE_FLUSH_SECONDS = 5;
 export type ScanName = (typeof SCANS)[number];
 
 export interface ScanDeps {
@@ -23,7 +24,8 @@ export interface ScanDeps {
   redisPrefix: string;
   usageAnomaly?: AnomalyRule;
   relay: RelayRunner;
-  enqueue: Enqueue;
+  /** The overdue sweep's hand-over (handOverInto). */
+  handOver: HandOver;
   expiryWarningDays: readonly number[];
   /** A pending delivery this overdue has lost its job (see requeueOverdueDeliveries). */
   overdueGraceMs: number;
@@ -50,7 +52,7 @@ export async function runScan(name: ScanName, deps: ScanDeps): Promise<Record<st
       // Behind a backlog, a delivery is overdue while its batch job still waits, and a job of its
       // own would send it twice: hand deliveries over again only once the queue has caught up.
       if ((await deps.deliveriesWaiting()) > 0) return { requeued: 0, postponed: 1 };
-      return { requeued: await requeueOverdueDeliveries(deps.db, deps.enqueue, { graceMs: deps.overdueGraceMs }) };
+      return { requeued: await requeueOverdueDeliveries(deps.db, deps.handOver, { graceMs: deps.overdueGraceMs }) };
     }
   }
 }
@@ -60,6 +62,41 @@ export async function scheduleScans(queues: Queues, intervalSeconds: number): Pr
     const every = (name === 'flush-usage' ? Math.min(USAGE_FLUSH_SECONDS, intervalSeconds) : intervalSeconds) * 1000;
     await queues.scheduled.upsertJobScheduler(name, { every }, { name, opts: { removeOnComplete: 100, removeOnFail: 100 } });
   }
+}
+
+/** How often the schedulers are checked for (Redis may lose them without a reconnect: a failover, a flush). */
+export const SCHEDULER_CHECK_MS = 30_000;
+
+/**
+ * The schedulers live in Redis only: a restart without persistence or a failover to an empty
+ * replica loses them, and every scan would stop until the next worker start. Re-creates missing
+ * ones whenever the queue's connection is ready again and every `checkMs`. Returns stop().
+ */
+export function keepScansScheduled(queues: Queues, intervalSeconds: number, connection: Redis, checkMs = SCHEDULER_CHECK_MS): () => void {
+  let running = false;
+  const check = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const missing: string[] = [];
+      for (const name of SCANS) if (!(await queues.scheduled.getJobScheduler(name))) missing.push(name);
+      if (missing.length === 0) return;
+      await scheduleScans(queues, intervalSeconds);
+      logger.warn({ missing }, 'scan schedulers were missing from Redis (it lost its data?); re-created');
+    } catch (err) {
+      logger.debug({ err: (err as Error).message }, 'could not check the scan schedulers; trying again later');
+    } finally {
+      running = false;
+    }
+  };
+  const onReady = () => void check();
+  connection.on('ready', onReady);
+  const timer = setInterval(onReady, checkMs);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    connection.off('ready', onReady);
+  };
 }
 
 export function startScheduledWorker(opts: ScanDeps & { connection: ConnectionOptions; lockMs: number }): Worker {
@@ -82,6 +119,6 @@ export function startScheduledWorker(opts: ScanDeps & { connection: ConnectionOp
     },
   );
   worker.on('failed', (job, err) => logger.error({ err: err.message, scan: job?.name }, 'scheduled scan failed'));
-  worker.on('error', (err) => logger.error({ err: err.message }, 'scheduled scan worker error'));
+  worker.on('error', (err) => noteRedisError(err, 'scheduled scan worker'));
   return worker;
 }

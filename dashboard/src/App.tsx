@@ -9,7 +9,10 @@ import { NewKeyPage } from './pages/NewKey';
 import { SecurityPage } from './pages/Security';
 import { WebhooksPage } from './pages/Webhooks';
 import { CompliancePage } from './pages/Compliance';
+import { OverviewPage } from './pages/Overview';
+import { AgentsPage } from './pages/Agents';
 import { Loading } from './components/common';
+import { LiveToasts } from './components/LiveToasts';
 
 export function App() {
   const [viewer, setViewer] = useState<ViewerInfo | null>(null);
@@ -39,7 +42,9 @@ export function App() {
     setViewer(null);
   };
   const nav: [string, string][] = [
+    ['overview', 'Overview'],
     ['keys', 'Keys'],
+    ['agents', 'Agents'],
     ['security', 'Security events'],
     ['webhooks', 'Webhooks'],
     ['compliance', 'Compliance'],
@@ -48,7 +53,7 @@ export function App() {
   return (
     <div className="app">
       <header className="topbar">
-        <a className="brand" href="#/keys">
+        <a className="brand" href="#/overview">
           Keywarden
         </a>
         <nav>
@@ -68,13 +73,16 @@ export function App() {
         </div>
       </header>
       <main>
-        {route.page === 'keys' && <KeysPage viewer={viewer} />}
+        {route.page === 'overview' && <OverviewPage viewer={viewer} />}
+        {route.page === 'keys' && <KeysPage viewer={viewer} expiringDays={route.expiringDays} key={route.expiringDays ?? 'all'} />}
         {route.page === 'key' && <KeyDetailPage id={route.id} viewer={viewer} key={route.id} />}
         {route.page === 'new-key' && <NewKeyPage parentId={route.parentId} viewer={viewer} key={route.parentId ?? '(top level)'} />}
+        {route.page === 'agents' && <AgentsPage viewer={viewer} />}
         {route.page === 'security' && <SecurityPage />}
         {route.page === 'webhooks' && <WebhooksPage />}
         {route.page === 'compliance' && <CompliancePage />}
       </main>
+      <LiveToasts viewer={viewer} />
       <footer className="muted">
         <a href={href({ page: 'keys' })}>Keys</a> · GraphQL explorer at <a href="../graphql">/graphql</a>
       </footer>

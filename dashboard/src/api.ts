@@ -6,6 +6,8 @@ export class GraphQLRequestError extends Error {
   constructor(
     message: string,
     readonly code: string | undefined,
+    /** The input path at fault (extensions.field), e.g. "input.upstreamUrl". */
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -32,7 +34,7 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
   } catch {
     throw new GraphQLRequestError('Keywarden is not reachable', 'NETWORK');
   }
-  let body: { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
+  let body: { data?: T; errors?: { message: string; extensions?: { code?: string; field?: string } }[] };
   try {
     body = await res.json();
   } catch {
@@ -45,7 +47,7 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
       forgetKey();
       signedOutListeners.forEach((fn) => fn());
     }
-    throw new GraphQLRequestError(first.message, code);
+    throw new GraphQLRequestError(first.message, code, first.extensions?.field);
   }
   if (!body.data) throw new GraphQLRequestError('empty answer from Keywarden', undefined);
   return body.data;

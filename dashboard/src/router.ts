@@ -3,23 +3,34 @@ import { useEffect, useState } from 'react';
 // Hash routes (#/keys/<id>): the page never needs a server-side fallback, and nothing secret
 // ever goes into the address.
 
-export type Route = { page: 'keys' } | { page: 'key'; id: string } | { page: 'new-key'; parentId?: string } | { page: 'security' } | { page: 'webhooks' } | { page: 'compliance' };
+export type Route =
+  | { page: 'overview' }
+  | { page: 'keys'; expiringDays?: number }
+  | { page: 'key'; id: string }
+  | { page: 'new-key'; parentId?: string }
+  | { page: 'security' }
+  | { page: 'agents' }
+  | { page: 'webhooks' }
+  | { page: 'compliance' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
   switch (parts[0]) {
     case 'keys':
       if (parts[1] === 'new') return { page: 'new-key', parentId: parts[2] };
+      if (parts[1] === 'expiring' && /^\d+$/.test(parts[2] ?? '')) return { page: 'keys', expiringDays: Number(parts[2]) };
       if (parts[1]) return { page: 'key', id: parts[1] };
       return { page: 'keys' };
     case 'security':
       return { page: 'security' };
+    case 'agents':
+      return { page: 'agents' };
     case 'webhooks':
       return { page: 'webhooks' };
     case 'compliance':
       return { page: 'compliance' };
     default:
-      return { page: 'keys' };
+      return { page: 'overview' };
   }
 }
 
@@ -29,6 +40,8 @@ export function href(route: Route): string {
       return `#/keys/${encodeURIComponent(route.id)}`;
     case 'new-key':
       return route.parentId ? `#/keys/new/${encodeURIComponent(route.parentId)}` : '#/keys/new';
+    case 'keys':
+      return route.expiringDays ? `#/keys/expiring/${route.expiringDays}` : '#/keys';
     default:
       return `#/${route.page}`;
   }

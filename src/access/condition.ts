@@ -1,6 +1,7 @@
 import { Environment, type ASTNode, type ParseResult } from '@marcbachmann/cel-js';
 import { LRUCache } from 'lru-cache';
 import { badInput } from '../infra/errors';
+import { CONDITION_COLLECTION_CAP, CONDITION_PARSE_LIMITS, CONDITION_STEP_BUDGET, conditionCost, largestCollection, type ConditionCost } from './condition-cost';
 
 // CEL conditions on a key: compiled once per expression text, type-checked against the
 // declared request/key attributes, and evaluated fail-closed: any error or non-boolean denies.
@@ -36,6 +37,8 @@ export interface CompiledCondition {
   readonly resultType: string;
   /** Evaluates the program; throws on evaluation errors (use evaluateCondition). */
   readonly run: (context: Record<string, unknown>) => unknown;
+  /** Its estimated cost (see condition-cost.ts); absent: constant and small. */
+  readonly cost?: ConditionCost;
 }
 
 // Typed messages so the checker knows every field (a `schema` with a timestamp field trips a
@@ -60,7 +63,7 @@ class KeyMessage {
   ) {}
 }
 
-const env = new Environment()
+const env = new Environment({ limits: CONDITION_PARSE_LIMITS })
   .registerType('keywarden.Request', {
     ctor: RequestMessage,
     fields: {
@@ -124,7 +127,14 @@ function compileUncached(expression: string): CompiledCondition {
   }
   const banned = forbiddenCall(program.ast);
   if (banned) throw new Error(`${banned}() is not allowed in conditions (use startsWith, endsWith or contains)`);
-  return Object.freeze({ expression, resultType: checked.type!, run: program });
+  const cost = conditionCost(program.ast);
+  const steps = cost.steps(CONDITION_COLLECTION_CAP);
+  if (steps > CONDITION_STEP_BUDGET) {
+    throw new Error(
+      `too costly: about ${Math.round(steps)} evaluation steps (at most ${CONDITION_STEP_BUDGET}; lists in key.metadata counted as ${CONDITION_COLLECTION_CAP} elements); nest fewer comprehensions or iterate shorter lists`,
+    );
+  }
+  return Object.freeze({ expression, resultType: checked.type!, run: program, cost: cost.dependsOnInput ? cost : undefined });
 }
 
 /** A checked, reusable program for `expression`; throws an Error naming the problem. Cached by text. */
@@ -176,11 +186,20 @@ function conditionContext(attrs: ConditionAttributes): Record<string, unknown> {
 
 /** True only when the program evaluates to `true`; any evaluation error or other value denies. */
 export function evaluateCondition(program: CompiledCondition, attrs: ConditionAttributes): boolean {
+  if (program.cost && !withinBudget(program.cost, attrs)) return false;
   try {
     return program.run(conditionContext(attrs)) === true;
   } catch {
     return false;
   }
+}
+
+/** Whether evaluating a condition that iterates run-time collections stays within the step budget for these attributes. */
+function withinBudget(cost: ConditionCost, attrs: ConditionAttributes): boolean {
+  const headers = attrs.request.headers ? Object.keys(attrs.request.headers).length : 0;
+  const largest = Math.max(largestCollection(attrs.key.metadata), headers);
+  // Up to the cap the estimate made when the condition was set holds.
+  return largest <= CONDITION_COLLECTION_CAP || cost.steps(largest) <= CONDITION_STEP_BUDGET;
 }
 
 /** A stored condition that no longer compiles denies (fail closed) rather than being skipped. */

@@ -27,7 +27,9 @@ export type VerifyCode =
   | 'RATE_LIMITED'
   | 'QUOTA_EXCEEDED'
   | 'CREDITS_EXHAUSTED'
-  | 'BANDWIDTH_EXCEEDED';
+  | 'BANDWIDTH_EXCEEDED'
+  /** Forward auth and ext_authz only: the key sets limits that need the response (bandwidth, concurrency). */
+  | 'FORWARD_AUTH_UNSUPPORTED';
 
 /** What the decision reads of a resolved key. */
 export type DecisionKey = Pick<ResolvedKey, 'accountId' | 'type' | 'chain' | 'metadata'> & { permissions?: readonly string[] };

@@ -3,10 +3,12 @@ import { appendAudit } from '../audit/chain';
 import type { Actor } from '../access/admin';
 import { KeywardenError, badInput, forbidden } from '../infra/errors';
 import { isUuid, normalizeName } from '../infra/validation';
+import { upstreamRefusal } from './upstream-policy';
 
 // Agents, agent groups and workflows: what keys are scoped to and what the gateway proxies to.
 
-function normalizeUpstreamUrl(field: string, url: string | null | undefined): string | null {
+/** An upstreamUrl as stored, after the upstream address policy (see upstream-policy). */
+async function normalizeUpstreamUrl(field: string, url: string | null | undefined): Promise<string | null> {
   if (url === undefined || url === null || url.trim() === '') return null;
   let u: URL;
   try {
@@ -16,6 +18,8 @@ function normalizeUpstreamUrl(field: string, url: string | null | undefined): st
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw badInput(field, 'must be an http or https URL');
   if (u.username || u.password) throw badInput(field, 'must not carry credentials');
+  const refused = await upstreamRefusal(u);
+  if (refused) throw badInput(field, `the gateway may not send requests there: ${refused}`);
   return u.toString();
 }
 
@@ -45,7 +49,7 @@ function conflictOnDuplicateName(what: string, name: string) {
 export async function createAgent(db: Database, actor: Actor, input: { name: string; upstreamUrl?: string | null }) {
   requireMaster(actor, 'create agents');
   const name = normalizeName('input.name', input.name);
-  const upstreamUrl = normalizeUpstreamUrl('input.upstreamUrl', input.upstreamUrl);
+  const upstreamUrl = await normalizeUpstreamUrl('input.upstreamUrl', input.upstreamUrl);
   return db.prisma
     .$transaction(async (tx) => {
       const agent = await tx.agent.create({ data: { accountId: actor.accountId, name, upstreamUrl } });
@@ -73,7 +77,7 @@ export async function createAgentGroup(db: Database, actor: Actor, input: { name
 export async function createWorkflow(db: Database, actor: Actor, input: { name: string; agentIds?: string[] | null; upstreamUrl?: string | null }) {
   requireMaster(actor, 'create workflows');
   const name = normalizeName('input.name', input.name);
-  const upstreamUrl = normalizeUpstreamUrl('input.upstreamUrl', input.upstreamUrl);
+  const upstreamUrl = await normalizeUpstreamUrl('input.upstreamUrl', input.upstreamUrl);
   return db.prisma
     .$transaction(async (tx) => {
       const agentIds = await assertAgentsExist(tx, actor.accountId, 'input.agentIds', input.agentIds ?? []);

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Database } from '../infra/db';
 import { clock } from '../infra/clock';
+import type { RelayedEvent } from './live';
 import { matchesEventType } from './types';
 
 // The relay: after commit, each outbox event becomes one delivery per enabled endpoint whose
@@ -22,24 +23,35 @@ export interface DeliveryJob {
 /** Hands jobs to the queue; the worker layer implements it (BullMQ stays out of the domain). */
 export type Enqueue = (jobs: DeliveryJob[]) => Promise<void>;
 
-async function fanOutBatch(db: Database, batchSize: number): Promise<{ events: number; jobs: DeliveryJob[] }> {
+/** Tells live subscribers about committed events (events/live.ts publishLive); failures are the caller's to log. */
+export type PublishRelayed = (events: RelayedEvent[]) => Promise<void>;
+
+/**
+ * Hands attempts over again, one job each, so that each results in a new attempt: a job for the
+ * attempt still waiting is left alone, one that ended (failed for good) is replaced. Returns how
+ * many jobs were actually added.
+ */
+export type HandOver = (jobs: DeliveryJob[]) => Promise<number>;
+
+async function fanOutBatch(db: Database, batchSize: number): Promise<{ events: number; claimed: RelayedEvent[]; jobs: DeliveryJob[] }> {
   return db.prisma.$transaction(async (tx) => {
     const now = clock.now();
     // Claim and mark in one statement; the row locks hold until this transaction commits.
-    const events = await tx.$queryRaw<{ id: string; accountId: string; type: string }[]>`
+    const events = await tx.$queryRaw<{ id: string; accountId: string; type: string; data: unknown }[]>`
       WITH claimed AS (
         SELECT "id" FROM "OutboxEvent" WHERE "relayedAt" IS NULL ORDER BY "createdAt" LIMIT ${batchSize} FOR UPDATE SKIP LOCKED
       )
       UPDATE "OutboxEvent" o SET "relayedAt" = (${now.toISOString()}::timestamptz AT TIME ZONE 'UTC')
         FROM claimed c WHERE o."id" = c."id"
-      RETURNING o."id"::text AS "id", o."accountId"::text AS "accountId", o."type"`;
-    if (events.length === 0) return { events: 0, jobs: [] };
+      RETURNING o."id"::text AS "id", o."accountId"::text AS "accountId", o."type", o."data"`;
+    if (events.length === 0) return { events: 0, claimed: [], jobs: [] };
+    const claimed = events.map((e) => ({ accountId: e.accountId, type: e.type, data: e.data }));
     const accountIds = [...new Set(events.map((e) => e.accountId))];
     const endpoints = await tx.webhookEndpoint.findMany({ where: { accountId: { in: accountIds }, enabled: true }, select: { id: true, accountId: true, eventTypes: true } });
     const deliveries = events.flatMap((e) =>
       endpoints.filter((ep) => ep.accountId === e.accountId && matchesEventType(ep.eventTypes, e.type)).map((ep) => ({ id: crypto.randomUUID(), accountId: e.accountId, eventId: e.id, endpointId: ep.id })),
     );
-    if (deliveries.length === 0) return { events: events.length, jobs: [] };
+    if (deliveries.length === 0) return { events: events.length, claimed, jobs: [] };
     // One INSERT for the whole batch (a thousand deliveries cost Prisma's createMany far more
     // than the database); only the rows actually inserted become jobs.
     const col = (f: (d: (typeof deliveries)[number]) => string) => deliveries.map(f);
@@ -52,7 +64,7 @@ async function fanOutBatch(db: Database, batchSize: number): Promise<{ events: n
              (SELECT (${at}::timestamptz AT TIME ZONE 'UTC') AS at) t
       ON CONFLICT ("eventId", "endpointId") DO NOTHING
       RETURNING "id"::text AS "id"`;
-    return { events: events.length, jobs: inserted.map((d) => ({ deliveryId: d.id, attempt: 1, delayMs: 0 })) };
+    return { events: events.length, claimed, jobs: inserted.map((d) => ({ deliveryId: d.id, attempt: 1, delayMs: 0 })) };
   });
 }
 
@@ -81,12 +93,14 @@ async function claimUnqueuedBatch(db: Database, batchSize: number): Promise<Deli
  * Moves everything committed so far on: fans out unrelayed events, then hands unqueued deliveries
  * to the queue. Returns counts for logs and tests.
  */
-export async function relayOutbox(db: Database, enqueue: Enqueue, batchSize = 200): Promise<{ events: number; jobs: number }> {
+export async function relayOutbox(db: Database, enqueue: Enqueue, batchSize = 200, publish?: PublishRelayed): Promise<{ events: number; jobs: number }> {
   let events = 0;
   let jobs = 0;
   for (;;) {
     const batch = await fanOutBatch(db, batchSize);
     events += batch.events;
+    // Live updates are a courtesy on top of the stored events: one lost to a crash here is not resent.
+    if (publish && batch.claimed.length > 0) await publish(batch.claimed);
     // Marked relayed before the hand-over: if it fails or the process dies here, the overdue sweep
     // requeues these deliveries; nothing is sent twice because jobs are keyed by attempt.
     if (batch.jobs.length > 0) await enqueue(batch.jobs);
@@ -111,15 +125,17 @@ export async function relayOutbox(db: Database, enqueue: Enqueue, batchSize = 20
 
 /**
  * Pending deliveries whose next attempt is overdue by `graceMs` have lost their job (a crash
- * between commit and hand-over, or a job dropped after repeated worker deaths): hand them over
- * again. A job that still exists makes this a no-op.
+ * between commit and hand-over, a job dropped after repeated worker deaths, or one that used up
+ * its tries while the database was away): hand them over again. A job still waiting for the same
+ * attempt makes this a no-op. Returns the jobs actually added.
  */
-export async function requeueOverdueDeliveries(db: Database, enqueue: Enqueue, opts: { graceMs: number; batchSize?: number; limit?: number }): Promise<number> {
+export async function requeueOverdueDeliveries(db: Database, handOver: HandOver, opts: { graceMs: number; batchSize?: number; limit?: number }): Promise<number> {
   const batchSize = opts.batchSize ?? 500;
   const limit = opts.limit ?? 10_000;
   const before = new Date(clock.nowMs() - opts.graceMs);
   let cursor: { id: string } | undefined;
   let total = 0;
+  let added = 0;
   while (total < limit) {
     const rows = await db.prisma.webhookDelivery.findMany({
       where: { status: 'PENDING', nextAttemptAt: { lt: before } },
@@ -129,10 +145,10 @@ export async function requeueOverdueDeliveries(db: Database, enqueue: Enqueue, o
       select: { id: true, attemptCount: true },
     });
     if (rows.length === 0) break;
-    await enqueue(rows.map((r) => ({ deliveryId: r.id, attempt: r.attemptCount + 1, delayMs: 0 })));
+    added += await handOver(rows.map((r) => ({ deliveryId: r.id, attempt: r.attemptCount + 1, delayMs: 0 })));
     total += rows.length;
     if (rows.length < batchSize) break;
     cursor = { id: rows[rows.length - 1].id };
   }
-  return total;
+  return added;
 }

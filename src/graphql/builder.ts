@@ -8,9 +8,19 @@ import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type PrismaTypes from '../generated/pothos-types';
 import { getDatamodel } from '../generated/pothos-types';
 import { isKeyAdmin } from '../access/admin';
+import { fieldComplexity } from './complexity';
 import type { GraphQLContext } from './context';
 
-export const limits = { depth: 12, complexity: 5000, breadth: 200 };
+export interface QueryLimits {
+  depth: number;
+  complexity: number;
+  breadth: number;
+}
+
+/** GRAPHQL_MAX_DEPTH and GRAPHQL_MAX_COMPLEXITY default to these; each request's context carries the configured ones. */
+export const DEFAULT_QUERY_LIMITS: QueryLimits = { depth: 12, complexity: 5000, breadth: 200 };
+/** The defaults, under the name the tests know. */
+export const limits = DEFAULT_QUERY_LIMITS;
 
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
@@ -50,9 +60,10 @@ export const builder = new SchemaBuilder<{
   complexity: {
     defaultComplexity: 1,
     defaultListMultiplier: 10,
-    limit: () => limits,
+    fieldComplexity,
+    limit: (ctx) => ctx.limits,
     complexityError: (kind, result) =>
-      new GraphQLError(`query too complex: ${kind.toLowerCase()} ${result[kind.toLowerCase() as 'depth']} exceeds the limit of ${limits[kind.toLowerCase() as 'depth']}`, {
+      new GraphQLError(`query too complex: ${kind.toLowerCase()} ${result[kind.toLowerCase() as 'depth']} exceeds the limit of ${result[`max${kind}` as 'maxDepth']}`, {
         extensions: { code: 'QUERY_TOO_COMPLEX' },
       }),
   },

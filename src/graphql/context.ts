@@ -3,9 +3,9 @@ import type { Database } from '../infra/db';
 import type { Actor } from '../access/admin';
 import { KeywardenError } from '../infra/errors';
 import type { Permission } from '../generated/prisma/enums';
-import { authenticate, type AuthResult } from '../keys/authenticate';
-import type { KeyCache } from '../keys/cache';
+import type { AuthResult } from '../keys/authenticate';
 import type Redis from 'ioredis';
+import type { LiveFeed } from './live-feed';
 import { usagePoints, usageRequestKey, type UsagePoint, type UsageRequest } from '../reports/usage-points';
 
 // Per-request GraphQL context: the calling key (authenticated once), the database and loaders
@@ -18,6 +18,10 @@ export interface GraphQLContext {
   /** BULK_OPERATION_THRESHOLD: more keys changed by one bulk mutation raise a security event. */
   bulkOperationThreshold: number;
   auth: AuthResult;
+  /** GRAPHQL_MAX_DEPTH / GRAPHQL_MAX_COMPLEXITY and the breadth limit. */
+  limits: { depth: number; complexity: number; breadth: number };
+  /** Subscriptions' Redis feed; unset where the server has no subscriber connection. */
+  live?: LiveFeed;
   loaders: {
     /** Key id -> its own permission (effectivePermission reads the ancestors through it). */
     keyPermission: DataLoader<string, Permission | null>;
@@ -26,15 +30,17 @@ export interface GraphQLContext {
   };
 }
 
-export async function buildContext(deps: { db: Database; cache: KeyCache; redis?: Redis; prefix?: string; bulkOperationThreshold?: number }, authorization: string | null, ip: string | null): Promise<GraphQLContext> {
-  const auth = await authenticate(deps.cache, authorization, ip);
+/** The context of one admitted request: `auth` was decided from its header before anything was parsed. */
+export function buildContext(deps: { db: Database; redis?: Redis; prefix?: string; bulkOperationThreshold?: number; live?: LiveFeed }, auth: AuthResult, limits: GraphQLContext['limits']): GraphQLContext {
   const db = deps.db;
   return {
+    limits,
     db,
     redis: deps.redis,
     prefix: deps.prefix ?? 'kw',
     bulkOperationThreshold: deps.bulkOperationThreshold ?? 10,
     auth,
+    live: deps.live,
     loaders: {
       usage: new DataLoader(
         async (reqs) => {

@@ -10,6 +10,8 @@ import './viewer';
 import './audit';
 import './security';
 import './usage';
+import './overview';
+import './live';
 import './export';
 import './reports';
 import './webhook';

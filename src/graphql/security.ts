@@ -9,7 +9,7 @@ import { ApiKeyRef } from './key';
 const SeverityEnum = builder.enumType(Severity, { name: 'Severity' });
 const KindEnum = builder.enumType(SecurityEventKind, { name: 'SecurityEventKind' });
 
-const SecurityEventRef = builder.prismaObject('SecurityEvent', {
+export const SecurityEventRef = builder.prismaObject('SecurityEvent', {
   fields: (t) => ({
     id: t.exposeID('id'),
     kind: t.expose('kind', { type: KindEnum }),

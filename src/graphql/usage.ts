@@ -3,9 +3,9 @@ import { validateUsageRange } from '../reports/usage-points';
 import { builder } from './builder';
 import { ApiKeyRef } from './key';
 
-const UsageGranularity = builder.enumType('UsageGranularity', { values: ['HOUR', 'DAY'] as const });
+export const UsageGranularity = builder.enumType('UsageGranularity', { values: ['HOUR', 'DAY'] as const });
 
-const UsagePointRef = builder.objectRef<{ start: Date; requests: number; allowed: number; denied: number; units: number; bytes: number }>('UsagePoint').implement({
+export const UsagePointRef = builder.objectRef<{ start: Date; requests: number; allowed: number; denied: number; units: number; bytes: number }>('UsagePoint').implement({
   fields: (t) => ({
     start: t.expose('start', { type: 'DateTime' }),
     requests: t.exposeInt('requests'),

@@ -6,8 +6,11 @@ import { logger } from '../infra/logger';
 import type { Database } from '../infra/db';
 import type { KeyCache } from '../keys/cache';
 import type Redis from 'ioredis';
-import { clientIp } from '../infra/http';
+import type { TrustProxy } from '../infra/http';
+import { AdmissionGate, admissionGates, admittedAuth, DEFAULT_ADMISSION, admissionPlugin, type AdmissionOptions } from './admission';
+import { DEFAULT_QUERY_LIMITS, type QueryLimits } from './builder';
 import { buildContext, type GraphQLContext } from './context';
+import type { LiveFeed } from './live-feed';
 import { getSchema } from './schema';
 
 type ServerContext = { req: IncomingMessage; res: ServerResponse };
@@ -35,19 +38,38 @@ function toGraphQLError(error: unknown): GraphQLError | null {
   return null;
 }
 
-export function createGraphQLHandler(deps: { db: Database; cache: KeyCache; trustProxy: boolean; redis?: Redis; prefix?: string; bulkOperationThreshold?: number }): YogaServerInstance<ServerContext, GraphQLContext> {
-  return createYoga<ServerContext, GraphQLContext>({
+/** GRAPHQL_* settings: query limits and admission (see admission.ts). */
+export type GraphQLOptions = Partial<AdmissionOptions> & Partial<QueryLimits>;
+
+export interface GraphQLHandlerDeps {
+  db: Database;
+  cache: KeyCache;
+  trustProxy: TrustProxy;
+  redis?: Redis;
+  prefix?: string;
+  bulkOperationThreshold?: number;
+  options?: GraphQLOptions;
+  live?: LiveFeed;
+}
+
+export function createGraphQLHandler(deps: GraphQLHandlerDeps): YogaServerInstance<ServerContext, GraphQLContext> {
+  const admission: AdmissionOptions = { ...DEFAULT_ADMISSION, ...definedOnly(deps.options ?? {}) };
+  const limits: QueryLimits = { ...DEFAULT_QUERY_LIMITS, ...definedOnly({ depth: deps.options?.depth, complexity: deps.options?.complexity, breadth: deps.options?.breadth }) };
+  const gate = new AdmissionGate(admission.maxConcurrent, admission.maxQueued);
+  const yoga = createYoga<ServerContext, GraphQLContext>({
     schema: getSchema(),
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: { title: 'Keywarden', defaultQuery: DEFAULT_QUERY, headers: '{\n  "Authorization": "Bearer "\n}' },
+    maxRequestBodySize: admission.maxBodyBytes,
+    plugins: [admissionPlugin({ cache: deps.cache, trustProxy: deps.trustProxy, redis: deps.redis, prefix: deps.prefix ?? 'kw', options: admission }, gate)],
+    graphiql: admission.introspection ? { title: 'Keywarden', defaultQuery: DEFAULT_QUERY, headers: '{\n  "Authorization": "Bearer "\n}' } : false,
     logging: {
       debug: (...args) => logger.debug(args.map(String).join(' ')),
       info: (...args) => logger.info(args.map(String).join(' ')),
       warn: (...args) => logger.warn(args.map(String).join(' ')),
       error: (...args) => logger.error(args.map(String).join(' ')),
     },
-    context: ({ request, req }) => buildContext(deps, request.headers.get('authorization'), req ? (clientIp(req, deps.trustProxy) ?? null) : null),
+    context: ({ request }) => buildContext(deps, admittedAuth(request), limits),
     maskedErrors: {
       maskError(error, message) {
         const known = toGraphQLError(error);
@@ -58,4 +80,10 @@ export function createGraphQLHandler(deps: { db: Database; cache: KeyCache; trus
       },
     },
   });
+  admissionGates.set(yoga, gate);
+  return yoga;
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -44,76 +44,91 @@ export class EmbeddedStoreBusyError extends Error {}
  * @prisma/adapter-pg; without one, PGlite (embedded PostgreSQL) under `<dataDir>/pgdata`, which one
  * process at a time may hold: a lock file says which.
  */
-export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; migrate?: boolean }): Promise<Database> {
+type QueryCounter = { bump(): void; count(): number; watch(client: PrismaClient): PrismaClient };
+
+// Counts SQL statements sent (Prisma's query events), not client operations: one findMany
+// with relations may send several.
+function queryCounter(): QueryCounter {
   let queries = 0;
-  // Counts SQL statements sent (Prisma's query events), not client operations: one findMany
-  // with relations may send several.
-  const countQueries = (client: PrismaClient) => {
-    (client as unknown as { $on(e: 'query', cb: () => void): void }).$on('query', () => {
+  return {
+    bump: () => {
       queries++;
-    });
-    return client;
-  };
-
-  if (opts.databaseUrl) {
-    const url = opts.databaseUrl;
-    if (opts.migrate !== false) await migratePostgres(url);
-    // One pool for Prisma and for db.sql, so the connection limit is the process's.
-    const pool = new pg.Pool({ connectionString: url, max: 10 });
-    // An idle connection that fails (a server restart, an administrator ending it) is dropped from
-    // the pool, which opens another when needed. Unheard, the pool's error would end the process.
-    // (Once closing, connections still shutting down may see such errors too: nothing to report.)
-    let closing = false;
-    pool.on('error', (err) => {
-      if (!closing) logger.warn({ err: err.message }, 'an idle PostgreSQL connection failed; the pool replaces it when needed');
-    });
-    const base = new PrismaClient({ adapter: new PrismaPg(pool), log: [{ emit: 'event', level: 'query' }] });
-    const prisma = countQueries(base);
-    return {
-      prisma,
-      kind: 'postgresql',
-      location: redactUrl(url),
-      sql: async <T>(statement: { name: string; text: string }, values: unknown[]) => {
+    },
+    count: () => queries,
+    watch: (client) => {
+      (client as unknown as { $on(e: 'query', cb: () => void): void }).$on('query', () => {
         queries++;
-        return (await pool.query({ ...statement, values, types: utcTimestamps })).rows as T[];
-      },
-      queryCount: () => queries,
-      close: async () => {
-        closing = true;
-        await base.$disconnect();
-        await pool.end();
-      },
-    };
-  }
+      });
+      return client;
+    },
+  };
+}
 
-  const dir = path.join(opts.dataDir, 'pgdata');
-  fs.mkdirSync(dir, { recursive: true });
+export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; migrate?: boolean }): Promise<Database> {
+  const counter = queryCounter();
+  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.migrate !== false, counter);
+  return openEmbedded(path.join(opts.dataDir, 'pgdata'), opts.migrate !== false, counter);
+}
+
+async function openPostgres(url: string, migrate: boolean, counter: QueryCounter): Promise<Database> {
+  if (migrate) await migratePostgres(url);
+  // One pool for Prisma and for db.sql, so the connection limit is the process's.
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle connection that fails (a server restart, an administrator ending it) is dropped from
+  // the pool, which opens another when needed. Unheard, the pool's error would end the process.
+  // (Once closing, connections still shutting down may see such errors too: nothing to report.)
+  let closing = false;
+  pool.on('error', (err) => {
+    if (!closing) logger.warn({ err: err.message }, 'an idle PostgreSQL connection failed; the pool replaces it when needed');
+  });
+  const base = new PrismaClient({ adapter: new PrismaPg(pool), log: [{ emit: 'event', level: 'query' }] });
+  return {
+    prisma: counter.watch(base),
+    kind: 'postgresql',
+    location: redactUrl(url),
+    sql: async <T>(statement: { name: string; text: string }, values: unknown[]) => {
+      counter.bump();
+      return (await pool.query({ ...statement, values, types: utcTimestamps })).rows as T[];
+    },
+    queryCount: counter.count,
+    close: async () => {
+      closing = true;
+      await base.$disconnect();
+      await pool.end();
+    },
+  };
+}
+
+async function lockEmbeddedStore(dir: string): Promise<() => Promise<void>> {
   const lockfile = await import('proper-lockfile');
-  let release: () => Promise<void>;
   try {
-    release = await lockfile.lock(dir, { stale: 15000, update: 5000, realpath: false });
+    return await lockfile.lock(dir, { stale: 15000, update: 5000, realpath: false });
   } catch (err) {
     if ((err as { code?: string }).code === 'ELOCKED') {
       throw new EmbeddedStoreBusyError(`the embedded database at ${dir} is held by a running Keywarden process; stop it first, or set DATABASE_URL to use PostgreSQL`);
     }
     throw err;
   }
+}
+
+async function openEmbedded(dir: string, migrate: boolean, counter: QueryCounter): Promise<Database> {
+  fs.mkdirSync(dir, { recursive: true });
+  const release = await lockEmbeddedStore(dir);
   const { PGlite } = await import('@electric-sql/pglite');
   const { PrismaPGlite } = await import('pglite-prisma-adapter');
   const pglite = new PGlite(dir);
   await pglite.waitReady;
-  if (opts.migrate !== false) await applyMigrations(pgliteRunner(pglite), logger);
+  if (migrate) await applyMigrations(pgliteRunner(pglite), logger);
   const base = new PrismaClient({ adapter: new PrismaPGlite(pglite), log: [{ emit: 'event', level: 'query' }] });
-  const prisma = countQueries(base);
   return {
-    prisma,
+    prisma: counter.watch(base),
     kind: 'embedded',
     location: dir,
     sql: async <T>(statement: { name: string; text: string }, values: unknown[]) => {
-      queries++;
+      counter.bump();
       return (await pglite.query<T>(statement.text, values, { parsers: { [TIMESTAMP_OID]: parseUtcTimestamp } })).rows;
     },
-    queryCount: () => queries,
+    queryCount: counter.count,
     close: async () => {
       await base.$disconnect();
       await pglite.close();

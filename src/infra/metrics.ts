@@ -8,7 +8,7 @@ client.collectDefaultMetrics({ register: registry, prefix: 'keywarden_' });
 
 export const verifyDecisions = new client.Counter({
   name: 'keywarden_verify_decisions_total',
-  help: 'Verification decisions by code and entry point (verify endpoint or gateway).',
+  help: 'Verification decisions by code and entry point (verify endpoint, gateway, forward auth, ext_authz).',
   labelNames: ['code', 'via'] as const,
   registers: [registry],
 });

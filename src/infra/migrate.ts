@@ -84,3 +84,20 @@ export async function applyMigrations(db: SqlRunner, log: Pick<Logger, 'info'>, 
     await db.unlock();
   }
 }
+
+export interface MigrationState {
+  name: string;
+  /** changed: applied, but its file differs from what was applied (start-up refuses to run). */
+  state: 'applied' | 'pending' | 'changed';
+}
+
+/** Every migration in the package and whether the database has it (`keywarden migrate --status`). */
+export async function migrationStatus(query: SqlRunner['query'], dir = MIGRATIONS_DIR): Promise<MigrationState[]> {
+  const [table] = await query(`SELECT to_regclass('"_prisma_migrations"') IS NOT NULL AS present`);
+  const rows = table?.present ? await query('SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL') : [];
+  const applied = new Map(rows.map((r) => [String(r.migration_name), String(r.checksum)]));
+  return listMigrations(dir).map((m) => {
+    const seen = applied.get(m.name);
+    return { name: m.name, state: seen === undefined ? 'pending' : seen === m.checksum ? 'applied' : 'changed' };
+  });
+}

@@ -39,6 +39,11 @@ export function failedAttemptsKey(prefix: string, ip: string): string {
   return `${prefix}:bf:{${ip}}:fails`;
 }
 
+/** Admin API requests of one calling key in the current minute. */
+export function adminRequestsKey(prefix: string, keyId: string): string {
+  return `${prefix}:admin:{${keyId}}:requests`;
+}
+
 /** Leaked-key reports from one client IP. */
 export function leakedReportsKey(prefix: string, ip: string): string {
   return `${prefix}:leaked:{${ip}}`;
@@ -82,4 +87,9 @@ export function keyInvalidationChannel(prefix: string): string {
 /** BullMQ's prefix: one hash tag, so each queue's keys share a Cluster slot. */
 export function bullPrefix(prefix: string): string {
   return `${prefix}:{bull}`;
+}
+
+/** Pub/sub channel of one account's live updates (new security events, changed keys) for GraphQL subscriptions. */
+export function liveEventsChannel(prefix: string, accountId: string): string {
+  return `${prefix}:live:${accountId}`;
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
+import { isLoopbackHost } from '../infra/ip';
 import { SECRET_CANDIDATE, maskSecret, parseSecret } from './secret';
 
 // `keywarden scan`: finds Keywarden secrets in files by the prefix pattern, then the checksum, so
@@ -167,6 +168,8 @@ export function leakedEndpoint(url: string): URL {
     throw new Error(`--report: not a URL: ${url}`);
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`--report: must be an http or https URL: ${url}`);
+  // The report carries live secrets: in clear only to this machine.
+  if (u.protocol === 'http:' && !isLoopbackHost(u.hostname)) throw new Error(`--report: plain http is allowed only to a loopback host (localhost, 127.0.0.1, ::1); use https: ${u.origin}`);
   if (!u.pathname.endsWith(LEAKED_PATH)) u.pathname = u.pathname.replace(/\/+$/, '') + LEAKED_PATH;
   return u;
 }

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { clock } from '../infra/clock';
-import { RedisLimitsBase, reportError, withDeadline } from './failure';
+import { RedisLimitsBase, reportError } from './failure';
 import { concurrencySlotsKey } from '../infra/redis-keys';
 
 // Concurrency slots for a key's maxConcurrent: a sorted set per API key whose members are the
@@ -27,7 +27,7 @@ export class ConcurrencyLimiter extends RedisLimitsBase {
     const lease = Math.max(1, Math.floor(leaseMs));
     const slotId = crypto.randomBytes(12).toString('base64url');
     try {
-      const [acquired] = await withDeadline(this.client.kwSlotAcquire(this.slotsKey(keyId), now, Math.floor(max), now + lease, slotId, lease), this.timeoutMs, 'acquire');
+      const [acquired] = await this.call('acquire', () => this.client.kwSlotAcquire(this.slotsKey(keyId), now, Math.floor(max), now + lease, slotId, lease));
       return Number(acquired) === 1 ? { keyId, slotId, leaseMs: lease, degraded: false } : null;
     } catch (err) {
       reportError(this.onError, err, 'acquire');
@@ -39,7 +39,7 @@ export class ConcurrencyLimiter extends RedisLimitsBase {
   async release(token: SlotToken): Promise<void> {
     if (token.degraded) return;
     try {
-      await withDeadline(this.client.zrem(this.slotsKey(token.keyId), token.slotId), this.timeoutMs, 'release');
+      await this.call('release', () => this.client.zrem(this.slotsKey(token.keyId), token.slotId));
     } catch (err) {
       // The lease expires by itself; the slot is only held a little longer than needed.
       reportError(this.onError, err, 'release');
@@ -54,7 +54,7 @@ export class ConcurrencyLimiter extends RedisLimitsBase {
     if (token.degraded) return true;
     const now = Math.floor(nowMs);
     try {
-      const held = await withDeadline(this.client.kwSlotRenew(this.slotsKey(token.keyId), now, now + token.leaseMs, token.slotId, token.leaseMs), this.timeoutMs, 'renew');
+      const held = await this.call('renew', () => this.client.kwSlotRenew(this.slotsKey(token.keyId), now, now + token.leaseMs, token.slotId, token.leaseMs));
       return Number(held) === 1;
     } catch (err) {
       reportError(this.onError, err, 'renew');

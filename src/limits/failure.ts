@@ -1,3 +1,4 @@
+import { isRedisDown } from '../infra/redis';
 import { withLimitsCommands, type LimitsClient, type LimitsCommands } from './scripts';
 // How the limits behave when Redis is slow or gone. Verification sits on every request, so a
 // Redis outage must neither hang callers nor throw at them: each call gets a short deadline and
@@ -75,6 +76,14 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, operation: stri
   });
 }
 
+/** Redis is known to be disconnected: the call was not sent, and the failure mode decides at once. */
+export class RedisDownError extends Error {
+  constructor(operation: string) {
+    super(`limits: ${operation} not sent, Redis is disconnected`);
+    this.name = 'RedisDownError';
+  }
+}
+
 export function reportError(onError: LimitsOptions['onError'], err: unknown, operation: string): void {
   if (!onError) return;
   try {
@@ -100,5 +109,14 @@ export abstract class RedisLimitsBase {
     this.failureMode = options.failureMode ?? 'open';
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.onError = options.onError;
+  }
+
+  /**
+   * One Redis call under the deadline. While the client is known to be disconnected it is not
+   * sent at all (it would wait in the offline queue for the whole deadline): it fails at once.
+   */
+  protected call<T>(operation: string, send: () => Promise<T>): Promise<T> {
+    if (isRedisDown(this.client)) return Promise.reject(new RedisDownError(operation));
+    return withDeadline(send(), this.timeoutMs, operation);
   }
 }

@@ -1,4 +1,4 @@
-import { RedisLimitsBase, reportError, withDeadline } from './failure';
+import { RedisLimitsBase, reportError } from './failure';
 import { emissionIntervalUs, rateView, WINDOW_MS, type RateWindow } from './gcra';
 import { periodBounds, type Period } from './periods';
 import { creditsSpentKey, periodCounterKey, rateWindowKey, type LimitOwner } from '../infra/redis-keys';
@@ -101,11 +101,13 @@ const PERIOD_GRACE_MS = 60_000;
 const DEGRADED_RETRY_MS = 1_000;
 
 /** The rate windows of one owner (key or identity), their Redis keys and script arguments, worked out once. */
-interface WindowPlan {
+export interface WindowPlan {
   owner: LimitOwner;
   label: LimitOwnerKind;
   windows: RateLimitSpec[];
   rateKeys: string[];
+  /** How many windows, as a string. */
+  windowCount: string;
   /** intervalUs, limit per window, as strings: the client sends strings as they are. */
   windowArgs: string[];
   /** The last quota and bandwidth keys (the same until the period turns); only owners with such limits get them. */
@@ -134,7 +136,7 @@ interface CounterPlan {
 }
 
 /** What one check counts: the windows of the key and its identity, and its counters. */
-interface CheckPlan {
+export interface CheckPlan {
   windows: WindowPlan[];
   counters: CounterPlan[];
 }
@@ -142,6 +144,9 @@ interface CheckPlan {
 export class Limiter extends RedisLimitsBase {
   private readonly plans = new WeakMap<RateLimitSpec[], WindowPlan>();
   private inFlight = 0;
+
+  /** Gives back what this instance holds of shared capacity (leased mode); exact mode holds nothing. */
+  async release(): Promise<void> {}
 
   /** Judges and (when everything passes) consumes, in one round trip. Never throws. */
   async check(req: LimitRequest): Promise<LimitResult> {
@@ -156,7 +161,7 @@ export class Limiter extends RedisLimitsBase {
     if (this.inFlight > 0) corkUntilNextTurn(this.client);
     this.inFlight++;
     try {
-      out = (await withDeadline(this.client.kwLimitsCheck(...scriptArgs(plan, cost, nowMs)), this.timeoutMs, 'check')).split(' ').map(Number);
+      out = (await this.call('check', () => this.client.kwLimitsCheck(...scriptArgs(plan, cost, nowMs)))).split(' ').map(Number);
     } catch (err) {
       reportError(this.onError, err, 'check');
       return this.degraded(plan, nowMs);
@@ -204,7 +209,7 @@ export class Limiter extends RedisLimitsBase {
     const amount = wholeNonNegative(bytes);
     const key = periodCounterKey(this.prefix, { accountId, kind: 'key', id: keyId }, 'bw', bandwidth.period, period.id);
     try {
-      const used = await withDeadline(this.client.kwLimitsAddBytes(key, String(amount), period.endMs - now + PERIOD_GRACE_MS), this.timeoutMs, 'addBytes');
+      const used = await this.call('addBytes', () => this.client.kwLimitsAddBytes(key, String(amount), period.endMs - now + PERIOD_GRACE_MS));
       return counterState(bandwidth.bytes, Number(used), period.endMs);
     } catch (err) {
       reportError(this.onError, err, 'addBytes');
@@ -216,7 +221,7 @@ export class Limiter extends RedisLimitsBase {
    * The windows of an owner's rate limits, their Redis keys and script arguments. A cached key
    * hands the same rateLimits array to every verification, so this is worked out once per array.
    */
-  private planFor(owner: LimitOwner, rateLimits: RateLimitSpec[]): WindowPlan {
+  protected planFor(owner: LimitOwner, rateLimits: RateLimitSpec[]): WindowPlan {
     const known = this.plans.get(rateLimits);
     if (known && known.owner.id === owner.id && known.owner.kind === owner.kind && known.owner.accountId === owner.accountId) return known;
     const windows = tightestPerWindow(rateLimits);
@@ -225,6 +230,7 @@ export class Limiter extends RedisLimitsBase {
       label: owner.kind === 'key' ? 'KEY' : 'IDENTITY',
       windows,
       rateKeys: windows.map((w) => rateWindowKey(this.prefix, owner, w.window)),
+      windowCount: String(windows.length),
       windowArgs: windows.flatMap((w) => [String(emissionIntervalUs(w.window, w.limit)), String(w.limit)]),
     };
     this.plans.set(rateLimits, plan);
@@ -241,7 +247,7 @@ export class Limiter extends RedisLimitsBase {
     return key;
   }
 
-  private degraded(plan: CheckPlan, nowMs: number): LimitResult {
+  protected degraded(plan: CheckPlan, nowMs: number): LimitResult {
     const open = this.failureMode === 'open';
     // Nothing is known about the counters; report them full (open) or spent (closed).
     const reset = open ? nowMs : nowMs + DEGRADED_RETRY_MS;
@@ -319,7 +325,7 @@ function judged(out: number[], plan: CheckPlan, nowMs: number): LimitResult {
   return result;
 }
 
-function allowedUnlimited(): LimitResult {
+export function allowedUnlimited(): LimitResult {
   return { allowed: true, code: 'VALID', ratelimits: [], quota: null, identityQuota: null, credits: null, bandwidth: null, retryAfterMs: 0, degraded: false };
 }
 
@@ -328,7 +334,7 @@ function counterState(limit: number, used: number, endMs: number): CounterState 
 }
 
 /** Redis counts integers; anything else (NaN, negative, fractions) is clamped rather than thrown. */
-function wholeNonNegative(n: number): number {
+export function wholeNonNegative(n: number): number {
   return Number.isFinite(n) && n > 0 ? Math.min(Math.floor(n), Number.MAX_SAFE_INTEGER) : 0;
 }
 

@@ -121,6 +121,59 @@ if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {n, redis.call('PTTL', KEYS[1])}
 `;
 
+/**
+ * Leased mode: grants up to `want` requests of every window at once (the same GCRA state exact
+ * mode uses, so both modes and every instance share one account of each window).
+ * KEYS: one GCRA key per window. ARGV: nowUs, want, n, n x (intervalUs, limit).
+ * Returns "granted tat1 tat2 ..." (TATs after the grant), space-separated.
+ */
+const LEASE_LUA = `
+local now = tonumber(ARGV[1])
+local grant = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+local tats = {}
+for i = 1, n do
+  local interval = tonumber(ARGV[2 + 2 * i])
+  local limit = tonumber(ARGV[3 + 2 * i])
+  local tat = tonumber(redis.call('GET', KEYS[i]) or 0)
+  if tat < now then tat = now end
+  local free = math.floor((now + limit * interval - tat) / interval)
+  if free < grant then grant = free end
+  tats[i] = tat
+end
+if grant < 0 then grant = 0 end
+local out = {string.format('%d', grant)}
+for i = 1, n do
+  local tat = tats[i]
+  if grant > 0 then
+    tat = tat + grant * tonumber(ARGV[2 + 2 * i])
+    redis.call('SET', KEYS[i], string.format('%d', tat), 'PX', string.format('%d', math.ceil((tat - now) / 1000) + 1000))
+  end
+  out[i + 1] = string.format('%d', tat)
+end
+return table.concat(out, ' ')
+`;
+
+/**
+ * Gives back the unused part of a lease: each window's TAT moves back by unused x interval
+ * (never before now: a window cannot hold more than its limit).
+ * KEYS: one GCRA key per window. ARGV: nowUs, unused, n, n x intervalUs.
+ */
+const LEASE_RETURN_LUA = `
+local now = tonumber(ARGV[1])
+local unused = tonumber(ARGV[2])
+for i = 1, tonumber(ARGV[3]) do
+  local tat = tonumber(redis.call('GET', KEYS[i]) or 0)
+  local back = tat - unused * tonumber(ARGV[3 + i])
+  if back <= now then
+    redis.call('DEL', KEYS[i])
+  else
+    redis.call('SET', KEYS[i], string.format('%d', back), 'PX', string.format('%d', math.ceil((back - now) / 1000) + 1000))
+  end
+end
+return 1
+`;
+
 export interface LimitsCommands {
   /** numKeys, the KEYS, then the ARGV described at CHECK_LUA. */
   kwLimitsCheck(...numKeysKeysAndArgs: (string | number)[]): Promise<string>;
@@ -128,6 +181,10 @@ export interface LimitsCommands {
   kwSlotAcquire(key: string, nowMs: number, max: number, expiresMs: number, slotId: string, leaseMs: number): Promise<[number, number]>;
   kwSlotRenew(key: string, nowMs: number, expiresMs: number, slotId: string, leaseMs: number): Promise<number>;
   kwFixedWindowHit(key: string, windowMs: number): Promise<[number, number]>;
+  /** numKeys, the KEYS, then the ARGV described at LEASE_LUA. */
+  kwLimitsLease(...numKeysKeysAndArgs: (string | number)[]): Promise<string>;
+  /** numKeys, the KEYS, then the ARGV described at LEASE_RETURN_LUA. */
+  kwLimitsLeaseReturn(...numKeysKeysAndArgs: (string | number)[]): Promise<number>;
 }
 
 const DEFINITIONS: Record<keyof LimitsCommands, { lua: string; numberOfKeys?: number }> = {
@@ -136,6 +193,8 @@ const DEFINITIONS: Record<keyof LimitsCommands, { lua: string; numberOfKeys?: nu
   kwSlotAcquire: { lua: SLOT_ACQUIRE_LUA, numberOfKeys: 1 },
   kwSlotRenew: { lua: SLOT_RENEW_LUA, numberOfKeys: 1 },
   kwFixedWindowHit: { lua: FIXED_WINDOW_HIT_LUA, numberOfKeys: 1 },
+  kwLimitsLease: { lua: LEASE_LUA },
+  kwLimitsLeaseReturn: { lua: LEASE_RETURN_LUA },
 };
 
 /**

@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import { logger } from '../infra/logger';
+import { isRedisDown } from '../infra/redis';
 import { accessLogKey, lastUsedKey, usageCountriesKey, usageDirtyKey, usageHourKey } from '../infra/redis-keys';
 
 // Usage on the hot path without a Redis command per request: verifications are tallied in
@@ -119,7 +120,8 @@ export class UsageBuffer {
     this.flushing = p
       .exec()
       .then(() => undefined)
-      .catch((err) => logger.warn({ err: (err as Error).message }, 'could not write usage tallies to Redis'))
+      // During an outage (logged once by infra/redis) every flush fails: not one line a second.
+      .catch((err) => (isRedisDown(this.redis) ? undefined : logger.warn({ err: (err as Error).message }, 'could not write usage tallies to Redis')))
       .finally(() => {
         this.flushing = null;
       });

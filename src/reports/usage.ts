@@ -29,6 +29,27 @@ export interface UsageReportInput {
   format: ReportFormat;
 }
 
+type RollupRow = { keyId: string; requests: number; allowed: number; denied: number; units: number; bytes: number; deniedByCode: unknown };
+
+/** Looks up the names of keys not seen before in this report (one query per batch). */
+async function learnKeyNames(db: Database, keys: Map<string, { name: string; start: string }>, rows: RollupRow[]): Promise<void> {
+  const unknown = [...new Set(rows.map((r) => r.keyId))].filter((id) => !keys.has(id));
+  if (unknown.length === 0) return;
+  const found = await db.prisma.apiKey.findMany({ where: { id: { in: unknown } }, select: { id: true, name: true, start: true } });
+  for (const k of found) keys.set(k.id, { name: k.name, start: k.start });
+}
+
+function addToBucket(open: Bucket, r: RollupRow): void {
+  open.requests += r.requests;
+  open.allowed += r.allowed;
+  open.denied += r.denied;
+  open.units += r.units;
+  open.bytes += r.bytes;
+  for (const [code, n] of Object.entries((r.deniedByCode ?? {}) as Record<string, unknown>)) {
+    if (typeof n === 'number') open.deniedByCode[code] = (open.deniedByCode[code] ?? 0) + n;
+  }
+}
+
 export async function usageReport(db: Database, accountId: string, input: UsageReportInput, opts: { batchSize?: number } = {}): Promise<Report> {
   const format = assertReportFormat(input.format);
   validateUsageRange(input.from, input.to, input.granularity);
@@ -63,25 +84,14 @@ export async function usageReport(db: Database, accountId: string, input: UsageR
       take: batchSize,
       ...(cursor ? { cursor: { keyId_hour: cursor }, skip: 1 } : {}),
     });
-    const unknown = [...new Set(rows.map((r) => r.keyId))].filter((id) => !keys.has(id));
-    if (unknown.length > 0) {
-      const found = await db.prisma.apiKey.findMany({ where: { id: { in: unknown } }, select: { id: true, name: true, start: true } });
-      for (const k of found) keys.set(k.id, { name: k.name, start: k.start });
-    }
+    await learnKeyNames(db, keys, rows);
     for (const r of rows) {
       const start = bucketStart(r.hour, input.granularity);
       if (!open || open.keyId !== r.keyId || open.start.getTime() !== start.getTime()) {
         if (open) emit(open);
         open = { keyId: r.keyId, start, requests: 0, allowed: 0, denied: 0, units: 0, bytes: 0, deniedByCode: {} };
       }
-      open.requests += r.requests;
-      open.allowed += r.allowed;
-      open.denied += r.denied;
-      open.units += r.units;
-      open.bytes += r.bytes;
-      for (const [code, n] of Object.entries((r.deniedByCode ?? {}) as Record<string, unknown>)) {
-        if (typeof n === 'number') open.deniedByCode[code] = (open.deniedByCode[code] ?? 0) + n;
-      }
+      addToBucket(open, r);
     }
     if (rows.length < batchSize) break;
     const last = rows[rows.length - 1];

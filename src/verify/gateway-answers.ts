@@ -6,9 +6,10 @@ import { tightestRateLimit } from '../limits';
 import type { VerifyOutcome } from './verify';
 
 // What the gateway answers when it does not pass a request on, or the upstream fails it:
-// {"error": {"code", "message"}} with the status each code maps to (API.md §4).
+// {"error": {"code", "message"}} with the status each code maps to (README, "Verification
+// and the gateway").
 
-export type GatewayCode = VerifyCode | 'UNAUTHENTICATED' | 'PAYLOAD_TOO_LARGE' | 'TOO_MANY_FAILED_ATTEMPTS' | 'CONCURRENCY_EXCEEDED' | 'NO_UPSTREAM' | 'UPSTREAM_UNAVAILABLE' | 'UPSTREAM_TIMEOUT';
+export type GatewayCode = VerifyCode | 'UNAUTHENTICATED' | 'PAYLOAD_TOO_LARGE' | 'TOO_MANY_FAILED_ATTEMPTS' | 'CONCURRENCY_EXCEEDED' | 'NO_UPSTREAM' | 'UPSTREAM_UNAVAILABLE' | 'UPSTREAM_BLOCKED' | 'UPSTREAM_TIMEOUT';
 
 export function statusForCode(code: GatewayCode): number {
   switch (code) {
@@ -28,6 +29,7 @@ export function statusForCode(code: GatewayCode): number {
       return 429;
     case 'NO_UPSTREAM':
     case 'UPSTREAM_UNAVAILABLE':
+    case 'UPSTREAM_BLOCKED':
       return 502;
     case 'UPSTREAM_TIMEOUT':
       return 504;
@@ -56,16 +58,30 @@ const MESSAGES: Record<Exclude<GatewayCode, 'VALID'>, string> = {
   CONCURRENCY_EXCEEDED: 'too many simultaneous requests for this key',
   TOO_MANY_FAILED_ATTEMPTS: 'too many unknown keys from this address',
   NO_UPSTREAM: 'this agent or workflow has no upstreamUrl',
+  UPSTREAM_BLOCKED: "the upstream's address is not one the gateway may reach (loopback, private, link-local or metadata)",
   UPSTREAM_UNAVAILABLE: 'the upstream could not be reached',
   UPSTREAM_TIMEOUT: 'the upstream did not answer in time',
   PAYLOAD_TOO_LARGE: 'request body too large',
+  FORWARD_AUTH_UNSUPPORTED: 'the API key has bandwidth or concurrency limits, which forward auth cannot keep (the proxy never reports the response); use the gateway',
 };
 
-export function sendGatewayError(res: ServerResponse, code: Exclude<GatewayCode, 'VALID'>, headers: Record<string, string> = {}): void {
+export interface GatewayError {
+  status: number;
+  headers: Record<string, string>;
+  body: { error: { code: string; message: string } };
+}
+
+/** The status, headers and body of a denial (also what forward auth and ext_authz answer). */
+export function gatewayError(code: Exclude<GatewayCode, 'VALID'>, headers: Record<string, string> = {}): GatewayError {
   const status = statusForCode(code);
   const extra: Record<string, string> = { ...headers };
   if (status === 401) extra['www-authenticate'] = 'Bearer';
-  sendJson(res, status, { error: { code, message: MESSAGES[code] } }, extra);
+  return { status, headers: extra, body: { error: { code, message: MESSAGES[code] } } };
+}
+
+export function sendGatewayError(res: ServerResponse, code: Exclude<GatewayCode, 'VALID'>, headers: Record<string, string> = {}): void {
+  const e = gatewayError(code, headers);
+  sendJson(res, e.status, e.body, e.headers);
 }
 
 /** RateLimit-* headers of the window the client should pace itself by, the key's or its identity's (none without rate limits). */

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
+import { upstreamLookup } from '../agents/upstream-policy';
 import { logger } from '../infra/logger';
 import { sendGatewayError } from './gateway-answers';
 
@@ -8,7 +9,9 @@ import { sendGatewayError } from './gateway-answers';
 // than everything else the gateway does); undici's client costs a fraction of node:http's per
 // request, which is most of what the gateway adds to a call.
 
-const upstreamAgent = new Agent({ connections: 512, keepAliveTimeout: 30_000 });
+// Every connection's address passes the upstream address policy (names through the lookup, IP
+// literals in the gateway before dispatch), so a name rebound to a private address gets nowhere.
+const upstreamAgent = new Agent({ connections: 512, keepAliveTimeout: 30_000, connect: { lookup: upstreamLookup as never } });
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'authorization', 'content-length', 'expect']);
 
@@ -16,7 +19,8 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'p
 export function endToEndHeaders(headers: Record<string, string | string[] | undefined>, into: Record<string, string | string[]>): Record<string, string | string[]> {
   for (const name in headers) {
     const value = headers[name];
-    if (value !== undefined && !HOP_BY_HOP.has(name)) into[name] = value;
+    // HTTP/2 pseudo-headers (:method, :path, ...) describe this hop only.
+    if (value !== undefined && !HOP_BY_HOP.has(name) && name[0] !== ':') into[name] = value;
   }
   return into;
 }
@@ -35,8 +39,12 @@ export async function* countedBody(req: IncomingMessage, max: number, count: (n:
   }
 }
 
-function upstreamFailure(err: Error): 'UPSTREAM_TIMEOUT' | 'PAYLOAD_TOO_LARGE' | 'UPSTREAM_UNAVAILABLE' {
+function upstreamFailure(err: Error): 'UPSTREAM_TIMEOUT' | 'PAYLOAD_TOO_LARGE' | 'UPSTREAM_UNAVAILABLE' | 'UPSTREAM_BLOCKED' {
   const code = (err as { code?: string }).code;
+  if (code === 'EBLOCKEDADDRESS' || (err as { cause?: { code?: string } }).cause?.code === 'EBLOCKEDADDRESS') {
+    logger.info({ err: err.message }, 'gateway refused an upstream address');
+    return 'UPSTREAM_BLOCKED';
+  }
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return 'UPSTREAM_TIMEOUT';
   if (err instanceof PayloadTooLargeError || (err as { cause?: unknown }).cause instanceof PayloadTooLargeError) return 'PAYLOAD_TOO_LARGE';
   return 'UPSTREAM_UNAVAILABLE';

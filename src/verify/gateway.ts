@@ -3,12 +3,14 @@ import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Permission } from '../generated/prisma/enums';
 import type { TargetDirectory } from '../agents/targets';
+import { literalUpstreamRefusal } from '../agents/upstream-policy';
 import { clock } from '../infra/clock';
-import { clientIp } from '../infra/http';
+import { clientIp, socketIp, trustsProxies, type TrustProxy } from '../infra/http';
 import { gatewayUpstream } from '../infra/metrics';
 import type { ResolvedKey } from '../keys/resolve';
 import type { ConcurrencyLimiter, Limiter } from '../limits';
 import { rateLimitHeaders, sendGatewayError, statusForCode, type GatewayCode } from './gateway-answers';
+import { decodeRouteId, normalizeGatewayPath } from './gateway-path';
 import { countedBody, endToEndHeaders, proxyToUpstream } from './gateway-proxy';
 import { readBody, retryAfterSeconds } from './http';
 import { verifyKey, type VerifyDeps } from './verify';
@@ -25,16 +27,17 @@ import { verifyKey, type VerifyDeps } from './verify';
 export interface GatewayRoute {
   kind: 'agent' | 'workflow';
   id: string;
-  /** The path after the id, with its query string: what the upstream receives. */
+  /** The path after the id, normalized (see gateway-path): what conditions see and the upstream receives. */
   rest: string;
 }
 
 const ROUTE = /^\/v1\/(agents|workflows)\/([^/?#]+)(\/[^?#]*)?$/;
 
+/** The gateway route of a path, or null; throws HttpError 400 BAD_PATH for a path that cannot be normalized safely. */
 export function matchGatewayRoute(path: string): GatewayRoute | null {
   const m = ROUTE.exec(path);
   if (!m) return null;
-  return { kind: m[1] === 'agents' ? 'agent' : 'workflow', id: decodeURIComponent(m[2]), rest: m[3] ?? '/' };
+  return { kind: m[1] === 'agents' ? 'agent' : 'workflow', id: decodeRouteId(m[2]), rest: normalizeGatewayPath(m[3] ?? '/') };
 }
 
 const METHOD_PERMISSION: Record<string, Permission> = {
@@ -47,8 +50,13 @@ const METHOD_PERMISSION: Record<string, Permission> = {
   DELETE: 'FULL_ACCESS',
 };
 
+/** The permission a request method needs (unknown methods: EXECUTE). */
+export function permissionForMethod(method: string): Permission {
+  return METHOD_PERMISSION[method] ?? 'EXECUTE';
+}
+
 export interface GatewayDeps extends VerifyDeps {
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   targets: Pick<TargetDirectory, 'accountOf' | 'upstreamOf'>;
   limiter: Pick<Limiter, 'check' | 'addBytes'>;
   slots: Pick<ConcurrencyLimiter, 'acquire' | 'release'>;
@@ -130,8 +138,9 @@ async function authorize(deps: GatewayDeps, settings: Settings, route: GatewayRo
       key: bearer[1],
       agentId: route.kind === 'agent' ? route.id : undefined,
       workflowId: route.kind === 'workflow' ? route.id : undefined,
-      permission: METHOD_PERMISSION[method] ?? 'EXECUTE',
+      permission: permissionForMethod(method),
       ip,
+      callerIp: ip,
       cost: 1,
       bytes: Number.isFinite(declared) ? declared : 0,
       method,
@@ -152,7 +161,10 @@ async function authorize(deps: GatewayDeps, settings: Settings, route: GatewayRo
 
 async function findUpstream(deps: GatewayDeps, route: GatewayRoute, pass: Authorized, req: IncomingMessage, res: ServerResponse): Promise<string | null> {
   const target = await deps.targets.upstreamOf(route.kind, route.id);
-  return target?.upstreamUrl || refuse(req, res, 'NO_UPSTREAM', pass.limitHeaders);
+  if (!target?.upstreamUrl) return refuse(req, res, 'NO_UPSTREAM', pass.limitHeaders);
+  // An IP literal never reaches the connection's lookup: the address policy is checked here.
+  if (literalUpstreamRefusal(parseUpstream(target.upstreamUrl).hostname)) return refuse(req, res, 'UPSTREAM_BLOCKED', pass.limitHeaders);
+  return target.upstreamUrl;
 }
 
 /** A concurrency slot when the key has maxConcurrent, as the function that frees it; null when none is free (answered). */
@@ -174,7 +186,9 @@ function buildUpstreamRequest(deps: GatewayDeps, settings: Settings, route: Gate
   const upstream = parseUpstream(upstreamUrl);
   const headers = endToEndHeaders(req.headers, {});
   const prior = req.headers['x-forwarded-for'];
-  headers['x-forwarded-for'] = prior && deps.trustProxy ? `${prior}, ${pass.ip ?? ''}` : (pass.ip ?? '');
+  // The chain as received when the proxies in front are trusted, plus the hop that reached us.
+  const peer = socketIp(req) ?? '';
+  headers['x-forwarded-for'] = prior && trustsProxies(deps.trustProxy) ? `${prior}, ${peer}` : (pass.ip ?? peer);
   headers['x-keywarden-key-id'] = pass.key.id;
   headers['x-keywarden-account-id'] = pass.key.accountId;
   const body = upstreamBody(req, pass, smallBody, headers, settings.maxBody);
@@ -222,12 +236,12 @@ function releaseWhenDone(deps: GatewayDeps, pass: Authorized, release: () => voi
 }
 
 /** An upstreamUrl split into what the upstream client needs, remembered per URL. */
-const upstreams = new Map<string, { origin: string; basePath: string }>();
-function parseUpstream(url: string): { origin: string; basePath: string } {
+const upstreams = new Map<string, { origin: string; hostname: string; basePath: string }>();
+function parseUpstream(url: string): { origin: string; hostname: string; basePath: string } {
   let parsed = upstreams.get(url);
   if (!parsed) {
     const u = new URL(url);
-    parsed = { origin: u.origin, basePath: u.pathname.replace(/\/$/, '') };
+    parsed = { origin: u.origin, hostname: u.hostname, basePath: u.pathname.replace(/\/$/, '') };
     if (upstreams.size >= 10_000) upstreams.clear();
     upstreams.set(url, parsed);
   }

@@ -5,7 +5,7 @@ import { PermissionQueryError, parsePermissionQuery, type PermissionQuery } from
 import { LRUCache } from 'lru-cache';
 import type { Permission } from '../generated/prisma/enums';
 import { verifyKey, type VerifyDeps, type VerifyInput } from './verify';
-import { clientIp, HttpError, sendJson } from '../infra/http';
+import { clientIp, HttpError, sendJson, type TrustProxy } from '../infra/http';
 
 // The HTTP face of verification: body limits, JSON parsing and field checks, then verifyKey.
 
@@ -109,14 +109,14 @@ function parseVerifyBody(raw: Buffer, callerIp: string | undefined): VerifyInput
   const workflowId = optionalId(b, 'workflowId');
   if (agentId && workflowId) throw bad('give agentId or workflowId, not both');
   const permissionQuery = b.permissions === undefined || b.permissions === null ? undefined : cachedPermissionQuery(b.permissions);
-  return { key: b.key, agentId, workflowId, permission, permissionQuery, ip, cost: nonNegative(b, 'cost', 1), bytes: nonNegative(b, 'bytes', 0) };
+  return { key: b.key, agentId, workflowId, permission, permissionQuery, ip, callerIp, cost: nonNegative(b, 'cost', 1), bytes: nonNegative(b, 'bytes', 0) };
 }
 
 export function retryAfterSeconds(ms: number): string {
   return String(Math.max(1, Math.ceil(ms / 1000)));
 }
 
-export async function handleVerify(deps: VerifyDeps & { trustProxy: boolean }, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleVerify(deps: VerifyDeps & { trustProxy: TrustProxy }, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const raw = await readBody(req, MAX_VERIFY_BODY);
   const input = parseVerifyBody(raw, clientIp(req, deps.trustProxy));
   const outcome = await verifyKey(deps, input);

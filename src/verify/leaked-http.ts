@@ -1,14 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Redis from 'ioredis';
 import type { Database } from '../infra/db';
-import { clientIp, HttpError, sendJson } from '../infra/http';
+import { clientIp, HttpError, sendJson, type TrustProxy } from '../infra/http';
 import { logger } from '../infra/logger';
 import { leakedReportsKey } from '../infra/redis-keys';
 import { revokeLeakedKeys, type LeakReport } from '../keys/leaked';
 import { FixedWindowCounter } from '../limits';
 import { parseJsonObject, readBody, retryAfterSeconds } from './http';
 
-// POST /v1/keys/leaked { "keys": [secret...], "source"?, "url"? }, unauthenticated (API.md §4).
+// POST /v1/keys/leaked { "keys": [secret...], "source"?, "url"? }, unauthenticated (README: leaked-key reports).
 // The answer is 202 {"received": N} as soon as the body is valid, before any key is looked up:
 // the response and its timing are the same whether a secret matched or not. The revocations run
 // after the answer. Requests are limited per IP in Redis, shared by every instance.
@@ -58,7 +58,7 @@ export interface LeakedDeps {
   db: Database;
   redis: Redis;
   prefix: string;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   rateLimit?: LeakedRateLimit;
 }
 

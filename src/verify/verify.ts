@@ -16,7 +16,8 @@ import type { UsageBuffer } from '../reports/usage-buffer';
 import type { UseRecorder } from './effects';
 
 // Verification without the HTTP, as named stages in a fixed order:
-//   guard   an IP blocked for presenting unknown keys is refused before anything else
+//   guard   a caller blocked for presenting unknown keys is refused before anything else (by
+//           the address the request came from, never the `ip` it names for the policy)
 //   resolve checksum, then the cached key (or one read of the key and its chain)
 //   enrich  what the policy needs beyond the key: the target's account, DNS answers, country
 //   decide  the policy table (access/decide: pure, no I/O)
@@ -31,13 +32,24 @@ export interface VerifyInput {
   permission: Permission;
   /** Parsed from verify's "permissions" (malformed queries never get here). */
   permissionQuery?: PermissionQuery;
+  /** The address the policy sees (allowlists, countries, conditions, usage). */
   ip?: string;
+  /**
+   * The address the request came from (the connection's, or the trusted proxies' view of it):
+   * what the brute-force guard counts and blocks. A caller cannot choose it.
+   */
+  callerIp?: string;
   cost: number;
   bytes: number;
   /** Gateway requests: what conditions see as request.method, .path, .headers. */
   method?: string;
   path?: string;
   headers?: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /**
+   * Forward auth and ext_authz: the proxy never reports the response, so bandwidth and
+   * concurrency limits cannot be kept; a key that sets them is refused (FORWARD_AUTH_UNSUPPORTED).
+   */
+  responseUnseen?: boolean;
 }
 
 interface VerifyResult {
@@ -85,7 +97,10 @@ export interface VerifyDeps {
   detectors: Pick<VerificationDetectors, 'onDenied'>;
 }
 
-export async function verifyKey(deps: VerifyDeps, input: VerifyInput, via: 'verify' | 'gateway' = 'verify'): Promise<VerifyOutcome> {
+/** The entry point a verification came through (the `via` label of keywarden_verify_decisions_total). */
+export type VerifyVia = 'verify' | 'gateway' | 'forward' | 'ext_authz';
+
+export async function verifyKey(deps: VerifyDeps, input: VerifyInput, via: VerifyVia = 'verify'): Promise<VerifyOutcome> {
   const started = process.hrtime.bigint();
   const outcome = await verification(deps, input);
   verifyDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
@@ -95,15 +110,15 @@ export async function verifyKey(deps: VerifyDeps, input: VerifyInput, via: 'veri
 
 async function verification(deps: VerifyDeps, input: VerifyInput): Promise<VerifyOutcome> {
   const nowMs = clock.nowMs();
-  const blockedForMs = deps.guard.retryAfterMs(input.ip, nowMs);
+  const blockedForMs = deps.guard.retryAfterMs(input.callerIp, nowMs);
   if (blockedForMs > 0) return { blockedForMs, result: NOT_FOUND, retryAfterMs: blockedForMs, key: null, limits: null };
   const key = await resolve(deps, input.key);
   if (!key) {
-    void deps.guard.recordFailure(input.ip, nowMs);
+    void deps.guard.recordFailure(input.callerIp, nowMs);
     return { result: NOT_FOUND, retryAfterMs: 0, key: null, limits: null };
   }
   const request = await enrich(deps, key, input);
-  const decided = decide(key, request, nowMs);
+  const decided = refuseUnkeptLimits(decide(key, request, nowMs), key, input);
   const limits = decided === 'VALID' ? await count(deps, key, input, nowMs) : null;
   const code = limits ? limits.code : decided;
   record(deps, key, input, request.country ?? null, code, nowMs);
@@ -137,6 +152,12 @@ async function enrich(deps: VerifyDeps, key: ResolvedKey, input: VerifyInput): P
     headers: input.headers,
     hostAddresses: (h) => hostnames.addresses(h),
   };
+}
+
+/** Part of the decide stage: limits that need the response cannot be kept where it is never seen. */
+function refuseUnkeptLimits(code: VerifyCode, key: ResolvedKey, input: VerifyInput): VerifyCode {
+  if (code !== 'VALID' || !input.responseUnseen) return code;
+  return key.limits.bandwidth || key.limits.maxConcurrent !== null ? 'FORWARD_AUTH_UNSUPPORTED' : code;
 }
 
 function count(deps: VerifyDeps, key: ResolvedKey, input: VerifyInput, nowMs: number): Promise<LimitResult> {

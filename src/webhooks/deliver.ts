@@ -18,8 +18,8 @@ import type { SemaphoreInterface } from 'async-mutex';
 // over attemptCount n - 1, so a job that runs twice (a worker died mid-attempt and its job was
 // taken over) records once; the receiver may see the message twice, with the same webhook-id.
 
-/** Five days of nothing but failures disable an endpoint (API.md §5). */
-export const DISABLE_AFTER_FAILING_MS = 5 * 86_400_000;
+/** Five days of nothing but failures disable an endpoint (README: webhooks). */
+const DISABLE_AFTER_FAILING_MS = 5 * 86_400_000;
 
 export interface DeliverySettings {
   /** Groups the reads and the success records of deliveries attempted together (batches.ts). */

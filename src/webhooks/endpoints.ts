@@ -9,12 +9,12 @@ import { isUuid, normalizeGrace } from '../infra/validation';
 import { normalizeEventTypes } from '../events/types';
 import { webhookRuntime } from './runtime';
 import { encryptSecret, generateWebhookSecret } from './secrets';
-import { BlockedAddressError, checkUrlAddresses } from './ssrf';
+import { BlockedAddressError, checkUrlAddresses } from '../infra/ssrf';
 
-// Webhook endpoint management (API.md §3, §5). Master keys only. Each change and its audit event
+// Webhook endpoint management (README: webhooks). Master keys only. Each change and its audit event
 // commit together; an endpoint of another account answers NOT_FOUND, as if it did not exist.
 
-export const MAX_ENDPOINTS_PER_ACCOUNT = 100;
+const MAX_ENDPOINTS_PER_ACCOUNT = 100;
 const MAX_URL_LENGTH = 2048;
 const MAX_DESCRIPTION = 500;
 

@@ -1,4 +1,4 @@
-import { systemResolve, type Resolve, type SsrfPolicy } from './ssrf';
+import { systemResolve, type Resolve, type SsrfPolicy } from '../infra/ssrf';
 
 // Process-wide webhook settings, set once at start-up (app.ts) from the configuration: the key
 // that encrypts secrets and the SSRF policy. Held here rather than passed through every GraphQL

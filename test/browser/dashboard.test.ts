@@ -111,7 +111,8 @@ describeBrowser('dashboard in Chromium', () => {
 
     await page.getByLabel('API key').fill(master.secret);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Keys' }).waitFor();
+    // The dashboard's home is the overview.
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
     const storage = await page.evaluate(() => ({ session: JSON.stringify(sessionStorage), local: JSON.stringify(localStorage), url: location.href, cookies: document.cookie }));
     expect(storage.session).toContain(master.secret);
     expect(storage.local).not.toContain(master.secret);

@@ -44,7 +44,7 @@ export async function startHarness(opts: { db?: Database; app?: Partial<Omit<App
   const redis = createRedis(process.env.REDIS_URL!);
   const subscriber = createRedis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
   const prefix = process.env.KEYWARDEN_REDIS_PREFIX!;
-  const app = createApp({ db, redis, trustProxy: false, prefix, ...opts.app });
+  const app = createApp({ db, redis, subscriber, trustProxy: false, prefix, ...opts.app });
   const unwire = await wireInvalidation({ cache: app.cache, publisher: redis, subscriber, prefix });
   await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -82,6 +82,7 @@ export async function startHarness(opts: { db?: Database; app?: Partial<Omit<App
       return { status: res.status, body: parsed };
     },
     async close() {
+      app.live?.close();
       unwire();
       await new Promise<void>((resolve) => {
         app.server.close(() => resolve());

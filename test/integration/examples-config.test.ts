@@ -6,13 +6,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import YAML from 'yaml';
+import { startHarness, type Harness } from '../helpers/harness';
 
 // The proxy configurations in examples/: nginx (auth_request), Caddy (forward_auth), Traefik
 // (ForwardAuth) and Envoy (ext_authz). nginx and Caddy check their own configs and then run them
-// in front of a local agent, asking a stand-in that answers exactly as API.md §9 says
-// /v1/auth/forward answers (200 with X-Keywarden-*, 401/403/429 with X-Keywarden-Code): the
-// recipes, above all nginx's 429 one, are proven before Keywarden's own endpoint exists.
-// Traefik and Envoy are not Debian packages: their YAML is parsed and its wiring checked.
+// in front of a local agent, asking a real Keywarden's /v1/auth/forward (allowed with the
+// X-Keywarden-* headers reaching the agent; 401, 403, and 429 with Retry-After reaching the
+// client, nginx's through the auth_request_set + error_page recipe; the agent never sees a denied
+// request). Traefik and Envoy are not Debian packages: their YAML is parsed and its wiring checked.
 // CI sets KEYWARDEN_EXAMPLES_TESTS=required, so a missing nginx or caddy fails there.
 
 const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
@@ -51,69 +52,72 @@ interface Seen {
   headers: http.IncomingHttpHeaders;
 }
 
-/** Answers as API.md §9 says /v1/auth/forward does, by key: kw-ok, kw-unlimited (no rate limits, no identity), kw-scope, kw-slow, anything else unknown. */
-function standIn(seen: Seen[]): http.Server {
-  return http.createServer((req, res) => {
-    seen.push({ method: req.method!, url: req.url!, headers: req.headers });
-    const key = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    const deny = (status: number, code: string, extra: Record<string, string> = {}) => {
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-keywarden-code': code, ...(status === 401 ? { 'www-authenticate': 'Bearer' } : {}), ...extra });
-      res.end(JSON.stringify({ error: { code, message: `denied: ${code}` } }));
-    };
-    if (!key) return deny(401, 'UNAUTHENTICATED');
-    if (key === 'kw-ok') {
-      res.writeHead(200, {
-        'x-keywarden-key-id': 'key_1',
-        'x-keywarden-account-id': 'acc_1',
-        'x-keywarden-identity': 'cust-1',
-        'x-keywarden-permissions': 'agents.execute',
-        'ratelimit-limit': '10',
-        'ratelimit-remaining': '9',
-        'ratelimit-reset': '60',
-      });
-      return res.end();
-    }
-    if (key === 'kw-unlimited') {
-      res.writeHead(200, { 'x-keywarden-key-id': 'key_2', 'x-keywarden-account-id': 'acc_1' });
-      return res.end();
-    }
-    if (key === 'kw-scope') return deny(403, 'OUT_OF_SCOPE');
-    if (key === 'kw-slow') return deny(429, 'RATE_LIMITED', { 'retry-after': '17', 'ratelimit-limit': '10', 'ratelimit-remaining': '0', 'ratelimit-reset': '17' });
-    return deny(401, 'NOT_FOUND');
-  });
+/** The keys the proxies present, made in a real Keywarden. */
+interface Keys {
+  ok: { secret: string; id: string };
+  unlimited: { secret: string; id: string };
+  scope: string;
+  slow: string;
 }
 
 interface Stack {
   ports: { keywarden: number; agent: number; proxy: number };
-  auth: Seen[];
+  h: Harness;
+  accountId: string;
+  agentId: string;
+  keys: Keys;
   agent: Seen[];
-  stopAuth(): Promise<void>;
+  stopKeywarden(): Promise<void>;
   close(): Promise<void>;
 }
 
+async function makeKeys(h: Harness, master: string, agentId: string, otherAgentId: string): Promise<Keys> {
+  const make = async (input: Record<string, unknown>) => {
+    const r = await h.gql(`mutation($input: CreateKeyInput!) { createKey(input: $input) { secret key { id } } }`, { input: { name: 'proxy', type: 'PRODUCTION', permission: 'EXECUTE', ...input } }, master);
+    if (r.errors) throw new Error(JSON.stringify(r.errors));
+    return { secret: r.data.createKey.secret as string, id: r.data.createKey.key.id as string };
+  };
+  return {
+    ok: await make({ rateLimits: [{ window: 'MINUTE', limit: 1000 }], scope: { kind: 'SINGLE_AGENT', agentId } }),
+    unlimited: await make({ rateLimits: [] }),
+    scope: (await make({ scope: { kind: 'SINGLE_AGENT', agentId: otherAgentId } })).secret,
+    // One request a minute: the test spends it first, so the proxy's request is the second.
+    slow: (await make({ rateLimits: [{ window: 'MINUTE', limit: 1 }] })).secret,
+  };
+}
+
 async function startStack(): Promise<Stack> {
-  const auth: Seen[] = [];
   const agentSeen: Seen[] = [];
-  const authServer = standIn(auth);
+  const h = await startHarness();
+  const acct = await h.newAccount('examples');
+  const agents = await h.gql(`mutation { a: createAgent(input: { name: "agent" }) { id } b: createAgent(input: { name: "other" }) { id } }`, {}, acct.secret);
+  const agentId = agents.data.a.id as string;
+  const keys = await makeKeys(h, acct.secret, agentId, agents.data.b.id);
+  const spent = await h.verify({ key: keys.slow, agentId });
+  if (spent.body.code !== 'VALID') throw new Error(`the slow key's one request was not allowed: ${JSON.stringify(spent.body)}`);
   const agent = http.createServer((req, res) => {
     agentSeen.push({ method: req.method!, url: req.url!, headers: req.headers });
     res.setHeader('content-type', 'application/json');
     res.end('{"agent":true}');
   });
-  await new Promise<void>((r) => authServer.listen(0, '127.0.0.1', r));
   await new Promise<void>((r) => agent.listen(0, '127.0.0.1', r));
-  const ports = { keywarden: (authServer.address() as AddressInfo).port, agent: (agent.address() as AddressInfo).port, proxy: await freePort() };
-  const stopAuth = async () => {
-    authServer.closeAllConnections();
-    await new Promise((r) => authServer.close(r));
+  const ports = { keywarden: Number(new URL(h.url).port), agent: (agent.address() as AddressInfo).port, proxy: await freePort() };
+  let stopped = false;
+  const stopKeywarden = async () => {
+    if (stopped) return;
+    stopped = true;
+    await h.close();
   };
   return {
     ports,
-    auth,
+    h,
+    accountId: acct.accountId,
+    agentId,
+    keys,
     agent: agentSeen,
-    stopAuth,
+    stopKeywarden,
     async close() {
-      if (authServer.listening) await stopAuth();
+      await stopKeywarden();
       agent.closeAllConnections();
       await new Promise((r) => agent.close(r));
     },
@@ -133,45 +137,39 @@ async function waitForPort(port: number, child: ChildProcess, log: () => string)
   throw new Error(`proxy did not listen on ${port}: ${log()}`);
 }
 
-async function ask(port: number, key: string | null) {
-  const res = await fetch(`http://127.0.0.1:${port}/v1/agents/agt_1/hello?x=1`, { method: 'POST', headers: key ? { authorization: `Bearer ${key}` } : {} });
+async function ask(stack: Stack, key: string | null) {
+  const res = await fetch(`http://127.0.0.1:${stack.ports.proxy}/v1/agents/${stack.agentId}/hello?x=1`, { method: 'POST', headers: key ? { authorization: `Bearer ${key}` } : {} });
   return { status: res.status, headers: res.headers, body: await res.text() };
 }
 
-/** What both proxies must do with the §9 answers. */
-async function expectForwardAuthBehaviour(stack: Stack, originalHeaders: { method: string; uri: string }) {
-  const ok = await ask(stack.ports.proxy, 'kw-ok');
+/** What both proxies must do with Keywarden's forward-auth answers. */
+async function expectForwardAuthBehaviour(stack: Stack) {
+  const ok = await ask(stack, stack.keys.ok.secret);
   expect([ok.status, ok.body]).toEqual([200, '{"agent":true}']);
-  const asked = stack.auth[stack.auth.length - 1];
-  expect([asked.url.split('?')[0], asked.headers[originalHeaders.method], asked.headers[originalHeaders.uri], asked.headers.authorization]).toEqual([
-    '/v1/auth/forward',
-    'POST',
-    '/v1/agents/agt_1/hello?x=1',
-    'Bearer kw-ok',
-  ]);
   const reached = stack.agent[stack.agent.length - 1];
-  expect([
-    reached.url,
-    reached.headers['x-keywarden-key-id'],
-    reached.headers['x-keywarden-account-id'],
-    reached.headers['x-keywarden-identity'],
-    reached.headers['x-keywarden-permissions'],
-    reached.headers.authorization,
-  ]).toEqual(['/v1/agents/agt_1/hello?x=1', 'key_1', 'acc_1', 'cust-1', 'agents.execute', undefined]);
-  expect([ok.headers.get('ratelimit-limit'), ok.headers.get('ratelimit-remaining'), ok.headers.get('ratelimit-reset')]).toEqual(['10', '9', '60']);
-  const unlimited = await ask(stack.ports.proxy, 'kw-unlimited');
-  expect([unlimited.status, unlimited.headers.has('ratelimit-limit'), stack.agent[stack.agent.length - 1].headers['x-keywarden-identity']]).toEqual([200, false, undefined]);
+  expect([reached.method, reached.url, reached.headers['x-keywarden-key-id'], reached.headers['x-keywarden-account-id'], reached.headers.authorization]).toEqual([
+    'POST',
+    `/v1/agents/${stack.agentId}/hello?x=1`,
+    stack.keys.ok.id,
+    stack.accountId,
+    undefined,
+  ]);
+  // No identity or permission strings on these keys: the proxies add no empty headers.
+  expect([reached.headers['x-keywarden-identity'], reached.headers['x-keywarden-permissions']]).toEqual([undefined, undefined]);
+  expect([ok.headers.get('ratelimit-limit'), ok.headers.get('ratelimit-remaining')]).toEqual(['1000', '999']);
+  const unlimited = await ask(stack, stack.keys.unlimited.secret);
+  expect([unlimited.status, unlimited.headers.has('ratelimit-limit'), stack.agent[stack.agent.length - 1].headers['x-keywarden-key-id']]).toEqual([200, false, stack.keys.unlimited.id]);
 
   const agentCalls = stack.agent.length;
-  const none = await ask(stack.ports.proxy, null);
+  const none = await ask(stack, null);
   expect([none.status, none.headers.get('www-authenticate'), none.headers.get('x-keywarden-code'), JSON.parse(none.body).error.code]).toEqual([401, 'Bearer', 'UNAUTHENTICATED', 'UNAUTHENTICATED']);
-  const unknown = await ask(stack.ports.proxy, 'kw-nope');
+  const unknown = await ask(stack, 'ak_prod_not_a_key');
   expect([unknown.status, unknown.headers.get('x-keywarden-code')]).toEqual([401, 'NOT_FOUND']);
-  const scope = await ask(stack.ports.proxy, 'kw-scope');
+  const scope = await ask(stack, stack.keys.scope);
   expect([scope.status, scope.headers.get('x-keywarden-code'), JSON.parse(scope.body).error.code]).toEqual([403, 'OUT_OF_SCOPE', 'OUT_OF_SCOPE']);
-  const slow = await ask(stack.ports.proxy, 'kw-slow');
-  expect([slow.status, slow.headers.get('retry-after'), slow.headers.get('x-keywarden-code'), JSON.parse(slow.body).error.code]).toEqual([429, '17', 'RATE_LIMITED', 'RATE_LIMITED']);
-  expect([slow.headers.get('ratelimit-limit'), slow.headers.get('ratelimit-remaining')]).toEqual(['10', '0']);
+  const slow = await ask(stack, stack.keys.slow);
+  expect([slow.status, slow.headers.get('x-keywarden-code'), JSON.parse(slow.body).error.code]).toEqual([429, 'RATE_LIMITED', 'RATE_LIMITED']);
+  expect([Number(slow.headers.get('retry-after')) > 0, slow.headers.get('ratelimit-limit'), slow.headers.get('ratelimit-remaining')]).toEqual([true, '1', '0']);
   expect(stack.agent.length).toBe(agentCalls); // no denied request reached the agent
 }
 
@@ -207,10 +205,10 @@ async function stopProcess(child: ChildProcess | undefined) {
     proxy = spawn(NGINX!, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
     proxy.stderr!.on('data', (d) => (log += d));
     await waitForPort(stack.ports.proxy, proxy, () => log + (fs.existsSync(path.join(dir, 'error.log')) ? fs.readFileSync(path.join(dir, 'error.log'), 'utf8') : ''));
-    await expectForwardAuthBehaviour(stack, { method: 'x-original-method', uri: 'x-original-uri' });
-    await stack.stopAuth();
+    await expectForwardAuthBehaviour(stack);
+    await stack.stopKeywarden();
     const agentCalls = stack.agent.length;
-    const down = await ask(stack.ports.proxy, 'kw-ok');
+    const down = await ask(stack, stack.keys.ok.secret);
     expect([down.status, JSON.parse(down.body).error.code]).toEqual([503, 'KEYWARDEN_UNAVAILABLE']);
     expect(stack.agent.length).toBe(agentCalls);
   });
@@ -247,7 +245,7 @@ async function stopProcess(child: ChildProcess | undefined) {
     proxy = spawn(CADDY!, ['run', '--config', path.join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], { stdio: ['ignore', 'pipe', 'pipe'], env: env() });
     proxy.stderr!.on('data', (d) => (log += d));
     await waitForPort(stack.ports.proxy, proxy, () => log);
-    await expectForwardAuthBehaviour(stack, { method: 'x-forwarded-method', uri: 'x-forwarded-uri' });
+    await expectForwardAuthBehaviour(stack);
   });
 });
 

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
+import { configureUpstreams } from '../../src/agents/upstream-policy';
 import { clock } from '../../src/infra/clock';
 import { logger } from '../../src/infra/logger';
 import { startHarness, type Harness } from '../helpers/harness';
@@ -19,6 +20,8 @@ const seen: { method: string; url: string; headers: http.IncomingHttpHeaders; bo
 const started: string[] = [];
 
 beforeAll(async () => {
+  // The test upstream listens on loopback (UPSTREAM_ALLOW_PRIVATE_NETWORKS=true).
+  configureUpstreams({ allowPrivateNetworks: true });
   upstream = http.createServer((req, res) => {
     started.push(req.url!);
     const chunks: Buffer[] = [];

@@ -100,8 +100,10 @@ test('an unauthenticated request cannot reach any other operation either', async
   expect(await h.db.prisma.apiKey.count({ where: { accountId: acct.accountId, name: 'x' } })).toBe(0);
 });
 
-test('introspection works without a key', async () => {
-  const res = await h.gql('{ __schema { queryType { name } mutationType { name } } }', {}, null);
+test('introspection needs a key like any other query', async () => {
+  const query = '{ __schema { queryType { name } mutationType { name } } }';
+  expectError(await h.gql(query, {}, null), 'UNAUTHENTICATED');
+  const res = await h.gql(query, {}, acct.secret);
   expect(res.errors).toBeUndefined();
   expect(res.data).toEqual({ __schema: { queryType: { name: 'Query' }, mutationType: { name: 'Mutation' } } });
 });

@@ -335,7 +335,7 @@ describe('bulk operations', () => {
 test('exportConfiguration lists agents, workflows, key settings and webhook endpoints without secrets or digests', async () => {
   configureWebhooks({ encryptionKey: crypto.randomBytes(32) });
   const acct = await h.newAccount('export');
-  await h.gql(`mutation { createAgent(input: { name: "exp-agent", upstreamUrl: "http://127.0.0.1:9/" }) { id } }`, {}, acct.secret);
+  await h.gql(`mutation { createAgent(input: { name: "exp-agent", upstreamUrl: "http://8.8.8.8:9/" }) { id } }`, {}, acct.secret);
   const k = await create(acct.secret, { name: 'exported' });
   const hook = await h.gql(`mutation { createWebhookEndpoint(input: { url: "https://8.8.8.8/hook", eventTypes: ["key.*"] }) { secret endpoint { id } } }`, {}, acct.secret);
   expect(hook.errors).toBeUndefined();

@@ -358,6 +358,26 @@ describe('fixed windows per client (brute-force guard, leaked-key reports)', () 
     expect(guard.retryAfterMs('203.0.113.9', T0 + 120_000)).toBe(0);
     expect(Number(await redis.get(failedAttemptsKey(prefix, '203.0.113.9')))).toBe(3);
   });
+
+  test('IPv6 callers are counted and blocked per /64: rotating the interface id does not escape, the next /64 is another caller', async () => {
+    const prefix = newPrefix();
+    const guard = new BruteForceGuard(redis, prefix, { maxFailures: 3, windowMs: MINUTE, blockMs: 120_000 });
+    await guard.recordFailure('2001:db8:1:2::5', T0);
+    await guard.recordFailure('2001:db8:1:2:aaaa:bbbb:cccc:dddd', T0);
+    await guard.recordFailure('2001:0DB8:0001:0002:ffff::1', T0);
+    expect(guard.retryAfterMs('2001:db8:1:2::77', T0)).toBe(120_000);
+    expect(guard.retryAfterMs('2001:db8:1:3::5', T0)).toBe(0);
+    expect(guard.retryAfterMs('2001:db8:1:2::5', T0 + 120_000)).toBe(0);
+    expect(Number(await redis.get(failedAttemptsKey(prefix, '2001:db8:1:2::/64')))).toBe(3);
+  });
+
+  test('an IPv4-mapped IPv6 caller counts as its IPv4 address', async () => {
+    const prefix = newPrefix();
+    const guard = new BruteForceGuard(redis, prefix, { maxFailures: 2, windowMs: MINUTE, blockMs: 60_000 });
+    await guard.recordFailure('::ffff:203.0.113.40', T0);
+    await guard.recordFailure('203.0.113.40', T0);
+    expect(guard.retryAfterMs('::ffff:cb00:7128', T0)).toBe(60_000);
+  });
 });
 
 describe('when Redis is unreachable', () => {

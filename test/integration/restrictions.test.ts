@@ -1,6 +1,7 @@
 import { clock } from '../../src/infra/clock';
 import { HostnameResolver, setSharedHostnameResolver } from '../../src/infra/hostnames';
 import { startHarness, type Harness } from '../helpers/harness';
+import { requestFrom } from '../helpers/requests';
 
 // Restrictions and limits through POST /v1/keys/verify (README, Verification and the gateway).
 
@@ -32,6 +33,11 @@ afterAll(async () => {
   await h.close();
 });
 afterEach(() => clock.reset());
+
+/** POST /v1/keys/verify over a connection from `localAddress` (any 127.0.0.0/8 address is loopback). */
+function verifyFrom(localAddress: string, body: unknown) {
+  return requestFrom(`${h.url}/v1/keys/verify`, { localAddress, method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+}
 
 describe('rate limits, quota and bandwidth', () => {
   test('a limit of N allows exactly N and denies N+1 with RATE_LIMITED; denied requests are not counted', async () => {
@@ -153,32 +159,54 @@ describe('access windows, countries, conditions, hostnames', () => {
 });
 
 describe('brute-force protection', () => {
-  test('an IP that keeps presenting unknown keys gets 429 TOO_MANY_FAILED_ATTEMPTS with Retry-After; others do not', async () => {
-    const ip = '198.51.100.77';
+  // Failures count under the address the request came from (the connection's, or the trusted
+  // proxies' view of it), never under the body's `ip`, which only feeds the policy. Every
+  // 127.0.0.0/8 address is loopback, so each test connects from addresses of its own.
+  const unknown = (tag: string, i: number) => `ak_prod_${tag.repeat(40)}${i}`;
+
+  test('a connection that keeps presenting unknown keys gets 429 TOO_MANY_FAILED_ATTEMPTS with Retry-After; other connections do not', async () => {
     const k = await key({});
-    for (let i = 0; i < 5; i++) {
-      const r = await h.verify({ key: `ak_prod_${'x'.repeat(40)}${i}`, ip });
-      expect(r.status).toBe(200);
-    }
+    for (let i = 0; i < 5; i++) expect((await verifyFrom('127.0.0.21', { key: unknown('x', i) })).status).toBe(200);
     // The counter's script runs off the response path: give it a moment.
     await new Promise((r) => setTimeout(r, 100));
-    const blocked = await fetch(`${h.url}/v1/keys/verify`, { method: 'POST', body: JSON.stringify({ key: k.secret, ip }) });
+    const blocked = await verifyFrom('127.0.0.21', { key: k.secret });
     expect(blocked.status).toBe(429);
-    expect(blocked.headers.get('retry-after')).toBe('120');
-    expect(await blocked.json()).toMatchObject({ code: 'TOO_MANY_FAILED_ATTEMPTS' });
-    expect((await h.verify({ key: k.secret, ip: '198.51.100.78' })).body.code).toBe('VALID');
+    expect(blocked.headers['retry-after']).toBe('120');
+    expect(blocked.body).toMatchObject({ code: 'TOO_MANY_FAILED_ATTEMPTS' });
+    expect((await verifyFrom('127.0.0.22', { key: k.secret })).body.code).toBe('VALID');
+  });
+
+  test("rotating the body's ip does not escape the block: failures count under the connection", async () => {
+    const k = await key({});
+    for (let i = 0; i < 5; i++) await verifyFrom('127.0.0.23', { key: unknown('r', i), ip: `198.51.100.${100 + i}` });
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await verifyFrom('127.0.0.23', { key: k.secret, ip: '198.51.100.200' })).status).toBe(429);
+    expect((await verifyFrom('127.0.0.23', { key: k.secret, ip: '2001:db8::1' })).status).toBe(429);
+  });
+
+  test("naming another address in the body's ip does not block that address", async () => {
+    const k = await key({});
+    for (let i = 0; i < 6; i++) await verifyFrom('127.0.0.24', { key: unknown('v', i), ip: '127.0.0.25' });
+    for (let i = 0; i < 6; i++) await verifyFrom('127.0.0.24', { key: unknown('w', i), ip: '203.0.113.25' });
+    await new Promise((r) => setTimeout(r, 100));
+    // The victim, by its connection and as a policy ip, verifies as usual.
+    expect((await verifyFrom('127.0.0.25', { key: k.secret })).body.code).toBe('VALID');
+    expect((await verifyFrom('127.0.0.26', { key: k.secret, ip: '203.0.113.25' })).body.code).toBe('VALID');
+    // Nor at the gateway, which shares the guard; the flooding connection is blocked there too.
+    const gateway = (from: string) => requestFrom(`${h.url}/v1/agents/nowhere/x`, { localAddress: from, headers: { authorization: `Bearer ${k.secret}` } });
+    expect((await gateway('127.0.0.25')).status).not.toBe(429);
+    expect((await gateway('127.0.0.24')).status).toBe(429);
   });
 
   test('a block lasts blockMs on the process clock, which every stage of a verification reads', async () => {
-    const ip = '198.51.100.79';
     const k = await key({});
-    for (let i = 0; i < 5; i++) await h.verify({ key: `ak_prod_${'y'.repeat(40)}${i}`, ip });
+    for (let i = 0; i < 5; i++) await verifyFrom('127.0.0.27', { key: unknown('y', i) });
     await new Promise((r) => setTimeout(r, 100));
-    expect((await h.verify({ key: k.secret, ip })).status).toBe(429);
+    expect((await verifyFrom('127.0.0.27', { key: k.secret })).status).toBe(429);
     clock.advance(119_000);
-    expect((await h.verify({ key: k.secret, ip })).status).toBe(429);
+    expect((await verifyFrom('127.0.0.27', { key: k.secret })).status).toBe(429);
     clock.advance(1_000);
-    expect((await h.verify({ key: k.secret, ip })).body.code).toBe('VALID');
+    expect((await verifyFrom('127.0.0.27', { key: k.secret })).body.code).toBe('VALID');
   });
 
   test('an unknown key is negatively cached: repeats read no database', async () => {

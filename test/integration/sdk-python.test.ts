@@ -27,7 +27,7 @@ describePython('Python SDK', () => {
     // Counters of its own: unknown keys other test files present from 127.0.0.1 do not count here.
     const runPrefix = process.env.KEYWARDEN_REDIS_PREFIX;
     process.env.KEYWARDEN_REDIS_PREFIX = isolatedPrefix('sdk-py');
-    h = await startHarness({ app: { bruteForce: { maxFailures: MAX_FAILURES, windowMs: 60_000, blockMs: 60_000 } } });
+    h = await startHarness({ app: { trustProxy: ['loopback'], bruteForce: { maxFailures: MAX_FAILURES, windowMs: 60_000, blockMs: 60_000 } } });
     process.env.KEYWARDEN_REDIS_PREFIX = runPrefix;
     const acct = await h.newAccount('sdk-py');
     const r = await h.gql(`mutation { a: createAgent(input: { name: "a" }) { id } b: createAgent(input: { name: "b" }) { id } }`, {}, acct.secret);

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
+import { configureUpstreams } from '../../src/agents/upstream-policy';
 import { isolatedPrefix, startHarness, type Harness } from '../helpers/harness';
 import { ROOT, run, scratchProject, type ScratchProject } from '../helpers/scratch-npm';
 
@@ -64,6 +65,7 @@ async function startApp(style: Style, cfg: Record<string, unknown>) {
 }
 
 beforeAll(async () => {
+  configureUpstreams({ allowPrivateNetworks: true }); // the test upstream listens on loopback
   upstream = http.createServer((_req, res) => res.end('{"upstream":true}'));
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   blackhole = net.createServer((s) => held.push(s)); // accepts, never answers
@@ -76,7 +78,7 @@ beforeAll(async () => {
   // Counters of its own: unknown keys other test files present from 127.0.0.1 do not count here.
   const runPrefix = process.env.KEYWARDEN_REDIS_PREFIX;
   process.env.KEYWARDEN_REDIS_PREFIX = isolatedPrefix('sdk-ts');
-  h = await startHarness({ app: { bruteForce: { maxFailures: 6, windowMs: 60_000, blockMs: 60_000 } } });
+  h = await startHarness({ app: { trustProxy: ['loopback'], bruteForce: { maxFailures: 6, windowMs: 60_000, blockMs: 60_000 } } });
   process.env.KEYWARDEN_REDIS_PREFIX = runPrefix;
   acct = await h.newAccount('sdk-ts');
   const u = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;

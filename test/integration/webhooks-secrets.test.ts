@@ -1,5 +1,5 @@
 import { Webhook } from 'standardwebhooks';
-import { systemResolve } from '../../src/webhooks/ssrf';
+import { systemResolve } from '../../src/infra/ssrf';
 import { configureWebhooks } from '../../src/webhooks/runtime';
 import type { Harness } from '../helpers/harness';
 import { startReceiver, type Receiver, type Received } from '../helpers/receiver';

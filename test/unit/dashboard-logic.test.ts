@@ -1,6 +1,8 @@
 import { keyHealth } from '../../dashboard/src/health';
 import { fillBuckets, usageRange } from '../../dashboard/src/usage';
 import { href, parseRoute } from '../../dashboard/src/router';
+import { complianceScore } from '../../dashboard/src/overview';
+import { parseSseBlocks } from '../../dashboard/src/live';
 
 // The dashboard's pure pieces: key health flags, usage buckets and hash routes.
 
@@ -42,16 +44,45 @@ test('usage buckets: 30 days ending with today', () => {
 });
 
 test.each([
-  ['', { page: 'keys' }],
+  ['', { page: 'overview' }],
+  ['#/overview', { page: 'overview' }],
   ['#/keys', { page: 'keys' }],
+  ['#/keys/expiring/14', { page: 'keys', expiringDays: 14 }],
   ['#/keys/new', { page: 'new-key' }],
   ['#/keys/new/abc', { page: 'new-key', parentId: 'abc' }],
   ['#/keys/5f0e', { page: 'key', id: '5f0e' }],
   ['#/security', { page: 'security' }],
+  ['#/agents', { page: 'agents' }],
   ['#/webhooks', { page: 'webhooks' }],
   ['#/compliance', { page: 'compliance' }],
-  ['#/unknown', { page: 'keys' }],
+  ['#/unknown', { page: 'overview' }],
 ])('route %s', (hash, route) => {
   expect(parseRoute(hash)).toEqual(route);
   if (hash.startsWith('#/') && hash !== '#/unknown') expect(href(parseRoute(hash))).toBe(hash);
+});
+
+test.each([
+  [{ active: 0, never: 0, overdue: 0, noIp: 0, unused: 0 }, 100],
+  [{ active: 4, never: 0, overdue: 0, noIp: 0, unused: 0 }, 100],
+  [{ active: 4, never: 4, overdue: 4, noIp: 4, unused: 4 }, 0],
+  [{ active: 4, never: 2, overdue: 0, noIp: 0, unused: 0 }, 88],
+  [{ active: 2, never: 9, overdue: 0, noIp: 0, unused: 0 }, 75],
+])('compliance score of %j is %d', (c, score) => {
+  const counts = {
+    activeKeys: { count: c.active },
+    neverExpiringKeys: { count: c.never },
+    rotationOverdueKeys: { count: c.overdue },
+    productionKeysWithoutIpRestriction: { count: c.noIp },
+    unusedKeys: { count: c.unused },
+  };
+  expect(complianceScore(counts)).toBe(score);
+});
+
+test('SSE blocks are split into events, an unfinished block kept for the next read', () => {
+  const { events, rest } = parseSseBlocks('event: next\ndata: {"data":1}\n\n:\n\nevent: complete\ndata:\n\nevent: next\ndata: {"da');
+  expect(events).toEqual([
+    { event: 'next', data: '{"data":1}' },
+    { event: 'complete', data: '' },
+  ]);
+  expect(rest).toBe('event: next\ndata: {"da');
 });

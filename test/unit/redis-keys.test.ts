@@ -12,6 +12,7 @@ test.each<[string, string, string]>([
   ['credits spent', keys.creditsSpentKey('kw', 'a1', 'k1', 3), 'kw:lim:{a1}:key:k1:credits:3'],
   ['concurrency slots', keys.concurrencySlotsKey('kw', 'k1'), 'kw:lim:{k1}:slots'],
   ['failed attempts per IP', keys.failedAttemptsKey('kw', '203.0.113.7'), 'kw:bf:{203.0.113.7}:fails'],
+  ['admin requests per key', keys.adminRequestsKey('kw', 'k1'), 'kw:admin:{k1}:requests'],
   ['leaked reports per IP', keys.leakedReportsKey('kw', '2001:db8::7'), 'kw:leaked:{2001:db8::7}'],
   ['security alert claim', keys.securityAlertKey('kw', 'k1', 'FAILED_AUTH_BURST', 29_000_000), 'kw:alert:{k1}:FAILED_AUTH_BURST:29000000'],
   ['usage hour', keys.usageHourKey('kw', 'k1', 1_764_403_200_000), 'kw:usage:{k1}:1764403200000'],

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { findSecretsInLine } from '../../src/keys/scan';
+import { findSecretsInLine, leakedEndpoint } from '../../src/keys/scan';
 import { BASE62_ALPHABET, checksumOf, generateSecret, type SecretEnv } from '../../src/keys/secret';
 
 const ENVS: SecretEnv[] = ['dev', 'prod', 'int', 'emg', 'root'];
@@ -94,5 +94,15 @@ describe('findSecretsInLine ignores look-alikes', () => {
     ['an empty line', () => ''],
   ])('%s', (_label, make: () => string) => {
     expect(findSecretsInLine(`value: ${make()}`)).toEqual([]);
+  });
+});
+
+describe('scan --report sends secrets in clear only to this machine', () => {
+  test.each(['http://127.0.0.1:4000', 'http://localhost:4000/', 'http://[::1]:4000', 'https://keywarden.example.com', 'https://10.0.0.5/base/'])('%s is accepted', (url) => {
+    expect(leakedEndpoint(url).pathname).toMatch(/\/v1\/keys\/leaked$/);
+  });
+
+  test.each(['http://keywarden.example.com', 'http://10.0.0.5:4000', 'http://0.0.0.0:4000', 'http://[2001:db8::1]/'])('%s is refused', (url) => {
+    expect(() => leakedEndpoint(url)).toThrow(/plain http is allowed only to a loopback host/);
   });
 });

@@ -1,4 +1,4 @@
-import { blockedReason, checkUrlAddresses, guardedLookup, type Resolve } from '../../src/webhooks/ssrf';
+import { blockedReason, checkUrlAddresses, guardedLookup, type Resolve } from '../../src/infra/ssrf';
 
 // The SSRF guard (README, Configuration: WEBHOOK_ALLOW_PRIVATE_NETWORKS): which addresses a webhook may reach.
 

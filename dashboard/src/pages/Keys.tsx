@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
+import { KEY_CHANGED, useSubscription } from '../live';
 import { gql, errorText } from '../api';
 import { useMutation, useQuery } from '../hooks';
 import { href } from '../router';
@@ -31,7 +32,7 @@ function last24h() {
 
 const requests24h = (k: KeySummary) => k.usage.reduce((n, p) => n + p.requests, 0);
 
-export function KeysPage({ viewer }: { viewer: ViewerInfo }) {
+export function KeysPage({ viewer, expiringDays }: { viewer: ViewerInfo; expiringDays?: number }) {
   const [status, setStatus] = useState<string>('ACTIVE');
   const [type, setType] = useState<string>('');
   const [searchInput, setSearchInput] = useState('');
@@ -43,14 +44,17 @@ export function KeysPage({ viewer }: { viewer: ViewerInfo }) {
   const [bulk, setBulk] = useState<'rotate' | 'revoke' | null>(null);
   const [secrets, setSecrets] = useState<{ label: string; secret: string }[] | null>(null);
   const range = useMemo(last24h, []);
+  const expiringBefore = useMemo(() => (expiringDays ? new Date(Date.now() + expiringDays * DAY_MS).toISOString() : null), [expiringDays]);
 
   useEffect(() => {
     const t = setTimeout(() => setSearch(searchInput.trim()), 250);
     return () => clearTimeout(t);
   }, [searchInput]);
 
-  const filter = { ...(status ? { status } : {}), ...(type ? { type } : {}), ...(search ? { search } : {}) };
+  const filter = { ...(status ? { status } : {}), ...(type ? { type } : {}), ...(search ? { search } : {}), ...(expiringBefore ? { expiringBefore } : {}) };
   const { data, error, loading, reload } = useQuery<{ keys: Connection<KeySummary> }>(KEYS_QUERY, { first: PAGE, filter, ...range });
+  // Keys created, changed, rotated or revoked anywhere show up without a reload.
+  useSubscription(KEY_CHANGED, reload, { skip: !viewer.key.master && !['MANAGE', 'FULL_ACCESS'].includes(viewer.key.effectivePermission) });
   useEffect(() => {
     setExtra([]);
     setCursor(null);
@@ -90,6 +94,11 @@ export function KeysPage({ viewer }: { viewer: ViewerInfo }) {
           </a>
         )}
       </div>
+      {expiringDays && (
+        <p className="filter-note">
+          Keys expiring within {expiringDays} days. <a href={href({ page: 'keys' })}>Show all keys</a>
+        </p>
+      )}
       <div className="filters">
         <input type="search" placeholder="Search name or start (ak_prod_…)" aria-label="Search keys" value={searchInput} onChange={(e) => setSearchInput(e.target.value)} />
         <select aria-label="Status" value={status} onChange={(e) => setStatus(e.target.value)}>

@@ -101,7 +101,7 @@ def test_a_permission_query_is_never_let_through_by_a_server_that_cannot_evaluat
     try:
         r = kw.verify(key.secret, permissions="agents.execute AND (billing.read OR billing.write)", ip=fresh_ip())
     except KeywardenUnsupportedError:
-        return  # a server older than API.md §8
+        return  # a server older than permission queries
     assert r.valid is False  # the key holds none of these permissions
 
 

@@ -84,9 +84,9 @@ export function readVerifyAnswer(answer: JsonAnswer, payload: Record<string, unk
     quota,
     retryAfter: retryAfterFor(b.code, ratelimits, quota, nowMs),
   };
-  // A server older than API.md §8 ignores `permissions` and would let every valid key through.
+  // A server older than permission strings ignores `permissions` and would let every valid key through.
   if (payload.permissions !== undefined && result.valid && !Array.isArray(b.permissions)) {
-    throw new KeywardenUnsupportedError('Keywarden did not evaluate the permission query (`permissions`): the server predates API.md §8; upgrade it or verify with `permission`');
+    throw new KeywardenUnsupportedError('Keywarden did not evaluate the permission query (`permissions`): the server predates permission queries; upgrade it or verify with `permission`');
   }
   return result;
 }

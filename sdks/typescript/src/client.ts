@@ -82,7 +82,10 @@ export class KeywardenClient {
     const payload = verifyPayload(input);
     const failMode = options.failMode ?? this.failMode;
     try {
-      const answer = await this.transport.postJson(`${this.baseUrl}/v1/keys/verify`, payload, this.headers, positive('timeoutMs', options.timeoutMs, this.timeoutMs), options.signal);
+      // The client's address also travels as X-Forwarded-For: a Keywarden that lists this service
+      // in TRUST_PROXY then counts failed keys per client rather than against this service.
+      const headers = typeof payload.ip === 'string' ? { ...this.headers, 'x-forwarded-for': payload.ip } : this.headers;
+      const answer = await this.transport.postJson(`${this.baseUrl}/v1/keys/verify`, payload, headers, positive('timeoutMs', options.timeoutMs, this.timeoutMs), options.signal);
       return readVerifyAnswer(answer, payload);
     } catch (err) {
       if (failMode === 'open' && isOutage(err)) return unverified(err);

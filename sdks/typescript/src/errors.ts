@@ -52,7 +52,7 @@ export class KeywardenUnavailableError extends KeywardenError {
   }
 }
 
-/** The server does not support what the call asked for (e.g. a permission query on a server older than API.md §8). */
+/** The server does not support what the call asked for (e.g. a permission query on a server older than permission strings). */
 export class KeywardenUnsupportedError extends KeywardenError {}
 
 export interface GraphQLErrorEntry {

@@ -1,4 +1,4 @@
-// The verify contract of API.md §4 and §8, as the SDK hands it to callers. Fields that §8 adds
+// The verify answer (README "Verification and the gateway", docs/integrations.md), as the SDK hands it to callers. Fields that identities and permission strings add
 // (identity, metadata, permissions, credits, owner) are optional: a server that predates them
 // leaves them out.
 
@@ -37,7 +37,7 @@ export interface VerifyRequest {
   workflowId?: string;
   /** Level the request needs (default `READ_ONLY`). */
   permission?: Permission;
-  /** A permission query (API.md §8), e.g. `agents.execute AND (billing.read OR billing.write)`. */
+  /** A permission query, e.g. `agents.execute AND (billing.read OR billing.write)`. */
   permissions?: string;
   /** The end client's address (default: the address Keywarden sees, i.e. this process's). */
   ip?: string;
@@ -53,7 +53,7 @@ export interface RateLimitState {
   remaining: number;
   /** Unix milliseconds: with requests left, when the window is full again; with none, when the next is allowed. */
   reset: number;
-  /** Whose limit this is (API.md §8); absent on servers that predate it. */
+  /** Whose limit this is (key or identity); absent on servers that predate it. */
   owner?: 'KEY' | 'IDENTITY';
 }
 

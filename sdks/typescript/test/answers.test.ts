@@ -34,7 +34,7 @@ test('the payload holds only the fields given', () => {
   expect(verifyPayload({ key: 'k', agentId: 'a', permission: 'EXECUTE', cost: 0 })).toEqual({ key: 'k', agentId: 'a', permission: 'EXECUTE', cost: 0 });
 });
 
-test('a 200 answer becomes a verified result; fields of API.md §8 pass through when the server sends them', () => {
+test('a 200 answer becomes a verified result; the identity and permission fields pass through when the server sends them', () => {
   const r = readVerifyAnswer(
     answer(200, {
       ...VALID,

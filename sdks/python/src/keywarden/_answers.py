@@ -109,9 +109,9 @@ def read_verify_answer(status: int, headers: Mapping[str, str], body: Any, paylo
     if not (isinstance(body, dict) and isinstance(body.get("valid"), bool) and body.get("code") in _CODES):
         raise KeywardenUnavailableError("Keywarden answered 200 with something that is not a verification result", 200)
     result = _result(body, now_ms)
-    # A server older than API.md §8 ignores `permissions` and would let every valid key through.
+    # A server older than permission strings ignores `permissions` and would let every valid key through.
     if "permissions" in payload and result.valid and result.permissions is None:
-        raise KeywardenUnsupportedError("Keywarden did not evaluate the permission query (permissions): the server predates API.md §8; upgrade it or verify with permission")
+        raise KeywardenUnsupportedError("Keywarden did not evaluate the permission query (permissions): the server predates permission queries; upgrade it or verify with permission")
     return result
 
 

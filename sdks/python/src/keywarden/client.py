@@ -39,6 +39,13 @@ def _json(response: httpx.Response) -> Any:
         return None
 
 
+def _forwarded_for(payload: Mapping[str, Any]) -> dict[str, str] | None:
+    """The client's address also travels as X-Forwarded-For: a Keywarden that lists this service
+    in TRUST_PROXY then counts failed keys per client rather than against this service."""
+    ip = payload.get("ip")
+    return {"x-forwarded-for": ip} if isinstance(ip, str) else None
+
+
 class _Base:
     """What both clients share: options, request building and the meaning of answers."""
 
@@ -124,7 +131,7 @@ class Keywarden(_Base):
         payload = verify_payload(key, agent_id=agent_id, workflow_id=workflow_id, permission=permission, permissions=permissions, ip=ip, cost=cost, bytes=bytes)
         mode = _checked_fail_mode(fail_mode) if fail_mode is not None else self.fail_mode
         try:
-            return self._verify_answer(self._post("/v1/keys/verify", payload, timeout=timeout), payload)
+            return self._verify_answer(self._post("/v1/keys/verify", payload, _forwarded_for(payload), timeout=timeout), payload)
         except Exception as err:
             if mode == "open" and is_outage(err):
                 return unverified(err)
@@ -168,7 +175,7 @@ class AsyncKeywarden(_Base):
         payload = verify_payload(key, agent_id=agent_id, workflow_id=workflow_id, permission=permission, permissions=permissions, ip=ip, cost=cost, bytes=bytes)
         mode = _checked_fail_mode(fail_mode) if fail_mode is not None else self.fail_mode
         try:
-            return self._verify_answer(await self._post("/v1/keys/verify", payload, timeout=timeout), payload)
+            return self._verify_answer(await self._post("/v1/keys/verify", payload, _forwarded_for(payload), timeout=timeout), payload)
         except Exception as err:
             if mode == "open" and is_outage(err):
                 return unverified(err)

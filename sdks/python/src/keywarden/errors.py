@@ -46,7 +46,7 @@ class KeywardenUnavailableError(KeywardenError):
 
 
 class KeywardenUnsupportedError(KeywardenError):
-    """The server does not support what the call asked for (a permission query on a server older than API.md §8)."""
+    """The server does not support what the call asked for (a permission query on a server older than permission strings)."""
 
 
 class KeywardenGraphQLError(KeywardenError):

@@ -1,6 +1,6 @@
-"""The verify contract of API.md §4 and §8 as typed values.
+"""The verify answer (README "Verification and the gateway", docs/integrations.md) as typed values.
 
-Fields that §8 adds (identity, metadata, permissions, credits, owner) are optional: a server
+Fields that identities and permission strings add (identity, metadata, permissions, credits, owner) are optional: a server
 that predates them leaves them out and they read as None.
 """
 
@@ -43,7 +43,7 @@ class RateLimitState:
     remaining: int
     #: Unix milliseconds: with requests left, when the window is full again; with none, when the next is allowed.
     reset: int
-    #: "KEY" or "IDENTITY" (API.md §8); None on servers that predate it.
+    #: "KEY" or "IDENTITY" (identities); None on servers that predate it.
     owner: str | None = None
 
 
@@ -86,11 +86,11 @@ class VerifyResult:
     ratelimits: tuple[RateLimitState, ...] = ()
     quota: QuotaState | None = None
     identity: IdentityRef | None = None
-    #: The key's metadata (API.md §8).
+    #: The key's metadata.
     metadata: Any = None
-    #: The key's effective permission strings (API.md §8); None when the server did not send them.
+    #: The key's effective permission strings; None when the server did not send them.
     permissions: tuple[str, ...] | None = None
-    #: Credits left (API.md §8); None without credits.
+    #: Credits left; None without credits.
     credits_remaining: int | None = None
     #: Seconds a denied caller should wait (429 codes), else None.
     retry_after: int | None = None

@@ -2,14 +2,17 @@ import dns from 'node:dns';
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
 
-// SSRF guard: a webhook URL must not make Keywarden reach into its own network. Checked when an
-// endpoint is registered and again at every delivery, where the connection goes to the very
-// address that was checked (see guardedLookup), so a name that resolves to a public address at
-// check time and a private one a moment later (DNS rebinding) gets nowhere.
+// SSRF guard: a URL an account sets (a webhook endpoint, an agent's or workflow's upstream) must
+// not make Keywarden reach into its own network. Checked when the URL is set and again at every
+// connection, which goes to the very address that was checked (see guardedLookup), so a name
+// that resolves to a public address at check time and a private one a moment later (DNS
+// rebinding) gets nowhere.
 
 export interface SsrfPolicy {
-  /** WEBHOOK_ALLOW_PRIVATE_NETWORKS: loopback, private, CGNAT, reserved ranges become reachable. */
+  /** Loopback, private, CGNAT, reserved ranges become reachable (link-local and metadata never do). */
   allowPrivateNetworks: boolean;
+  /** The variable that sets allowPrivateNetworks, named in refusals (default WEBHOOK_ALLOW_PRIVATE_NETWORKS). */
+  setting?: string;
 }
 
 /** Cloud metadata services outside 169.254.0.0/16 (which is link-local and always refused). */
@@ -36,7 +39,7 @@ export function blockedReason(address: string, policy: SsrfPolicy): string | nul
   if (range === 'linkLocal') return `${address} is link-local`;
   if (range === 'unicast') return null;
   if (policy.allowPrivateNetworks) return null;
-  return `${address} is in a ${describe(range)} range (set WEBHOOK_ALLOW_PRIVATE_NETWORKS=true to allow it)`;
+  return `${address} is in a ${describe(range)} range (set ${policy.setting ?? 'WEBHOOK_ALLOW_PRIVATE_NETWORKS'}=true to allow it)`;
 }
 
 function describe(range: string): string {

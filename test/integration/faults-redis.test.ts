@@ -1,0 +1,148 @@
+import { Queue } from 'bullmq';
+import type Redis from 'ioredis';
+import { createRedis, isRedisDown } from '../../src/infra/redis';
+import { createAccountWithMasterKey } from '../../src/keys/bootstrap';
+import { Limiter } from '../../src/limits';
+import { startWorkers, type Workers } from '../../workers';
+import { QUEUES, bullPrefix } from '../../workers/queues';
+import { SCANS } from '../../workers/scheduled';
+import { spawnCli } from '../helpers/processes';
+import { startOwnRedis, type OwnRedis } from '../helpers/servers';
+import { FAST_SETTINGS, TEST_ENCRYPTION_KEY, configureTestWebhooks, eventually, isolatedDatabase, type IsolatedDatabase } from '../helpers/webhooks';
+
+// Redis faults, with a Redis of this file's own (stopped, emptied and started here; the shared
+// one is never touched). PostgreSQL is the test run's, in a database of this file's own.
+
+jest.setTimeout(120_000);
+
+let redisServer: OwnRedis;
+let iso: IsolatedDatabase;
+
+beforeAll(async () => {
+  configureTestWebhooks();
+  [redisServer, iso] = await Promise.all([startOwnRedis(), isolatedDatabase('faults_redis')]);
+});
+afterAll(async () => {
+  await iso?.drop();
+  await redisServer?.stop();
+});
+
+describe('scan schedulers', () => {
+  const prefix = 'kwsched';
+  let redis: Redis;
+  let queueConnection: Redis;
+  let queue: Queue;
+  let workers: Workers;
+
+  beforeAll(async () => {
+    redis = createRedis(redisServer.url);
+    queueConnection = createRedis(redisServer.url, { maxRetriesPerRequest: null });
+    queue = new Queue(QUEUES.scheduled, { connection: queueConnection, prefix: bullPrefix(prefix) });
+    workers = await startWorkers({ db: iso.db, redis, prefix, settings: { redisUrl: redisServer.url, databaseUrl: iso.url, ...FAST_SETTINGS, scanIntervalSeconds: 1, schedulerCheckMs: 300 } });
+  });
+  afterAll(async () => {
+    await workers?.close();
+    await queue?.close();
+    queueConnection?.disconnect();
+    redis?.disconnect();
+  });
+
+  /** Every scheduler is there and a scan ran since the data was lost. */
+  const scansRunAgain = (what: string) =>
+    eventually(
+      async () => {
+        const schedulers = (await queue.getJobSchedulers()).map((s) => s.key).sort();
+        return schedulers.length === SCANS.length && (await queue.getCompletedCount()) > 0 && schedulers;
+      },
+      30_000,
+      what,
+    );
+
+  test('the deployment keys deleted while a worker runs: the schedulers come back and the scans run again', async () => {
+    expect(await scansRunAgain('the scans at start')).toEqual([...SCANS].sort());
+    const doomed = await queueConnection.keys(`${prefix}:*`);
+    expect(doomed.length).toBeGreaterThan(0);
+    await queueConnection.del(...doomed);
+    expect(await queue.getJobSchedulers()).toEqual([]);
+    expect(await scansRunAgain('the scans after the keys were deleted')).toEqual([...SCANS].sort());
+  });
+
+  test('Redis restarted empty (no persistence): the schedulers come back and the scans run again', async () => {
+    await redisServer.stop();
+    await redisServer.start();
+    expect(await scansRunAgain('the scans after the restart')).toEqual([...SCANS].sort());
+  });
+});
+
+describe('verification while Redis is down', () => {
+  test('a limits check while the client is disconnected is decided at once by the failure mode, without waiting for its deadline', async () => {
+    const client = createRedis(redisServer.url);
+    const errors: Error[] = [];
+    const open = new Limiter(client, 'kwdown', { failureMode: 'open', onError: (err) => errors.push(err) });
+    const closed = new Limiter(client, 'kwdown', { failureMode: 'closed', onError: (err) => errors.push(err) });
+    const req = { accountId: 'acct-faults', keyId: 'k1', rateLimits: [{ window: 'MINUTE' as const, limit: 10 }], nowMs: Date.now() };
+    try {
+      expect((await open.check(req)).degraded).toBe(false);
+      await redisServer.stop();
+      await eventually(async () => isRedisDown(client), 15_000, 'the client to see the outage');
+      const [a, b] = [await open.check(req), await closed.check(req)];
+      expect([a.allowed, a.code, a.degraded]).toEqual([true, 'VALID', true]);
+      expect([b.allowed, b.code, b.degraded]).toEqual([false, 'RATE_LIMITED', true]);
+      // Not a deadline that ran out: the command was never sent.
+      expect(errors.map((e) => e.name)).toEqual(['RedisDownError', 'RedisDownError']);
+    } finally {
+      await redisServer.start();
+      client.disconnect();
+    }
+  });
+
+  test('an API process logs the outage once and its end, as JSON lines, and verifications keep answering', async () => {
+    const prefix = 'kwapi';
+    const acct = await createAccountWithMasterKey(iso.db, `faults-${Date.now()}`);
+    const api = spawnCli(['api'], {
+      DATABASE_URL: iso.url,
+      REDIS_URL: redisServer.url,
+      KEYWARDEN_REDIS_PREFIX: prefix,
+      PORT: '0',
+      KEYWARDEN_BOOTSTRAP: 'false',
+      KEYWARDEN_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY.toString('base64'),
+    });
+    try {
+      const [, url] = await api.waitFor(/"url":"(http:\/\/[^"]+)"/, 90_000);
+      const created = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${acct.secret}` },
+        body: JSON.stringify({ query: 'mutation { createKey(input: { name: "agent", type: PRODUCTION }) { secret } }' }),
+      });
+      const secret = ((await created.json()) as any).data.createKey.secret as string;
+      const verify = async () => {
+        const r = await fetch(`${url}/v1/keys/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: secret }) });
+        return ((await r.json()) as any).code as string;
+      };
+      expect(await verify()).toBe('VALID');
+      await redisServer.stop();
+      await api.waitFor(/Redis unreachable/, 30_000);
+      const codes: string[] = [];
+      for (let i = 0; i < 20; i++) codes.push(await verify());
+      // RATE_LIMIT_FAILURE_MODE=open: let through uncounted.
+      expect(new Set(codes)).toEqual(new Set(['VALID']));
+      await redisServer.start();
+      await api.waitFor(/Redis reachable again/, 30_000);
+      expect(await verify()).toBe('VALID');
+      const lines = api
+        .stdout()
+        .split('\n')
+        .filter((l) => l.trim() !== '');
+      // Everything on stdout is a JSON log line: no raw client errors.
+      for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
+      expect(api.stderr()).toBe('');
+      const messages = lines.map((l) => JSON.parse(l).msg as string);
+      expect(messages.filter((m) => /Redis unreachable/.test(m))).toHaveLength(1);
+      expect(messages.filter((m) => /Redis reachable again/.test(m))).toHaveLength(1);
+      expect(messages.filter((m) => /limits check|Redis error|usage tallies/.test(m))).toEqual([]);
+    } finally {
+      api.child.kill('SIGTERM');
+      await api.exited;
+    }
+  });
+});
