@@ -3,6 +3,7 @@ import { evaluateCondition, type ConditionAttributes } from './condition';
 import { countryAllowed } from './country';
 import { ipInRanges, parseIp } from './ip';
 import { permits } from './permission';
+import { satisfies, type PermissionQuery } from './permission-query';
 import type { ResolvedKey, ResolvedLink } from './resolved-key';
 import { scopeAllows, type ScopeTarget } from './scope';
 import { isExpired, isRevoked } from './usable';
@@ -25,15 +26,18 @@ export type VerifyCode =
   | 'CONDITION_FAILED'
   | 'RATE_LIMITED'
   | 'QUOTA_EXCEEDED'
+  | 'CREDITS_EXHAUSTED'
   | 'BANDWIDTH_EXCEEDED'
   /** Forward auth and ext_authz only: the key sets limits that need the response (bandwidth, concurrency). */
   | 'FORWARD_AUTH_UNSUPPORTED';
 
 /** What the decision reads of a resolved key. */
-export type DecisionKey = Pick<ResolvedKey, 'accountId' | 'type' | 'chain' | 'metadata'>;
+export type DecisionKey = Pick<ResolvedKey, 'accountId' | 'type' | 'chain' | 'metadata'> & { permissions?: readonly string[] };
 
 export interface VerifyRequest extends ScopeTarget {
   permission: Permission;
+  /** A parsed permission query over the key's effective permission strings (verify's "permissions"). */
+  permissionQuery?: PermissionQuery;
   ip?: string;
   /** ISO country of `ip` (null: unknown); only needed when a link restricts countries or has a condition. */
   country?: string | null;
@@ -73,7 +77,7 @@ function conditionAttributes(k: DecisionKey, r: VerifyRequest, now: number): Con
 export const checks: ReadonlyArray<[VerifyCode, (k: DecisionKey, r: VerifyRequest, now: number) => boolean]> = [
   ['EXPIRED', (k, _r, now) => !k.chain.some((l) => isExpired(l, now))],
   ['REVOKED', (k, _r, now) => !k.chain.some((l) => isRevoked(l, now))],
-  ['INSUFFICIENT_PERMISSIONS', (k, r) => k.chain.every((l) => permits(l.permission, r.permission))],
+  ['INSUFFICIENT_PERMISSIONS', (k, r) => k.chain.every((l) => permits(l.permission, r.permission)) && (!r.permissionQuery || satisfies(r.permissionQuery, k.permissions ?? []))],
   ['OUT_OF_SCOPE', (k, r) => k.chain.every((l) => scopeAllows(l.scope, k.accountId, r))],
   ['IP_NOT_ALLOWED', (k, r) => k.chain.every((l) => ipAllowed(l, r))],
   ['OUTSIDE_ACCESS_WINDOW', (k, _r, now) => k.chain.every((l) => withinAccessWindows(l.accessWindows, now))],

@@ -2,6 +2,7 @@ import { PERIOD_DAYS } from './chain';
 import { parseAllowlistEntry, type IpRange } from './ip';
 import type { KeySettings, Period, ScopeSettings } from './key-settings';
 import { permissionRank } from './permission';
+import { notCovered } from './permission-strings';
 
 // Hierarchy invariant, in one place: a derived key may only narrow what every ancestor allows.
 // `findEscalations` lists each dimension where a key's settings reach beyond one of its
@@ -77,6 +78,11 @@ export function findEscalations(child: KeySettings, ancestors: readonly KeySetti
     if (permissionRank(child.permission) > permissionRank(p.permission)) {
       add('input.permission', `${child.permission} is above the parent's ${p.permission}`);
     }
+    if (p.identityId !== null && child.identityId !== p.identityId) {
+      add('input.identityId', `must be the parent's identity ${p.identityId}: its shared limits cannot be left`);
+    }
+    const beyond = notCovered(child.permissions, p.permissions);
+    if (beyond.length > 0) add('input.permissions', `${beyond.join(', ')} not held by the parent`);
     if (p.expiresAt !== null && (child.expiresAt === null || child.expiresAt > p.expiresAt)) {
       add('input.expiresAt', `must not be later than the parent's expiry ${p.expiresAt.toISOString()}`);
     }

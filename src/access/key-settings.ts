@@ -38,6 +38,10 @@ export interface ScopeSettings {
 /** What one key allows: a derived key's settings must lie within each ancestor's. */
 export interface KeySettings extends KeyLimits {
   permission: Permission;
+  /** A key under an identity keeps its descendants under it: their use counts against its limits. */
+  identityId: string | null;
+  /** Permission strings held: the key's own plus its roles'. */
+  permissions: readonly string[];
   expiresAt: Date | null;
   scope: ScopeSettings;
   ipAllowlist: readonly string[];

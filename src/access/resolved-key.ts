@@ -1,7 +1,7 @@
 import type { KeyStatus, KeyType, Permission, ScopeKind } from '../generated/prisma/enums';
 import type { CompiledCondition } from './condition';
 import type { IpRange } from './ip';
-import type { KeyLimits } from './key-settings';
+import type { KeyLimits, QuotaSetting, RateLimitSetting } from './key-settings';
 import type { ScopeRule } from './scope';
 import type { AccessWindow } from './window';
 
@@ -28,6 +28,15 @@ export interface ResolvedLink {
   condition: CompiledCondition | null;
 }
 
+/** The identity a key belongs to: its limits are counted for all of its keys together. */
+export interface ResolvedIdentity {
+  id: string;
+  externalId: string;
+  metadata: Readonly<Record<string, unknown>> | null;
+  rateLimits: RateLimitSetting[];
+  quota: QuotaSetting | null;
+}
+
 export interface ResolvedKey {
   id: string;
   accountId: string;
@@ -50,6 +59,11 @@ export interface ResolvedKey {
   metadata: Readonly<Record<string, unknown>> | null;
   /** The narrowest limits along the chain; counted per key. */
   limits: KeyLimits;
+  identity: ResolvedIdentity | null;
+  /** Effective permission strings: each link's own plus its roles', intersected along the chain. */
+  permissions: readonly string[];
+  /** The key's lifetime budget as set or last refilled, and its epoch (what is spent lives in Redis). */
+  credits: { budget: number; epoch: number } | null;
   /** A link restricts countries or has a condition: the request's country must be looked up. */
   needsCountry: boolean;
   /** Allowlist hostnames anywhere in the chain (resolved ahead of use). */

@@ -12,6 +12,7 @@ export const EVENT_TYPES = [
   'key.expired',
   'key.rotation_due',
   'key.leaked',
+  'key.credits_low',
   'security.alert',
   'webhook.test',
   'key_request.created',

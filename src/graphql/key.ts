@@ -21,11 +21,12 @@ import { builder } from './builder';
 import { actorOf, type GraphQLContext } from './context';
 import { ExpirationEnum, KeyStatusEnum, KeyTypeEnum, PeriodEnum, PermissionEnum, RateWindowEnum, ScopeKindEnum, WeekdayEnum } from './enums';
 import { AgentGroupRef, AgentRef, WorkflowRef } from './agent';
+import { CreditsInput } from './credits-input';
 
-const RateLimit = builder.objectRef<RateLimitSetting>('RateLimit').implement({
+export const RateLimit = builder.objectRef<RateLimitSetting>('RateLimit').implement({
   fields: (t) => ({ window: t.expose('window', { type: RateWindowEnum }), limit: t.exposeInt('limit') }),
 });
-const Quota = builder.objectRef<QuotaSetting>('Quota').implement({
+export const Quota = builder.objectRef<QuotaSetting>('Quota').implement({
   fields: (t) => ({ units: t.exposeInt('units'), period: t.expose('period', { type: PeriodEnum }) }),
 });
 const Bandwidth = builder.objectRef<BandwidthSetting>('Bandwidth').implement({
@@ -149,10 +150,10 @@ const ScopeInput = builder.inputType('ScopeInput', {
     workflowIds: t.idList(),
   }),
 });
-const RateLimitInput = builder.inputType('RateLimitInput', {
+export const RateLimitInput = builder.inputType('RateLimitInput', {
   fields: (t) => ({ window: t.field({ type: RateWindowEnum, required: true }), limit: t.int({ required: true }) }),
 });
-const QuotaInput = builder.inputType('QuotaInput', {
+export const QuotaInput = builder.inputType('QuotaInput', {
   fields: (t) => ({ units: t.int({ required: true }), period: t.field({ type: PeriodEnum, required: true }) }),
 });
 const BandwidthInput = builder.inputType('BandwidthInput', {
@@ -178,6 +179,10 @@ const restrictionFields = (t: Parameters<Parameters<typeof builder.inputType>[1]
   condition: t.string({ description: 'CEL expression over request attributes' }),
   rotationPeriodDays: t.int(),
   metadata: t.field({ type: 'JSON' }),
+  permissions: t.stringList({ description: 'Permission strings of the key itself ("billing.invoices.read", "billing.*").' }),
+  roles: t.idList({ description: 'Roles the key holds (replaces the list on update).' }),
+  credits: t.field({ type: CreditsInput, description: 'A lifetime budget spent by `cost`; setting it starts the count again. null removes it.' }),
+  identityId: t.id({ description: "The identity the key joins (derived keys: the parent's by default); null on update leaves it." }),
 });
 
 export const CreateKeyInput = builder.inputType('CreateKeyInput', {

@@ -1,17 +1,32 @@
 // Every Redis key and channel name Keywarden uses, in one place. Each starts with the
 // deployment's prefix (KEYWARDEN_REDIS_PREFIX), so several deployments can share one Redis.
-// The part in braces is a Redis Cluster hash tag: the keys of one API key (or one client IP)
-// share a slot, so one script can touch them all. The strings are what deployed Redis data is
+// The part in braces is a Redis Cluster hash tag: the keys one script touches (an account's
+// limit counters, one API key's slots, one client IP's counters) share a slot. The strings are what deployed Redis data is
 // stored under: changing one orphans that data (test/unit/redis-keys.test.ts pins them).
 
-/** A rate window's GCRA state (theoretical arrival time) of one API key. */
-export function rateWindowKey(prefix: string, keyId: string, window: string): string {
-  return `${prefix}:lim:{${keyId}}:rate:${window}`;
+/** Whose limits a counter holds: one API key's, or its identity's (shared by all its keys). */
+export interface LimitOwner {
+  accountId: string;
+  kind: 'key' | 'identity';
+  id: string;
 }
 
-/** A quota ('quota') or bandwidth ('bw') counter of one API key for one calendar period. */
-export function periodCounterKey(prefix: string, keyId: string, kind: 'quota' | 'bw', period: string, periodId: string): string {
-  return `${prefix}:lim:{${keyId}}:${kind}:${period}:${periodId}`;
+// The counters of one verification (the key's and its identity's) carry the account's hash tag:
+// one script touches them all, so they must share a Cluster slot.
+
+/** A rate window's GCRA state (theoretical arrival time) of one key or identity. */
+export function rateWindowKey(prefix: string, owner: LimitOwner, window: string): string {
+  return `${prefix}:lim:{${owner.accountId}}:${owner.kind}:${owner.id}:rate:${window}`;
+}
+
+/** A quota ('quota') or bandwidth ('bw') counter of one key or identity for one calendar period. */
+export function periodCounterKey(prefix: string, owner: LimitOwner, kind: 'quota' | 'bw', period: string, periodId: string): string {
+  return `${prefix}:lim:{${owner.accountId}}:${owner.kind}:${owner.id}:${kind}:${period}:${periodId}`;
+}
+
+/** Credits spent of one API key's budget since it was set or last refilled (epoch). Kept for good. */
+export function creditsSpentKey(prefix: string, accountId: string, keyId: string, epoch: number): string {
+  return `${prefix}:lim:{${accountId}}:key:${keyId}:credits:${epoch}`;
 }
 
 /** The sorted set of an API key's concurrency slots in use. */

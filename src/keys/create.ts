@@ -7,6 +7,7 @@ import { earliest, narrowestRateLimits } from '../access/chain';
 import { validateCondition } from '../access/condition';
 import type { KeySettings, ScopeSettings } from '../access/key-settings';
 import { lowestPermission } from '../access/permission';
+import { normalizePermissionStrings } from '../access/permission-strings';
 import { emitEvent } from '../events/outbox';
 import { clock } from '../infra/clock';
 import { badInput, forbidden } from '../infra/errors';
@@ -14,6 +15,8 @@ import { normalizeName } from '../infra/validation';
 import { assertHostnamesResolve } from './allowlist';
 import { assertNoApprovalRequired } from './approval-gate';
 import { assertWithinAncestors } from './hierarchy';
+import { creditsData } from './credits';
+import { identityIdInAccount, rolesInAccount } from './identity-link';
 import { keyCreated } from './key-events';
 import { KEY_PRESETS, isHighPrivilege, rotationDueAt, type KeyPreset } from './presets';
 import { resolveScope, scopeCreateData, scopeInputOf } from './scope';
@@ -35,6 +38,12 @@ export interface IssuedKey {
 interface KeyPlan {
   name: string;
   permission: Permission;
+  identityId: string | null;
+  /** Own permission strings and role ids (a derived key: its parent's unless the input names them). */
+  permissions: string[];
+  roleIds: string[];
+  /** Own strings plus the roles', once the roles are read. */
+  held?: string[];
   scope: ScopeInput;
   expiresAt: Date | null;
   restrictions: Partial<KeyRestrictions> & Pick<KeyRestrictions, 'rateLimits'>;
@@ -77,7 +86,11 @@ function planKey(input: CreateKeyInput, now: Date, chain?: readonly StoredKey[])
   }
   const restrictions = { ...given, rateLimits: given.rateLimits ?? preset.rateLimits };
   if (preset.requiresIpAllowlist && !restrictions.ipAllowlist?.length) throw badInput('input.ipAllowlist', `is required for ${input.type} keys`);
-  return { name, permission, scope, expiresAt, restrictions };
+  // A derived key stays under its parent's identity unless the input names one.
+  const identityId = input.identityId !== undefined ? input.identityId : (chain?.[0].identityId ?? null);
+  const permissions = input.permissions != null ? normalizePermissionStrings('input.permissions', input.permissions) : (chain?.[0].permissions ?? []);
+  const roleIds = input.roles ?? chain?.[0].roles.map((r) => r.id) ?? [];
+  return { name, permission, identityId, permissions, roleIds, scope, expiresAt, restrictions };
 }
 
 /** What the plan allows, as the hierarchy compares it with the ancestors. */
@@ -85,6 +98,8 @@ function plannedSettings(plan: KeyPlan, scope: ScopeSettings): KeySettings {
   const r = plan.restrictions;
   return {
     permission: plan.permission,
+    identityId: plan.identityId,
+    permissions: plan.held ?? plan.permissions,
     expiresAt: plan.expiresAt,
     scope,
     ipAllowlist: r.ipAllowlist ?? [],
@@ -113,6 +128,10 @@ async function insertKey(tx: Tx, actor: Actor, { input, plan, scope, parent, sec
     ...storedSecret(secret),
     type: input.type,
     permission: plan.permission,
+    ...(plan.identityId ? { identity: { connect: { id: plan.identityId } } } : {}),
+    ...creditsData(input.credits, now, 0),
+    permissions: plan.permissions,
+    roles: { connect: plan.roleIds.map((id) => ({ id })) },
     ...scopeCreateData(scope),
     expiresAt: plan.expiresAt,
     rotationDueAt: rotationDueAt({ type: input.type, permission: plan.permission, rotationPeriodDays: plan.restrictions.rotationPeriodDays, from: now }),
@@ -157,6 +176,10 @@ export async function createKeyInTx(tx: Tx, actor: Actor, input: CreateKeyInput,
   const plan = planKey(input, now, chain);
   // A key issued from an approved request (claimKeyRequest) has had its second person already.
   if (!opts.approved) await assertNoApprovalRequired(tx, actor.accountId, { permission: plan.permission, type: input.type, master: false });
+  plan.identityId = await identityIdInAccount(tx, actor.accountId, plan.identityId);
+  const roles = await rolesInAccount(tx, actor.accountId, plan.roleIds);
+  plan.roleIds = roles.map((r) => r.id);
+  plan.held = [...plan.permissions, ...roles.flatMap((r) => r.permissions)];
   const scope = await resolveScope(tx, actor.accountId, plan.scope);
   if (chain) await assertWithinAncestors(tx, plannedSettings(plan, scope), chain);
   const secret = generateSecret(KEY_PRESETS[input.type].env);

@@ -5,7 +5,7 @@ import type { KeySettings, ScopeSettings } from '../access/key-settings';
 import { recordSecurityEvent } from '../audit/security';
 import { KeywardenError } from '../infra/errors';
 import { loadScopeMembers, scopeSettingsOf } from './scope';
-import { findStoredKeys, type StoredKey } from './stored';
+import { findStoredKeys, heldPermissions, type StoredKey } from './stored';
 
 // Loads a key's ancestor chain and enforces "a child only narrows".
 
@@ -13,6 +13,8 @@ import { findStoredKeys, type StoredKey } from './stored';
 export function keySettingsOf(k: StoredKey, scope: ScopeSettings): KeySettings {
   return {
     permission: k.permission,
+    identityId: k.identityId,
+    permissions: heldPermissions(k),
     expiresAt: k.expiresAt,
     scope,
     ipAllowlist: k.ipAllowlist,

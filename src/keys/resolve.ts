@@ -3,9 +3,10 @@ import { earliest, narrowestLimits } from '../access/chain';
 import { compileOrDeny } from '../access/condition';
 import { parseAllowlistEntry, type IpRange } from '../access/ip';
 import { lowestPermission } from '../access/permission';
-import type { ResolvedKey, ResolvedLink } from '../access/resolved-key';
+import type { ResolvedIdentity, ResolvedKey, ResolvedLink } from '../access/resolved-key';
 import { loadScopeMembers, scopeRuleOf, type ScopeMembers } from './scope';
-import { findStoredKey, findStoredKeys, type StoredKey } from './stored';
+import { findStoredKey, findStoredKeys, heldPermissions, parseKeyColumn, type StoredKey } from './stored';
+import { effectivePermissions } from '../access/permission-strings';
 
 export type { ResolvedKey } from '../access/resolved-key';
 
@@ -58,6 +59,20 @@ export async function resolveKeyByDigest(db: Tx, digest: string): Promise<Resolv
   return key && resolveChain(db, key);
 }
 
+/** The key's identity (one more read, only for keys that have one). */
+async function resolveIdentity(db: Tx, key: StoredKey): Promise<ResolvedIdentity | null> {
+  if (!key.identityId) return null;
+  const row = await db.identity.findUnique({ where: { id: key.identityId } });
+  if (!row) return null;
+  return {
+    id: row.id,
+    externalId: row.externalId,
+    metadata: parseKeyColumn('metadata', row.metadata),
+    rateLimits: parseKeyColumn('rateLimits', row.rateLimits),
+    quota: parseKeyColumn('quota', row.quota),
+  };
+}
+
 async function resolveChain(db: Tx, key: StoredKey): Promise<ResolvedKey> {
   const ancestors = key.ancestorIds.length ? await findStoredKeys(db, { where: { id: { in: key.ancestorIds }, accountId: key.accountId } }) : [];
   const byId = new Map(ancestors.map((a) => [a.id, a]));
@@ -82,6 +97,10 @@ async function resolveChain(db: Tx, key: StoredKey): Promise<ResolvedKey> {
     chainIds: chain.map((l) => l.id),
     metadata: key.metadata,
     limits: narrowestLimits(present),
+    identity: await resolveIdentity(db, key),
+    // A missing ancestor grants nothing.
+    permissions: orNone(effectivePermissions(chainKeys.map((k) => (k ? heldPermissions(k) : [])))),
+    credits: key.creditsRemaining === null ? null : { budget: key.creditsRemaining, epoch: key.creditsEpoch },
     needsCountry: chain.some((l) => l.allowedCountries.length > 0 || !!l.condition),
     hostnames: orNone([...new Set(chain.flatMap((l) => l.ipHosts))]),
   };

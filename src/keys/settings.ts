@@ -8,6 +8,7 @@ import { badInput } from '../infra/errors';
 import { jsonDepth, toJsonObject, type JsonObject } from '../infra/json';
 import { isUuid, isValidTimeZone } from '../infra/validation';
 import { EXPIRATION_DAYS, KEY_PRESETS, addDays, type Expiration } from './presets';
+import type { CreditsInput } from './credits';
 import type { KeyRestrictions } from './stored';
 
 // Validation and normalization of the settings a key is created or updated with, into the typed
@@ -32,6 +33,14 @@ export interface KeyRestrictionsInput {
   condition?: string | null;
   rotationPeriodDays?: number | null;
   metadata?: unknown;
+  /** The identity the key belongs to (null: none). */
+  identityId?: string | null;
+  /** Permission strings of the key itself. */
+  permissions?: string[] | null;
+  /** Ids of the roles the key holds. */
+  roles?: string[] | null;
+  /** A lifetime budget spent by `cost`, and its refill schedule. */
+  credits?: CreditsInput | null;
 }
 
 export interface CreateKeyInput extends KeyRestrictionsInput {

@@ -10,7 +10,7 @@ import { WEEKDAYS } from '../access/window';
 // setting; a malformed column fails loudly here. (Scope membership, which only the hierarchy
 // rules and verification need, is read on its own: keys/scope.ts loadScopeMembers.)
 
-const storedKeyInclude = { scopeWorkflows: { select: { id: true } } } satisfies Prisma.ApiKeyInclude;
+const storedKeyInclude = { scopeWorkflows: { select: { id: true } }, roles: { select: { id: true, permissions: true } } } satisfies Prisma.ApiKeyInclude;
 
 type StoredRow = Prisma.ApiKeyGetPayload<{ include: typeof storedKeyInclude }>;
 
@@ -85,6 +85,12 @@ export async function insertStoredKey(tx: Tx, data: Prisma.ApiKeyCreateArgs['dat
 
 export async function updateStoredKey(tx: Tx, id: string, data: Prisma.ApiKeyUpdateInput): Promise<StoredKey> {
   return toStoredKey(await tx.apiKey.update({ where: { id }, data, include: storedKeyInclude }));
+}
+
+/** What a key holds besides its level: its own permission strings plus its roles' (a master key: everything). */
+export function heldPermissions(k: Pick<StoredKey, 'master' | 'permissions' | 'roles'>): string[] {
+  if (k.master) return ['*'];
+  return [...new Set([...k.permissions, ...k.roles.flatMap((r) => r.permissions)])];
 }
 
 /** The restriction and limit settings of a key, as its columns hold them. */

@@ -4,6 +4,7 @@ import { assertNoApprovalRequired } from './approval-gate';
 import { appendAudit } from '../audit/chain';
 import type { Actor } from '../access/admin';
 import { validateCondition } from '../access/condition';
+import { normalizePermissionStrings } from '../access/permission-strings';
 import { emitEvent } from '../events/outbox';
 import { clock } from '../infra/clock';
 import { badInput } from '../infra/errors';
@@ -13,6 +14,8 @@ import { assertKeepsAdministrator } from './administrators';
 import { assertHostnamesResolve } from './allowlist';
 import { announceKeyChanges } from './events';
 import { assertWithinAncestors, keySettingsOf, loadChain, reportingEscalations } from './hierarchy';
+import { creditsData } from './credits';
+import { identityIdInAccount, rolesInAccount } from './identity-link';
 import { keyUpdated } from './key-events';
 import { KEY_PRESETS, rotationDueAt } from './presets';
 import { loadScopeMembers, resolveScope, scopeSettingsOf, scopeUpdateData } from './scope';
@@ -27,7 +30,7 @@ import { keySettingsView } from './view';
 export interface KeyUpdate {
   input: UpdateKeyInput;
   /** The columns the input names, normalized (a field left out is left as it is). */
-  changes: Partial<KeyRestrictions> & { name?: string; expiresAt?: Date | null };
+  changes: Partial<KeyRestrictions> & { name?: string; expiresAt?: Date | null; identityId?: string | null; permissions?: string[] };
   scope?: ScopeInput;
 }
 
@@ -35,6 +38,7 @@ export interface KeyUpdate {
 export function normalizeUpdate(input: UpdateKeyInput): KeyUpdate {
   const changes: KeyUpdate['changes'] = normalizeRestrictions(input, validateCondition);
   if (input.name !== undefined) changes.name = normalizeName('input.name', input.name);
+  if (input.permissions !== undefined) changes.permissions = normalizePermissionStrings('input.permissions', input.permissions ?? []);
   if (input.scope === null) throw badInput('input.scope', 'cannot be null; give ALL_AGENTS to remove the restriction');
   if (input.permission === null) throw badInput('input.permission', 'cannot be null');
   const scope = input.scope ? normalizeScope('input.scope', input.scope) : undefined;
@@ -68,15 +72,21 @@ export async function updateKeyInTx(tx: Tx, actor: Actor, id: string, update: Ke
   assertChangeable(before, update);
   const permission = input.permission ?? before.permission;
   if (permission !== before.permission) await assertNoApprovalRequired(tx, actor.accountId, { ...before, permission }, before);
+  if (input.identityId !== undefined) changes.identityId = await identityIdInAccount(tx, actor.accountId, input.identityId);
+  const roles = input.roles !== undefined ? await rolesInAccount(tx, actor.accountId, input.roles ?? []) : before.roles;
   const newScope = scope && (await resolveScope(tx, actor.accountId, scope));
   if (before.ancestorIds.length > 0) {
     const ancestors = (await loadChain(tx, before)).slice(1);
     const scopeAfter = newScope || scopeSettingsOf(before, await loadScopeMembers(tx, [before]));
-    await assertWithinAncestors(tx, keySettingsOf({ ...before, ...changes, permission }, scopeAfter), ancestors);
+    await assertWithinAncestors(tx, keySettingsOf({ ...before, ...changes, roles, permission }, scopeAfter), ancestors);
   }
   const after = await updateStoredKey(tx, before.id, {
     name: changes.name,
     expiresAt: changes.expiresAt,
+    permissions: changes.permissions,
+    ...creditsData(input.credits, clock.now(), before.creditsEpoch + 1),
+    ...(input.roles !== undefined ? { roles: { set: roles.map((r) => ({ id: r.id })) } } : {}),
+    ...(changes.identityId !== undefined ? { identity: changes.identityId ? { connect: { id: changes.identityId } } : { disconnect: true } } : {}),
     ...restrictionData(changes),
     ...newRotationDue(before, input, permission),
     ...(input.permission ? { permission: input.permission } : {}),

@@ -5,6 +5,7 @@ import { clock } from '../infra/clock';
 import { logger } from '../infra/logger';
 import { announceKeyChanges } from './events';
 import type { ResolvedKey } from './resolve';
+import { emitOnce } from '../events/outbox';
 
 // What a successful use of a key sets in motion, off the hot path (a verification, a gateway
 // request and an admin API request alike; one recorder per process, so repeats fold together): a ROTATING key's use is
@@ -24,6 +25,28 @@ export class UseRecorder {
     const self = key.chain[0];
     if (self.status === 'ROTATING') this.once(`rot:${key.id}:${ip}`, () => this.rotatedKeyUsed(key, ip));
     if (key.type === 'EMERGENCY') this.once(`emg:${key.id}:${ip}`, () => this.emergencyKeyUsed(key, ip));
+  }
+
+  /**
+   * The verification that took a key's credits below 10% of its budget (exactly one per budget,
+   * across instances: the limits script counts) sends key.credits_low; its dedupe key makes a
+   * repeat a no-op.
+   */
+  onCreditsLow(key: ResolvedKey, remaining: number): void {
+    const credits = key.credits;
+    if (!credits) return;
+    this.once(`low:${key.id}:${credits.epoch}`, () =>
+      this.db.prisma.$transaction((tx) =>
+        emitOnce(tx, [
+          {
+            accountId: key.accountId,
+            type: 'key.credits_low',
+            data: { keyId: key.id, remaining, budget: credits.budget, identityId: key.identity?.id ?? null },
+            dedupeKey: `key.credits_low:${key.id}:${credits.epoch}`,
+          },
+        ]),
+      ),
+    );
   }
 
   private once(tag: string, work: () => Promise<unknown>): void {

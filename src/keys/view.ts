@@ -9,6 +9,9 @@ export function keySettingsView(k: StoredKey) {
     type: k.type,
     master: k.master,
     permission: k.permission,
+    identityId: k.identityId,
+    permissions: k.permissions,
+    roleIds: k.roles.map((r) => r.id),
     scope: {
       kind: k.scopeKind,
       agentId: k.scopeAgentId,

@@ -14,8 +14,9 @@ import { allowedUnlimited, Limiter, type LimitRequest, type LimitResult, type Ra
 //   (what GCRA grants in LEASE_MS);
 // - a request may be denied early while at most (K - 1) x maxBlock(N) granted requests sit unused
 //   in other instances' blocks, for at most LEASE_MS (unused blocks are given back when they lapse).
-// Keys with a quota or bandwidth limit keep the exact round trip (which also judges their
-// windows), as do probes: those counters must stay exact.
+// Keys with a quota, bandwidth, credits or an identity keep the exact round trip (which also
+// judges their windows), as do probes: those counters must stay exact (an identity's windows are
+// shared by several keys, so they are never leased per key).
 
 /** How long a granted block may be used. */
 export const LEASE_MS = 1_000;
@@ -55,8 +56,8 @@ export class LeasedLimiter extends Limiter {
 
   async check(req: LimitRequest): Promise<LimitResult> {
     const cost = wholeNonNegative(req.cost ?? 1);
-    if (req.quota || req.bandwidth || cost === 0) return super.check(req);
-    const plan = this.planFor(req.keyId, req.rateLimits);
+    if (req.quota || req.bandwidth || req.identity || req.credits || cost === 0) return super.check(req);
+    const plan = this.planFor({ accountId: req.accountId, kind: 'key', id: req.keyId }, req.rateLimits);
     if (plan.windows.length === 0) return allowedUnlimited();
     const nowMs = Math.floor(req.nowMs);
     this.lastNowMs = Math.max(this.lastNowMs, nowMs);
@@ -69,7 +70,7 @@ export class LeasedLimiter extends Limiter {
         if (granted === 0 && lease.tokens < cost) return denied(lease, nowMs);
       } catch (err) {
         reportError(this.onError, err, 'lease');
-        return this.degraded(plan.windows, null, null, nowMs);
+        return this.degraded({ windows: [plan], counters: [] }, nowMs);
       }
     }
     return lease.tokens >= cost ? this.spend(lease, cost, nowMs) : denied(lease, nowMs);
@@ -96,7 +97,7 @@ export class LeasedLimiter extends Limiter {
   private spend(lease: Lease, cost: number, nowMs: number): LimitResult {
     lease.tokens -= cost;
     lease.usedSinceGrant += cost;
-    return { allowed: true, code: 'VALID', ratelimits: views(lease, nowMs), quota: null, bandwidth: null, retryAfterMs: 0, degraded: false };
+    return { allowed: true, code: 'VALID', ratelimits: views(lease, nowMs), quota: null, identityQuota: null, credits: null, bandwidth: null, retryAfterMs: 0, degraded: false };
   }
 
   /** One grant at a time per key: checks arriving meanwhile wait for it. Resolves to the requests granted. */
@@ -166,12 +167,12 @@ function tightestLimit(windows: RateLimitSpec[]): number {
 function views(lease: Lease, nowMs: number): LimitResult['ratelimits'] {
   return lease.plan.windows.map((w, i) => {
     const view = rateView(lease.tats[i] ?? 0, nowMs, w.window as RateWindow, w.limit);
-    return { window: w.window, limit: w.limit, remaining: Math.min(w.limit, view.remaining + lease.tokens), reset: view.reset };
+    return { owner: 'KEY' as const, window: w.window, limit: w.limit, remaining: Math.min(w.limit, view.remaining + lease.tokens), reset: view.reset };
   });
 }
 
 function denied(lease: Lease, nowMs: number): LimitResult {
   const ratelimits = views(lease, nowMs);
   const retryAfterMs = Math.max(1, ...ratelimits.filter((r) => r.remaining === 0).map((r) => r.reset - nowMs));
-  return { allowed: false, code: 'RATE_LIMITED', ratelimits, quota: null, bandwidth: null, retryAfterMs, degraded: false };
+  return { allowed: false, code: 'RATE_LIMITED', ratelimits, quota: null, identityQuota: null, credits: null, bandwidth: null, retryAfterMs, degraded: false };
 }

@@ -1,10 +1,11 @@
 import { RedisLimitsBase, reportError } from './failure';
 import { emissionIntervalUs, rateView, WINDOW_MS, type RateWindow } from './gcra';
-import { periodBounds, type Period, type PeriodBounds } from './periods';
-import { periodCounterKey, rateWindowKey } from '../infra/redis-keys';
+import { periodBounds, type Period } from './periods';
+import { creditsSpentKey, periodCounterKey, rateWindowKey, type LimitOwner } from '../infra/redis-keys';
 import { corkUntilNextTurn } from './scripts';
 
-// Rate windows, quota and bandwidth of one API key, judged and consumed in one Redis script.
+// Rate windows, quota, credits and bandwidth of one API key, and the rate windows and quota of its
+// identity (shared by all of the identity's keys), judged and consumed in one Redis script.
 //
 // Time comes from the caller (req.nowMs), not from Redis TIME: tests move time without
 // sleeping, and the verify path already holds "now" for its other checks (expiry, access
@@ -12,7 +13,8 @@ import { corkUntilNextTurn } from './scripts';
 // keep their clocks in sync (NTP); an instance whose clock runs ahead spends window allowance
 // early, one running behind sees windows refill late. Skew shifts limits by the skew, no more.
 
-export type LimitCode = 'VALID' | 'RATE_LIMITED' | 'QUOTA_EXCEEDED' | 'BANDWIDTH_EXCEEDED';
+export type LimitCode = 'VALID' | 'RATE_LIMITED' | 'QUOTA_EXCEEDED' | 'CREDITS_EXHAUSTED' | 'BANDWIDTH_EXCEEDED';
+export type LimitOwnerKind = 'KEY' | 'IDENTITY';
 
 export interface RateLimitSpec {
   window: RateWindow;
@@ -27,11 +29,27 @@ export interface BandwidthSpec {
   period: Period;
 }
 
+/** The identity's limits, counted for every key of it. */
+export interface IdentityLimits {
+  id: string;
+  rateLimits: RateLimitSpec[];
+  quota: QuotaSpec | null;
+}
+/** A lifetime budget: `budget` as set or last refilled, counted per `epoch` (bumped by each set or refill). */
+export interface CreditsSpec {
+  budget: number;
+  epoch: number;
+}
+
 export interface LimitRequest {
+  /** The key's account: the hash tag every counter of one check shares (Redis Cluster). */
+  accountId: string;
   keyId: string;
   rateLimits: RateLimitSpec[];
   quota?: QuotaSpec | null;
   bandwidth?: BandwidthSpec | null;
+  identity?: IdentityLimits | null;
+  credits?: CreditsSpec | null;
   /** Quota units this request spends (default 1). 0 probes: it is judged but spends nothing. */
   cost?: number;
   /** Bytes already known at check time (default 0). */
@@ -40,6 +58,8 @@ export interface LimitRequest {
 }
 
 export interface RateLimitState {
+  /** Whose window: the key's own, or its identity's (shared). */
+  owner: LimitOwnerKind;
   window: RateWindow;
   limit: number;
   remaining: number;
@@ -53,11 +73,21 @@ export interface CounterState {
   reset: number;
 }
 
+export interface CreditsState {
+  remaining: number;
+  budget: number;
+  /** This call took remaining below 10% of the budget (true for exactly one call per epoch). */
+  crossedLow: boolean;
+}
+
 export interface LimitResult {
   allowed: boolean;
   code: LimitCode;
   ratelimits: RateLimitState[];
+  /** The key's quota. */
   quota: CounterState | null;
+  identityQuota: CounterState | null;
+  credits: CreditsState | null;
   bandwidth: CounterState | null;
   /** 0 when allowed; otherwise how long until every failing counter would pass again. */
   retryAfterMs: number;
@@ -70,16 +100,17 @@ const PERIOD_GRACE_MS = 60_000;
 /** What a closed-mode denial tells the client to wait. */
 const DEGRADED_RETRY_MS = 1_000;
 
+/** The rate windows of one owner (key or identity), their Redis keys and script arguments, worked out once. */
 export interface WindowPlan {
-  keyId: string;
+  owner: LimitOwner;
+  label: LimitOwnerKind;
   windows: RateLimitSpec[];
   rateKeys: string[];
-  // Script arguments as strings, worked out once: the client sends strings as they are.
-  /** How many windows. */
+  /** How many windows, as a string. */
   windowCount: string;
-  /** intervalUs, limit per window. */
+  /** intervalUs, limit per window, as strings: the client sends strings as they are. */
   windowArgs: string[];
-  /** The last quota and bandwidth keys (the same until the period turns); only keys with such limits get them. */
+  /** The last quota and bandwidth keys (the same until the period turns); only owners with such limits get them. */
   quotaKey?: CounterKey;
   bwKey?: CounterKey;
 }
@@ -88,6 +119,26 @@ interface CounterKey {
   period: Period;
   periodId: string;
   key: string;
+}
+
+type CounterKind = 'quota' | 'identityQuota' | 'credits' | 'bandwidth';
+
+/** One counter of a check, in the order the codes are decided: quotas, credits, bandwidth. */
+interface CounterPlan {
+  kind: CounterKind;
+  key: string;
+  limit: number;
+  need: number;
+  consume: number;
+  ttlMs: number;
+  /** End of the period (0: lifetime credits). */
+  endMs: number;
+}
+
+/** What one check counts: the windows of the key and its identity, and its counters. */
+export interface CheckPlan {
+  windows: WindowPlan[];
+  counters: CounterPlan[];
 }
 
 export class Limiter extends RedisLimitsBase {
@@ -100,68 +151,65 @@ export class Limiter extends RedisLimitsBase {
   /** Judges and (when everything passes) consumes, in one round trip. Never throws. */
   async check(req: LimitRequest): Promise<LimitResult> {
     const nowMs = Math.floor(req.nowMs);
-    const plan = this.planFor(req.keyId, req.rateLimits);
-    const quota = req.quota ?? null;
-    const bandwidth = req.bandwidth ?? null;
-    // An unlimited key costs no round trip at all.
-    if (plan.windows.length === 0 && !quota && !bandwidth) return allowedUnlimited();
-    const quotaPeriod = quota ? periodBounds(quota.period, nowMs) : null;
-    const bandwidthPeriod = bandwidth ? periodBounds(bandwidth.period, nowMs) : null;
     const cost = wholeNonNegative(req.cost ?? 1);
-    const args = this.scriptArgs(plan, quota, quotaPeriod, bandwidth, bandwidthPeriod, cost, wholeNonNegative(req.bytes ?? 0), nowMs);
-
+    const plan = this.checkPlan(req, cost, nowMs);
+    // An unlimited key costs no round trip at all.
+    if (plan.counters.length === 0 && plan.windows.every((w) => w.windows.length === 0)) return allowedUnlimited();
     let out: number[];
     // Alone, a check leaves at once; while others await their answers, the checks issued in this
     // turn of the event loop are gathered into one write.
     if (this.inFlight > 0) corkUntilNextTurn(this.client);
     this.inFlight++;
     try {
-      out = (await this.call('check', () => this.client.kwLimitsCheck(...args))).split(' ').map(Number);
+      out = (await this.call('check', () => this.client.kwLimitsCheck(...scriptArgs(plan, cost, nowMs)))).split(' ').map(Number);
     } catch (err) {
       reportError(this.onError, err, 'check');
-      return this.degraded(plan.windows, quota, bandwidth, nowMs);
+      return this.degraded(plan, nowMs);
     } finally {
       this.inFlight--;
     }
-    return judged(out, plan.windows, quota, quotaPeriod, bandwidth, bandwidthPeriod, nowMs);
+    return judged(out, plan, nowMs);
   }
 
-  /** numKeys, KEYS, then ARGV as CHECK_LUA reads them, in one array: one spread into the command, no intermediate copies. */
-  private scriptArgs(
-    plan: WindowPlan,
-    quota: QuotaSpec | null,
-    quotaPeriod: PeriodBounds | null,
-    bandwidth: BandwidthSpec | null,
-    bandwidthPeriod: PeriodBounds | null,
-    cost: number,
-    bytes: number,
-    nowMs: number,
-  ): (string | number)[] {
-    const args: (string | number)[] = [plan.windows.length + (quota ? 1 : 0) + (bandwidth ? 1 : 0), ...plan.rateKeys];
-    if (quota && quotaPeriod) args.push(this.counterKey(plan, 'quota', quota.period, quotaPeriod.id));
-    if (bandwidth && bandwidthPeriod) args.push(this.counterKey(plan, 'bw', bandwidth.period, bandwidthPeriod.id));
-    args.push(nowMs * 1000, cost > 0 ? '1' : '0', plan.windowCount, ...plan.windowArgs);
-    if (quota && quotaPeriod) {
-      // A probe (cost 0) asks whether one unit is left, so an exhausted quota still says so.
-      args.push('1', quota.units, Math.max(cost, 1), cost, quotaPeriod.endMs - nowMs + PERIOD_GRACE_MS);
-    } else args.push('0');
-    if (bandwidth && bandwidthPeriod) {
+  /** The windows and counters of one check, in script order. */
+  private checkPlan(req: LimitRequest, cost: number, nowMs: number): CheckPlan {
+    const keyPlan = this.planFor({ accountId: req.accountId, kind: 'key', id: req.keyId }, req.rateLimits);
+    const identity = req.identity ?? null;
+    const identityPlan = identity ? this.planFor({ accountId: req.accountId, kind: 'identity', id: identity.id }, identity.rateLimits) : null;
+    const counters: CounterPlan[] = [];
+    // A probe (cost 0) asks whether one unit is left, so a spent counter still says so.
+    const need = Math.max(cost, 1);
+    if (req.quota) counters.push(this.periodCounter('quota', keyPlan, req.quota.units, req.quota.period, need, cost, nowMs));
+    if (identity?.quota && identityPlan) counters.push(this.periodCounter('identityQuota', identityPlan, identity.quota.units, identity.quota.period, need, cost, nowMs));
+    if (req.credits) {
+      const key = creditsSpentKey(this.prefix, req.accountId, req.keyId, req.credits.epoch);
+      counters.push({ kind: 'credits', key, limit: req.credits.budget, need, consume: cost, ttlMs: 0, endMs: 0 });
+    }
+    if (req.bandwidth) {
+      const bytes = wholeNonNegative(req.bytes ?? 0);
       // Response bytes are unknown here, so a spent allowance denies even a request of 0 bytes.
-      args.push('1', bandwidth.bytes, Math.max(bytes, 1), cost > 0 ? bytes : 0, bandwidthPeriod.endMs - nowMs + PERIOD_GRACE_MS);
-    } else args.push('0');
-    return args;
+      counters.push(this.periodCounter('bandwidth', keyPlan, req.bandwidth.bytes, req.bandwidth.period, Math.max(bytes, 1), cost > 0 ? bytes : 0, nowMs));
+    }
+    return { windows: identityPlan ? [keyPlan, identityPlan] : [keyPlan], counters };
+  }
+
+  private periodCounter(kind: CounterKind, plan: WindowPlan, limit: number, period: Period, need: number, consume: number, nowMs: number): CounterPlan {
+    const bounds = periodBounds(period, nowMs);
+    const key = this.counterKey(plan, kind === 'bandwidth' ? 'bw' : 'quota', period, bounds.id);
+    return { kind, key, limit, need, consume, ttlMs: bounds.endMs - nowMs + PERIOD_GRACE_MS, endMs: bounds.endMs };
   }
 
   /**
    * Counts bytes known only once a response has streamed (gateway). Never denies: the request
    * already happened; the next check sees the total. Returns null when Redis failed.
    */
-  async addBytes(keyId: string, bandwidth: BandwidthSpec, bytes: number, nowMs: number): Promise<CounterState | null> {
+  async addBytes(accountId: string, keyId: string, bandwidth: BandwidthSpec, bytes: number, nowMs: number): Promise<CounterState | null> {
     const now = Math.floor(nowMs);
     const period = periodBounds(bandwidth.period, now);
     const amount = wholeNonNegative(bytes);
+    const key = periodCounterKey(this.prefix, { accountId, kind: 'key', id: keyId }, 'bw', bandwidth.period, period.id);
     try {
-      const used = await this.call('addBytes', () => this.client.kwLimitsAddBytes(this.bandwidthKey(keyId, bandwidth, period.id), String(amount), period.endMs - now + PERIOD_GRACE_MS));
+      const used = await this.call('addBytes', () => this.client.kwLimitsAddBytes(key, String(amount), period.endMs - now + PERIOD_GRACE_MS));
       return counterState(bandwidth.bytes, Number(used), period.endMs);
     } catch (err) {
       reportError(this.onError, err, 'addBytes');
@@ -170,17 +218,18 @@ export class Limiter extends RedisLimitsBase {
   }
 
   /**
-   * The windows of a key's rate limits, their Redis keys and script arguments. A cached key hands
-   * the same rateLimits array to every verification, so this is worked out once per array.
+   * The windows of an owner's rate limits, their Redis keys and script arguments. A cached key
+   * hands the same rateLimits array to every verification, so this is worked out once per array.
    */
-  protected planFor(keyId: string, rateLimits: RateLimitSpec[]): WindowPlan {
+  protected planFor(owner: LimitOwner, rateLimits: RateLimitSpec[]): WindowPlan {
     const known = this.plans.get(rateLimits);
-    if (known && known.keyId === keyId) return known;
+    if (known && known.owner.id === owner.id && known.owner.kind === owner.kind && known.owner.accountId === owner.accountId) return known;
     const windows = tightestPerWindow(rateLimits);
     const plan: WindowPlan = {
-      keyId,
+      owner,
+      label: owner.kind === 'key' ? 'KEY' : 'IDENTITY',
       windows,
-      rateKeys: windows.map((w) => rateWindowKey(this.prefix, keyId, w.window)),
+      rateKeys: windows.map((w) => rateWindowKey(this.prefix, owner, w.window)),
       windowCount: String(windows.length),
       windowArgs: windows.flatMap((w) => [String(emissionIntervalUs(w.window, w.limit)), String(w.limit)]),
     };
@@ -193,61 +242,91 @@ export class Limiter extends RedisLimitsBase {
     const field = kind === 'quota' ? 'quotaKey' : 'bwKey';
     const last = plan[field];
     if (last && last.periodId === periodId && last.period === period) return last.key;
-    const key = periodCounterKey(this.prefix, plan.keyId, kind, period, periodId);
+    const key = periodCounterKey(this.prefix, plan.owner, kind, period, periodId);
     plan[field] = { period, periodId, key };
     return key;
   }
 
-  private bandwidthKey(keyId: string, bandwidth: BandwidthSpec, periodId: string): string {
-    return periodCounterKey(this.prefix, keyId, 'bw', bandwidth.period, periodId);
-  }
-
-  protected degraded(windows: RateLimitSpec[], quota: QuotaSpec | null, bandwidth: BandwidthSpec | null, nowMs: number): LimitResult {
+  protected degraded(plan: CheckPlan, nowMs: number): LimitResult {
     const open = this.failureMode === 'open';
     // Nothing is known about the counters; report them full (open) or spent (closed).
     const reset = open ? nowMs : nowMs + DEGRADED_RETRY_MS;
-    const counter = (limit: number, period: Period): CounterState => ({
-      limit,
-      remaining: open ? limit : 0,
-      reset: periodBounds(period, nowMs).endMs,
-    });
+    const counter = (kind: CounterKind): CounterState | null => {
+      const c = plan.counters.find((x) => x.kind === kind);
+      return c ? { limit: c.limit, remaining: open ? c.limit : 0, reset: c.endMs } : null;
+    };
+    const credits = counter('credits');
     return {
       allowed: open,
       code: open ? 'VALID' : 'RATE_LIMITED',
-      ratelimits: windows.map((w) => ({ window: w.window, limit: w.limit, remaining: open ? w.limit : 0, reset })),
-      quota: quota ? counter(quota.units, quota.period) : null,
-      bandwidth: bandwidth ? counter(bandwidth.bytes, bandwidth.period) : null,
+      ratelimits: plan.windows.flatMap((p) => p.windows.map((w) => ({ owner: p.label, window: w.window, limit: w.limit, remaining: open ? w.limit : 0, reset }))),
+      quota: counter('quota'),
+      identityQuota: counter('identityQuota'),
+      credits: credits && { remaining: credits.remaining, budget: credits.limit, crossedLow: false },
+      bandwidth: counter('bandwidth'),
       retryAfterMs: open ? 0 : DEGRADED_RETRY_MS,
       degraded: true,
     };
   }
 }
 
-/** The script's answer (see CHECK_LUA) as the caller reads it. */
-function judged(out: number[], windows: RateLimitSpec[], quota: QuotaSpec | null, quotaPeriod: PeriodBounds | null, bandwidth: BandwidthSpec | null, bandwidthPeriod: PeriodBounds | null, nowMs: number): LimitResult {
-  const [allowedFlag, quotaFailed, bandwidthFailed, quotaUsed, bandwidthUsed] = out;
-  let retryAfterMs = 0;
-  let rateFailed = false;
-  const ratelimits = windows.map((w, i) => {
-    const view = rateView(out[6 + 2 * i], nowMs, w.window, w.limit);
-    if (out[5 + 2 * i] === 1) {
-      rateFailed = true;
-      retryAfterMs = Math.max(retryAfterMs, view.reset - nowMs);
-    }
-    return { window: w.window, limit: w.limit, ...view };
-  });
-  const quotaState = quota && quotaPeriod ? counterState(quota.units, quotaUsed, quotaPeriod.endMs) : null;
-  const bandwidthState = bandwidth && bandwidthPeriod ? counterState(bandwidth.bytes, bandwidthUsed, bandwidthPeriod.endMs) : null;
-  if (quotaFailed === 1 && quotaPeriod) retryAfterMs = Math.max(retryAfterMs, quotaPeriod.endMs - nowMs);
-  if (bandwidthFailed === 1 && bandwidthPeriod) retryAfterMs = Math.max(retryAfterMs, bandwidthPeriod.endMs - nowMs);
+/** numKeys, KEYS, then ARGV as CHECK_LUA reads them, in one array: one spread into the command. */
+function scriptArgs(plan: CheckPlan, cost: number, nowMs: number): (string | number)[] {
+  let windows = 0;
+  for (const w of plan.windows) windows += w.windows.length;
+  const args: (string | number)[] = [windows + plan.counters.length];
+  for (const w of plan.windows) args.push(...w.rateKeys);
+  for (const c of plan.counters) args.push(c.key);
+  args.push(nowMs * 1000, cost > 0 ? '1' : '0', windows);
+  for (const w of plan.windows) args.push(...w.windowArgs);
+  args.push(plan.counters.length);
+  for (const c of plan.counters) args.push(c.limit, c.need, c.consume, c.ttlMs);
+  return args;
+}
 
-  const allowed = allowedFlag === 1;
-  const code: LimitCode = allowed ? 'VALID' : rateFailed ? 'RATE_LIMITED' : quotaFailed === 1 ? 'QUOTA_EXCEEDED' : 'BANDWIDTH_EXCEEDED';
-  return { allowed, code, ratelimits, quota: quotaState, bandwidth: bandwidthState, retryAfterMs: allowed ? 0 : retryAfterMs, degraded: false };
+const CODE_OF: Record<CounterKind, LimitCode> = { quota: 'QUOTA_EXCEEDED', identityQuota: 'QUOTA_EXCEEDED', credits: 'CREDITS_EXHAUSTED', bandwidth: 'BANDWIDTH_EXCEEDED' };
+
+/** The script's answer (see CHECK_LUA) as the caller reads it. */
+function judged(out: number[], plan: CheckPlan, nowMs: number): LimitResult {
+  let retryAfterMs = 0;
+  let code: LimitCode = 'VALID';
+  const ratelimits: RateLimitState[] = [];
+  let at = 1;
+  for (const p of plan.windows) {
+    for (const w of p.windows) {
+      const view = rateView(out[at + 1], nowMs, w.window, w.limit);
+      if (out[at] === 1) {
+        code = 'RATE_LIMITED';
+        retryAfterMs = Math.max(retryAfterMs, view.reset - nowMs);
+      }
+      ratelimits.push({ owner: p.label, window: w.window, limit: w.limit, ...view });
+      at += 2;
+    }
+  }
+  const result: LimitResult = { allowed: out[0] === 1, code, ratelimits, quota: null, identityQuota: null, credits: null, bandwidth: null, retryAfterMs: 0, degraded: false };
+  for (const c of plan.counters) {
+    const failed = out[at] === 1;
+    const used = out[at + 1];
+    at += 2;
+    if (failed) {
+      if (code === 'VALID') code = CODE_OF[c.kind];
+      // Credits come back only with a refill or a new budget: nothing to wait for.
+      if (c.endMs > 0) retryAfterMs = Math.max(retryAfterMs, c.endMs - nowMs);
+    }
+    if (c.kind === 'credits') {
+      const remaining = Math.max(0, c.limit - used);
+      const before = remaining + (result.allowed ? c.consume : 0);
+      const low = c.limit / 10;
+      result.credits = { remaining, budget: c.limit, crossedLow: result.allowed && c.consume > 0 && before >= low && remaining < low };
+    } else result[c.kind] = counterState(c.limit, used, c.endMs);
+  }
+  result.code = result.allowed ? 'VALID' : code;
+  result.retryAfterMs = result.allowed ? 0 : retryAfterMs;
+  return result;
 }
 
 export function allowedUnlimited(): LimitResult {
-  return { allowed: true, code: 'VALID', ratelimits: [], quota: null, bandwidth: null, retryAfterMs: 0, degraded: false };
+  return { allowed: true, code: 'VALID', ratelimits: [], quota: null, identityQuota: null, credits: null, bandwidth: null, retryAfterMs: 0, degraded: false };
 }
 
 function counterState(limit: number, used: number, endMs: number): CounterState {

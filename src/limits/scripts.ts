@@ -2,29 +2,29 @@ import type { Cluster, Redis } from 'ioredis';
 
 // Lua scripts, registered with ioredis defineCommand: ioredis sends the script body once per
 // connection (EVAL) and EVALSHA after that, re-sending on NOSCRIPT, so each call is one command
-// and one round trip. Every key a script touches is hash-tagged with the same API key id, so
-// the scripts also run on Redis Cluster.
+// and one round trip. Every key one script call touches shares one hash tag (the account's for
+// the limits check, the API key's for concurrency slots), so the scripts also run on Redis Cluster.
 
 export type LimitsClient = Redis | Cluster;
 
 /**
- * All counters of one check, all-or-nothing: every rate window, the quota and the bandwidth
- * are read and judged first; only when all pass is anything written.
+ * All counters of one check, all-or-nothing: every rate window (the key's and its identity's)
+ * and every counter (key quota, identity quota, credits, bandwidth) is read and judged first;
+ * only when all pass is anything written.
  *
- * KEYS: one GCRA key per rate window, then the quota key and the bandwidth key when present.
- * ARGV: nowUs, weight (1 consumes one request, 0 probes), n windows,
- *       n x (intervalUs, limit),
- *       then for quota and for bandwidth: 1, limit, need, consume, ttlMs when present, or just 0.
- * Returns: allowed, quotaFailed, bandwidthFailed, quotaUsed, bandwidthUsed,
- *          then per window (failed, tatUs), values as they stand after the call, as one string
- *          of space-separated integers: the client decodes one bulk string far faster than an
- *          array of integers, and its decoding was most of the client's cost per call.
+ * KEYS: one GCRA key per rate window, then one key per counter.
+ * ARGV: nowUs, weight (1 consumes one request, 0 probes), n windows, n x (intervalUs, limit),
+ *       m counters, m x (limit, need, consume, ttlMs); ttlMs 0 keeps the counter for good (credits).
+ * Returns: allowed, then per window (failed, tatUs), then per counter (failed, used), values as
+ *          they stand after the call, as one string of space-separated integers: the client
+ *          decodes one bulk string far faster than an array of integers, and its decoding was
+ *          most of the client's cost per call.
  */
 const CHECK_LUA = `
 local now = tonumber(ARGV[1])
 local weight = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
-local out = {1, 0, 0, 0, 0}
+local out = {1}
 local a = 4
 for i = 1, n do
   local interval = tonumber(ARGV[a])
@@ -37,45 +37,43 @@ for i = 1, n do
     failed = 1
     out[1] = 0
   end
-  out[4 + 2 * i] = failed
-  out[5 + 2 * i] = tat
+  out[2 * i] = failed
+  out[2 * i + 1] = tat
 end
-local k = n + 1
-local counters = {}
-for c = 1, 2 do
-  if ARGV[a] == '1' then
-    local used = tonumber(redis.call('GET', KEYS[k]) or 0)
-    if used + tonumber(ARGV[a + 2]) > tonumber(ARGV[a + 1]) then
-      out[1 + c] = 1
-      out[1] = 0
-    end
-    out[3 + c] = used
-    counters[c] = {KEYS[k], ARGV[a + 3], ARGV[a + 4]}
-    k = k + 1
-    a = a + 5
-  else
-    a = a + 1
+local m = tonumber(ARGV[a])
+a = a + 1
+local c0 = 2 * n + 1
+for c = 1, m do
+  local used = tonumber(redis.call('GET', KEYS[n + c]) or 0)
+  local failed = 0
+  if used + tonumber(ARGV[a + 1]) > tonumber(ARGV[a]) then
+    failed = 1
+    out[1] = 0
   end
+  out[c0 + 2 * c - 1] = failed
+  out[c0 + 2 * c] = used
+  a = a + 4
 end
 if out[1] == 1 then
   if weight > 0 then
-    local a2 = 4
     for i = 1, n do
-      local interval = tonumber(ARGV[a2])
-      a2 = a2 + 2
-      local tat = out[5 + 2 * i] + interval
-      out[5 + 2 * i] = tat
+      local interval = tonumber(ARGV[2 + 2 * i])
+      local tat = out[2 * i + 1] + interval
+      out[2 * i + 1] = tat
       -- Once TAT has passed the key means "idle", which is what a missing key means too.
       local ttl = math.ceil((tat - now) / 1000) + 1000
       redis.call('SET', KEYS[i], string.format('%d', tat), 'PX', string.format('%d', ttl))
     end
   end
-  for c = 1, 2 do
-    local ctr = counters[c]
-    if ctr and tonumber(ctr[2]) > 0 then
-      out[3 + c] = redis.call('INCRBY', ctr[1], ctr[2])
-      redis.call('PEXPIRE', ctr[1], ctr[3])
+  local b = 5 + 2 * n
+  for c = 1, m do
+    local consume = tonumber(ARGV[b + 2])
+    if consume > 0 then
+      out[c0 + 2 * c] = redis.call('INCRBY', KEYS[n + c], consume)
+      local ttl = tonumber(ARGV[b + 3])
+      if ttl > 0 then redis.call('PEXPIRE', KEYS[n + c], ttl) end
     end
+    b = b + 4
   end
 end
 for i = 1, #out do out[i] = string.format('%d', out[i]) end

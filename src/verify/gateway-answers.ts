@@ -22,6 +22,7 @@ export function statusForCode(code: GatewayCode): number {
       return 401;
     case 'RATE_LIMITED':
     case 'QUOTA_EXCEEDED':
+    case 'CREDITS_EXHAUSTED':
     case 'BANDWIDTH_EXCEEDED':
     case 'CONCURRENCY_EXCEEDED':
     case 'TOO_MANY_FAILED_ATTEMPTS':
@@ -52,6 +53,7 @@ const MESSAGES: Record<Exclude<GatewayCode, 'VALID'>, string> = {
   CONDITION_FAILED: "the request does not meet the key's condition",
   RATE_LIMITED: 'rate limit exceeded',
   QUOTA_EXCEEDED: 'quota exceeded',
+  CREDITS_EXHAUSTED: "the API key's credits are used up",
   BANDWIDTH_EXCEEDED: 'bandwidth exceeded',
   CONCURRENCY_EXCEEDED: 'too many simultaneous requests for this key',
   TOO_MANY_FAILED_ATTEMPTS: 'too many unknown keys from this address',
@@ -82,7 +84,7 @@ export function sendGatewayError(res: ServerResponse, code: Exclude<GatewayCode,
   sendJson(res, e.status, e.body, e.headers);
 }
 
-/** RateLimit-* headers of the window the client should pace itself by (none without rate limits). */
+/** RateLimit-* headers of the window the client should pace itself by, the key's or its identity's (none without rate limits). */
 export function rateLimitHeaders(outcome: VerifyOutcome): Record<string, string> {
   const tightest = outcome.limits ? tightestRateLimit(outcome.limits.ratelimits) : null;
   if (!tightest) return {};

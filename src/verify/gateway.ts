@@ -231,7 +231,7 @@ function releaseWhenDone(deps: GatewayDeps, pass: Authorized, release: () => voi
     release();
     const bytes = responseBytes + streamedBytes();
     const bandwidth = pass.key.limits.bandwidth;
-    if (bandwidth && bytes > 0) void deps.limiter.addBytes(pass.key.id, bandwidth, bytes, clock.nowMs());
+    if (bandwidth && bytes > 0) void deps.limiter.addBytes(pass.key.accountId, pass.key.id, bandwidth, bytes, clock.nowMs());
   };
 }
 

@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PermissionQueryError, parsePermissionQuery, type PermissionQuery } from '../access/permission-query';
+import { LRUCache } from 'lru-cache';
 import { verifyKey, type VerifyDeps, type VerifyInput } from './verify';
 import { clientIp, HttpError, sendJson, type TrustProxy } from '../infra/http';
 import { validateBody, VerifyRequestSchema } from './schemas';
@@ -49,6 +51,29 @@ export function parseJsonObject(raw: Buffer): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
+const bad = (message: string) => new HttpError(400, 'BAD_REQUEST', message);
+
+// Callers send the same few queries over and over: each distinct string is parsed once (a
+// malformed one too, so a repeated bad query costs no parse either).
+const permissionQueries = new LRUCache<string, PermissionQuery | { malformed: string }>({ max: 1_000 });
+
+/** "permissions" of verify (and the faces that take it): 400 naming the query when it is malformed. */
+export function cachedPermissionQuery(value: unknown): PermissionQuery {
+  if (typeof value !== 'string') throw bad('permissions: must be a string, a query such as "billing.read AND (agents.run OR agents.*)"');
+  let q = permissionQueries.get(value);
+  if (!q) {
+    try {
+      q = parsePermissionQuery(value);
+    } catch (err) {
+      if (!(err instanceof PermissionQueryError)) throw err;
+      q = { malformed: err.message };
+    }
+    permissionQueries.set(value, q);
+  }
+  if ('malformed' in q) throw bad(`permissions: the query ${JSON.stringify(value.length > 200 ? `${value.slice(0, 200)}…` : value)} is malformed: it ${q.malformed}`);
+  return q;
+}
+
 function parseVerifyBody(raw: Buffer, callerIp: string | undefined): VerifyInput {
   const b = validateBody(VerifyRequestSchema, parseJsonObject(raw));
   return {
@@ -60,6 +85,7 @@ function parseVerifyBody(raw: Buffer, callerIp: string | undefined): VerifyInput
     callerIp,
     cost: b.cost ?? 1,
     bytes: b.bytes ?? 0,
+    permissionQuery: b.permissions === undefined || b.permissions === null ? undefined : cachedPermissionQuery(b.permissions),
   };
 }
 

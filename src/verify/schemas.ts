@@ -40,6 +40,10 @@ export const VerifyRequestSchema = z
       })
       .nullish()
       .meta({ description: "The end client's address (default: the caller's)." }),
+    permissions: z
+      .string({ error: 'must be a permission query string, e.g. "invoices.read AND (billing.* OR admin)"' })
+      .nullish()
+      .meta({ description: "A permission query over the key's effective permissions: names (a trailing .* matches a subtree), AND, OR, parentheses." }),
     cost: wholeNumber('Quota units to spend (default 1; 0 only checks).'),
     bytes: wholeNumber('Bytes to count against a bandwidth limit (default 0).'),
   })

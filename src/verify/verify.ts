@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Permission } from '../generated/prisma/enums';
 import { decide, type VerifyCode, type VerifyRequest } from '../access/decide';
+import type { PermissionQuery } from '../access/permission-query';
 import type { TargetDirectory } from '../agents/targets';
 import type { VerificationDetectors } from '../audit/detectors';
 import { clock } from '../infra/clock';
@@ -29,6 +30,8 @@ export interface VerifyInput {
   agentId?: string;
   workflowId?: string;
   permission: Permission;
+  /** Parsed from verify's "permissions" (malformed queries never get here). */
+  permissionQuery?: PermissionQuery;
   /** The address the policy sees (allowlists, countries, conditions, usage). */
   ip?: string;
   /**
@@ -57,8 +60,15 @@ interface VerifyResult {
   permission: Permission | null;
   scope: { kind: string; agentId: string | null; workflowIds: string[] } | null;
   expiresAt: string | null;
-  ratelimits: { window: string; limit: number; remaining: number; reset: number }[];
+  ratelimits: { owner: 'KEY' | 'IDENTITY'; window: string; limit: number; remaining: number; reset: number }[];
+  /** The key's quota or its identity's, whichever has fewer units left. */
   quota: { limit: number; remaining: number; reset: number } | null;
+  identity: { id: string; externalId: string; metadata: Readonly<Record<string, unknown>> | null } | null;
+  /** The key's own metadata. */
+  metadata: Readonly<Record<string, unknown>> | null;
+  /** Effective permission strings. */
+  permissions: readonly string[];
+  credits: { remaining: number } | null;
 }
 
 export interface VerifyOutcome {
@@ -83,7 +93,7 @@ export interface VerifyDeps {
   hostnames: Pick<HostnameResolver, 'addresses' | 'prefetch'>;
   limiter: Pick<Limiter, 'check'>;
   usage: Pick<UsageBuffer, 'record'>;
-  uses: Pick<UseRecorder, 'onValid'>;
+  uses: Pick<UseRecorder, 'onValid' | 'onCreditsLow'>;
   detectors: Pick<VerificationDetectors, 'onDenied'>;
 }
 
@@ -112,6 +122,7 @@ async function verification(deps: VerifyDeps, input: VerifyInput): Promise<Verif
   const limits = decided === 'VALID' ? await count(deps, key, input, nowMs) : null;
   const code = limits ? limits.code : decided;
   record(deps, key, input, request.country ?? null, code, nowMs);
+  if (limits?.credits?.crossedLow) deps.uses.onCreditsLow(key, limits.credits.remaining);
   return answer(key, code, limits);
 }
 
@@ -129,6 +140,7 @@ async function enrich(deps: VerifyDeps, key: ResolvedKey, input: VerifyInput): P
   if (key.hostnames.length > 0 && key.hostnames.some((h) => hostnames.addresses(h) === null)) await hostnames.prefetch(key.hostnames);
   return {
     permission: input.permission,
+    permissionQuery: input.permissionQuery,
     ip: input.ip,
     agentId: input.agentId?.toLowerCase(),
     workflowId: input.workflowId?.toLowerCase(),
@@ -150,7 +162,8 @@ function refuseUnkeptLimits(code: VerifyCode, key: ResolvedKey, input: VerifyInp
 
 function count(deps: VerifyDeps, key: ResolvedKey, input: VerifyInput, nowMs: number): Promise<LimitResult> {
   const { rateLimits, quota, bandwidth } = key.limits;
-  return deps.limiter.check({ keyId: key.id, rateLimits, quota, bandwidth, cost: input.cost, bytes: input.bytes, nowMs });
+  const identity = key.identity;
+  return deps.limiter.check({ accountId: key.accountId, keyId: key.id, rateLimits, quota, bandwidth, identity, credits: key.credits, cost: input.cost, bytes: input.bytes, nowMs });
 }
 
 function record(deps: VerifyDeps, key: ResolvedKey, input: VerifyInput, country: string | null, code: VerifyCode, nowMs: number): void {
@@ -181,12 +194,29 @@ function answer(key: ResolvedKey, code: VerifyCode, limits: LimitResult | null):
       scope: { kind: key.scopeKind, agentId: key.scopeAgentId, workflowIds: key.scopeWorkflowIds },
       expiresAt: key.expiresAt ? key.expiresAt.toISOString() : null,
       ratelimits: limits?.ratelimits ?? [],
-      quota: limits?.quota ?? null,
+      quota: tighterQuota(limits),
+      identity: key.identity && { id: key.identity.id, externalId: key.identity.externalId, metadata: key.identity.metadata },
+      metadata: key.metadata,
+      permissions: key.permissions,
+      credits: creditsLeft(key, limits),
     },
     retryAfterMs: limits?.retryAfterMs ?? 0,
     key,
     limits,
   };
+}
+
+function tighterQuota(limits: LimitResult | null): VerifyResult['quota'] {
+  const own = limits?.quota ?? null;
+  const shared = limits?.identityQuota ?? null;
+  if (!own || !shared) return own ?? shared;
+  return shared.remaining < own.remaining ? shared : own;
+}
+
+/** What the limits script saw; a request denied before the limits shows the budget as set. */
+function creditsLeft(key: ResolvedKey, limits: LimitResult | null): VerifyResult['credits'] {
+  if (!key.credits) return null;
+  return { remaining: limits?.credits ? limits.credits.remaining : key.credits.budget };
 }
 
 const NOT_FOUND: VerifyResult = Object.freeze({
@@ -199,6 +229,10 @@ const NOT_FOUND: VerifyResult = Object.freeze({
   expiresAt: null,
   ratelimits: [],
   quota: null,
+  identity: null,
+  metadata: null,
+  permissions: [],
+  credits: null,
 }) as VerifyResult;
 
 // Callers come back from the same addresses: remember their countries (the data never changes

@@ -83,7 +83,7 @@ describe('verification while Redis is down', () => {
     const errors: Error[] = [];
     const open = new Limiter(client, 'kwdown', { failureMode: 'open', onError: (err) => errors.push(err) });
     const closed = new Limiter(client, 'kwdown', { failureMode: 'closed', onError: (err) => errors.push(err) });
-    const req = { keyId: 'k1', rateLimits: [{ window: 'MINUTE' as const, limit: 10 }], nowMs: Date.now() };
+    const req = { accountId: 'acct-faults', keyId: 'k1', rateLimits: [{ window: 'MINUTE' as const, limit: 10 }], nowMs: Date.now() };
     try {
       expect((await open.check(req)).degraded).toBe(false);
       await redisServer.stop();

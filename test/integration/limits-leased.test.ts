@@ -40,7 +40,7 @@ async function offer(limiters: Limiter[], keyId: string, rateLimits: RateLimitSp
   const step = 1000 / perSecond;
   for (let i = 0; i * step < ms; i++) {
     const nowMs = T0 + Math.floor(i * step);
-    const r = await limiters[i % limiters.length].check({ keyId, rateLimits, nowMs });
+    const r = await limiters[i % limiters.length].check({ accountId: 'acct-leased', keyId, rateLimits, nowMs });
     (r.allowed ? admitted : denied).push(nowMs);
   }
   return { admitted, denied };
@@ -73,7 +73,7 @@ describe('leased rate limits, two instances', () => {
     const leased = [new LeasedLimiter(connect(), prefix), new LeasedLimiter(connect(), prefix)];
     // 1,000 requests within 100 ms: GCRA refills one request in that time.
     const results = [];
-    for (let i = 0; i < 1000; i++) results.push(await leased[i % 2].check({ keyId, rateLimits, nowMs: T0 + Math.floor(i / 10) }));
+    for (let i = 0; i < 1000; i++) results.push(await leased[i % 2].check({ accountId: 'acct-leased', keyId, rateLimits, nowMs: T0 + Math.floor(i / 10) }));
     const admitted = results.filter((r) => r.allowed).length;
     const firstDenial = results.findIndex((r) => !r.allowed);
     expect(admitted).toBeLessThanOrEqual(limit + 1);
@@ -91,13 +91,13 @@ describe('leased rate limits, two instances', () => {
     // a grows its blocks while hot, then goes quiet holding part of one.
     let usedByA = 0;
     const t = T0 + 40;
-    for (let i = 0; i < 40; i++) if ((await a.check({ keyId, rateLimits: small, nowMs: T0 + i })).allowed) usedByA++;
+    for (let i = 0; i < 40; i++) if ((await a.check({ accountId: 'acct-leased', keyId, rateLimits: small, nowMs: T0 + i })).allowed) usedByA++;
     expect(usedByA).toBe(40);
     // b takes what Redis has left; then, once a's block has lapsed and a has given it back, more.
     let byB = 0;
-    while ((await b.check({ keyId, rateLimits: small, nowMs: t })).allowed) byB++;
+    while ((await b.check({ accountId: 'acct-leased', keyId, rateLimits: small, nowMs: t })).allowed) byB++;
     await a.release();
-    while ((await b.check({ keyId, rateLimits: small, nowMs: t + LEASE_MS })).allowed) byB++;
+    while ((await b.check({ accountId: 'acct-leased', keyId, rateLimits: small, nowMs: t + LEASE_MS })).allowed) byB++;
     expect(usedByA + byB).toBeGreaterThanOrEqual(100);
     expect(usedByA + byB).toBeLessThanOrEqual(101);
     await b.release();
@@ -117,7 +117,7 @@ describe('leased rate limits, Redis round trips', () => {
     ];
     const checks = 5000;
     for (let i = 0; i < checks; i++) {
-      const r = await limiter.check({ keyId, rateLimits, nowMs: T0 + Math.floor(i / 5) } satisfies LimitRequest);
+      const r = await limiter.check({ accountId: 'acct-leased', keyId, rateLimits, nowMs: T0 + Math.floor(i / 5) } satisfies LimitRequest);
       expect(r.allowed).toBe(true);
     }
     expect(calls.mock.calls.length / checks).toBeLessThan(0.05);
@@ -129,7 +129,7 @@ describe('leased rate limits, Redis round trips', () => {
     const limiter = new LeasedLimiter(connect(), `${RUN_PREFIX}:lease${rand()}`);
     const client = (limiter as unknown as { client: { kwLimitsCheck: (...a: unknown[]) => Promise<string> } }).client;
     const calls = jest.spyOn(client, 'kwLimitsCheck');
-    const req = { keyId, rateLimits: [{ window: 'MINUTE' as const, limit: 1000 }], quota: { units: 3, period: 'MONTH' as const }, nowMs: T0 };
+    const req = { accountId: 'acct-leased', keyId, rateLimits: [{ window: 'MINUTE' as const, limit: 1000 }], quota: { units: 3, period: 'MONTH' as const }, nowMs: T0 };
     const codes = [];
     for (let i = 0; i < 5; i++) codes.push((await limiter.check(req)).code);
     expect(codes).toEqual(['VALID', 'VALID', 'VALID', 'QUOTA_EXCEEDED', 'QUOTA_EXCEEDED']);

@@ -26,6 +26,9 @@ afterAll(() => opened.filter((c) => c.status !== 'end').forEach((c) => c.disconn
 const rand = () => crypto.randomBytes(4).toString('hex');
 const newPrefix = () => `${RUN_PREFIX}:t${rand()}`;
 const newKeyId = (label: string) => `${label}_${rand()}`;
+/** Every check names its account: the hash tag its counters share. */
+const ACCOUNT = 'acct-limits';
+const keyOwner = (id: string) => ({ accountId: ACCOUNT, kind: 'key' as const, id });
 
 let redis: Redis;
 beforeAll(() => {
@@ -48,7 +51,7 @@ async function run(limiter: Limiter, req: LimitRequest, times: number) {
 describe('rate windows (GCRA)', () => {
   test('a limit of N allows exactly N, then denies the next with RATE_LIMITED', async () => {
     const { limiter } = setup();
-    const req = { keyId: newKeyId('k'), rateLimits: perMinute(5), nowMs: T0 };
+    const req = { accountId: ACCOUNT, keyId: newKeyId('k'), rateLimits: perMinute(5), nowMs: T0 };
     const allowed = await run(limiter, req, 5);
     expect(allowed.map((r) => [r.allowed, r.code, r.ratelimits[0].remaining])).toEqual([
       [true, 'VALID', 4],
@@ -59,14 +62,14 @@ describe('rate windows (GCRA)', () => {
     ]);
     const denied = await limiter.check(req);
     expect(denied).toMatchObject({ allowed: false, code: 'RATE_LIMITED', degraded: false, retryAfterMs: 12_000 });
-    expect(denied.ratelimits).toEqual([{ window: 'MINUTE', limit: 5, remaining: 0, reset: T0 + 12_000 }]);
+    expect(denied.ratelimits).toEqual([{ owner: 'KEY', window: 'MINUTE', limit: 5, remaining: 0, reset: T0 + 12_000 }]);
   });
 
   test('two limiters on two connections share the counters', async () => {
     const prefix = newPrefix();
     const a = new Limiter(connect(), prefix);
     const b = new Limiter(connect(), prefix);
-    const req = { keyId: newKeyId('shared'), rateLimits: perMinute(6), nowMs: T0 };
+    const req = { accountId: ACCOUNT, keyId: newKeyId('shared'), rateLimits: perMinute(6), nowMs: T0 };
     const outcomes = [];
     for (let i = 0; i < 8; i++) outcomes.push((await (i % 2 ? b : a).check(req)).allowed);
     expect(outcomes).toEqual([true, true, true, true, true, true, false, false]);
@@ -74,7 +77,7 @@ describe('rate windows (GCRA)', () => {
 
   test('after a burst of N, waiting window/N allows exactly one more', async () => {
     const { limiter } = setup();
-    const req = { keyId: newKeyId('k'), rateLimits: perMinute(10), nowMs: T0 };
+    const req = { accountId: ACCOUNT, keyId: newKeyId('k'), rateLimits: perMinute(10), nowMs: T0 };
     await run(limiter, req, 10);
     expect((await limiter.check(req)).allowed).toBe(false);
     const later = { ...req, nowMs: T0 + MINUTE / 10 };
@@ -87,10 +90,10 @@ describe('rate windows (GCRA)', () => {
   test('no double burst across a window edge', async () => {
     const { limiter } = setup();
     const keyId = newKeyId('edge');
-    const before = await run(limiter, { keyId, rateLimits: perMinute(5), nowMs: T0 + MINUTE - 1 }, 5);
+    const before = await run(limiter, { accountId: ACCOUNT, keyId, rateLimits: perMinute(5), nowMs: T0 + MINUTE - 1 }, 5);
     expect(before.every((r) => r.allowed)).toBe(true);
     // A fixed minute bucket would grant 5 more here, 2 ms later.
-    const after = await run(limiter, { keyId, rateLimits: perMinute(5), nowMs: T0 + MINUTE + 1 }, 5);
+    const after = await run(limiter, { accountId: ACCOUNT, keyId, rateLimits: perMinute(5), nowMs: T0 + MINUTE + 1 }, 5);
     expect(after.filter((r) => r.allowed)).toHaveLength(0);
   });
 
@@ -101,25 +104,25 @@ describe('rate windows (GCRA)', () => {
       { window: 'MINUTE' as const, limit: 5 },
     ];
     const keyId = newKeyId('two');
-    const burst = await run(limiter, { keyId, rateLimits, nowMs: T0 }, 5);
+    const burst = await run(limiter, { accountId: ACCOUNT, keyId, rateLimits, nowMs: T0 }, 5);
     expect(burst.every((r) => r.allowed)).toBe(true);
     // Shortest window first; HOUR's interval is 450 s, so 5 requests fill it again at T0 + 2250 s.
     expect(burst[4].ratelimits).toEqual([
-      { window: 'MINUTE', limit: 5, remaining: 0, reset: T0 + 12_000 },
-      { window: 'HOUR', limit: 8, remaining: 3, reset: T0 + 5 * 450_000 },
+      { owner: 'KEY', window: 'MINUTE', limit: 5, remaining: 0, reset: T0 + 12_000 },
+      { owner: 'KEY', window: 'HOUR', limit: 8, remaining: 3, reset: T0 + 5 * 450_000 },
     ]);
-    const minuteDenies = await limiter.check({ keyId, rateLimits, nowMs: T0 + 1_000 });
+    const minuteDenies = await limiter.check({ accountId: ACCOUNT, keyId, rateLimits, nowMs: T0 + 1_000 });
     expect(minuteDenies).toMatchObject({ allowed: false, code: 'RATE_LIMITED', retryAfterMs: 11_000 });
     expect(minuteDenies.ratelimits[1]).toMatchObject({ window: 'HOUR', remaining: 3 });
 
     // A minute later the minute window is full again; the hour has 3 left, then denies.
     const t1 = T0 + MINUTE;
-    const rest = await run(limiter, { keyId, rateLimits, nowMs: t1 }, 4);
+    const rest = await run(limiter, { accountId: ACCOUNT, keyId, rateLimits, nowMs: t1 }, 4);
     expect(rest.map((r) => r.code)).toEqual(['VALID', 'VALID', 'VALID', 'RATE_LIMITED']);
     expect(rest[3].ratelimits).toEqual([
-      { window: 'MINUTE', limit: 5, remaining: 2, reset: t1 + 3 * 12_000 },
+      { owner: 'KEY', window: 'MINUTE', limit: 5, remaining: 2, reset: t1 + 3 * 12_000 },
       // 8 requests put the hour's TAT at T0 + 3600 s; the next fits 7 intervals before that.
-      { window: 'HOUR', limit: 8, remaining: 0, reset: T0 + 450_000 },
+      { owner: 'KEY', window: 'HOUR', limit: 8, remaining: 0, reset: T0 + 450_000 },
     ]);
     expect(rest[3].retryAfterMs).toBe(T0 + 450_000 - t1);
   });
@@ -130,6 +133,7 @@ describe('all-or-nothing', () => {
     const { prefix, limiter } = setup();
     const keyId = newKeyId('atomic');
     const req = {
+      accountId: ACCOUNT,
       keyId,
       rateLimits: [
         { window: 'MINUTE' as const, limit: 2 },
@@ -142,10 +146,10 @@ describe('all-or-nothing', () => {
     };
     await run(limiter, req, 2);
     const keys = [
-      rateWindowKey(prefix, keyId, 'MINUTE'),
-      rateWindowKey(prefix, keyId, 'DAY'),
-      periodCounterKey(prefix, keyId, 'quota', 'DAY', periodBounds('DAY', T0).id),
-      periodCounterKey(prefix, keyId, 'bw', 'MONTH', periodBounds('MONTH', T0).id),
+      rateWindowKey(prefix, keyOwner(keyId), 'MINUTE'),
+      rateWindowKey(prefix, keyOwner(keyId), 'DAY'),
+      periodCounterKey(prefix, keyOwner(keyId), 'quota', 'DAY', periodBounds('DAY', T0).id),
+      periodCounterKey(prefix, keyOwner(keyId), 'bw', 'MONTH', periodBounds('MONTH', T0).id),
     ];
     const before = await redis.mget(...keys);
     expect(before[2]).toBe('2');
@@ -161,19 +165,19 @@ describe('all-or-nothing', () => {
   test('a request denied by the quota leaves the rate windows untouched', async () => {
     const { prefix, limiter } = setup();
     const keyId = newKeyId('q');
-    const req = { keyId, rateLimits: perMinute(10), quota: { units: 1, period: 'MONTH' as const }, nowMs: T0 };
+    const req = { accountId: ACCOUNT, keyId, rateLimits: perMinute(10), quota: { units: 1, period: 'MONTH' as const }, nowMs: T0 };
     expect((await limiter.check(req)).allowed).toBe(true);
-    const tat = await redis.get(rateWindowKey(prefix, keyId, 'MINUTE'));
+    const tat = await redis.get(rateWindowKey(prefix, keyOwner(keyId), 'MINUTE'));
     const denied = await limiter.check(req);
     expect(denied).toMatchObject({ allowed: false, code: 'QUOTA_EXCEEDED' });
     expect(denied.ratelimits[0].remaining).toBe(9);
-    expect(await redis.get(rateWindowKey(prefix, keyId, 'MINUTE'))).toBe(tat);
+    expect(await redis.get(rateWindowKey(prefix, keyOwner(keyId), 'MINUTE'))).toBe(tat);
   });
 
   test('code precedence: RATE_LIMITED, then QUOTA_EXCEEDED, then BANDWIDTH_EXCEEDED', async () => {
     const { limiter } = setup();
     const keyId = newKeyId('prec');
-    const all = { keyId, rateLimits: perMinute(1), quota: { units: 1, period: 'DAY' as const }, bandwidth: { bytes: 10, period: 'DAY' as const }, bytes: 10, nowMs: T0 };
+    const all = { accountId: ACCOUNT, keyId, rateLimits: perMinute(1), quota: { units: 1, period: 'DAY' as const }, bandwidth: { bytes: 10, period: 'DAY' as const }, bytes: 10, nowMs: T0 };
     expect((await limiter.check(all)).allowed).toBe(true);
     expect((await limiter.check(all)).code).toBe('RATE_LIMITED');
     expect((await limiter.check({ ...all, rateLimits: [] })).code).toBe('QUOTA_EXCEEDED');
@@ -184,7 +188,7 @@ describe('all-or-nothing', () => {
 describe('quota and bandwidth', () => {
   test('cost 3 against 10 units allows 3 requests and denies the 4th', async () => {
     const { limiter } = setup();
-    const req = { keyId: newKeyId('cost'), rateLimits: [], quota: { units: 10, period: 'MONTH' as const }, cost: 3, nowMs: T0 };
+    const req = { accountId: ACCOUNT, keyId: newKeyId('cost'), rateLimits: [], quota: { units: 10, period: 'MONTH' as const }, cost: 3, nowMs: T0 };
     const results = await run(limiter, req, 4);
     expect(results.map((r) => [r.code, r.quota!.remaining])).toEqual([
       ['VALID', 7],
@@ -199,7 +203,7 @@ describe('quota and bandwidth', () => {
 
   test('the quota starts again with the next UTC day', async () => {
     const { limiter } = setup();
-    const req = { keyId: newKeyId('day'), rateLimits: [], quota: { units: 2, period: 'DAY' as const }, nowMs: Date.UTC(2031, 4, 14, 23, 59, 59) };
+    const req = { accountId: ACCOUNT, keyId: newKeyId('day'), rateLimits: [], quota: { units: 2, period: 'DAY' as const }, nowMs: Date.UTC(2031, 4, 14, 23, 59, 59) };
     expect((await run(limiter, req, 3)).map((r) => r.allowed)).toEqual([true, true, false]);
     const tomorrow = await limiter.check({ ...req, nowMs: Date.UTC(2031, 4, 15) });
     expect(tomorrow).toMatchObject({ allowed: true, quota: { remaining: 1, reset: Date.UTC(2031, 4, 16) } });
@@ -208,11 +212,11 @@ describe('quota and bandwidth', () => {
   test('cost 0 probes without consuming anything', async () => {
     const { prefix, limiter } = setup();
     const keyId = newKeyId('probe');
-    const req = { keyId, rateLimits: perMinute(2), quota: { units: 2, period: 'DAY' as const }, bandwidth: { bytes: 100, period: 'DAY' as const }, bytes: 50, cost: 0, nowMs: T0 };
+    const req = { accountId: ACCOUNT, keyId, rateLimits: perMinute(2), quota: { units: 2, period: 'DAY' as const }, bandwidth: { bytes: 100, period: 'DAY' as const }, bytes: 50, cost: 0, nowMs: T0 };
     const probes = await run(limiter, req, 5);
     expect(probes.every((r) => r.allowed)).toBe(true);
     expect(probes[4]).toMatchObject({ ratelimits: [{ remaining: 2 }], quota: { remaining: 2 }, bandwidth: { remaining: 100 } });
-    expect(await redis.exists(rateWindowKey(prefix, keyId, 'MINUTE'), periodCounterKey(prefix, keyId, 'quota', 'DAY', periodBounds('DAY', T0).id))).toBe(0);
+    expect(await redis.exists(rateWindowKey(prefix, keyOwner(keyId), 'MINUTE'), periodCounterKey(prefix, keyOwner(keyId), 'quota', 'DAY', periodBounds('DAY', T0).id))).toBe(0);
     // A probe still reports an exhausted counter, without spending more.
     await run(limiter, { ...req, cost: 1, bytes: 0 }, 2);
     expect(await limiter.check(req)).toMatchObject({ allowed: false, code: 'RATE_LIMITED', quota: { remaining: 0 } });
@@ -222,23 +226,23 @@ describe('quota and bandwidth', () => {
     const { limiter } = setup();
     const keyId = newKeyId('bw');
     const bandwidth = { bytes: 1_000, period: 'MONTH' as const };
-    const req = { keyId, rateLimits: [], bandwidth, bytes: 400, nowMs: T0 };
+    const req = { accountId: ACCOUNT, keyId, rateLimits: [], bandwidth, bytes: 400, nowMs: T0 };
     const results = await run(limiter, req, 3);
     expect(results.map((r) => [r.code, r.bandwidth!.remaining])).toEqual([
       ['VALID', 600],
       ['VALID', 200],
       ['BANDWIDTH_EXCEEDED', 200],
     ]);
-    expect(await limiter.addBytes(keyId, bandwidth, 150, T0)).toEqual({ limit: 1_000, remaining: 50, reset: Date.UTC(2031, 5, 1) });
+    expect(await limiter.addBytes(ACCOUNT, keyId, bandwidth, 150, T0)).toEqual({ limit: 1_000, remaining: 50, reset: Date.UTC(2031, 5, 1) });
     expect((await limiter.check({ ...req, bytes: 0 })).allowed).toBe(true);
-    expect(await limiter.addBytes(keyId, bandwidth, 100, T0)).toMatchObject({ remaining: 0 });
+    expect(await limiter.addBytes(ACCOUNT, keyId, bandwidth, 100, T0)).toMatchObject({ remaining: 0 });
     // Spent: even a request with no known bytes is denied, since its response would add more.
     expect(await limiter.check({ ...req, bytes: 0 })).toMatchObject({ allowed: false, code: 'BANDWIDTH_EXCEEDED' });
   });
 
   test('a key without limits is allowed without asking Redis', async () => {
     const { limiter } = setup();
-    expect(await limiter.check({ keyId: newKeyId('free'), rateLimits: [], nowMs: T0 })).toMatchObject({ allowed: true, code: 'VALID', quota: null, bandwidth: null });
+    expect(await limiter.check({ accountId: ACCOUNT, keyId: newKeyId('free'), rateLimits: [], nowMs: T0 })).toMatchObject({ allowed: true, code: 'VALID', quota: null, bandwidth: null });
   });
 });
 
@@ -254,6 +258,7 @@ test('each check is exactly one Redis command (seen by MONITOR)', async () => {
 
   const keyId = newKeyId('one');
   const full = {
+    accountId: ACCOUNT,
     keyId,
     rateLimits: [
       { window: 'MINUTE' as const, limit: 3 },
@@ -267,7 +272,11 @@ test('each check is exactly one Redis command (seen by MONITOR)', async () => {
   };
   await run(limiter, full, 4); // three allowed and one denied
   await limiter.check({ ...full, cost: 0 });
-  await limiter.check({ keyId, rateLimits: perMinute(3), nowMs: T0 });
+  await limiter.check({ accountId: ACCOUNT, keyId, rateLimits: perMinute(3), nowMs: T0 });
+  // With an identity (its windows and quota) and credits: still one command.
+  const shared = { ...full, keyId: newKeyId('two'), identity: { id: 'i1', rateLimits: perMinute(2), quota: { units: 10, period: 'DAY' as const } }, credits: { budget: 5, epoch: 0 } };
+  const withIdentity = await run(limiter, shared, 3);
+  expect(withIdentity.map((r) => r.code)).toEqual(['VALID', 'VALID', 'RATE_LIMITED']);
 
   // Commands reach MONITOR in execution order: once the marker from another connection is
   // seen, everything the limiter sent before it has been seen too.
@@ -277,7 +286,7 @@ test('each check is exactly one Redis command (seen by MONITOR)', async () => {
   expect(seen.some((s) => s.command === 'echo')).toBe(true);
 
   const mine = seen.filter((s) => s.source === addr).map((s) => s.command);
-  expect(mine).toHaveLength(6);
+  expect(mine).toHaveLength(9);
   expect(mine.every((c) => c === 'eval' || c === 'evalsha')).toBe(true);
   // The script's own calls are attributed to "lua", not to a round trip of the client.
   expect(seen.some((s) => s.source === 'lua' && s.command === 'get')).toBe(true);
@@ -285,7 +294,7 @@ test('each check is exactly one Redis command (seen by MONITOR)', async () => {
 
 test('checks issued together leave in several batches and each gets its own answer', async () => {
   const { limiter } = setup();
-  const req = { keyId: newKeyId('burst'), rateLimits: perMinute(30), nowMs: T0 };
+  const req = { accountId: ACCOUNT, keyId: newKeyId('burst'), rateLimits: perMinute(30), nowMs: T0 };
   // One check in flight makes the next ones wait for the end of the turn, in batches of
   // CORK_BATCH_MAX: 50 of them span several batches.
   const results = await Promise.all(Array.from({ length: 51 }, () => limiter.check(req)));
@@ -377,7 +386,7 @@ describe('when Redis is unreachable', () => {
     client.on('error', () => {});
     return client;
   }
-  const req = { keyId: 'k_dead', rateLimits: perMinute(5), quota: { units: 10, period: 'DAY' as const }, nowMs: T0 };
+  const req = { accountId: ACCOUNT, keyId: 'k_dead', rateLimits: perMinute(5), quota: { units: 10, period: 'DAY' as const }, nowMs: T0 };
 
   test('open mode allows, marks the answer degraded and reports the error', async () => {
     const onError = jest.fn();
@@ -385,7 +394,7 @@ describe('when Redis is unreachable', () => {
     const result = await limiter.check(req);
     expect(result).toMatchObject({ allowed: true, code: 'VALID', degraded: true, retryAfterMs: 0 });
     expect(onError).toHaveBeenCalledWith(expect.any(Error), 'check');
-    expect(await limiter.addBytes('k_dead', { bytes: 10, period: 'DAY' }, 5, T0)).toBeNull();
+    expect(await limiter.addBytes(ACCOUNT, 'k_dead', { bytes: 10, period: 'DAY' }, 5, T0)).toBeNull();
   });
 
   test('closed mode denies with RATE_LIMITED, degraded', async () => {

@@ -50,10 +50,10 @@ test('duplicate windows keep the tighter limit, shortest window first', () => {
   ]);
 });
 
-test('the tightest window has the fewest left, then the longest wait', () => {
-  const minute = { window: 'MINUTE' as const, limit: 5, remaining: 0, reset: NOW + 1_000 };
-  const hour = { window: 'HOUR' as const, limit: 8, remaining: 0, reset: NOW + 90_000 };
-  const day = { window: 'DAY' as const, limit: 100, remaining: 40, reset: NOW };
+test('the tightest window has the fewest left, then the longest wait, whoever owns it', () => {
+  const minute = { owner: 'KEY' as const, window: 'MINUTE' as const, limit: 5, remaining: 0, reset: NOW + 1_000 };
+  const hour = { owner: 'IDENTITY' as const, window: 'HOUR' as const, limit: 8, remaining: 0, reset: NOW + 90_000 };
+  const day = { owner: 'KEY' as const, window: 'DAY' as const, limit: 100, remaining: 40, reset: NOW };
   expect(tightestRateLimit([day, minute, hour])).toBe(hour);
   expect(tightestRateLimit([day])).toBe(day);
   expect(tightestRateLimit([])).toBeNull();

@@ -4,9 +4,12 @@ import * as keys from '../../src/infra/redis-keys';
 // (and a name without its {hash tag} breaks the scripts on Redis Cluster).
 
 test.each<[string, string, string]>([
-  ['rate window', keys.rateWindowKey('kw', 'k1', 'MINUTE'), 'kw:lim:{k1}:rate:MINUTE'],
-  ['quota counter', keys.periodCounterKey('kw', 'k1', 'quota', 'DAY', '2026-11-29'), 'kw:lim:{k1}:quota:DAY:2026-11-29'],
-  ['bandwidth counter', keys.periodCounterKey('kw', 'k1', 'bw', 'MONTH', '2026-11'), 'kw:lim:{k1}:bw:MONTH:2026-11'],
+  ['rate window of a key', keys.rateWindowKey('kw', { accountId: 'a1', kind: 'key', id: 'k1' }, 'MINUTE'), 'kw:lim:{a1}:key:k1:rate:MINUTE'],
+  ['rate window of an identity', keys.rateWindowKey('kw', { accountId: 'a1', kind: 'identity', id: 'i1' }, 'HOUR'), 'kw:lim:{a1}:identity:i1:rate:HOUR'],
+  ['quota counter', keys.periodCounterKey('kw', { accountId: 'a1', kind: 'key', id: 'k1' }, 'quota', 'DAY', '2026-11-29'), 'kw:lim:{a1}:key:k1:quota:DAY:2026-11-29'],
+  ['identity quota counter', keys.periodCounterKey('kw', { accountId: 'a1', kind: 'identity', id: 'i1' }, 'quota', 'MONTH', '2026-11'), 'kw:lim:{a1}:identity:i1:quota:MONTH:2026-11'],
+  ['bandwidth counter', keys.periodCounterKey('kw', { accountId: 'a1', kind: 'key', id: 'k1' }, 'bw', 'MONTH', '2026-11'), 'kw:lim:{a1}:key:k1:bw:MONTH:2026-11'],
+  ['credits spent', keys.creditsSpentKey('kw', 'a1', 'k1', 3), 'kw:lim:{a1}:key:k1:credits:3'],
   ['concurrency slots', keys.concurrencySlotsKey('kw', 'k1'), 'kw:lim:{k1}:slots'],
   ['failed attempts per IP', keys.failedAttemptsKey('kw', '203.0.113.7'), 'kw:bf:{203.0.113.7}:fails'],
   ['admin requests per key', keys.adminRequestsKey('kw', 'k1'), 'kw:admin:{k1}:requests'],

@@ -1,0 +1,50 @@
+import { Prisma } from '../generated/prisma/client';
+import { badInput } from '../infra/errors';
+import { z } from 'zod';
+
+// Credits: a lifetime budget of a key (N uses, or N units spent by `cost`), counted exactly across
+// instances by the limits script. The database holds the budget as set or last refilled and its
+// epoch; each set or refill starts a new epoch, counted under its own Redis key from zero.
+
+export const REFILL_INTERVALS = ['DAILY', 'MONTHLY'] as const;
+export type RefillInterval = (typeof REFILL_INTERVALS)[number];
+export type CreditRefill = { amount: number; interval: RefillInterval; day: number | null };
+
+export interface CreditsInput {
+  remaining: number;
+  refill?: { amount?: number | null; interval?: RefillInterval | null; day?: number | null } | null;
+}
+
+const refillColumn = z.object({ amount: z.number(), interval: z.enum(REFILL_INTERVALS), day: z.number().nullable() }).nullable();
+
+/** The creditsRefill column, parsed once. */
+export function parseRefill(value: unknown): CreditRefill | null {
+  const parsed = refillColumn.safeParse(value ?? null);
+  if (!parsed.success) throw new Error('stored key column creditsRefill is malformed');
+  return parsed.data;
+}
+
+function normalizeRefill(refill: NonNullable<CreditsInput['refill']>): CreditRefill {
+  const amount = refill.amount;
+  if (amount == null) throw badInput('input.credits.refill.amount', 'is required for a refill');
+  if (!Number.isInteger(amount) || amount < 1 || amount > 2_000_000_000) throw badInput('input.credits.refill.amount', 'must be a whole number from 1 to 2000000000');
+  const interval = refill.interval ?? 'MONTHLY';
+  if (!REFILL_INTERVALS.includes(interval)) throw badInput('input.credits.refill.interval', `unknown interval "${String(interval)}"`);
+  const day = refill.day ?? null;
+  if (day !== null && interval !== 'MONTHLY') throw badInput('input.credits.refill.day', 'is only for MONTHLY refills');
+  if (day !== null && (!Number.isInteger(day) || day < 1 || day > 28)) throw badInput('input.credits.refill.day', 'must be a day of the month from 1 to 28');
+  return { amount, interval, day: interval === 'MONTHLY' ? (day ?? 1) : null };
+}
+
+/**
+ * The columns credits set: a new budget in a new epoch (null clears credits). Undefined leaves
+ * them as they are.
+ */
+export function creditsData(credits: CreditsInput | null | undefined, now: Date, nextEpoch: number) {
+  if (credits === undefined) return {};
+  if (credits === null) return { creditsRemaining: null, creditsRefill: Prisma.DbNull, creditsRefilledAt: null };
+  const { remaining } = credits;
+  if (!Number.isInteger(remaining) || remaining < 0 || remaining > 2_000_000_000) throw badInput('input.credits.remaining', 'must be a whole number from 0 to 2000000000');
+  const refill = credits.refill ? normalizeRefill(credits.refill) : null;
+  return { creditsRemaining: remaining, creditsRefill: refill ?? Prisma.DbNull, creditsEpoch: nextEpoch, creditsRefilledAt: now };
+}
