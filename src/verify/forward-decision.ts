@@ -2,7 +2,8 @@ import type { Permission } from '../generated/prisma/enums';
 import { HttpError } from '../infra/http';
 import { gatewayError, rateLimitHeaders, statusForCode, type GatewayError } from './gateway-answers';
 import { matchGatewayRoute, permissionForMethod } from './gateway';
-import { retryAfterSeconds } from './http';
+import { cachedPermissionQuery, retryAfterSeconds } from './http';
+import type { PermissionQuery } from '../access/permission-query';
 import { ForwardOverridesSchema, validateBody } from './schemas';
 import { verifyKey, type VerifyDeps, type VerifyOutcome } from './verify';
 
@@ -42,6 +43,8 @@ interface Target {
   agentId?: string;
   workflowId?: string;
   permission: Permission;
+  /** The auth URL's permissions query, parsed once per distinct string (as verify's). */
+  permissionQuery?: PermissionQuery;
   path: string;
 }
 
@@ -62,14 +65,14 @@ export function forwardTarget(method: string, uri: string, overrides: OriginalRe
       `the original URI (${path.slice(0, 200)}) names no agent or workflow (/v1/agents/<agentId>/..., /v1/workflows/<workflowId>/...) and the auth URL has none of the query parameters ${FORWARD_OVERRIDES.join(', ')}`,
     );
   }
-  if (overrides.permissions !== undefined) throw bad('permissions: permission queries are not supported by this Keywarden version; use permission');
+  const permissionQuery = overrides.permissions !== undefined ? cachedPermissionQuery(overrides.permissions) : undefined;
   const o = validateBody(ForwardOverridesSchema, overrides);
   const permission = o.permission ?? permissionForMethod(method);
   const agentId = o.agentId ?? undefined;
   const workflowId = o.workflowId ?? undefined;
-  if (agentId || workflowId) return { agentId, workflowId, permission, path: route?.rest ?? path };
-  if (!route) return { permission, path };
-  return { agentId: route.kind === 'agent' ? route.id : undefined, workflowId: route.kind === 'workflow' ? route.id : undefined, permission, path: route.rest };
+  if (agentId || workflowId) return { agentId, workflowId, permission, permissionQuery, path: route?.rest ?? path };
+  if (!route) return { permission, permissionQuery, path };
+  return { agentId: route.kind === 'agent' ? route.id : undefined, workflowId: route.kind === 'workflow' ? route.id : undefined, permission, permissionQuery, path: route.rest };
 }
 
 /** Throws 400 on bad input (nothing verified, nothing counted); otherwise the proxy's answer. */
@@ -84,6 +87,7 @@ export async function decideForward(deps: VerifyDeps, original: OriginalRequest,
       agentId: target.agentId,
       workflowId: target.workflowId,
       permission: target.permission,
+      permissionQuery: target.permissionQuery,
       ip: original.ip,
       // The proxy's view of the client, as TRUST_PROXY allows: what the brute-force guard counts.
       callerIp: original.ip,

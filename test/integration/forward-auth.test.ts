@@ -131,3 +131,13 @@ test('decisions are counted with via="forward" in the metrics', async () => {
   expect(text).toMatch(/keywarden_verify_decisions_total\{code="VALID",via="forward"\} [1-9]/);
   expect(text).toMatch(/keywarden_verify_decisions_total\{code="INSUFFICIENT_PERMISSIONS",via="forward"\} [1-9]/);
 });
+
+test("permissions on the auth URL: a permission query over the key's permission strings, answered with X-Keywarden-Permissions", async () => {
+  const k = await key({ permission: 'EXECUTE', permissions: ['invoices.read', 'agents.run'] });
+  const ok = await forward(k.secret, 'GET', `/v1/agents/${agentId}/x`, { query: `?permissions=${encodeURIComponent('invoices.read AND (agents.* OR admin)')}` });
+  expect([ok.status, ok.headers.get('x-keywarden-permissions')?.split(',').sort()]).toEqual([200, ['agents.run', 'invoices.read']]);
+  const no = await forward(k.secret, 'GET', `/v1/agents/${agentId}/x`, { query: `?permissions=${encodeURIComponent('invoices.write OR billing.*')}` });
+  expect([no.status, no.headers.get('x-keywarden-code')]).toEqual([403, 'INSUFFICIENT_PERMISSIONS']);
+  const malformed = await forward(k.secret, 'GET', `/v1/agents/${agentId}/x`, { query: `?permissions=${encodeURIComponent('invoices.read AND')}` });
+  expect([malformed.status, (await malformed.json()).error.message]).toEqual([400, expect.stringMatching(/^permissions: the query "invoices.read AND" is malformed/)]);
+});
