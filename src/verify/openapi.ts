@@ -14,7 +14,13 @@ const ErrorSchema = z
   .object({ error: z.object({ code: z.string().meta({ description: 'A stable, upper-case code (e.g. BAD_REQUEST, NOT_FOUND, RATE_LIMITED).' }), message: z.string() }) })
   .meta({ description: 'The error envelope of every REST endpoint.' });
 
-const RateLimitStateSchema = z.object({ window: z.string(), limit: z.number().int(), remaining: z.number().int(), reset: z.number().int().meta({ description: 'Epoch milliseconds.' }) });
+const RateLimitStateSchema = z.object({
+  window: z.string(),
+  owner: z.enum(['KEY', 'IDENTITY']).meta({ description: "Whose window: the key's own or its identity's (shared by all its keys)." }),
+  limit: z.number().int(),
+  remaining: z.number().int(),
+  reset: z.number().int().meta({ description: 'Epoch milliseconds.' }),
+});
 
 const VerifyResponseSchema = z
   .object({
@@ -26,7 +32,11 @@ const VerifyResponseSchema = z
     scope: z.object({ kind: z.string(), agentId: z.string().nullable(), workflowIds: z.array(z.string()) }).nullable(),
     expiresAt: z.string().nullable(),
     ratelimits: z.array(RateLimitStateSchema),
-    quota: z.object({ limit: z.number().int(), remaining: z.number().int(), reset: z.number().int() }).nullable(),
+    quota: z.object({ limit: z.number().int(), remaining: z.number().int(), reset: z.number().int() }).nullable().meta({ description: "The key's quota or its identity's, whichever has fewer units left." }),
+    identity: z.object({ id: z.string(), externalId: z.string(), metadata: z.record(z.string(), z.unknown()).nullable() }).nullable(),
+    metadata: z.record(z.string(), z.unknown()).nullable().meta({ description: "The key's own metadata." }),
+    permissions: z.array(z.string()).meta({ description: "Effective permission strings: the key's own and its roles', narrowed along its ancestors." }),
+    credits: z.object({ remaining: z.number().int() }).nullable(),
   })
   .meta({ description: 'Every decision is a 200 answer; `valid` tells whether the request may pass.' });
 
@@ -88,7 +98,21 @@ function verifyPaths(): Json {
         },
         responses: {
           '200': json('The decision.', ref('VerifyResponse'), {
-            unknownKey: { valid: false, code: 'NOT_FOUND', keyId: null, accountId: null, permission: null, scope: null, expiresAt: null, ratelimits: [], quota: null },
+            unknownKey: {
+              valid: false,
+              code: 'NOT_FOUND',
+              keyId: null,
+              accountId: null,
+              permission: null,
+              scope: null,
+              expiresAt: null,
+              ratelimits: [],
+              quota: null,
+              identity: null,
+              metadata: null,
+              permissions: [],
+              credits: null,
+            },
           }),
           '400': errorResponse('Malformed JSON (MALFORMED_JSON) or a bad field (BAD_REQUEST, naming it).', { badPermission: errorEnvelope('BAD_REQUEST', badPermission) }),
           '413': errorResponse('The body is over 16 KiB.'),
