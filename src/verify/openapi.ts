@@ -3,6 +3,7 @@ import { PERMISSION_ORDER } from '../access/permission';
 import { PACKAGE_VERSION } from '../infra/paths';
 import { FORWARD_METHODS } from './forward';
 import { ForwardOverridesSchema, LeakedRequestSchema, VerifyRequestSchema } from './schemas';
+import { NOT_FOUND } from './verify';
 
 // GET /openapi.json: an OpenAPI 3.1 document of the REST endpoints (verify, leaked, forward auth,
 // the gateway, health), built once from the zod schemas the handlers validate with (schemas.ts)
@@ -98,21 +99,7 @@ function verifyPaths(): Json {
         },
         responses: {
           '200': json('The decision.', ref('VerifyResponse'), {
-            unknownKey: {
-              valid: false,
-              code: 'NOT_FOUND',
-              keyId: null,
-              accountId: null,
-              permission: null,
-              scope: null,
-              expiresAt: null,
-              ratelimits: [],
-              quota: null,
-              identity: null,
-              metadata: null,
-              permissions: [],
-              credits: null,
-            },
+            unknownKey: NOT_FOUND,
           }),
           '400': errorResponse('Malformed JSON (MALFORMED_JSON) or a bad field (BAD_REQUEST, naming it).', { badPermission: errorEnvelope('BAD_REQUEST', badPermission) }),
           '413': errorResponse('The body is over 16 KiB.'),

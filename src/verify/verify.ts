@@ -219,7 +219,8 @@ function creditsLeft(key: ResolvedKey, limits: LimitResult | null): VerifyResult
   return { remaining: limits?.credits ? limits.credits.remaining : key.credits.budget };
 }
 
-const NOT_FOUND: VerifyResult = Object.freeze({
+/** The answer for a key that does not exist (also /openapi.json's example of it). */
+export const NOT_FOUND: VerifyResult = Object.freeze({
   valid: false,
   code: 'NOT_FOUND',
   keyId: null,
