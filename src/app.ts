@@ -57,7 +57,8 @@ export async function start(role: Role, env: NodeJS.ProcessEnv = process.env): P
   // Webhook secrets are encrypted with it (API) and decrypted to sign (workers).
   configureWebhooks({ encryptionKey: resolveEncryptionKey(config), allowPrivateNetworks: config.webhookAllowPrivateNetworks });
   configureUpstreams({ allowPrivateNetworks: config.upstreamAllowPrivateNetworks });
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  // Only the API reads lists, reports and usage: a worker-only process leaves the replicas alone.
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, replicaUrls: role === 'worker' ? [] : config.databaseReplicaUrls, dataDir: config.dataDir });
   const closers: Closer[] = [];
   const redis: Redis = createRedis(config.redis);
   closers.push(() => void redis.disconnect());
@@ -157,7 +158,7 @@ async function startApi(config: Config, db: Database, redis: Redis, state: Proce
   closers.push(() => listener.close());
   // First of all at shutdown: open subscriptions would hold their connections (and the close) forever.
   closers.push(() => app.live?.close());
-  logger.info({ url, dashboard: `${url}/dashboard/`, graphiql: `${url}/graphql`, database: db.kind, location: db.location }, 'Keywarden API listening');
+  logger.info({ url, dashboard: `${url}/dashboard/`, graphiql: `${url}/graphql`, database: db.kind, location: db.location, readReplicas: db.replicaCount }, 'Keywarden API listening');
   return { url, reloadTls: listener.reloadTls };
 }
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { isLoopbackHost } from './infra/ip';
-import { bool, int, intList, type Role, roleMap, trustProxy, url, hostPorts } from './infra/config-fields';
+import { bool, int, intList, type Role, roleMap, trustProxy, url, urlList, hostPorts } from './infra/config-fields';
 import type { RedisTarget } from './infra/redis';
 
 // Every environment variable Keywarden reads, parsed and validated once.
@@ -14,6 +14,7 @@ const envSchema = z.object({
   PORT: int('PORT', 4000, 0, 65535),
   HOST: z.string().optional().default('127.0.0.1'),
   DATABASE_URL: url('DATABASE_URL', ['postgresql:', 'postgres:']),
+  DATABASE_REPLICA_URLS: urlList('DATABASE_REPLICA_URLS', ['postgresql:', 'postgres:']),
   KEYWARDEN_DATA_DIR: z.string().optional().default('./.keywarden'),
   REDIS_URL: url('REDIS_URL', ['redis:', 'rediss:']).transform((v) => v ?? 'redis://127.0.0.1:6379'),
   REDIS_CLUSTER_NODES: hostPorts('REDIS_CLUSTER_NODES'),
@@ -142,6 +143,8 @@ export type Config = {
   port: number;
   host: string;
   databaseUrl: string | undefined;
+  /** DATABASE_REPLICA_URLS: read replicas of DATABASE_URL for list, report and usage reads ([]: none). */
+  databaseReplicaUrls: string[];
   dataDir: string;
   redisUrl: string;
   /** Where Redis is: REDIS_URL, or a Cluster (REDIS_CLUSTER_NODES), or Sentinels (REDIS_SENTINELS + REDIS_SENTINEL_NAME). */
@@ -221,6 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    databaseReplicaUrls: replicaUrls(e.DATABASE_REPLICA_URLS, e.DATABASE_URL),
     dataDir: path.resolve(e.KEYWARDEN_DATA_DIR),
     redisUrl: e.REDIS_URL,
     redis,
@@ -269,6 +273,14 @@ function encryptionKeyOf(raw: string | undefined, nodeEnv: string): Buffer | und
   const key = Buffer.from(raw, 'base64');
   if (key.length !== 32) throw new ConfigError('invalid configuration:\n  KEYWARDEN_ENCRYPTION_KEY must be 32 bytes encoded as base64');
   return key;
+}
+
+/** Replicas serve reads of a PostgreSQL primary: without DATABASE_URL (the embedded store) there is none to replicate. */
+function replicaUrls(replicas: string[], primary: string | undefined): string[] {
+  if (replicas.length > 0 && !primary) {
+    throw new ConfigError('invalid configuration:\n  DATABASE_REPLICA_URLS needs DATABASE_URL: read replicas serve a PostgreSQL primary, and the embedded store (no DATABASE_URL) has none');
+  }
+  return replicas;
 }
 
 /** One way to reach Redis: a URL, a Cluster's seed nodes, or Sentinels with the master's name. */

@@ -91,7 +91,7 @@ builder.queryFields((t) => ({
       cursor: 'id',
       authScopes: { keyAdmin: true },
       args: { status: t.arg({ type: KeyRequestStatusEnum }) },
-      resolve: (query, _root, { status }, ctx) => ctx.db.prisma.keyRequest.findMany({ ...query, where: requestsWhere(ctx, status), orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+      resolve: (query, _root, { status }, ctx) => ctx.db.read.keyRequest.findMany({ ...query, where: requestsWhere(ctx, status), orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
     },
     KeyRequestConnection,
   ),

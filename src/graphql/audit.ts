@@ -90,7 +90,7 @@ builder.queryFields((t) => ({
       authScopes: { master: true },
       description: 'Newest first.',
       args: { filter: t.arg({ type: AuditFilter }) },
-      resolve: (query, _root, { filter }, ctx) => ctx.db.prisma.auditEvent.findMany({ ...query, where: auditWhere(actorOf(ctx).accountId, filter), orderBy: { sequence: 'desc' } }),
+      resolve: (query, _root, { filter }, ctx) => ctx.db.read.auditEvent.findMany({ ...query, where: auditWhere(actorOf(ctx).accountId, filter), orderBy: { sequence: 'desc' } }),
     },
     { name: 'AuditEventConnection' },
     { name: 'AuditEventEdge' },

@@ -68,7 +68,7 @@ builder.queryFields((t) => ({
       cursor: 'id',
       authScopes: { keyAdmin: true },
       args: { search: t.arg.string({ description: 'Part of the externalId (case-insensitive).' }) },
-      resolve: (query, _root, { search }, ctx) => ctx.db.prisma.identity.findMany({ ...query, where: identitySearch(actorOf(ctx).accountId, search), orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+      resolve: (query, _root, { search }, ctx) => ctx.db.read.identity.findMany({ ...query, where: identitySearch(actorOf(ctx).accountId, search), orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
     },
     IdentityConnection,
   ),

@@ -261,7 +261,7 @@ builder.queryFields((t) => ({
       cursor: 'id',
       authScopes: { keyAdmin: true },
       args: { filter: t.arg({ type: KeyFilter }) },
-      resolve: (query, _root, { filter }, ctx) => ctx.db.prisma.apiKey.findMany({ ...query, where: keyFilterWhere(actorOf(ctx), filter), orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+      resolve: (query, _root, { filter }, ctx) => ctx.db.read.apiKey.findMany({ ...query, where: keyFilterWhere(actorOf(ctx), filter), orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
     },
     ApiKeyConnection,
   ),

@@ -52,7 +52,7 @@ const ComplianceKeySet = builder.objectRef<CheckParent>('ComplianceKeySet').impl
         type: 'ApiKey',
         cursor: 'id',
         description: 'Every key failing the check, oldest first.',
-        resolve: async (query, p, _args, ctx) => ctx.db.prisma.apiKey.findMany({ ...query, where: await p.snapshot.where(p.check), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
+        resolve: async (query, p, _args, ctx) => ctx.db.read.apiKey.findMany({ ...query, where: await p.snapshot.where(p.check), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
       },
       ApiKeyConnection,
     ),

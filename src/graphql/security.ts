@@ -56,7 +56,7 @@ builder.queryFields((t) => ({
         if (filter?.keyId) where.keyId = String(filter.keyId);
         if (filter?.acknowledged != null) where.acknowledgedAt = filter.acknowledged ? { not: null } : null;
         if (filter?.from || filter?.to) where.createdAt = { gte: filter.from ?? undefined, lte: filter.to ?? undefined };
-        return ctx.db.prisma.securityEvent.findMany({ ...query, where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+        return ctx.db.read.securityEvent.findMany({ ...query, where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
       },
     },
     SecurityEventConnection,

@@ -97,7 +97,7 @@ builder.queryFields((t) => ({
       description: 'Newest first.',
       args: { endpointId: t.arg.id(), status: t.arg({ type: DeliveryStatusEnum }) },
       resolve: (query, _root, { endpointId, status }, ctx) =>
-        ctx.db.prisma.webhookDelivery.findMany({
+        ctx.db.read.webhookDelivery.findMany({
           ...query,
           where: deliveriesWhere(actorOf(ctx), { endpointId: endpointId == null ? null : String(endpointId), status }),
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],

@@ -83,6 +83,35 @@ export const url = (name: string, protocols: string[]) =>
       }
     });
 
+/**
+ * Comma-separated URLs of these protocols, or [] when unset. A bad entry is named by its position,
+ * not echoed: it may hold a password.
+ */
+export const urlList = (name: string, protocols: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return [];
+      const parts = v.split(',').map((p) => p.trim());
+      const bad = parts.findIndex((p) => !hasProtocol(p, protocols));
+      if (bad >= 0) {
+        const which = parts.length > 1 ? `entry ${bad + 1} of ${parts.length}` : 'the value';
+        ctx.addIssue({ code: 'custom', message: `${name} must be a comma-separated list of ${protocols.join(' or ')}// URLs; ${which} is not one` });
+        return z.NEVER;
+      }
+      return parts;
+    });
+
+function hasProtocol(value: string, protocols: string[]): boolean {
+  try {
+    const u = new URL(value);
+    return protocols.includes(u.protocol) && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
 export const ROLES = ['OWNER', 'ADMIN', 'AUDITOR'] as const;
 export type Role = (typeof ROLES)[number];
 

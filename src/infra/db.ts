@@ -10,7 +10,17 @@ import { logger } from './logger';
 export type Tx = Omit<PrismaClient, '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends'>;
 
 export interface Database {
+  /** The primary: writes, transactions, and every read that must see the latest write (verify's cache misses, sign-in). */
   prisma: PrismaClient;
+  /**
+   * The client for list, report and usage reads: with DATABASE_REPLICA_URLS, the next read replica
+   * in turn (each access may give another), which can lag behind the primary; otherwise the
+   * primary itself. Never for a read inside a transaction (those take the transaction's client),
+   * nor for one whose answer a write depends on.
+   */
+  readonly read: PrismaClient;
+  /** How many read replicas `read` spreads over (0: it is the primary). */
+  replicaCount: number;
   kind: 'postgresql' | 'embedded';
   /** Where the data lives, for messages (URL without password, or the embedded directory). */
   location: string;
@@ -64,14 +74,17 @@ function queryCounter(): QueryCounter {
   };
 }
 
-export async function openDatabase(opts: { databaseUrl?: string; dataDir: string; migrate?: boolean }): Promise<Database> {
+export async function openDatabase(opts: { databaseUrl?: string; replicaUrls?: string[]; dataDir: string; migrate?: boolean }): Promise<Database> {
   const counter = queryCounter();
-  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.migrate !== false, counter);
+  const replicaUrls = opts.replicaUrls ?? [];
+  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, replicaUrls, opts.migrate !== false, counter);
+  // Configuration refuses this first (src/config.ts); here for callers that bypass it.
+  if (replicaUrls.length > 0) throw new Error('read replicas need DATABASE_URL (PostgreSQL); the embedded store has none');
   return openEmbedded(path.join(opts.dataDir, 'pgdata'), opts.migrate !== false, counter);
 }
 
-async function openPostgres(url: string, migrate: boolean, counter: QueryCounter): Promise<Database> {
-  if (migrate) await migratePostgres(url);
+/** A pool and the Prisma client on it, for the primary or one read replica. */
+function connectPostgres(url: string, role: 'primary' | 'replica', counter: QueryCounter): { pool: pg.Pool; prisma: PrismaClient; close(): Promise<void> } {
   // One pool for Prisma and for db.sql, so the connection limit is the process's.
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   // An idle connection that fails (a server restart, an administrator ending it) is dropped from
@@ -79,22 +92,54 @@ async function openPostgres(url: string, migrate: boolean, counter: QueryCounter
   // (Once closing, connections still shutting down may see such errors too: nothing to report.)
   let closing = false;
   pool.on('error', (err) => {
-    if (!closing) logger.warn({ err: err.message }, 'an idle PostgreSQL connection failed; the pool replaces it when needed');
+    if (!closing) logger.warn({ err: err.message, ...(role === 'replica' ? { replica: redactUrl(url) } : {}) }, `an idle PostgreSQL ${role} connection failed; the pool replaces it when needed`);
   });
-  const base = new PrismaClient({ adapter: new PrismaPg(pool), log: [{ emit: 'event', level: 'query' }] });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool), log: [{ emit: 'event', level: 'query' }] });
   return {
-    prisma: counter.watch(base),
+    pool,
+    prisma: counter.watch(prisma),
+    close: async () => {
+      closing = true;
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
+
+/**
+ * Where list, report and usage reads go: the replicas in turn, or the primary when there are none.
+ * The one place that chooses; callers say only that a read may be served by a replica (`db.read`).
+ */
+function readRouting(primary: PrismaClient, replicas: PrismaClient[]): () => PrismaClient {
+  if (replicas.length === 0) return () => primary;
+  let next = 0;
+  return () => replicas[next++ % replicas.length];
+}
+
+async function openPostgres(url: string, replicaUrls: string[], migrate: boolean, counter: QueryCounter): Promise<Database> {
+  // Migrations go to the primary only: replicas receive them through replication.
+  if (migrate) await migratePostgres(url);
+  const primary = connectPostgres(url, 'primary', counter);
+  const replicas = replicaUrls.map((r) => connectPostgres(r, 'replica', counter));
+  const pickRead = readRouting(
+    primary.prisma,
+    replicas.map((r) => r.prisma),
+  );
+  return {
+    prisma: primary.prisma,
+    get read() {
+      return pickRead();
+    },
+    replicaCount: replicas.length,
     kind: 'postgresql',
     location: redactUrl(url),
     sql: async <T>(statement: { name: string; text: string }, values: unknown[]) => {
       counter.bump();
-      return (await pool.query({ ...statement, values, types: utcTimestamps })).rows as T[];
+      return (await primary.pool.query({ ...statement, values, types: utcTimestamps })).rows as T[];
     },
     queryCount: counter.count,
     close: async () => {
-      closing = true;
-      await base.$disconnect();
-      await pool.end();
+      await Promise.all([primary, ...replicas].map((c) => c.close()));
     },
   };
 }
@@ -163,8 +208,11 @@ async function openEmbedded(dir: string, migrate: boolean, counter: QueryCounter
   await pglite.waitReady;
   if (migrate) await applyMigrations(pgliteRunner(pglite), logger);
   const base = new PrismaClient({ adapter: new PrismaPGlite(pglite), log: [{ emit: 'event', level: 'query' }] });
+  const prisma = counter.watch(base);
   return {
-    prisma: counter.watch(base),
+    prisma,
+    read: prisma,
+    replicaCount: 0,
     kind: 'embedded',
     location: dir,
     sql: async <T>(statement: { name: string; text: string }, values: unknown[]) => {

@@ -41,7 +41,7 @@ async function readPaged<T extends { id: string }>(fetch: (cursor: string | unde
 const page = (cursor: string | undefined, take: number) => ({ take, ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}) });
 
 async function loadDirectory(db: Database, accountId: string, batchSize: number): Promise<Directory> {
-  const p = db.prisma;
+  const p = db.read;
   const dir: Directory = { agents: new Map(), groupMembers: new Map(), workflows: new Map() };
   await readPaged(
     (c) => p.agent.findMany({ where: { accountId }, select: { id: true, name: true }, orderBy: { id: 'asc' }, ...page(c, batchSize) }),
@@ -148,12 +148,12 @@ export async function accessReport(db: Database, accountId: string, format: Repo
   };
 
   await readPaged(
-    (c) => findStoredKeys(db.prisma, { where: { accountId, OR: [statusWhere('ACTIVE', now), statusWhere('ROTATING', now)] }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], ...page(c, batchSize) }),
+    (c) => findStoredKeys(db.read, { where: { accountId, OR: [statusWhere('ACTIVE', now), statusWhere('ROTATING', now)] }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], ...page(c, batchSize) }),
     batchSize,
     async (keys) => {
       for (const k of keys) links.set(k.id, k);
       const missing = [...new Set(keys.flatMap((k) => k.ancestorIds))].filter((id) => !links.has(id));
-      if (missing.length > 0) for (const a of await findStoredKeys(db.prisma, { where: { accountId, id: { in: missing } } })) links.set(a.id, a);
+      if (missing.length > 0) for (const a of await findStoredKeys(db.read, { where: { accountId, id: { in: missing } } })) links.set(a.id, a);
       for (const key of keys) {
         const chain = liveChain(key, links, now.getTime());
         if (chain) addRows(key, chain);

@@ -40,7 +40,7 @@ function rollupsWhere(scope: UsageScope, from: Date, to: Date): Prisma.Sql {
 export async function accountUsage(db: Database, scope: UsageScope, from: Date, to: Date, granularity: Granularity): Promise<UsagePoint[]> {
   validateUsageRange(from, to, granularity);
   const unit = Prisma.raw(granularity === 'HOUR' ? `'hour'` : `'day'`);
-  const rows = await db.prisma.$queryRaw<{ start: Date; requests: number; allowed: number; denied: number; units: number; bytes: number }[]>`
+  const rows = await db.read.$queryRaw<{ start: Date; requests: number; allowed: number; denied: number; units: number; bytes: number }[]>`
     SELECT date_trunc(${unit}, r."hour") AS start,
            SUM(r."requests")::int AS requests, SUM(r."allowed")::int AS allowed, SUM(r."denied")::int AS denied,
            SUM(r."units")::int AS units, SUM(r."bytes")::float8 AS bytes
@@ -53,7 +53,7 @@ export async function accountUsage(db: Database, scope: UsageScope, from: Date, 
 export async function topKeys(db: Database, scope: UsageScope, from: Date, to: Date, first: number): Promise<KeyUsageTotal[]> {
   validateUsageRange(from, to, 'DAY');
   const n = Math.min(Math.max(Math.trunc(first), 1), MAX_TOP_KEYS);
-  const rows = await db.prisma.$queryRaw<{ keyId: string; requests: number; denied: number }[]>`
+  const rows = await db.read.$queryRaw<{ keyId: string; requests: number; denied: number }[]>`
     SELECT r."keyId"::text AS "keyId", SUM(r."requests")::int AS requests, SUM(r."denied")::int AS denied
       FROM "UsageRollup" r ${rollupsWhere(scope, from, to)}
      GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${n}`;
@@ -63,7 +63,7 @@ export async function topKeys(db: Database, scope: UsageScope, from: Date, to: D
 /** Denied verifications in [from, to) by denial code, most frequent first. */
 export async function deniedByCode(db: Database, scope: UsageScope, from: Date, to: Date): Promise<CodeCount[]> {
   validateUsageRange(from, to, 'DAY');
-  const rows = await db.prisma.$queryRaw<{ code: string; count: number }[]>`
+  const rows = await db.read.$queryRaw<{ code: string; count: number }[]>`
     SELECT d.key AS code, SUM(d.value::int)::int AS count
       FROM "UsageRollup" r CROSS JOIN LATERAL jsonb_each_text(r."deniedByCode") AS d ${rollupsWhere(scope, from, to)}
      GROUP BY 1 HAVING SUM(d.value::int) > 0 ORDER BY 2 DESC, 1`;

@@ -56,7 +56,7 @@ export class ComplianceSnapshot {
   /** Ancestors (keys with children) matching `where`: their subtrees are excluded from a check. */
   private parentsWhere(name: string, where: Prisma.ApiKeyWhereInput): Promise<string[]> {
     return this.once(`parents:${name}`, async () => {
-      const rows = await this.db.prisma.apiKey.findMany({ where: { accountId: this.accountId, children: { some: {} }, ...where }, select: { id: true } });
+      const rows = await this.db.read.apiKey.findMany({ where: { accountId: this.accountId, children: { some: {} }, ...where }, select: { id: true } });
       return rows.map((r) => r.id);
     });
   }
@@ -95,13 +95,13 @@ export class ComplianceSnapshot {
   }
 
   count(check: ComplianceCheck): Promise<number> {
-    return this.once(`count:${check}`, async () => this.db.prisma.apiKey.count({ where: await this.where(check) }));
+    return this.once(`count:${check}`, async () => this.db.read.apiKey.count({ where: await this.where(check) }));
   }
 
   /** The first few keys failing `check`, oldest first. */
   sampleKeyIds(check: ComplianceCheck, n = 10): Promise<string[]> {
     return this.once(`sample:${check}:${n}`, async () => {
-      const rows = await this.db.prisma.apiKey.findMany({ where: await this.where(check), select: { id: true }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: n });
+      const rows = await this.db.read.apiKey.findMany({ where: await this.where(check), select: { id: true }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: n });
       return rows.map((r) => r.id);
     });
   }
@@ -111,8 +111,8 @@ export class ComplianceSnapshot {
     return this.once(`events:${n}`, async () => {
       const where = { accountId: this.accountId, acknowledgedAt: null };
       const [groups, sample] = await Promise.all([
-        this.db.prisma.securityEvent.groupBy({ by: ['severity'], where, _count: { _all: true } }),
-        this.db.prisma.securityEvent.findMany({ where, select: { id: true }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: n }),
+        this.db.read.securityEvent.groupBy({ by: ['severity'], where, _count: { _all: true } }),
+        this.db.read.securityEvent.findMany({ where, select: { id: true }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: n }),
       ]);
       const bySeverity: Record<Severity, number> = { LOW: 0, MEDIUM: 0, HIGH: 0, CRITICAL: 0 };
       for (const g of groups) bySeverity[g.severity] = g._count._all;

@@ -20,7 +20,7 @@ export async function securityReport(db: Database, accountId: string, input: { f
 
   let cursor: string | undefined;
   for (;;) {
-    const rows = await db.prisma.securityEvent.findMany({
+    const rows = await db.read.securityEvent.findMany({
       where: { accountId, createdAt: { gte: input.from, lt: input.to } },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
       include: { key: { select: { name: true } } },

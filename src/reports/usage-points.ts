@@ -36,7 +36,7 @@ export function validateUsageRange(from: Date, to: Date, granularity: Granularit
 
 export async function usagePoints(db: Database, keyIds: string[], from: Date, to: Date, granularity: Granularity): Promise<Map<string, UsagePoint[]>> {
   const unit = granularity === 'HOUR' ? 'hour' : 'day';
-  const rows = await db.prisma.$queryRawUnsafe<{ keyId: string; start: Date; requests: number; allowed: number; denied: number; units: number; bytes: number }[]>(
+  const rows = await db.read.$queryRawUnsafe<{ keyId: string; start: Date; requests: number; allowed: number; denied: number; units: number; bytes: number }[]>(
     `SELECT "keyId", date_trunc('${unit}', "hour") AS start,
             SUM("requests")::int AS requests, SUM("allowed")::int AS allowed, SUM("denied")::int AS denied,
             SUM("units")::int AS units, SUM("bytes")::float8 AS bytes

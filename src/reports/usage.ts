@@ -35,7 +35,7 @@ type RollupRow = { keyId: string; requests: number; allowed: number; denied: num
 async function learnKeyNames(db: Database, keys: Map<string, { name: string; start: string }>, rows: RollupRow[]): Promise<void> {
   const unknown = [...new Set(rows.map((r) => r.keyId))].filter((id) => !keys.has(id));
   if (unknown.length === 0) return;
-  const found = await db.prisma.apiKey.findMany({ where: { id: { in: unknown } }, select: { id: true, name: true, start: true } });
+  const found = await db.read.apiKey.findMany({ where: { id: { in: unknown } }, select: { id: true, name: true, start: true } });
   for (const k of found) keys.set(k.id, { name: k.name, start: k.start });
 }
 
@@ -78,7 +78,7 @@ export async function usageReport(db: Database, accountId: string, input: UsageR
 
   let cursor: { keyId: string; hour: Date } | undefined;
   for (;;) {
-    const rows = await db.prisma.usageRollup.findMany({
+    const rows = await db.read.usageRollup.findMany({
       where: { accountId, hour: { gte: input.from, lt: input.to } },
       orderBy: [{ keyId: 'asc' }, { hour: 'asc' }],
       take: batchSize,

@@ -75,8 +75,12 @@ export interface OwnPostgres {
   /** postgresql://postgres@127.0.0.1:<port>/postgres */
   adminUrl: string;
   port: number;
+  /** The server's log (every statement, when started with log_statement=all). */
+  logFile: string;
   /** A database of that name, created. */
   createDatabase(name: string): Promise<string>;
+  /** postgresql://postgres@127.0.0.1:<port>/<name> */
+  urlOf(name: string): string;
   start(): Promise<void>;
   /** Immediate shutdown: connections are cut as in a crash. */
   stop(): Promise<void>;
@@ -99,13 +103,46 @@ function asPostgres(cmd: string, args: string[]): void {
   execFileSync(root ? 'runuser' : cmd, root ? ['-u', 'postgres', '--', cmd, ...args] : args, { stdio: 'pipe' });
 }
 
-export async function startOwnPostgres(): Promise<OwnPostgres> {
-  const port = await freePort();
+/** A directory the postgres user owns (when running as root). */
+function postgresDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kw-fault-pg-'));
   if (process.getuid?.() === 0) execFileSync('chown', ['postgres:postgres', dir]);
+  return dir;
+}
+
+/** Extra `-c name=value` server settings, e.g. log_statement=all. */
+export interface OwnPostgresOptions {
+  settings?: string[];
+}
+
+/**
+ * A fresh cluster (initdb). Its default pg_hba trusts replication connections from 127.0.0.1 and
+ * wal_level is replica by default, so `startOwnReplica` can stream from it.
+ */
+export async function startOwnPostgres(opts: OwnPostgresOptions = {}): Promise<OwnPostgres> {
+  const dir = postgresDir();
   const data = path.join(dir, 'data');
   asPostgres(pgBin('initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
-  const adminUrl = `postgresql://postgres@127.0.0.1:${port}/postgres`;
+  return runOwnPostgres(dir, data, opts);
+}
+
+/**
+ * A hot-standby streaming replica of `primary`: `pg_basebackup -R` (which writes standby.signal
+ * and primary_conninfo), started on a port of its own. Read-only; it follows the primary. The
+ * backup starts from an immediate checkpoint: the default spread one took minutes here.
+ */
+export async function startOwnReplica(primary: OwnPostgres, opts: OwnPostgresOptions = {}): Promise<OwnPostgres> {
+  const dir = postgresDir();
+  const data = path.join(dir, 'data');
+  asPostgres(pgBin('pg_basebackup'), ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', data, '-R', '-X', 'stream', '--checkpoint=fast', '--no-sync']);
+  return runOwnPostgres(dir, data, opts);
+}
+
+async function runOwnPostgres(dir: string, data: string, opts: OwnPostgresOptions): Promise<OwnPostgres> {
+  const port = await freePort();
+  const urlOf = (name: string) => `postgresql://postgres@127.0.0.1:${port}/${name}`;
+  const adminUrl = urlOf('postgres');
+  const logFile = path.join(dir, 'log');
   const ready = () =>
     until(async () => {
       const c = new Client({ connectionString: adminUrl });
@@ -114,19 +151,22 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
       await c.end();
       return true;
     }, `postgres on ${port}`);
+  const settings = (opts.settings ?? []).map((s) => ` -c ${s}`).join('');
   const own: OwnPostgres = {
     adminUrl,
     port,
+    logFile,
+    urlOf,
     async createDatabase(name) {
       const c = new Client({ connectionString: adminUrl });
       await c.connect();
       await c.query(`CREATE DATABASE "${name}"`);
       await c.end();
-      return `postgresql://postgres@127.0.0.1:${port}/${name}`;
+      return urlOf(name);
     },
     async start() {
-      const opts = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c max_connections=100`;
-      asPostgres(pgBin('pg_ctl'), ['-D', data, '-l', path.join(dir, 'log'), '-o', opts, '-w', 'start']);
+      const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c max_connections=100${settings}`;
+      asPostgres(pgBin('pg_ctl'), ['-D', data, '-l', logFile, '-o', options, '-w', 'start']);
       await ready();
     },
     async stop() {
@@ -139,6 +179,11 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
-  await own.start();
+  try {
+    await own.start();
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return own;
 }

@@ -307,3 +307,38 @@ describe('REDIS_CLUSTER_NODES and REDIS_SENTINELS / REDIS_SENTINEL_NAME', () => 
     expect(configError(env).message).toContain(variable);
   });
 });
+
+describe('DATABASE_REPLICA_URLS', () => {
+  const primary = 'postgresql://kw@db-primary:5432/kw';
+
+  test('unset: no replicas', () => {
+    expect(loadConfig({ DATABASE_URL: primary }).databaseReplicaUrls).toEqual([]);
+  });
+
+  test('comma-separated PostgreSQL URLs, spaces trimmed', () => {
+    expect(loadConfig({ DATABASE_URL: primary, DATABASE_REPLICA_URLS: 'postgresql://kw@replica-1/kw, postgres://kw:pw@replica-2:5433/kw' }).databaseReplicaUrls).toEqual([
+      'postgresql://kw@replica-1/kw',
+      'postgres://kw:pw@replica-2:5433/kw',
+    ]);
+  });
+
+  test.each([
+    ['not a URL', 'replica-1:5432'],
+    ['another scheme', 'mysql://kw@replica-1/kw'],
+    ['an empty entry', 'postgresql://kw@replica-1/kw,,postgresql://kw@replica-2/kw'],
+    ['no host', 'postgresql:///kw'],
+  ])('%s is refused on one line naming the variable, without echoing the value', (_what, value) => {
+    const message = configError({ DATABASE_URL: primary, DATABASE_REPLICA_URLS: `${value},postgresql://kw:s3cret@replica-9/kw` }).message;
+    const lines = message.split('\n').slice(1);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^\s*DATABASE_REPLICA_URLS: /);
+    expect(message).not.toContain('s3cret');
+  });
+
+  test('without DATABASE_URL (the embedded store) it is refused, naming both', () => {
+    const message = configError({ DATABASE_REPLICA_URLS: 'postgresql://kw@replica-1/kw' }).message;
+    expect(message).toContain('DATABASE_REPLICA_URLS');
+    expect(message).toContain('DATABASE_URL');
+    expect(message).toContain('embedded');
+  });
+});
