@@ -1,12 +1,13 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createAccountWithMasterKey } from '../../src/keys/bootstrap';
-import { runCli, spawnCli, type Spawned } from '../helpers/processes';
+import { type ApiFleet, rateLimitAcross, revokeAcross, startApiFleet } from '../helpers/api-fleet';
+import { runCli } from '../helpers/processes';
 import { startReceiver, type Receiver } from '../helpers/receiver';
+import { freePort } from '../helpers/servers';
 import { TEST_ENCRYPTION_KEY, eventually, isolatedDatabase, isolatedPrefix, type IsolatedDatabase } from '../helpers/webhooks';
 
 // A real Redis Cluster: three `redis-server --cluster-enabled yes` on free ports, joined with
@@ -24,17 +25,7 @@ let ports: number[] = [];
 let iso: IsolatedDatabase;
 let rx: Receiver;
 let master: string;
-const apis: { p: Spawned; url: string }[] = [];
-let worker: Spawned;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+let fleet: ApiFleet;
 
 async function startCluster(): Promise<number[]> {
   // Cluster bus ports are port + 10000: pick ports whose bus port is free too.
@@ -73,21 +64,11 @@ beforeAll(async () => {
     SCAN_INTERVAL_SECONDS: '2',
   };
   master = (await createAccountWithMasterKey(iso.db, 'cluster')).secret;
-  for (let i = 0; i < 2; i++) {
-    const port = await freePort();
-    apis.push({ p: spawnCli(['api'], { ...env, PORT: String(port) }), url: `http://127.0.0.1:${port}` });
-  }
-  worker = spawnCli(['worker'], env);
-  await Promise.all([...apis.map((a) => a.p.waitFor(/Keywarden API listening/, 120_000)), worker.waitFor(/workers started/, 120_000)]);
+  fleet = await startApiFleet({ count: 2, env, master: () => master, worker: true });
 });
 
 afterAll(async () => {
-  for (const p of [...apis.map((a) => a.p), worker].filter(Boolean)) {
-    if (p.child.exitCode === null && p.child.signalCode === null) {
-      p.child.kill('SIGTERM');
-      await p.exited;
-    }
-  }
+  await fleet?.stop();
   await rx?.close();
   await iso?.drop();
   for (const s of servers) s.kill('SIGTERM');
@@ -95,16 +76,8 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function gql(api: number, query: string, variables: Record<string, unknown> = {}) {
-  const res = await fetch(`${apis[api].url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${master}` }, body: JSON.stringify({ query, variables }) });
-  const json = (await res.json()) as any;
-  if (json.errors) throw new Error(JSON.stringify(json.errors));
-  return json.data;
-}
-async function verify(api: number, body: Record<string, unknown>) {
-  const res = await fetch(`${apis[api].url}/v1/keys/verify`, { method: 'POST', body: JSON.stringify(body) });
-  return ((await res.json()) as { code: string }).code;
-}
+const gql = (api: number, query: string, variables?: Record<string, unknown>) => fleet.gql(api, query, variables);
+const verify = (api: number, body: Record<string, unknown>) => fleet.verify(api, body);
 
 test('the cluster spreads slots over three masters', async () => {
   const { stdout } = await run('redis-cli', ['-p', String(ports[0]), 'cluster', 'nodes']);
@@ -117,26 +90,13 @@ test('the cluster spreads slots over three masters', async () => {
 });
 
 test('a rate limit of N per hour allows exactly N across both API processes', async () => {
-  const k = await gql(0, `mutation { createKey(input: { name: "rl", type: PRODUCTION, rateLimits: [{ window: HOUR, limit: 6 }, { window: DAY, limit: 100 }] }) { secret } }`);
-  const codes = [];
-  for (let i = 0; i < 10; i++) codes.push(await verify(i % 2, { key: k.createKey.secret }));
+  const codes = await rateLimitAcross(fleet);
   expect(codes.filter((c) => c === 'VALID')).toHaveLength(6);
   expect(codes.slice(6).every((c) => c === 'RATE_LIMITED')).toBe(true);
 });
 
 test('a revoke on one API process is honoured by the other (invalidation over the cluster)', async () => {
-  const k = await gql(0, `mutation { createKey(input: { name: "rv", type: PRODUCTION }) { secret key { id } } }`);
-  expect(await verify(1, { key: k.createKey.secret })).toBe('VALID');
-  await gql(0, `mutation($id: ID!) { revokeKey(id: $id) { id } }`, { id: k.createKey.key.id });
-  const code = await eventually(
-    async () => {
-      const c = await verify(1, { key: k.createKey.secret });
-      return c === 'REVOKED' && c;
-    },
-    10_000,
-    'REVOKED on the other API',
-  );
-  expect(code).toBe('REVOKED');
+  expect(await revokeAcross(fleet)).toEqual({ before: 'VALID', after: 'REVOKED' });
 });
 
 test('a webhook is delivered through BullMQ on the cluster', async () => {
