@@ -6,6 +6,7 @@ import './key';
 import './operator';
 import './approval';
 import './identity';
+import './identity-usage';
 import './role';
 import './credits';
 import './viewer';

@@ -11,6 +11,8 @@ import { validateUsageRange, type Granularity, type UsagePoint } from './usage-p
 export interface UsageScope {
   accountId: string;
   subtreeOf: string | null;
+  /** Only the rollups of this identity's keys. */
+  identityId?: string;
 }
 
 export function usageScopeOf(actor: Actor): UsageScope {
@@ -33,7 +35,8 @@ export const MAX_TOP_KEYS = 100;
 /** The WHERE clause over `UsageRollup r` for a scope and [from, to). */
 function rollupsWhere(scope: UsageScope, from: Date, to: Date): Prisma.Sql {
   const subtree = scope.subtreeOf ? Prisma.sql`AND r."keyId" IN (SELECT k."id" FROM "ApiKey" k WHERE k."accountId" = ${scope.accountId}::uuid AND k."ancestorIds" @> ARRAY[${scope.subtreeOf}::uuid])` : Prisma.empty;
-  return Prisma.sql`WHERE r."accountId" = ${scope.accountId}::uuid AND r."hour" >= ${from} AND r."hour" < ${to} ${subtree}`;
+  const identity = scope.identityId ? Prisma.sql`AND r."identityId" = ${scope.identityId}::uuid` : Prisma.empty;
+  return Prisma.sql`WHERE r."accountId" = ${scope.accountId}::uuid AND r."hour" >= ${from} AND r."hour" < ${to} ${identity} ${subtree}`;
 }
 
 /** Requests per hour or day (UTC) over every key in scope; buckets without traffic are left out. */
