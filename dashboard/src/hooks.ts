@@ -48,7 +48,7 @@ export function useQuery<T>(query: string, variables: Record<string, unknown> = 
 /** A mutation with its pending state and last error. */
 export function useMutation<T>(query: string) {
   const m = useFormMutation<T>(query);
-  return { run: m.run, pending: m.pending, error: m.error?.message ?? null, clearError: () => m.setError(null) };
+  return { run: m.run, pending: m.pending, error: m.error?.message ?? null, code: m.error?.code, clearError: () => m.setError(null) };
 }
 
 export interface FieldErrors {
@@ -61,7 +61,7 @@ export interface FieldErrors {
 /** A form's mutation whose error is placed next to the field it names (extensions.field). */
 export function useFormMutation<T>(query: string) {
   const [pending, setPending] = useState(false);
-  const [error, setError] = useState<{ field?: string; message: string } | null>(null);
+  const [error, setError] = useState<{ field?: string; code?: string; message: string } | null>(null);
   const run = useCallback(
     async (variables: Record<string, unknown>): Promise<T | null> => {
       setPending(true);
@@ -69,7 +69,7 @@ export function useFormMutation<T>(query: string) {
       try {
         return await gql<T>(query, variables);
       } catch (e) {
-        setError({ field: e instanceof GraphQLRequestError ? e.field : undefined, message: errorText(e) });
+        setError({ field: e instanceof GraphQLRequestError ? e.field : undefined, code: e instanceof GraphQLRequestError ? e.code : undefined, message: errorText(e) });
         return null;
       } finally {
         setPending(false);

@@ -104,11 +104,22 @@ browserDescribe()('people in the dashboard (Chromium, single sign-on through a l
     expect(session).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
     // Nothing of the session is readable by the page's scripts or kept in its storage.
     await expect(anaPage.evaluate(() => document.cookie + JSON.stringify(sessionStorage) + JSON.stringify(localStorage))).resolves.not.toContain(session.value);
+    // Live updates ride the same session: the tab's security-event subscription is open, held by her.
+    const { operators } = await asMaster(`{ operators { id email } }`);
+    const anaId = operators.find((o: { email: string }) => o.email === ana.email).id;
+    await eventually(async () => h.app.live!.openFor(`operator:${anaId}`) >= 1, 20_000, "the person's live subscription");
   });
 
   test('an OWNER requests a key the policy covers; the justification is required; another person approves; the requester claims it once and sees the secret once', async () => {
     const anaPage = pages.get(ana.email) ?? (await signIn(ana));
-    await visit(anaPage, '#/requests');
+    // Made directly, the key is refused (APPROVAL_REQUIRED) and nothing is written; the page points to a request.
+    await visit(anaPage, '#/keys/new');
+    await anaPage.locator('form input[name=name]').fill('deploy-bot');
+    await anaPage.locator('form select[name=permission]').selectOption('FULL_ACCESS');
+    await anaPage.getByRole('button', { name: 'Create key' }).click();
+    await expect(anaPage.getByRole('alert').textContent()).resolves.toMatch(/APPROVAL_REQUIRED/);
+    await expect(asMaster(`{ keys(first: 5, filter: { search: "deploy-bot" }) { edges { node { id } } } }`)).resolves.toEqual({ keys: { edges: [] } });
+    await anaPage.getByTestId('approval-required').getByRole('link', { name: 'request it' }).click();
     await expect(anaPage.getByTestId('approval-policy').textContent()).resolves.toMatch(/MANAGE or FULL_ACCESS keys/);
     await anaPage.getByRole('button', { name: 'Request a key' }).click();
     const form = anaPage.getByRole('form', { name: 'Request a key' });

@@ -220,6 +220,11 @@ export function NewKeyPage({ parentId, viewer }: { parentId?: string; viewer: Vi
           </Field>
         </div>
         <ErrorBanner error={formError ?? create.error ?? derive.error} />
+        {!formError && (create.code ?? derive.code) === 'APPROVAL_REQUIRED' && (
+          <p className="hint" data-testid="approval-required">
+            The approval policy covers this key: <a href={href({ page: 'requests' })}>request it</a> with a justification instead. Another person approves it, then you claim it and see its secret.
+          </p>
+        )}
         <div className="actions">
           <button className="primary" type="submit" disabled={create.pending || derive.pending}>
             {parentKey ? 'Derive key' : 'Create key'}
