@@ -30,9 +30,12 @@ beforeAll(async () => {
   primary = await startOwnPostgres({ settings: ['log_statement=all'] });
   const url = await primary.createDatabase(DB);
   await migratePostgres(url, { info: () => {} });
-  replica = await startOwnReplica(primary, { settings: ['log_statement=all'] });
   db = await openDatabase({ databaseUrl: url, dataDir: '/nonexistent', migrate: false });
+  // A connection opened first: on a busy machine, connecting to the new server could use up the
+  // 2 s an interactive transaction waits to start.
+  await db.prisma.$queryRaw`SELECT 1`;
   master = (await createAccountWithMasterKey(db, 'replicas')).secret;
+  replica = await startOwnReplica(primary, { settings: ['log_statement=all'] });
   replicaAdmin = new Client({ connectionString: replica.adminUrl });
   await replicaAdmin.connect();
   await caughtUp();
