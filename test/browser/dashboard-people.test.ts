@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { OidcConfig } from '../../src/config';
 import { startHarness, type Harness } from '../helpers/harness';
 import { ok } from '../helpers/gql-fixtures';
 import { freePort, startProvider, type LocalProvider } from '../helpers/oidc';
@@ -38,6 +39,8 @@ browserDescribe()('people in the dashboard (Chromium, single sign-on through a l
   let browser: Browser;
   let base: string;
   let master: { secret: string; accountId: string };
+  let oidc: OidcConfig;
+  const sessions = { idleMinutes: 60, maxHours: 12 };
   const contexts: BrowserContext[] = [];
   const pages = new Map<string, Page>();
   const consoleText: string[] = [];
@@ -68,8 +71,8 @@ browserDescribe()('people in the dashboard (Chromium, single sign-on through a l
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     provider = await startProvider(CLIENT_ID, CLIENT_SECRET, `${base}/auth/callback`);
-    const oidc = { issuer: provider.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, scopes: 'openid email profile', roleClaim: undefined, roleMap: {}, account: 'default' };
-    h = await startHarness({ port, app: { people: { publicUrl: base, oidc, sessions: { idleMinutes: 60, maxHours: 12 }, dashboardKeySignin: false } } });
+    oidc = { issuer: provider.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, scopes: 'openid email profile', roleClaim: undefined, roleMap: {}, account: 'default' };
+    h = await startHarness({ port, app: { people: { publicUrl: base, oidc, sessions, dashboardKeySignin: false } } });
     master = await h.newAccount('dash-people');
     for (const p of [ana, ben, cy, dee]) await asMaster(`mutation($input: InviteOperatorInput!) { inviteOperator(input: $input) { id } }`, { input: { email: p.email, role: p.role } });
     await asMaster(`mutation { setApprovalPolicy(input: { requireFor: [HIGH_PRIVILEGE], approvals: 1 }) { approvals } }`);
@@ -108,6 +111,28 @@ browserDescribe()('people in the dashboard (Chromium, single sign-on through a l
     const { operators } = await asMaster(`{ operators { id email } }`);
     const anaId = operators.find((o: { email: string }) => o.email === ana.email).id;
     await eventually(async () => h.app.live!.openFor(`operator:${anaId}`) >= 1, 20_000, "the person's live subscription");
+  });
+
+  test('with DASHBOARD_KEY_SIGNIN=true beside single sign-on the page offers both, and a pasted key still signs in', async () => {
+    const port = await freePort();
+    const both = await startHarness({ port, app: { people: { publicUrl: `http://127.0.0.1:${port}`, oidc, sessions, dashboardKeySignin: true } } });
+    try {
+      const context = await browser.newContext();
+      contexts.push(context);
+      const page = await context.newPage();
+      await page.goto(`${both.url}/dashboard/`);
+      await page.getByRole('link', { name: 'Sign in with SSO' }).waitFor();
+      await page.getByLabel('API key').fill(master.secret);
+      await shot(page, 'people-01b-sign-in-both');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Overview' }).waitFor();
+      // Signed in as the key (named in the top bar); a master key manages people as an OWNER does.
+      await expect(page.getByTestId('whoami').textContent()).resolves.toContain('master');
+      await page.getByRole('link', { name: 'People' }).click();
+      await page.getByRole('form', { name: 'Invite a person' }).waitFor();
+    } finally {
+      await both.close();
+    }
   });
 
   test('an OWNER requests a key the policy covers; the justification is required; another person approves; the requester claims it once and sees the secret once', async () => {
