@@ -47,8 +47,11 @@ browserDescribe()('people in the dashboard (Chromium, single sign-on through a l
 
   const asMaster = async (query: string, variables: Record<string, unknown> = {}) => ok(await h.gql(query, variables, master.secret));
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  /** Opens a dashboard route, loading it afresh even when only the hash would change. */
   const visit = async (page: Page, route: string) => {
-    await page.goto(`${base}/dashboard/${route}`);
+    const target = `${base}/dashboard/${route}`;
+    if (page.url() === target) await page.reload();
+    else await page.goto(target);
   };
 
   /** A browser of the person's own, signed in through the provider; the page lands on `route`. */
@@ -191,6 +194,36 @@ browserDescribe()('people in the dashboard (Chromium, single sign-on through a l
     const issued = anaPage.locator('.request', { hasText: 'deploy-bot' });
     await issued.getByText('issued', { exact: true }).waitFor();
     await expect(issued.getByRole('button', { name: 'Claim key' }).count()).resolves.toBe(0);
+  });
+
+  test('an approver rejects a request with a reason (required), and the requester sees who and why', async () => {
+    const anaPage = pages.get(ana.email) ?? (await signIn(ana));
+    await visit(anaPage, '#/requests');
+    await anaPage.getByRole('button', { name: 'Request a key' }).click();
+    const form = anaPage.getByRole('form', { name: 'Request a key' });
+    await form.getByLabel('Name').fill('wide-open');
+    await form.getByLabel('Permission').selectOption('MANAGE');
+    await form.getByLabel('Justification').fill('managing every key of the team');
+    await form.getByRole('button', { name: 'Send request' }).click();
+    await anaPage.locator('.request', { hasText: 'wide-open' }).getByText('pending', { exact: true }).waitFor();
+
+    const benPage = pages.get(ben.email) ?? (await signIn(ben));
+    await visit(benPage, '#/requests');
+    await benPage.locator('.request', { hasText: 'wide-open' }).getByRole('button', { name: 'Reject' }).click();
+    const dialog = benPage.getByRole('dialog');
+    await dialog.getByRole('button', { name: 'Reject request' }).click();
+    await shot(benPage, 'people-04b-reject-needs-reason');
+    await expect(dialog.locator('#reject-reason-error').textContent()).resolves.toMatch(/say why/);
+    await dialog.getByLabel(/Reason/).fill('use a key derived for the team instead');
+    await dialog.getByRole('button', { name: 'Reject request' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    await anaPage.reload();
+    await anaPage.getByRole('button', { name: 'All' }).click();
+    const card = anaPage.locator('.request', { hasText: 'wide-open' });
+    await card.getByText('rejected', { exact: true }).waitFor();
+    await expect(card.textContent()).resolves.toContain(`Rejected by ${ben.name}: use a key derived for the team instead`);
+    await expect(card.getByRole('button', { name: 'Claim key' }).count()).resolves.toBe(0);
   });
 
   test("the key's audit trail names the person who made it", async () => {
