@@ -3,6 +3,7 @@ import { builder } from './builder';
 import './enums';
 import './agent';
 import './key';
+import './agent-keys';
 import './operator';
 import './approval';
 import './identity';

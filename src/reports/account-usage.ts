@@ -71,14 +71,20 @@ export async function identitiesUsage(db: Database, scope: UsageScope, identityI
   return out;
 }
 
-/** The keys in scope with the most requests in [from, to), busiest first. */
-export async function topKeys(db: Database, scope: UsageScope, from: Date, to: Date, first: number): Promise<KeyUsageTotal[]> {
+/**
+ * The keys in scope with the most requests in [from, to), busiest first. With `deniedCode`: the
+ * keys denied with that code, most such denials first, `denied` counting only those.
+ */
+export async function topKeys(db: Database, scope: UsageScope, from: Date, to: Date, first: number, deniedCode?: string | null): Promise<KeyUsageTotal[]> {
   validateUsageRange(from, to, 'DAY');
   const n = Math.min(Math.max(Math.trunc(first), 1), MAX_TOP_KEYS);
+  const denied = deniedCode ? Prisma.sql`SUM(COALESCE((r."deniedByCode"->>${deniedCode})::int, 0))` : Prisma.sql`SUM(r."denied")`;
+  const order = deniedCode ? Prisma.sql`3 DESC, 2 DESC` : Prisma.sql`2 DESC`;
+  const having = deniedCode ? Prisma.sql`HAVING ${denied} > 0` : Prisma.empty;
   const rows = await db.prisma.$queryRaw<{ keyId: string; requests: number; denied: number }[]>`
-    SELECT r."keyId"::text AS "keyId", SUM(r."requests")::int AS requests, SUM(r."denied")::int AS denied
+    SELECT r."keyId"::text AS "keyId", SUM(r."requests")::int AS requests, ${denied}::int AS denied
       FROM "UsageRollup" r ${rollupsWhere(scope, from, to)}
-     GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${n}`;
+     GROUP BY 1 ${having} ORDER BY ${order}, 1 LIMIT ${n}`;
   return rows.map((r) => ({ keyId: r.keyId, requests: Number(r.requests), denied: Number(r.denied) }));
 }
 
