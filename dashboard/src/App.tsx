@@ -11,6 +11,7 @@ import { WebhooksPage } from './pages/Webhooks';
 import { CompliancePage } from './pages/Compliance';
 import { OverviewPage } from './pages/Overview';
 import { AgentsPage } from './pages/Agents';
+import { DenialsPage } from './pages/Denials';
 import { Loading } from './components/common';
 import { LiveToasts } from './components/LiveToasts';
 
@@ -49,7 +50,7 @@ export function App() {
     ['webhooks', 'Webhooks'],
     ['compliance', 'Compliance'],
   ];
-  const current = route.page === 'key' || route.page === 'new-key' ? 'keys' : route.page;
+  const current = route.page === 'key' || route.page === 'new-key' ? 'keys' : route.page === 'denials' ? 'overview' : route.page;
   return (
     <div className="app">
       <header className="topbar">
@@ -78,6 +79,7 @@ export function App() {
         {route.page === 'key' && <KeyDetailPage id={route.id} viewer={viewer} key={route.id} />}
         {route.page === 'new-key' && <NewKeyPage parentId={route.parentId} viewer={viewer} key={route.parentId ?? '(top level)'} />}
         {route.page === 'agents' && <AgentsPage viewer={viewer} />}
+        {route.page === 'denials' && <DenialsPage code={route.code} key={route.code} />}
         {route.page === 'security' && <SecurityPage />}
         {route.page === 'webhooks' && <WebhooksPage />}
         {route.page === 'compliance' && <CompliancePage />}
