@@ -25,7 +25,7 @@ export function lastHours(hours: number, now = Date.now()): { from: string; to: 
   return { from: new Date(end - hours * 3_600_000).toISOString(), to: new Date(end).toISOString() };
 }
 
-/** The overview's 30 days: whole UTC days, the current one included. */
+/** The overview's 30 days: from the start of the UTC day 30 days back to the end of the current hour. */
 export function last30Days(now = Date.now()): { from: string; to: string } {
   const month = lastHours(30 * 24, now);
   return { from: `${month.from.slice(0, 10)}T00:00:00.000Z`, to: month.to };
