@@ -7,6 +7,7 @@ import './agent-keys';
 import './operator';
 import './approval';
 import './identity';
+import './identity-usage';
 import './role';
 import './credits';
 import './viewer';

@@ -1,6 +1,6 @@
-import { useState, type FormEvent, type ReactNode } from 'react';
+import { useState, type FormEvent } from 'react';
 import { GraphQLRequestError, errorText, gql } from '../api';
-import { ErrorBanner } from './common';
+import { ErrorBanner, FieldWithError } from './common';
 
 // The create and edit form of an agent, agent group or workflow. The API's checks (names, upstream
 // URLs, agent ids) are the only ones: its message is shown next to the field it names
@@ -120,21 +120,5 @@ function TextField({ id, label, value, onChange, error, placeholder }: { id: str
     <FieldWithError id={id} label={label} error={error}>
       <input id={id} value={value} placeholder={placeholder} onChange={(e) => onChange(e.target.value)} aria-invalid={!!error} aria-describedby={error ? `${id}-error` : undefined} />
     </FieldWithError>
-  );
-}
-
-function FieldWithError({ id, label, error, children }: { id: string; label: string; error: string | null; children: ReactNode }) {
-  return (
-    <div className="field">
-      <label className="field-label" htmlFor={id}>
-        {label}
-      </label>
-      {children}
-      {error && (
-        <span className="field-error" id={`${id}-error`} role="alert">
-          {error}
-        </span>
-      )}
-    </div>
   );
 }

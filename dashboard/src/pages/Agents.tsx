@@ -5,7 +5,7 @@ import { formatDate } from '../format';
 import { ErrorBanner, Loading, StatusBadge } from '../components/common';
 import { DirectoryForm, type DirectoryItem, type DirectoryKind, type Named } from '../components/DirectoryForm';
 import type { Connection, KeyRef } from '../types';
-import type { ViewerInfo } from './SignIn';
+import { powersOf, type ViewerInfo } from '../viewer';
 
 // Agents, agent groups and workflows: what keys are scoped to. Each row lists the keys scoped to
 // it (as the API lists them: the caller's subtree for a MANAGE key); a master key or an operator
@@ -37,7 +37,7 @@ export function AgentsPage({ viewer }: { viewer: ViewerInfo }) {
   };
   const agentList = agents.data.agents.edges.map((e) => e.node);
   const section = (kind: DirectoryKind, rows: Row[]) => (
-    <Section kind={kind} rows={rows} agents={agentList} mayWrite={mayWrite(viewer)} editing={editing?.kind === kind ? editing.id : null} onEdit={(id) => setEditing(id ? { kind, id } : null)} onDone={reload} />
+    <Section kind={kind} rows={rows} agents={agentList} mayWrite={powersOf(viewer).master} editing={editing?.kind === kind ? editing.id : null} onEdit={(id) => setEditing(id ? { kind, id } : null)} onDone={reload} />
   );
   return (
     <section>
@@ -55,12 +55,6 @@ export function AgentsPage({ viewer }: { viewer: ViewerInfo }) {
       )}
     </section>
   );
-}
-
-/** A master key, or an operator who may write (OWNER, ADMIN). */
-function mayWrite(viewer: ViewerInfo): boolean {
-  const role = (viewer as { operator?: { role?: string } | null }).operator?.role;
-  return role ? role !== 'AUDITOR' : !!viewer.key?.master;
 }
 
 const HEADINGS: Record<DirectoryKind, { title: string; table: string; members: string | null }> = {
