@@ -12,6 +12,7 @@ import { WebhooksPage } from './pages/Webhooks';
 import { CompliancePage } from './pages/Compliance';
 import { OverviewPage } from './pages/Overview';
 import { AgentsPage } from './pages/Agents';
+import { DenialsPage } from './pages/Denials';
 import { OperatorsPage } from './pages/Operators';
 import { RequestsPage } from './pages/Requests';
 import { Loading } from './components/common';
@@ -57,7 +58,7 @@ export function App() {
     ['requests', 'Requests'],
   ];
   if (powers.accountWide) nav.push(['operators', 'People']);
-  const current = route.page === 'key' || route.page === 'new-key' ? 'keys' : route.page;
+  const current = route.page === 'key' || route.page === 'new-key' ? 'keys' : route.page === 'denials' ? 'overview' : route.page;
   return (
     <ViewerContext.Provider value={viewer}>
       <div className="app">
@@ -87,6 +88,7 @@ export function App() {
           {route.page === 'key' && <KeyDetailPage id={route.id} viewer={viewer} key={route.id} />}
           {route.page === 'new-key' && <NewKeyPage parentId={route.parentId} viewer={viewer} key={route.parentId ?? '(top level)'} />}
           {route.page === 'agents' && <AgentsPage viewer={viewer} />}
+          {route.page === 'denials' && <DenialsPage code={route.code} key={route.code} />}
           {route.page === 'security' && <SecurityPage />}
           {route.page === 'webhooks' && <WebhooksPage />}
           {route.page === 'compliance' && <CompliancePage />}
