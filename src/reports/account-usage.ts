@@ -56,7 +56,7 @@ export async function accountUsage(db: Database, scope: UsageScope, from: Date, 
 export async function identitiesUsage(db: Database, scope: UsageScope, identityIds: readonly string[], from: Date, to: Date, granularity: Granularity): Promise<Map<string, UsagePoint[]>> {
   validateUsageRange(from, to, granularity);
   const unit = Prisma.raw(granularity === 'HOUR' ? `'hour'` : `'day'`);
-  const rows = await db.prisma.$queryRaw<{ identityId: string; start: Date; requests: number; allowed: number; denied: number; units: number; bytes: number }[]>`
+  const rows = await db.read.$queryRaw<{ identityId: string; start: Date; requests: number; allowed: number; denied: number; units: number; bytes: number }[]>`
     SELECT r."identityId"::text AS "identityId", date_trunc(${unit}, r."hour") AS start,
            SUM(r."requests")::int AS requests, SUM(r."allowed")::int AS allowed, SUM(r."denied")::int AS denied,
            SUM(r."units")::int AS units, SUM(r."bytes")::float8 AS bytes
