@@ -84,6 +84,13 @@ export async function openDatabase(opts: { databaseUrl?: string; replicaUrls?: s
   return openEmbedded(path.join(opts.dataDir, 'pgdata'), opts.migrate !== false, counter);
 }
 
+/**
+ * Interactive transactions: Prisma's defaults (2 s to start, 5 s to finish) fail work that is only
+ * slow, on a busy host, after it has waited for a connection; a transaction that is really stuck
+ * still ends. (Rotation and subtree revocation set their own, longer limits.)
+ */
+const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 20_000 } as const;
+
 /** A pool and the Prisma client on it, for the primary or one read replica. */
 function connectPostgres(url: string, role: 'primary' | 'replica', counter: QueryCounter): { pool: pg.Pool; prisma: PrismaClient; close(): Promise<void> } {
   // One pool for Prisma and for db.sql, so the connection limit is the process's.
@@ -95,7 +102,7 @@ function connectPostgres(url: string, role: 'primary' | 'replica', counter: Quer
   pool.on('error', (err) => {
     if (!closing) logger.warn({ err: err.message, ...(role === 'replica' ? { replica: redactUrl(url) } : {}) }, `an idle PostgreSQL ${role} connection failed; the pool replaces it when needed`);
   });
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool), log: [{ emit: 'event', level: 'query' }] });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool), log: [{ emit: 'event', level: 'query' }], transactionOptions: TRANSACTION_OPTIONS });
   return {
     pool,
     prisma: counter.watch(prisma),
@@ -228,7 +235,7 @@ async function openEmbedded(dir: string, migrate: boolean, counter: QueryCounter
   const release = await prepareEmbedded(dir);
   const pglite = await startPGlite(dir, migrate, release);
   const { PrismaPGlite } = await import('pglite-prisma-adapter');
-  const base = new PrismaClient({ adapter: new PrismaPGlite(pglite), log: [{ emit: 'event', level: 'query' }] });
+  const base = new PrismaClient({ adapter: new PrismaPGlite(pglite), log: [{ emit: 'event', level: 'query' }], transactionOptions: TRANSACTION_OPTIONS });
   const prisma = counter.watch(base);
   return {
     prisma,
