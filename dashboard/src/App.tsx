@@ -11,6 +11,9 @@ import { WebhooksPage } from './pages/Webhooks';
 import { CompliancePage } from './pages/Compliance';
 import { OverviewPage } from './pages/Overview';
 import { AgentsPage } from './pages/Agents';
+import { IdentitiesPage } from './pages/Identities';
+import { IdentityDetailPage } from './pages/IdentityDetail';
+import { RolesPage } from './pages/Roles';
 import { Loading } from './components/common';
 import { LiveToasts } from './components/LiveToasts';
 
@@ -45,11 +48,13 @@ export function App() {
     ['overview', 'Overview'],
     ['keys', 'Keys'],
     ['agents', 'Agents'],
+    ['identities', 'Identities'],
+    ['roles', 'Roles'],
     ['security', 'Security events'],
     ['webhooks', 'Webhooks'],
     ['compliance', 'Compliance'],
   ];
-  const current = route.page === 'key' || route.page === 'new-key' ? 'keys' : route.page;
+  const current = route.page === 'key' || route.page === 'new-key' ? 'keys' : route.page === 'identity' ? 'identities' : route.page;
   return (
     <div className="app">
       <header className="topbar">
@@ -76,11 +81,14 @@ export function App() {
         {route.page === 'overview' && <OverviewPage viewer={viewer} />}
         {route.page === 'keys' && <KeysPage viewer={viewer} expiringDays={route.expiringDays} key={route.expiringDays ?? 'all'} />}
         {route.page === 'key' && <KeyDetailPage id={route.id} viewer={viewer} key={route.id} />}
-        {route.page === 'new-key' && <NewKeyPage parentId={route.parentId} viewer={viewer} key={route.parentId ?? '(top level)'} />}
+        {route.page === 'new-key' && <NewKeyPage parentId={route.parentId} identityId={route.identityId} viewer={viewer} key={route.parentId ?? route.identityId ?? '(top level)'} />}
         {route.page === 'agents' && <AgentsPage viewer={viewer} />}
         {route.page === 'security' && <SecurityPage />}
         {route.page === 'webhooks' && <WebhooksPage />}
         {route.page === 'compliance' && <CompliancePage />}
+        {route.page === 'identities' && <IdentitiesPage viewer={viewer} />}
+        {route.page === 'identity' && <IdentityDetailPage id={route.id} viewer={viewer} key={route.id} />}
+        {route.page === 'roles' && <RolesPage viewer={viewer} />}
       </main>
       <LiveToasts viewer={viewer} />
       <footer className="muted">

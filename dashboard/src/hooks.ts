@@ -45,18 +45,21 @@ export function useQuery<T>(query: string, variables: Record<string, unknown> = 
   return { data, error, loading, reload };
 }
 
-/** A mutation with its pending state and last error. */
+/** A mutation with its pending state and last error (as text, and as thrown: `failure` keeps the field it names). */
 export function useMutation<T>(query: string) {
   const [pending, setPending] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [failure, setFailure] = useState<unknown>(null);
   const run = useCallback(
     async (variables: Record<string, unknown>): Promise<T | null> => {
       setPending(true);
       setError(null);
+      setFailure(null);
       try {
         return await gql<T>(query, variables);
       } catch (e) {
         setError(errorText(e));
+        setFailure(e);
         return null;
       } finally {
         setPending(false);
@@ -64,5 +67,9 @@ export function useMutation<T>(query: string) {
     },
     [query],
   );
-  return { run, pending, error, clearError: () => setError(null) };
+  const clearError = useCallback(() => {
+    setError(null);
+    setFailure(null);
+  }, []);
+  return { run, pending, error, failure, clearError };
 }

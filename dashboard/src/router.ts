@@ -7,11 +7,14 @@ export type Route =
   | { page: 'overview' }
   | { page: 'keys'; expiringDays?: number }
   | { page: 'key'; id: string }
-  | { page: 'new-key'; parentId?: string }
+  | { page: 'new-key'; parentId?: string; identityId?: string }
   | { page: 'security' }
   | { page: 'agents' }
   | { page: 'webhooks' }
-  | { page: 'compliance' };
+  | { page: 'compliance' }
+  | { page: 'identities' }
+  | { page: 'identity'; id: string }
+  | { page: 'roles' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
@@ -29,6 +32,11 @@ export function parseRoute(hash: string): Route {
       return { page: 'webhooks' };
     case 'compliance':
       return { page: 'compliance' };
+    case 'identities':
+      if (parts[1] && parts[2] === 'new-key') return { page: 'new-key', identityId: parts[1] };
+      return parts[1] ? { page: 'identity', id: parts[1] } : { page: 'identities' };
+    case 'roles':
+      return { page: 'roles' };
     default:
       return { page: 'overview' };
   }
@@ -39,7 +47,10 @@ export function href(route: Route): string {
     case 'key':
       return `#/keys/${encodeURIComponent(route.id)}`;
     case 'new-key':
+      if (route.identityId) return `#/identities/${encodeURIComponent(route.identityId)}/new-key`;
       return route.parentId ? `#/keys/new/${encodeURIComponent(route.parentId)}` : '#/keys/new';
+    case 'identity':
+      return `#/identities/${encodeURIComponent(route.id)}`;
     case 'keys':
       return route.expiringDays ? `#/keys/expiring/${route.expiringDays}` : '#/keys';
     default:
