@@ -1,28 +1,15 @@
-import { GraphQLRequestError, errorText } from './api';
+import { GraphQLRequestError } from './api';
 import { splitList } from './format';
 import { parseRateLimits, type RateLimitRow } from './limits';
 import type { RateWindow } from './types';
 
-// The form logic shared by the identity, role and key forms: where the API's message belongs,
-// and how permission strings, credits, limits and metadata become GraphQL input. The API does the
+// The form logic shared by the identity, role and key forms: how permission strings, credits,
+// limits and metadata become GraphQL input. The API does the
 // checking (the permission grammar, ranges, ids); here only text that is not a number or not JSON
 // is refused, as an error of the same shape, so it shows by its field like the API's own.
 
 /** An error at an input path, as the API raises them (extensions.field). */
 export const inputError = (field: string, message: string) => new GraphQLRequestError(`${field}: ${message}`, 'BAD_USER_INPUT', field);
-
-/** The message of `err` when it names `path` or a part of it (`input.permissions` owns `input.permissions[2]`). */
-export function errorAt(err: unknown, path: string): string | null {
-  if (!(err instanceof GraphQLRequestError) || !err.field) return null;
-  const f = err.field;
-  return f === path || f.startsWith(`${path}.`) || f.startsWith(`${path}[`) ? err.message : null;
-}
-
-/** The message for the form's banner: null when one of `paths` shows it by its field. */
-export function unplacedError(err: unknown, paths: string[]): string | null {
-  if (!err) return null;
-  return paths.some((p) => errorAt(err, p)) ? null : errorText(err);
-}
 
 /** Permission strings as typed: separated by commas, spaces or new lines. */
 export const permissionList = (text: string): string[] => splitList(text);
@@ -103,7 +90,7 @@ export interface AccessForm {
 }
 
 /** The input paths these fields show errors for. */
-export const ACCESS_PATHS = ['input.permissions', 'input.roles', 'input.identityId', 'input.credits'];
+export const ACCESS_PATHS = ['input.permissions', 'input.roles', 'input.identityId', 'input.credits.remaining', 'input.credits.refill.amount', 'input.credits.refill.interval', 'input.credits.refill.day'];
 
 /** CreateKeyInput's part for a new key: what is left empty is left out (the parent's applies to a derived key). Throws inputError. */
 export function newAccessInput(f: AccessForm): Record<string, unknown> {
@@ -148,7 +135,7 @@ export interface IdentityValues {
 export const EMPTY_IDENTITY: IdentityForm = { externalId: '', metadata: '', rateLimits: [], quotaUnits: '', quotaPeriod: 'MONTH' };
 
 /** The input paths these fields show errors for. */
-export const IDENTITY_PATHS = ['input.externalId', 'input.metadata', 'input.rateLimits', 'input.quota'];
+export const IDENTITY_PATHS = ['input.externalId', 'input.metadata', 'input.rateLimits', 'input.quota.units'];
 
 export function identityForm(i: IdentityValues): IdentityForm {
   return {

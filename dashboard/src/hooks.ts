@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { errorText, gql } from './api';
+import { errorText, gql, GraphQLRequestError } from './api';
 
 export interface QueryState<T> {
   data: T | null;
@@ -45,21 +45,42 @@ export function useQuery<T>(query: string, variables: Record<string, unknown> = 
   return { data, error, loading, reload };
 }
 
-/** A mutation with its pending state and last error (as text, and as thrown: `failure` keeps the field it names). */
+/** A mutation with its pending state and last error. */
 export function useMutation<T>(query: string) {
+  const m = useFormMutation<T>(query);
+  return { run: m.run, pending: m.pending, error: m.error?.message ?? null, code: m.error?.code, clearError: () => m.setError(null) };
+}
+
+export interface FieldErrors {
+  /** The API's message when it names `path` (e.g. "input.email", or "input.ipAllowlist[0]" for "input.ipAllowlist"). */
+  at(path: string): string | null;
+  /** The message when it names none of `paths`: shown above the form. */
+  elsewhere(paths: string[]): string | null;
+}
+
+export interface FormError {
+  field?: string;
+  code?: string;
+  message: string;
+}
+
+/** An error as a form shows it: the API's (or a form's own check's) message, with the field it names. */
+export function formErrorOf(e: unknown): FormError {
+  return { field: e instanceof GraphQLRequestError ? e.field : undefined, code: e instanceof GraphQLRequestError ? e.code : undefined, message: errorText(e) };
+}
+
+/** A form's mutation whose error is placed next to the field it names (extensions.field). */
+export function useFormMutation<T>(query: string) {
   const [pending, setPending] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [failure, setFailure] = useState<unknown>(null);
+  const [error, setError] = useState<FormError | null>(null);
   const run = useCallback(
     async (variables: Record<string, unknown>): Promise<T | null> => {
       setPending(true);
       setError(null);
-      setFailure(null);
       try {
         return await gql<T>(query, variables);
       } catch (e) {
-        setError(errorText(e));
-        setFailure(e);
+        setError(formErrorOf(e));
         return null;
       } finally {
         setPending(false);
@@ -67,9 +88,7 @@ export function useMutation<T>(query: string) {
     },
     [query],
   );
-  const clearError = useCallback(() => {
-    setError(null);
-    setFailure(null);
-  }, []);
-  return { run, pending, error, failure, clearError };
+  const at = (path: string) => (error && (error.field === path || error.field?.startsWith(`${path}[`)) ? error.message : null);
+  const errors: FieldErrors = { at, elsewhere: (paths) => (error && !paths.some((p) => at(p)) ? error.message : null) };
+  return { run, pending, error, errors, setError };
 }

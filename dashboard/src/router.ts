@@ -12,6 +12,8 @@ export type Route =
   | { page: 'agents' }
   | { page: 'webhooks' }
   | { page: 'compliance' }
+  | { page: 'requests' }
+  | { page: 'operators' }
   | { page: 'identities' }
   | { page: 'identity'; id: string }
   | { page: 'roles' };
@@ -37,6 +39,10 @@ export function parseRoute(hash: string): Route {
       return parts[1] ? { page: 'identity', id: parts[1] } : { page: 'identities' };
     case 'roles':
       return { page: 'roles' };
+    case 'requests':
+      return { page: 'requests' };
+    case 'operators':
+      return { page: 'operators' };
     default:
       return { page: 'overview' };
   }

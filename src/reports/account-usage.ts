@@ -11,6 +11,8 @@ import { validateUsageRange, type Granularity, type UsagePoint } from './usage-p
 export interface UsageScope {
   accountId: string;
   subtreeOf: string | null;
+  /** Only the rollups of this identity's keys. */
+  identityId?: string;
 }
 
 export function usageScopeOf(actor: Actor): UsageScope {
@@ -33,7 +35,8 @@ export const MAX_TOP_KEYS = 100;
 /** The WHERE clause over `UsageRollup r` for a scope and [from, to). */
 function rollupsWhere(scope: UsageScope, from: Date, to: Date): Prisma.Sql {
   const subtree = scope.subtreeOf ? Prisma.sql`AND r."keyId" IN (SELECT k."id" FROM "ApiKey" k WHERE k."accountId" = ${scope.accountId}::uuid AND k."ancestorIds" @> ARRAY[${scope.subtreeOf}::uuid])` : Prisma.empty;
-  return Prisma.sql`WHERE r."accountId" = ${scope.accountId}::uuid AND r."hour" >= ${from} AND r."hour" < ${to} ${subtree}`;
+  const identity = scope.identityId ? Prisma.sql`AND r."identityId" = ${scope.identityId}::uuid` : Prisma.empty;
+  return Prisma.sql`WHERE r."accountId" = ${scope.accountId}::uuid AND r."hour" >= ${from} AND r."hour" < ${to} ${identity} ${subtree}`;
 }
 
 /** Requests per hour or day (UTC) over every key in scope; buckets without traffic are left out. */
@@ -49,14 +52,20 @@ export async function accountUsage(db: Database, scope: UsageScope, from: Date, 
   return rows.map((r) => ({ start: new Date(r.start), requests: Number(r.requests), allowed: Number(r.allowed), denied: Number(r.denied), units: Number(r.units), bytes: Number(r.bytes) }));
 }
 
-/** The keys in scope with the most requests in [from, to), busiest first. */
-export async function topKeys(db: Database, scope: UsageScope, from: Date, to: Date, first: number): Promise<KeyUsageTotal[]> {
+/**
+ * The keys in scope with the most requests in [from, to), busiest first. With `deniedCode`: the
+ * keys denied with that code, most such denials first, `denied` counting only those.
+ */
+export async function topKeys(db: Database, scope: UsageScope, from: Date, to: Date, first: number, deniedCode?: string | null): Promise<KeyUsageTotal[]> {
   validateUsageRange(from, to, 'DAY');
   const n = Math.min(Math.max(Math.trunc(first), 1), MAX_TOP_KEYS);
+  const denied = deniedCode ? Prisma.sql`SUM(COALESCE((r."deniedByCode"->>${deniedCode})::int, 0))` : Prisma.sql`SUM(r."denied")`;
+  const order = deniedCode ? Prisma.sql`3 DESC, 2 DESC` : Prisma.sql`2 DESC`;
+  const having = deniedCode ? Prisma.sql`HAVING ${denied} > 0` : Prisma.empty;
   const rows = await db.prisma.$queryRaw<{ keyId: string; requests: number; denied: number }[]>`
-    SELECT r."keyId"::text AS "keyId", SUM(r."requests")::int AS requests, SUM(r."denied")::int AS denied
+    SELECT r."keyId"::text AS "keyId", SUM(r."requests")::int AS requests, ${denied}::int AS denied
       FROM "UsageRollup" r ${rollupsWhere(scope, from, to)}
-     GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${n}`;
+     GROUP BY 1 ${having} ORDER BY ${order}, 1 LIMIT ${n}`;
   return rows.map((r) => ({ keyId: r.keyId, requests: Number(r.requests), denied: Number(r.denied) }));
 }
 

@@ -2,13 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
-// Debian's Chromium through playwright-core, for the dashboard's browser tests. Without a
-// Chromium the tests skip with a warning, unless CI sets KEYWARDEN_BROWSER_TESTS=required.
+// Debian's Chromium through playwright-core for the dashboard's browser tests. Without Chromium
+// the tests are skipped with a warning; CI sets KEYWARDEN_BROWSER_TESTS=required, so a missing
+// Chromium fails there instead. Screenshots go to test-artifacts/dashboard/.
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-/** Where the browser tests write their screenshots (kept as CI artifacts). */
 export const ARTIFACTS = path.resolve(__dirname, '..', '..', 'test-artifacts', 'dashboard');
 
+/** `describe` when Chromium is there, else `describe.skip` (an error when it is required). */
 export function browserDescribe(): jest.Describe {
   const available = fs.existsSync(CHROMIUM);
   if (!available && process.env.KEYWARDEN_BROWSER_TESTS === 'required') throw new Error(`KEYWARDEN_BROWSER_TESTS=required but there is no Chromium at ${CHROMIUM}`);

@@ -1,28 +1,18 @@
-import { GraphQLRequestError } from '../../dashboard/src/api';
-import { changedAccessInput, creditsForm, creditsInput, creditsText, errorAt, identityForm, identityInput, inputError, metadataInput, newAccessInput, unplacedError } from '../../dashboard/src/grants';
+import { formErrorOf } from '../../dashboard/src/hooks';
+import { changedAccessInput, creditsForm, creditsInput, creditsText, identityForm, identityInput, inputError, metadataInput, newAccessInput, quotaInput } from '../../dashboard/src/grants';
 
 import { href, parseRoute } from '../../dashboard/src/router';
 
 // The dashboard's identity, role and key-access forms: what they send, and where an error shows.
 
-const apiError = (field: string) => new GraphQLRequestError(`${field}: bad`, 'BAD_USER_INPUT', field);
-
-test.each([
-  ['input.permissions[2]', 'input.permissions', true],
-  ['input.permissions', 'input.permissions', true],
-  ['input.credits.refill.day', 'input.credits', true],
-  ['input.credits.refill.day', 'input.credits.remaining', false],
-  ['input.permissionsX', 'input.permissions', false],
-  ['input.roles[0]', 'input.permissions', false],
-])('an error at %s shows by %s: %s', (field, path, shown) => {
-  expect(errorAt(apiError(field), path)).toBe(shown ? `${field}: bad` : null);
-});
-
-test('an error no field shows goes to the banner; one a field shows does not', () => {
-  expect(unplacedError(apiError('input.name'), ['input.permissions'])).toBe('input.name: bad (BAD_USER_INPUT)');
-  expect(unplacedError(apiError('input.permissions[0]'), ['input.permissions'])).toBeNull();
-  expect(unplacedError(new GraphQLRequestError('no', 'CONFLICT'), ['input.permissions'])).toBe('no (CONFLICT)');
-  expect(unplacedError(null, [])).toBeNull();
+test("a form's own check is an error of the API's shape: the field it names and its message", () => {
+  expect(formErrorOf(inputError('input.credits.remaining', 'must be a whole number'))).toEqual({
+    field: 'input.credits.remaining',
+    code: 'BAD_USER_INPUT',
+    message: 'input.credits.remaining: must be a whole number (BAD_USER_INPUT)',
+  });
+  expect(() => quotaInput('ten', 'DAY')).toThrow(expect.objectContaining({ field: 'input.quota.units' }));
+  expect(quotaInput(' ', 'DAY')).toBeNull();
 });
 
 test('credits: empty is none; a refill is sent with its day only when monthly; text that is no number names its field', () => {

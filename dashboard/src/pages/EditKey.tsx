@@ -1,10 +1,10 @@
 import { useState } from 'react';
-import { useMutation } from '../hooks';
+import { formErrorOf, useFormMutation } from '../hooks';
 import { DialogActions, ErrorBanner, Field, Modal } from '../components/common';
 import { RateLimitRows, parseRateLimits, type RateLimitRow } from '../components/RateLimitRows';
 import { KeyAccessFields } from '../components/KeyAccessFields';
 import { splitList } from '../format';
-import { ACCESS_PATHS, type AccessForm, changedAccessInput, type Credits, creditsForm, unplacedError } from '../grants';
+import { ACCESS_PATHS, type AccessForm, changedAccessInput, type Credits, creditsForm } from '../grants';
 import type { RateWindow } from '../types';
 
 // Changing a key's everyday settings. Only what was changed is sent: updateKey leaves the rest
@@ -69,8 +69,7 @@ export function EditKeyDialog({ k, onClose, onSaved }: { k: EditableKey; onClose
   const [formError, setFormError] = useState<string | null>(null);
   const [accessStart] = useState(() => accessOf(k));
   const [access, setAccess] = useState(accessStart);
-  const [accessError, setAccessError] = useState<unknown>(null);
-  const update = useMutation<{ updateKey: { id: string } }>(UPDATE);
+  const update = useFormMutation<{ updateKey: { id: string } }>(UPDATE);
   const set = (patch: Partial<EditForm>) => setForm({ ...form, ...patch });
   const save = async () => {
     const changed = changedInput(start, form);
@@ -79,9 +78,8 @@ export function EditKeyDialog({ k, onClose, onSaved }: { k: EditableKey; onClose
     try {
       Object.assign(changed.input, changedAccessInput(accessStart, access));
     } catch (err) {
-      return setAccessError(err);
+      return update.setError(formErrorOf(err));
     }
-    setAccessError(null);
     if (Object.keys(changed.input).length === 0) return onClose();
     if (await update.run({ id: k.id, input: changed.input })) onSaved();
   };
@@ -95,7 +93,7 @@ export function EditKeyDialog({ k, onClose, onSaved }: { k: EditableKey; onClose
         <KeyAccessFields
           value={access}
           onChange={setAccess}
-          error={accessError ?? update.failure}
+          errors={update.errors}
           noIdentityLabel={k.identity ? null : 'none'}
           hint="Dot-separated lower-case segments, e.g. billing.invoices.read or billing.*. Changing credits starts a new budget."
         />
@@ -109,7 +107,7 @@ export function EditKeyDialog({ k, onClose, onSaved }: { k: EditableKey; onClose
           <textarea name="condition" rows={2} value={form.condition} onChange={(e) => set({ condition: e.target.value })} />
         </Field>
       </div>
-      <ErrorBanner error={formError ?? unplacedError(accessError ?? update.failure, ACCESS_PATHS)} />
+      <ErrorBanner error={formError ?? update.errors.elsewhere(ACCESS_PATHS)} />
       <DialogActions onCancel={onClose} onConfirm={save} pending={update.pending} confirm="Save changes" />
     </Modal>
   );

@@ -1,12 +1,12 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { useMutation, useQuery } from '../hooks';
+import { formErrorOf, useFormMutation, useQuery } from '../hooks';
 import { href, navigate } from '../router';
 import { formatDate } from '../format';
-import { EMPTY_IDENTITY, IDENTITY_PATHS, identityInput, unplacedError } from '../grants';
+import { EMPTY_IDENTITY, IDENTITY_PATHS, identityInput } from '../grants';
 import { ErrorBanner, Loading } from '../components/common';
 import { IdentityFields } from '../components/IdentityFields';
 import type { Connection } from '../types';
-import type { ViewerInfo } from './SignIn';
+import { powersOf, type ViewerInfo } from '../viewer';
 
 // Identities: the customers and systems behind several keys, searched by their externalId. A
 // master key creates them; the new identity's page opens.
@@ -44,7 +44,7 @@ export function IdentitiesPage({ viewer }: { viewer: ViewerInfo }) {
         <a href={href({ page: 'roles' })}>Roles</a>
       </div>
       <p className="hint">An identity is the customer or system behind several keys: its rate limits and quota are shared by all of them.</p>
-      {viewer.key.master && <CreateIdentityForm />}
+      {powersOf(viewer).master && <CreateIdentityForm />}
       <div className="filters">
         <label className="field">
           <span className="field-label">Search by external id</span>
@@ -91,26 +91,23 @@ export function IdentitiesPage({ viewer }: { viewer: ViewerInfo }) {
 
 function CreateIdentityForm() {
   const [form, setForm] = useState(EMPTY_IDENTITY);
-  const [localError, setLocalError] = useState<unknown>(null);
-  const create = useMutation<{ createIdentity: { id: string } }>(CREATE);
-  const error = localError ?? create.failure;
+  const create = useFormMutation<{ createIdentity: { id: string } }>(CREATE);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     let input: Record<string, unknown>;
     try {
       input = identityInput(form);
     } catch (err) {
-      return setLocalError(err);
+      return create.setError(formErrorOf(err));
     }
-    setLocalError(null);
     const d = await create.run({ input });
     if (d) navigate({ page: 'identity', id: d.createIdentity.id });
   };
   return (
     <form className="create-form" onSubmit={submit} aria-label="New identity" noValidate>
       <h3>New identity</h3>
-      <IdentityFields value={form} onChange={setForm} error={error} idPrefix="new-identity" />
-      <ErrorBanner error={unplacedError(error, IDENTITY_PATHS)} />
+      <IdentityFields value={form} onChange={setForm} errors={create.errors} idPrefix="new-identity" />
+      <ErrorBanner error={create.errors.elsewhere(IDENTITY_PATHS)} />
       <button type="submit" className="primary" disabled={create.pending}>
         Create identity
       </button>

@@ -1,15 +1,15 @@
 import { useState } from 'react';
-import { useMutation, useQuery } from '../hooks';
+import { formErrorOf, useFormMutation, useMutation, useQuery } from '../hooks';
 import { href, navigate } from '../router';
 import { formatDate } from '../format';
-import { type Credits, creditsText, IDENTITY_PATHS, identityForm, identityInput, type IdentityValues, unplacedError } from '../grants';
+import { type Credits, creditsText, IDENTITY_PATHS, identityForm, identityInput, type IdentityValues } from '../grants';
 import { fillBuckets, usageRange } from '../usage';
 import { DialogActions, ErrorBanner, Loading, Modal, StatusBadge } from '../components/common';
 import { IdentityFields } from '../components/IdentityFields';
 import { GranularitySwitch, UsageChart } from '../components/UsageChart';
 import { KeyLink, Row } from './KeyDetail';
 import type { Connection, KeyStatus, UsagePoint } from '../types';
-import type { ViewerInfo } from './SignIn';
+import { powersOf, type ViewerInfo } from '../viewer';
 
 // One identity: its keys, the limits they share, its metadata and its usage. A master key edits
 // the shared limits and deletes it (the API refuses while keys that are not revoked hold it).
@@ -57,7 +57,7 @@ export function IdentityDetailPage({ id, viewer }: { id: string; viewer: ViewerI
           <h1>{identity.externalId}</h1>
           <div className="muted">identity · created {formatDate(identity.createdAt)}</div>
         </div>
-        {viewer.key.master && (
+        {powersOf(viewer).master && (
           <div className="actions">
             <a className="button" href={href({ page: 'new-key', identityId: identity.id })}>
               New key for {identity.externalId}
@@ -139,30 +139,18 @@ function IdentityKeys({ keys }: { keys: IdentityKey[] }) {
   );
 }
 
-/** True when the server answers that Identity has no `usage` field (a Keywarden from before it). */
-export const usageUnsupported = (error: string | null) => !!error && /Cannot query field "usage" on type "Identity"/.test(error);
-
 function IdentityUsage({ id }: { id: string }) {
   const [granularity, setGranularity] = useState<'HOUR' | 'DAY'>('DAY');
   const [range] = useState(() => ({ HOUR: usageRange('HOUR'), DAY: usageRange('DAY') }));
   const { data, error } = useQuery<{ identity: { usage: UsagePoint[] } | null }>(USAGE_QUERY, { id, granularity, ...range[granularity] });
-  const unsupported = usageUnsupported(error);
   return (
     <div className="card">
       <div className="page-head">
         <h2>Usage (all of its keys)</h2>
-        {!unsupported && <GranularitySwitch value={granularity} onChange={setGranularity} />}
+        <GranularitySwitch value={granularity} onChange={setGranularity} />
       </div>
-      {unsupported ? (
-        <p className="muted" data-testid="identity-usage-unavailable">
-          This Keywarden does not report usage per identity yet.
-        </p>
-      ) : (
-        <>
-          <ErrorBanner error={error} />
-          {data?.identity && <UsageChart points={fillBuckets(data.identity.usage, range[granularity].from, range[granularity].to, granularity)} granularity={granularity} />}
-        </>
-      )}
+      <ErrorBanner error={error} />
+      {data?.identity && <UsageChart points={fillBuckets(data.identity.usage, range[granularity].from, range[granularity].to, granularity)} granularity={granularity} />}
     </div>
   );
 }
@@ -170,26 +158,23 @@ function IdentityUsage({ id }: { id: string }) {
 function EditIdentityDialog({ identity, onClose, onSaved }: { identity: Identity; onClose: () => void; onSaved: () => void }) {
   const [start] = useState(() => identityForm(identity));
   const [form, setForm] = useState(start);
-  const [localError, setLocalError] = useState<unknown>(null);
-  const update = useMutation<{ updateIdentity: { id: string } }>(UPDATE);
-  const error = localError ?? update.failure;
+  const update = useFormMutation<{ updateIdentity: { id: string } }>(UPDATE);
   const save = async () => {
     let input: Record<string, unknown>;
     try {
       input = identityInput(form, start);
     } catch (err) {
-      return setLocalError(err);
+      return update.setError(formErrorOf(err));
     }
-    setLocalError(null);
     if (Object.keys(input).length === 0) return onClose();
     if (await update.run({ id: identity.id, input })) onSaved();
   };
   return (
     <Modal title={`Edit ${identity.externalId}`} onClose={onClose}>
       <div className="form">
-        <IdentityFields value={form} onChange={setForm} error={error} idPrefix="edit-identity" />
+        <IdentityFields value={form} onChange={setForm} errors={update.errors} idPrefix="edit-identity" />
       </div>
-      <ErrorBanner error={unplacedError(error, IDENTITY_PATHS)} />
+      <ErrorBanner error={update.errors.elsewhere(IDENTITY_PATHS)} />
       <DialogActions onCancel={onClose} onConfirm={save} pending={update.pending} confirm="Save changes" />
     </Modal>
   );

@@ -1,14 +1,14 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { useMutation, useQuery } from '../hooks';
+import { formErrorOf, useFormMutation, useQuery } from '../hooks';
 import { href } from '../router';
 import { permissionLabel, splitList } from '../format';
 import { ErrorBanner, Field, IssuedKeyReveal, Loading } from '../components/common';
 import { NO_SCOPE_CHOICE, ScopePicker, scopeInput, type ScopeChoice } from '../components/ScopePicker';
 import { RateLimitRows, parseRateLimits, type RateLimitRow } from '../components/RateLimitRows';
 import { KeyAccessFields } from '../components/KeyAccessFields';
-import { ACCESS_PATHS, type AccessForm, creditsForm, newAccessInput, unplacedError } from '../grants';
+import { ACCESS_PATHS, type AccessForm, creditsForm, newAccessInput } from '../grants';
 import { KEY_TYPES, PERMISSIONS, type KeySecretPayload, type KeyType, type Permission, type RateWindow } from '../types';
-import type { ViewerInfo } from './SignIn';
+import { powersOf, type ViewerInfo } from '../viewer';
 
 const PRESETS_QUERY = `query Presets { keyTypePresets { type permission expiresInDays rateLimits { window limit } rotationPeriodDays requiresIpAllowlist } }`;
 const PARENT_QUERY = `query Parent($id: ID!) { key(id: $id) { id name start type effectivePermission expiresAt rateLimits { window limit } ipAllowlist } }`;
@@ -112,11 +112,12 @@ export function NewKeyPage({ parentId, identityId, viewer }: { parentId?: string
   const [form, setForm] = useState<KeyForm | null>(null);
   const [formError, setFormError] = useState<string | null>(null);
   const [access, setAccess] = useState<AccessForm>(() => ({ permissions: '', roleIds: [], identityId: identityId ?? '', credits: creditsForm(null) }));
-  const [accessError, setAccessError] = useState<unknown>(null);
   const [issued, setIssued] = useState<KeySecretPayload | null>(null);
-  const create = useMutation<{ createKey: KeySecretPayload }>(CREATE);
-  const derive = useMutation<{ deriveKey: KeySecretPayload }>(DERIVE);
+  const create = useFormMutation<{ createKey: KeySecretPayload }>(CREATE);
+  const derive = useFormMutation<{ deriveKey: KeySecretPayload }>(DERIVE);
   const parentKey = parentId ? (parent.data?.key ?? null) : null;
+  const mutation = parentKey ? derive : create;
+  const errors = mutation.errors;
 
   useEffect(() => {
     if (form || !presets.data || (parentId && !parentKey)) return;
@@ -134,7 +135,7 @@ export function NewKeyPage({ parentId, identityId, viewer }: { parentId?: string
     }
   }, [form, presets.data, parentId, parentKey]);
 
-  if (!parentId && !viewer.key.master) return <ErrorBanner error="Only a master key creates top-level keys; open a key you manage and derive from it." />;
+  if (!parentId && !powersOf(viewer).master) return <ErrorBanner error="Only a master key, an OWNER or an ADMIN creates top-level keys; open a key you manage and derive from it." />;
   if (presets.error || parent.error) return <ErrorBanner error={presets.error ?? parent.error} />;
   if (!form) return <Loading what="the form" />;
 
@@ -155,9 +156,8 @@ export function NewKeyPage({ parentId, identityId, viewer }: { parentId?: string
     try {
       Object.assign(input, newAccessInput(access));
     } catch (err) {
-      return setAccessError(err);
+      return mutation.setError(formErrorOf(err));
     }
-    setAccessError(null);
     const d = parentKey ? (await derive.run({ parentId: parentKey.id, input }))?.deriveKey : (await create.run({ input }))?.createKey;
     if (d) setIssued(d);
   };
@@ -201,7 +201,7 @@ export function NewKeyPage({ parentId, identityId, viewer }: { parentId?: string
         <KeyAccessFields
           value={access}
           onChange={setAccess}
-          error={accessError ?? create.failure ?? derive.failure}
+          errors={errors}
           noIdentityLabel={parentKey ? "as parent (the parent's identity)" : 'none'}
           hint={parentKey ? "Empty: the parent's strings and roles. A derived key may only hold what its parent holds." : undefined}
         />
@@ -236,7 +236,12 @@ export function NewKeyPage({ parentId, identityId, viewer }: { parentId?: string
             <input name="rotationPeriodDays" inputMode="numeric" value={form.rotationPeriodDays} onChange={(e) => set({ rotationPeriodDays: e.target.value })} placeholder={parentKey ? 'as parent' : 'type default'} />
           </Field>
         </div>
-        <ErrorBanner error={formError ?? unplacedError(accessError ?? create.failure ?? derive.failure, ACCESS_PATHS)} />
+        <ErrorBanner error={formError ?? errors.elsewhere(ACCESS_PATHS)} />
+        {!formError && mutation.error?.code === 'APPROVAL_REQUIRED' && (
+          <p className="hint" data-testid="approval-required">
+            The approval policy covers this key: <a href={href({ page: 'requests' })}>request it</a> with a justification instead. Another person approves it, then you claim it and see its secret.
+          </p>
+        )}
         <div className="actions">
           <button className="primary" type="submit" disabled={create.pending || derive.pending}>
             {parentKey ? 'Derive key' : 'Create key'}

@@ -1,9 +1,8 @@
 import { useState, type FormEvent } from 'react';
-import { useMutation, useQuery } from '../hooks';
-import { errorAt, permissionList, unplacedError } from '../grants';
-import { DialogActions, ErrorBanner, Loading, Modal } from '../components/common';
-import { ApiField } from '../components/ApiField';
-import type { ViewerInfo } from './SignIn';
+import { useFormMutation, useMutation, useQuery } from '../hooks';
+import { permissionList } from '../grants';
+import { DialogActions, ErrorBanner, FieldWithError, Loading, Modal } from '../components/common';
+import { powersOf, type ViewerInfo } from '../viewer';
 
 // Roles: named sets of permission strings that keys hold. The API checks the grammar (lower
 // case, no empty segment, `*` only last) and names the entry at fault; that message shows by the
@@ -40,6 +39,7 @@ function roleInput(now: RoleForm, start?: RoleForm): Record<string, unknown> {
 
 export function RolesPage({ viewer }: { viewer: ViewerInfo }) {
   const { data, error, loading, reload } = useQuery<{ roles: Role[] }>(ROLES_QUERY);
+  const master = powersOf(viewer).master;
   const [dialog, setDialog] = useState<{ kind: 'edit' | 'delete'; role: Role } | null>(null);
   const done = () => {
     setDialog(null);
@@ -52,7 +52,7 @@ export function RolesPage({ viewer }: { viewer: ViewerInfo }) {
         <h1>Roles</h1>
       </div>
       <p className="hint">A role is a named set of permission strings; a key holds its own strings plus its roles'. A change to a role reaches every key holding it at once.</p>
-      {viewer.key.master && <RoleEditor key="new" editing={null} onSaved={reload} />}
+      {master && <RoleEditor key="new" editing={null} onSaved={reload} />}
       <ErrorBanner error={error} />
       <table data-testid="roles">
         <thead>
@@ -60,7 +60,7 @@ export function RolesPage({ viewer }: { viewer: ViewerInfo }) {
             <th>name</th>
             <th>permissions</th>
             <th>description</th>
-            {viewer.key.master && <th>actions</th>}
+            {master && <th>actions</th>}
           </tr>
         </thead>
         <tbody>
@@ -69,7 +69,7 @@ export function RolesPage({ viewer }: { viewer: ViewerInfo }) {
               <td>{r.name}</td>
               <td className="mono">{r.permissions.join(', ') || '—'}</td>
               <td>{r.description ?? ''}</td>
-              {viewer.key.master && (
+              {master && (
                 <td className="actions">
                   <button type="button" aria-label={`Edit role ${r.name}`} onClick={() => setDialog({ kind: 'edit', role: r })}>
                     Edit
@@ -104,7 +104,7 @@ export function RolesPage({ viewer }: { viewer: ViewerInfo }) {
 function RoleEditor({ editing: role, onSaved, onCancel }: { editing: Role | null; onSaved: () => void; onCancel?: () => void }) {
   const [start] = useState(() => formOf(role));
   const [form, setForm] = useState(start);
-  const save = useMutation<unknown>(role ? UPDATE : CREATE);
+  const save = useFormMutation<unknown>(role ? UPDATE : CREATE);
   const set = (patch: Partial<RoleForm>) => setForm({ ...form, ...patch });
   const idp = role ? `role-${role.id}` : 'new-role';
   const submit = async (e: FormEvent) => {
@@ -118,21 +118,21 @@ function RoleEditor({ editing: role, onSaved, onCancel }: { editing: Role | null
   return (
     <form className={role ? 'form' : 'create-form'} onSubmit={submit} aria-label={role ? `Edit role ${role.name}` : 'New role'} noValidate>
       {!role && <h3>New role</h3>}
-      <ApiField id={`${idp}-name`} label="Role name" error={errorAt(save.failure, 'input.name')}>
+      <FieldWithError id={`${idp}-name`} label="Role name" error={save.errors.at('input.name')}>
         {(p) => <input {...p} name="name" value={form.name} onChange={(e) => set({ name: e.target.value })} placeholder="billing-reader" />}
-      </ApiField>
-      <ApiField
+      </FieldWithError>
+      <FieldWithError
         id={`${idp}-permissions`}
         label="Permission strings"
         hint="One per line (or separated by commas): dot-separated lower-case segments, a final * matches any rest."
-        error={errorAt(save.failure, 'input.permissions')}
+        error={save.errors.at('input.permissions')}
       >
         {(p) => <textarea {...p} name="permissions" rows={3} className="mono" value={form.permissions} onChange={(e) => set({ permissions: e.target.value })} placeholder={'billing.invoices.read\nagents.*'} />}
-      </ApiField>
-      <ApiField id={`${idp}-description`} label="Description" error={errorAt(save.failure, 'input.description')}>
+      </FieldWithError>
+      <FieldWithError id={`${idp}-description`} label="Description" error={save.errors.at('input.description')}>
         {(p) => <input {...p} name="description" value={form.description} onChange={(e) => set({ description: e.target.value })} />}
-      </ApiField>
-      <ErrorBanner error={unplacedError(save.failure, ROLE_PATHS)} />
+      </FieldWithError>
+      <ErrorBanner error={save.errors.elsewhere(ROLE_PATHS)} />
       <div className="actions">
         {onCancel && (
           <button type="button" onClick={onCancel}>
