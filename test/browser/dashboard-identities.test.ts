@@ -191,6 +191,32 @@ browserDescribe()('identities, roles and key access in Chromium', () => {
     await screenshot(page, 'identities-06-search');
   });
 
+  test("a key's edit dialog: a refill day outside 1-28 shows the API's message by its field; new strings, a role, an identity and credits are saved", async () => {
+    const ident = (await gql(`mutation { createIdentity(input: { externalId: "edit_me" }) { id } }`)).createIdentity.id as string;
+    await gql(`mutation { createRole(input: { name: "invoice-reader", permissions: ["invoices.read"] }) { id } }`);
+    const k = (await gql(`mutation { createKey(input: { name: "editable", type: DEVELOPMENT, permissions: ["agents.execute"] }) { key { id } } }`)).createKey.key.id as string;
+    await visit(`#/keys/${k}`);
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.locator(`select[name=identityId] option[value="${ident}"]`).waitFor({ state: 'attached' });
+    await dialog.getByLabel('Identity').selectOption(ident);
+    await dialog.getByLabel('Permission strings').fill('agents.execute, reports.read');
+    await dialog.getByRole('checkbox', { name: 'invoice-reader' }).check();
+    await dialog.getByLabel('Credits remaining').fill('10');
+    await dialog.getByLabel('Refill to').fill('10');
+    await dialog.getByLabel('Refill day of month').fill('31');
+    await dialog.getByRole('button', { name: 'Save changes' }).click();
+    await expect(fieldError('Refill day of month')).resolves.toMatch(/^input\.credits\.refill\.day: must be a day of the month from 1 to 28/);
+    expect((await gql(`query($id: ID!) { key(id: $id) { permissions identity { id } credits { remaining } } }`, { id: k })).key).toEqual({ permissions: ['agents.execute'], identity: null, credits: null });
+
+    await dialog.getByLabel('Refill day of month').fill('28');
+    await dialog.getByRole('button', { name: 'Save changes' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByTestId('credits').filter({ hasText: '10 left · refills to 10 on day 28 of each month' }).waitFor();
+    await expect(page.getByTestId('effective-permissions').textContent()).resolves.toBe('agents.execute, invoices.read, reports.read');
+    await expect(page.locator('.settings').getByRole('link', { name: 'edit_me' }).count()).resolves.toBe(1);
+  });
+
   test('another account sees none of these identities and cannot open one by its id', async () => {
     const theirs = (await gql(`mutation { createIdentity(input: { externalId: "private_1" }) { id } }`)).createIdentity.id as string;
     await signIn(page, h.url, other.secret);
