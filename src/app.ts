@@ -112,7 +112,7 @@ async function startApi(config: Config, db: Database, redis: Redis, state: Proce
   const dashboard = createQueueDashboard({ redisUrl: config.redisUrl, redis: config.redis, redisPrefix: config.redisPrefix, ...config.adminQueues });
   closers.push(() => dashboard.close());
   const subscriber = createRedis(config.redis, { maxRetriesPerRequest: null, purpose: 'subscriber' });
-  subscriber.on('error', (err) => logger.error({ err: err.message }, 'redis subscriber error'));
+  // Its errors are the outage's, logged once when it starts and once when it ends (createRedis watches it).
   const app = createApp({
     db,
     redis,

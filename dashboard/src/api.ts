@@ -23,13 +23,13 @@ export function onSignedOut(fn: Listener): () => void {
 }
 
 /**
- * How a request to Keywarden authenticates. A key goes in Authorization and no cookie is sent.
- * Otherwise the session cookie goes along; the request's referrer policy must let the browser
- * name this page's origin in `Origin` (under the page's own `no-referrer` it would send "null").
+ * How a request to Keywarden authenticates. A key goes in Authorization and no cookie is sent;
+ * otherwise the session cookie goes along. Either way no Referer: the browser still names this
+ * page's origin in `Origin` on a POST, which Keywarden requires with a cookie.
  */
 export function credentials(secret = storedKey()): Pick<RequestInit, 'credentials' | 'referrerPolicy'> & { headers: Record<string, string> } {
   if (secret) return { headers: { authorization: `Bearer ${secret}` }, credentials: 'omit', referrerPolicy: 'no-referrer' };
-  return { headers: {}, credentials: 'same-origin', referrerPolicy: 'same-origin' };
+  return { headers: {}, credentials: 'same-origin', referrerPolicy: 'no-referrer' };
 }
 
 /** A URL on Keywarden relative to the dashboard (served under /dashboard/). */

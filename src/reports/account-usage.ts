@@ -11,8 +11,6 @@ import { validateUsageRange, type Granularity, type UsagePoint } from './usage-p
 export interface UsageScope {
   accountId: string;
   subtreeOf: string | null;
-  /** Only the rollups of this identity's keys. */
-  identityId?: string;
 }
 
 export function usageScopeOf(actor: Actor): UsageScope {
@@ -35,8 +33,7 @@ export const MAX_TOP_KEYS = 100;
 /** The WHERE clause over `UsageRollup r` for a scope and [from, to). */
 function rollupsWhere(scope: UsageScope, from: Date, to: Date): Prisma.Sql {
   const subtree = scope.subtreeOf ? Prisma.sql`AND r."keyId" IN (SELECT k."id" FROM "ApiKey" k WHERE k."accountId" = ${scope.accountId}::uuid AND k."ancestorIds" @> ARRAY[${scope.subtreeOf}::uuid])` : Prisma.empty;
-  const identity = scope.identityId ? Prisma.sql`AND r."identityId" = ${scope.identityId}::uuid` : Prisma.empty;
-  return Prisma.sql`WHERE r."accountId" = ${scope.accountId}::uuid AND r."hour" >= ${from} AND r."hour" < ${to} ${identity} ${subtree}`;
+  return Prisma.sql`WHERE r."accountId" = ${scope.accountId}::uuid AND r."hour" >= ${from} AND r."hour" < ${to} ${subtree}`;
 }
 
 /** Requests per hour or day (UTC) over every key in scope; buckets without traffic are left out. */
@@ -50,6 +47,28 @@ export async function accountUsage(db: Database, scope: UsageScope, from: Date, 
       FROM "UsageRollup" r ${rollupsWhere(scope, from, to)}
      GROUP BY 1 ORDER BY 1`;
   return rows.map((r) => ({ start: new Date(r.start), requests: Number(r.requests), allowed: Number(r.allowed), denied: Number(r.denied), units: Number(r.units), bytes: Number(r.bytes) }));
+}
+
+/**
+ * Requests per hour or day (UTC) of each identity's keys in scope (each rollup row carries the
+ * identity of its key), for many identities in one grouped read.
+ */
+export async function identitiesUsage(db: Database, scope: UsageScope, identityIds: readonly string[], from: Date, to: Date, granularity: Granularity): Promise<Map<string, UsagePoint[]>> {
+  validateUsageRange(from, to, granularity);
+  const unit = Prisma.raw(granularity === 'HOUR' ? `'hour'` : `'day'`);
+  const rows = await db.prisma.$queryRaw<{ identityId: string; start: Date; requests: number; allowed: number; denied: number; units: number; bytes: number }[]>`
+    SELECT r."identityId"::text AS "identityId", date_trunc(${unit}, r."hour") AS start,
+           SUM(r."requests")::int AS requests, SUM(r."allowed")::int AS allowed, SUM(r."denied")::int AS denied,
+           SUM(r."units")::int AS units, SUM(r."bytes")::float8 AS bytes
+      FROM "UsageRollup" r ${rollupsWhere(scope, from, to)} AND r."identityId" = ANY(${[...identityIds]}::uuid[])
+     GROUP BY 1, 2 ORDER BY 2`;
+  const out = new Map<string, UsagePoint[]>();
+  for (const { identityId, ...r } of rows) {
+    const list = out.get(identityId) ?? [];
+    list.push({ start: new Date(r.start), requests: Number(r.requests), allowed: Number(r.allowed), denied: Number(r.denied), units: Number(r.units), bytes: Number(r.bytes) });
+    out.set(identityId, list);
+  }
+  return out;
 }
 
 /**

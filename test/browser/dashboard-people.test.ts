@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { OidcConfig } from '../../src/config';
 import { startHarness, type Harness } from '../helpers/harness';
 import { ok } from '../helpers/gql-fixtures';
 import { freePort, startProvider, type LocalProvider } from '../helpers/oidc';
@@ -38,14 +39,19 @@ browserDescribe()('people in the dashboard (Chromium, single sign-on through a l
   let browser: Browser;
   let base: string;
   let master: { secret: string; accountId: string };
+  let oidc: OidcConfig;
+  const sessions = { idleMinutes: 60, maxHours: 12 };
   const contexts: BrowserContext[] = [];
   const pages = new Map<string, Page>();
   const consoleText: string[] = [];
 
   const asMaster = async (query: string, variables: Record<string, unknown> = {}) => ok(await h.gql(query, variables, master.secret));
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  /** Opens a dashboard route, loading it afresh even when only the hash would change. */
   const visit = async (page: Page, route: string) => {
-    await page.goto(`${base}/dashboard/${route}`);
+    const target = `${base}/dashboard/${route}`;
+    if (page.url() === target) await page.reload();
+    else await page.goto(target);
   };
 
   /** A browser of the person's own, signed in through the provider; the page lands on `route`. */
@@ -68,8 +74,8 @@ browserDescribe()('people in the dashboard (Chromium, single sign-on through a l
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     provider = await startProvider(CLIENT_ID, CLIENT_SECRET, `${base}/auth/callback`);
-    const oidc = { issuer: provider.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, scopes: 'openid email profile', roleClaim: undefined, roleMap: {}, account: 'default' };
-    h = await startHarness({ port, app: { people: { publicUrl: base, oidc, sessions: { idleMinutes: 60, maxHours: 12 }, dashboardKeySignin: false } } });
+    oidc = { issuer: provider.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, scopes: 'openid email profile', roleClaim: undefined, roleMap: {}, account: 'default' };
+    h = await startHarness({ port, app: { people: { publicUrl: base, oidc, sessions, dashboardKeySignin: false } } });
     master = await h.newAccount('dash-people');
     for (const p of [ana, ben, cy, dee]) await asMaster(`mutation($input: InviteOperatorInput!) { inviteOperator(input: $input) { id } }`, { input: { email: p.email, role: p.role } });
     await asMaster(`mutation { setApprovalPolicy(input: { requireFor: [HIGH_PRIVILEGE], approvals: 1 }) { approvals } }`);
@@ -108,6 +114,28 @@ browserDescribe()('people in the dashboard (Chromium, single sign-on through a l
     const { operators } = await asMaster(`{ operators { id email } }`);
     const anaId = operators.find((o: { email: string }) => o.email === ana.email).id;
     await eventually(async () => h.app.live!.openFor(`operator:${anaId}`) >= 1, 20_000, "the person's live subscription");
+  });
+
+  test('with DASHBOARD_KEY_SIGNIN=true beside single sign-on the page offers both, and a pasted key still signs in', async () => {
+    const port = await freePort();
+    const both = await startHarness({ port, app: { people: { publicUrl: `http://127.0.0.1:${port}`, oidc, sessions, dashboardKeySignin: true } } });
+    try {
+      const context = await browser.newContext();
+      contexts.push(context);
+      const page = await context.newPage();
+      await page.goto(`${both.url}/dashboard/`);
+      await page.getByRole('link', { name: 'Sign in with SSO' }).waitFor();
+      await page.getByLabel('API key').fill(master.secret);
+      await shot(page, 'people-01b-sign-in-both');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Overview' }).waitFor();
+      // Signed in as the key (named in the top bar); a master key manages people as an OWNER does.
+      await expect(page.getByTestId('whoami').textContent()).resolves.toContain('master');
+      await page.getByRole('link', { name: 'People' }).click();
+      await page.getByRole('form', { name: 'Invite a person' }).waitFor();
+    } finally {
+      await both.close();
+    }
   });
 
   test('an OWNER requests a key the policy covers; the justification is required; another person approves; the requester claims it once and sees the secret once', async () => {
@@ -166,6 +194,36 @@ browserDescribe()('people in the dashboard (Chromium, single sign-on through a l
     const issued = anaPage.locator('.request', { hasText: 'deploy-bot' });
     await issued.getByText('issued', { exact: true }).waitFor();
     await expect(issued.getByRole('button', { name: 'Claim key' }).count()).resolves.toBe(0);
+  });
+
+  test('an approver rejects a request with a reason (required), and the requester sees who and why', async () => {
+    const anaPage = pages.get(ana.email) ?? (await signIn(ana));
+    await visit(anaPage, '#/requests');
+    await anaPage.getByRole('button', { name: 'Request a key' }).click();
+    const form = anaPage.getByRole('form', { name: 'Request a key' });
+    await form.getByLabel('Name').fill('wide-open');
+    await form.getByLabel('Permission').selectOption('MANAGE');
+    await form.getByLabel('Justification').fill('managing every key of the team');
+    await form.getByRole('button', { name: 'Send request' }).click();
+    await anaPage.locator('.request', { hasText: 'wide-open' }).getByText('pending', { exact: true }).waitFor();
+
+    const benPage = pages.get(ben.email) ?? (await signIn(ben));
+    await visit(benPage, '#/requests');
+    await benPage.locator('.request', { hasText: 'wide-open' }).getByRole('button', { name: 'Reject' }).click();
+    const dialog = benPage.getByRole('dialog');
+    await dialog.getByRole('button', { name: 'Reject request' }).click();
+    await shot(benPage, 'people-04b-reject-needs-reason');
+    await expect(dialog.locator('#reject-reason-error').textContent()).resolves.toMatch(/say why/);
+    await dialog.getByLabel(/Reason/).fill('use a key derived for the team instead');
+    await dialog.getByRole('button', { name: 'Reject request' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    await anaPage.reload();
+    await anaPage.getByRole('button', { name: 'All' }).click();
+    const card = anaPage.locator('.request', { hasText: 'wide-open' });
+    await card.getByText('rejected', { exact: true }).waitFor();
+    await expect(card.textContent()).resolves.toContain(`Rejected by ${ben.name}: use a key derived for the team instead`);
+    await expect(card.getByRole('button', { name: 'Claim key' }).count()).resolves.toBe(0);
   });
 
   test("the key's audit trail names the person who made it", async () => {

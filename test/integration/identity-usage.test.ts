@@ -65,6 +65,27 @@ test('Identity.usage sums the rollups of its keys; another account neither sees 
   expect(JSON.stringify(cross)).not.toContain('"requests"');
 });
 
+test('a page of identities with their usage is read in one grouped query, each with its own numbers', async () => {
+  const a = await h.newAccount('idusage-page');
+  const ids: string[] = [];
+  for (let i = 0; i < 6; i++) {
+    const identity = ok(await h.gql(CREATE_IDENTITY, { input: { externalId: `page_${i}` } }, a.secret)).createIdentity;
+    const key = await createKey(h, a.secret, { name: `k${i}`, type: 'PRODUCTION', identityId: identity.id });
+    await verifyTimes(key.secret, i + 1);
+    ids.push(identity.id);
+  }
+  await flush();
+  const vars = { from: from(), to: to() };
+  const before = h.db.queryCount();
+  ok(await h.gql('{ identities(first: 20) { edges { node { externalId } } } }', {}, a.secret));
+  const plain = h.db.queryCount() - before;
+  const start = h.db.queryCount();
+  const data = ok(await h.gql('query($from: DateTime!, $to: DateTime!) { identities(first: 20) { edges { node { externalId usage(from: $from, to: $to) { requests } } } } }', vars, a.secret));
+  expect(h.db.queryCount() - start - plain).toBe(1);
+  const requests = Object.fromEntries(data.identities.edges.map((e: any) => [e.node.externalId, e.node.usage.map((p: any) => p.requests)]));
+  expect(requests).toEqual({ page_0: [1], page_1: [2], page_2: [3], page_3: [4], page_4: [5], page_5: [6] });
+});
+
 test('Identity.usage validates its range like Key.usage', async () => {
   const a = await h.newAccount('idusage-range');
   const id = ok(await h.gql(CREATE_IDENTITY, { input: { externalId: 'r' } }, a.secret)).createIdentity;
