@@ -12,6 +12,7 @@ import { WebhooksPage } from './pages/Webhooks';
 import { CompliancePage } from './pages/Compliance';
 import { OverviewPage } from './pages/Overview';
 import { AgentsPage } from './pages/Agents';
+import { DenialsPage } from './pages/Denials';
 import { OperatorsPage } from './pages/Operators';
 import { RequestsPage } from './pages/Requests';
 import { IdentitiesPage } from './pages/Identities';
@@ -62,7 +63,7 @@ export function App() {
     ['requests', 'Requests'],
   ];
   if (powers.accountWide) nav.push(['operators', 'People']);
-  const current = route.page === 'key' || route.page === 'new-key' ? 'keys' : route.page === 'identity' ? 'identities' : route.page;
+  const current = route.page === 'key' || route.page === 'new-key' ? 'keys' : route.page === 'identity' ? 'identities' : route.page === 'denials' ? 'overview' : route.page;
   return (
     <ViewerContext.Provider value={viewer}>
       <div className="app">
@@ -92,6 +93,7 @@ export function App() {
           {route.page === 'key' && <KeyDetailPage id={route.id} viewer={viewer} key={route.id} />}
           {route.page === 'new-key' && <NewKeyPage parentId={route.parentId} identityId={route.identityId} viewer={viewer} key={route.parentId ?? route.identityId ?? '(top level)'} />}
           {route.page === 'agents' && <AgentsPage viewer={viewer} />}
+          {route.page === 'denials' && <DenialsPage code={route.code} key={route.code} />}
           {route.page === 'security' && <SecurityPage />}
           {route.page === 'webhooks' && <WebhooksPage />}
           {route.page === 'compliance' && <CompliancePage />}

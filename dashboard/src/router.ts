@@ -10,6 +10,7 @@ export type Route =
   | { page: 'new-key'; parentId?: string; identityId?: string }
   | { page: 'security' }
   | { page: 'agents' }
+  | { page: 'denials'; code: string }
   | { page: 'webhooks' }
   | { page: 'compliance' }
   | { page: 'requests' }
@@ -30,6 +31,8 @@ export function parseRoute(hash: string): Route {
       return { page: 'security' };
     case 'agents':
       return { page: 'agents' };
+    case 'denials':
+      return parts[1] ? { page: 'denials', code: parts[1] } : { page: 'overview' };
     case 'webhooks':
       return { page: 'webhooks' };
     case 'compliance':
@@ -57,6 +60,8 @@ export function href(route: Route): string {
       return route.parentId ? `#/keys/new/${encodeURIComponent(route.parentId)}` : '#/keys/new';
     case 'identity':
       return `#/identities/${encodeURIComponent(route.id)}`;
+    case 'denials':
+      return `#/denials/${encodeURIComponent(route.code)}`;
     case 'keys':
       return route.expiringDays ? `#/keys/expiring/${route.expiringDays}` : '#/keys';
     default:

@@ -91,3 +91,13 @@ export function creditsSetting(input: CreditsInput | null | undefined, before: {
   const refill = input.refill ? normalizeRefill(input.refill) : null;
   return { budget: input.remaining, refill: refill && { amount: refill.amount, interval: refill.interval } };
 }
+
+/**
+ * The credits columns of a rotated key's successor: the budget as set or last refilled, with its
+ * schedule and due time. Counted under the successor's own id from zero (not from what was left).
+ */
+export function successorCreditsData(old: { creditsRemaining: number | null; creditsRefill: unknown; creditsRefilledAt: Date | null; creditsRefillDueAt: Date | null }) {
+  if (old.creditsRemaining === null) return {};
+  const refill = parseRefill(old.creditsRefill);
+  return { creditsRemaining: old.creditsRemaining, creditsRefill: refill ?? Prisma.DbNull, creditsRefilledAt: old.creditsRefilledAt, creditsRefillDueAt: old.creditsRefillDueAt };
+}

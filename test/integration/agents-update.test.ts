@@ -61,7 +61,10 @@ async function heardOn(channel: string, action: () => Promise<unknown>): Promise
   const sub = probe.duplicate();
   try {
     await sub.subscribe(channel);
-    const message = new Promise<string>((resolve) => sub.on('message', (ch, m) => ch === channel && resolve(m)));
+    const message = new Promise<string>((resolve, reject) => {
+      sub.on('message', (ch, m) => ch === channel && resolve(m));
+      setTimeout(() => reject(new Error(`nothing was published on ${channel}`)), 5000).unref();
+    });
     await action();
     return JSON.parse(await message);
   } finally {

@@ -95,3 +95,16 @@ test('a derived key holds no more credits than its parent: EXCEEDS_PARENT naming
   const free = await createKey(h, acct.secret, { name: 'f', type: 'PRODUCTION', permission: 'MANAGE' });
   ok(await h.gql(derive, { parentId: free.key.id, input: { name: 'fc', type: 'PRODUCTION', credits: { remaining: 5 } } }, acct.secret));
 });
+
+test("a rotated key's successor keeps the credits budget and refill schedule, counted on its own", async () => {
+  const acct = await h.newAccount('credr');
+  const key = await createKey(h, acct.secret, { name: 'k', type: 'PRODUCTION', credits: { remaining: 6, refill: { amount: 6, interval: 'DAILY' } } });
+  expect((await h.verify({ key: key.secret, cost: 4 })).body).toMatchObject({ code: 'VALID', credits: { remaining: 2 } });
+  const rotated = ok(await h.gql('mutation($id: ID!) { rotateKey(id: $id, gracePeriodSeconds: 0) { secret key { id } } }', { id: key.key.id }, acct.secret)).rotateKey;
+  expect(ok(await h.gql(GET_CREDITS, { id: rotated.key.id }, acct.secret)).key.credits).toEqual({ remaining: 6, refill: { amount: 6, interval: 'DAILY', day: null } });
+  const spend = async (cost: number) => (await h.verify({ key: rotated.secret, cost })).body;
+  expect(await spend(6)).toMatchObject({ code: 'VALID', credits: { remaining: 0 } });
+  expect(await spend(1)).toMatchObject({ code: 'CREDITS_EXHAUSTED' });
+  const [before, after] = await Promise.all([key.key.id, rotated.key.id].map((id) => h.db.prisma.apiKey.findUniqueOrThrow({ where: { id } })));
+  expect(after.creditsRefillDueAt).toEqual(before.creditsRefillDueAt);
+});
