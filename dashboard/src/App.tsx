@@ -15,6 +15,9 @@ import { AgentsPage } from './pages/Agents';
 import { DenialsPage } from './pages/Denials';
 import { OperatorsPage } from './pages/Operators';
 import { RequestsPage } from './pages/Requests';
+import { IdentitiesPage } from './pages/Identities';
+import { IdentityDetailPage } from './pages/IdentityDetail';
+import { RolesPage } from './pages/Roles';
 import { Loading } from './components/common';
 import { LiveToasts } from './components/LiveToasts';
 
@@ -52,13 +55,15 @@ export function App() {
     ['overview', 'Overview'],
     ['keys', 'Keys'],
     ['agents', 'Agents'],
+    ['identities', 'Identities'],
+    ['roles', 'Roles'],
     ['security', 'Security events'],
     ['webhooks', 'Webhooks'],
     ['compliance', 'Compliance'],
     ['requests', 'Requests'],
   ];
   if (powers.accountWide) nav.push(['operators', 'People']);
-  const current = route.page === 'key' || route.page === 'new-key' ? 'keys' : route.page === 'denials' ? 'overview' : route.page;
+  const current = route.page === 'key' || route.page === 'new-key' ? 'keys' : route.page === 'identity' ? 'identities' : route.page === 'denials' ? 'overview' : route.page;
   return (
     <ViewerContext.Provider value={viewer}>
       <div className="app">
@@ -86,7 +91,7 @@ export function App() {
           {route.page === 'overview' && <OverviewPage viewer={viewer} />}
           {route.page === 'keys' && <KeysPage viewer={viewer} expiringDays={route.expiringDays} key={route.expiringDays ?? 'all'} />}
           {route.page === 'key' && <KeyDetailPage id={route.id} viewer={viewer} key={route.id} />}
-          {route.page === 'new-key' && <NewKeyPage parentId={route.parentId} viewer={viewer} key={route.parentId ?? '(top level)'} />}
+          {route.page === 'new-key' && <NewKeyPage parentId={route.parentId} identityId={route.identityId} viewer={viewer} key={route.parentId ?? route.identityId ?? '(top level)'} />}
           {route.page === 'agents' && <AgentsPage viewer={viewer} />}
           {route.page === 'denials' && <DenialsPage code={route.code} key={route.code} />}
           {route.page === 'security' && <SecurityPage />}
@@ -94,6 +99,9 @@ export function App() {
           {route.page === 'compliance' && <CompliancePage />}
           {route.page === 'requests' && <RequestsPage viewer={viewer} />}
           {route.page === 'operators' && <OperatorsPage viewer={viewer} />}
+          {route.page === 'identities' && <IdentitiesPage viewer={viewer} />}
+          {route.page === 'identity' && <IdentityDetailPage id={route.id} viewer={viewer} key={route.id} />}
+          {route.page === 'roles' && <RolesPage viewer={viewer} />}
         </main>
         <LiveToasts viewer={viewer} />
         <footer className="muted">

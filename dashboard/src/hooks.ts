@@ -58,10 +58,21 @@ export interface FieldErrors {
   elsewhere(paths: string[]): string | null;
 }
 
+export interface FormError {
+  field?: string;
+  code?: string;
+  message: string;
+}
+
+/** An error as a form shows it: the API's (or a form's own check's) message, with the field it names. */
+export function formErrorOf(e: unknown): FormError {
+  return { field: e instanceof GraphQLRequestError ? e.field : undefined, code: e instanceof GraphQLRequestError ? e.code : undefined, message: errorText(e) };
+}
+
 /** A form's mutation whose error is placed next to the field it names (extensions.field). */
 export function useFormMutation<T>(query: string) {
   const [pending, setPending] = useState(false);
-  const [error, setError] = useState<{ field?: string; code?: string; message: string } | null>(null);
+  const [error, setError] = useState<FormError | null>(null);
   const run = useCallback(
     async (variables: Record<string, unknown>): Promise<T | null> => {
       setPending(true);
@@ -69,7 +80,7 @@ export function useFormMutation<T>(query: string) {
       try {
         return await gql<T>(query, variables);
       } catch (e) {
-        setError({ field: e instanceof GraphQLRequestError ? e.field : undefined, code: e instanceof GraphQLRequestError ? e.code : undefined, message: errorText(e) });
+        setError(formErrorOf(e));
         return null;
       } finally {
         setPending(false);

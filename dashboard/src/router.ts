@@ -7,14 +7,17 @@ export type Route =
   | { page: 'overview' }
   | { page: 'keys'; expiringDays?: number }
   | { page: 'key'; id: string }
-  | { page: 'new-key'; parentId?: string }
+  | { page: 'new-key'; parentId?: string; identityId?: string }
   | { page: 'security' }
   | { page: 'agents' }
   | { page: 'denials'; code: string }
   | { page: 'webhooks' }
   | { page: 'compliance' }
   | { page: 'requests' }
-  | { page: 'operators' };
+  | { page: 'operators' }
+  | { page: 'identities' }
+  | { page: 'identity'; id: string }
+  | { page: 'roles' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
@@ -34,6 +37,11 @@ export function parseRoute(hash: string): Route {
       return { page: 'webhooks' };
     case 'compliance':
       return { page: 'compliance' };
+    case 'identities':
+      if (parts[1] && parts[2] === 'new-key') return { page: 'new-key', identityId: parts[1] };
+      return parts[1] ? { page: 'identity', id: parts[1] } : { page: 'identities' };
+    case 'roles':
+      return { page: 'roles' };
     case 'requests':
       return { page: 'requests' };
     case 'operators':
@@ -48,7 +56,10 @@ export function href(route: Route): string {
     case 'key':
       return `#/keys/${encodeURIComponent(route.id)}`;
     case 'new-key':
+      if (route.identityId) return `#/identities/${encodeURIComponent(route.identityId)}/new-key`;
       return route.parentId ? `#/keys/new/${encodeURIComponent(route.parentId)}` : '#/keys/new';
+    case 'identity':
+      return `#/identities/${encodeURIComponent(route.id)}`;
     case 'denials':
       return `#/denials/${encodeURIComponent(route.code)}`;
     case 'keys':

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { flushUsage } from '../../src/reports/usage-flush';
+import { signIn } from '../helpers/browser';
 import type { Harness } from '../helpers/harness';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 import { eventually, startIsolatedHarness, type IsolatedHarness } from '../helpers/webhooks';
@@ -39,16 +40,7 @@ describeBrowser('dashboard in Chromium', () => {
   const deriveKey = async (parentId: string, input: Record<string, unknown>) =>
     (await gql(`mutation($p: ID!, $input: CreateKeyInput!) { deriveKey(parentId: $p, input: $input) { secret key { id } } }`, { p: parentId, input })).deriveKey as { secret: string; key: { id: string } };
   const statusOf = async (id: string) => (await gql(`query($id: ID!) { key(id: $id) { status } }`, { id })).key.status as string;
-  const signInAs = async (secret: string) => {
-    await page.goto(`${h.url}/dashboard/#/keys`);
-    const signOut = page.getByRole('button', { name: 'Sign out' });
-    const keyField = page.getByLabel('API key');
-    await signOut.or(keyField).waitFor();
-    if (await signOut.isVisible()) await signOut.click();
-    await keyField.fill(secret);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Keys' }).waitFor();
-  };
+  const signInAs = (secret: string) => signIn(page, h.url, secret, { route: '#/keys', heading: 'Keys' });
   const until = async (check: () => Promise<boolean>, what: string, timeoutMs = 10_000) => {
     const started = Date.now();
     while (!(await check())) {

@@ -1,5 +1,6 @@
 import { formatBytes } from '../format';
 import type { UsagePoint } from '../types';
+import { Segmented } from './common';
 
 // Allowed and denied verifications per bucket as stacked SVG bars (no chart library needed for
 // two series), with the totals and a table of the same numbers for screen readers.
@@ -84,5 +85,20 @@ export function UsageChart({ points, granularity }: { points: UsagePoint[]; gran
         </table>
       </details>
     </figure>
+  );
+}
+
+/** The usage chart's range: 48 hours by the hour, or 30 days by the day. */
+export function GranularitySwitch({ value, onChange }: { value: 'HOUR' | 'DAY'; onChange: (g: 'HOUR' | 'DAY') => void }) {
+  return (
+    <Segmented
+      label="Granularity"
+      value={value}
+      options={[
+        ['HOUR', '48 hours'],
+        ['DAY', '30 days'],
+      ]}
+      onChange={onChange}
+    />
   );
 }

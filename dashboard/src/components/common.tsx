@@ -172,14 +172,31 @@ export function GraceSelect({ value, onChange }: { value: number; onChange: (v: 
   );
 }
 
-/** A labelled control with the API's message for it (extensions.field) right below, announced. */
-export function FieldWithError({ id, label, error, children }: { id: string; label: string; error: string | null; children: ReactNode }) {
+/** The props that tie a control to its FieldWithError: its id, and the hint and message it is described by. */
+export interface ControlProps {
+  id: string;
+  'aria-invalid'?: true;
+  'aria-describedby'?: string;
+}
+
+/**
+ * A labelled control with the API's message for it (extensions.field) right below, announced.
+ * Given a function as children, it hands the control its id, aria-invalid and aria-describedby
+ * (the hint and the message), so a screen reader reads them with the field.
+ */
+export function FieldWithError({ id, label, error, hint, children }: { id: string; label: string; error: string | null; hint?: string; children: ReactNode | ((control: ControlProps) => ReactNode) }) {
+  const described = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(' ');
   return (
     <div className="field">
       <label className="field-label" htmlFor={id}>
         {label}
       </label>
-      {children}
+      {typeof children === 'function' ? children({ id, 'aria-invalid': error ? true : undefined, 'aria-describedby': described || undefined }) : children}
+      {hint && (
+        <span className="hint" id={`${id}-hint`}>
+          {hint}
+        </span>
+      )}
       {error && (
         <span className="field-error" id={`${id}-error`} role="alert">
           {error}

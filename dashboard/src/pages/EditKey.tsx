@@ -1,8 +1,10 @@
 import { useState } from 'react';
-import { useMutation } from '../hooks';
+import { formErrorOf, useFormMutation } from '../hooks';
 import { DialogActions, ErrorBanner, Field, Modal } from '../components/common';
 import { RateLimitRows, parseRateLimits, type RateLimitRow } from '../components/RateLimitRows';
+import { KeyAccessFields } from '../components/KeyAccessFields';
 import { splitList } from '../format';
+import { ACCESS_PATHS, type AccessForm, changedAccessInput, type Credits, creditsForm } from '../grants';
 import type { RateWindow } from '../types';
 
 // Changing a key's everyday settings. Only what was changed is sent: updateKey leaves the rest
@@ -17,7 +19,13 @@ export interface EditableKey {
   allowedCountries: string[];
   condition: string | null;
   rateLimits: { window: string; limit: number }[];
+  permissions: string[];
+  roles: { id: string }[];
+  identity: { id: string } | null;
+  credits: Credits | null;
 }
+
+const accessOf = (k: EditableKey): AccessForm => ({ permissions: k.permissions.join(', '), roleIds: k.roles.map((r) => r.id), identityId: k.identity?.id ?? '', credits: creditsForm(k.credits) });
 
 interface EditForm {
   name: string;
@@ -59,12 +67,19 @@ export function EditKeyDialog({ k, onClose, onSaved }: { k: EditableKey; onClose
   const [start] = useState(() => formOf(k));
   const [form, setForm] = useState(start);
   const [formError, setFormError] = useState<string | null>(null);
-  const update = useMutation<{ updateKey: { id: string } }>(UPDATE);
+  const [accessStart] = useState(() => accessOf(k));
+  const [access, setAccess] = useState(accessStart);
+  const update = useFormMutation<{ updateKey: { id: string } }>(UPDATE);
   const set = (patch: Partial<EditForm>) => setForm({ ...form, ...patch });
   const save = async () => {
     const changed = changedInput(start, form);
     if ('error' in changed) return setFormError(changed.error);
     setFormError(null);
+    try {
+      Object.assign(changed.input, changedAccessInput(accessStart, access));
+    } catch (err) {
+      return update.setError(formErrorOf(err));
+    }
     if (Object.keys(changed.input).length === 0) return onClose();
     if (await update.run({ id: k.id, input: changed.input })) onSaved();
   };
@@ -75,6 +90,13 @@ export function EditKeyDialog({ k, onClose, onSaved }: { k: EditableKey; onClose
           <input name="name" value={form.name} onChange={(e) => set({ name: e.target.value })} />
         </Field>
         <RateLimitRows rows={form.rateLimits} onChange={(rateLimits) => set({ rateLimits })} />
+        <KeyAccessFields
+          value={access}
+          onChange={setAccess}
+          errors={update.errors}
+          noIdentityLabel={k.identity ? null : 'none'}
+          hint="Dot-separated lower-case segments, e.g. billing.invoices.read or billing.*. Changing credits starts a new budget."
+        />
         <Field label="IP allowlist" hint="Empty: any address (where the key's type allows it).">
           <textarea name="ipAllowlist" rows={2} value={form.ipAllowlist} onChange={(e) => set({ ipAllowlist: e.target.value })} />
         </Field>
@@ -85,7 +107,7 @@ export function EditKeyDialog({ k, onClose, onSaved }: { k: EditableKey; onClose
           <textarea name="condition" rows={2} value={form.condition} onChange={(e) => set({ condition: e.target.value })} />
         </Field>
       </div>
-      <ErrorBanner error={formError ?? update.error} />
+      <ErrorBanner error={formError ?? update.errors.elsewhere(ACCESS_PATHS)} />
       <DialogActions onCancel={onClose} onConfirm={save} pending={update.pending} confirm="Save changes" />
     </Modal>
   );

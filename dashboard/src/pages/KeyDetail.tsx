@@ -3,8 +3,9 @@ import { useMutation, useQuery } from '../hooks';
 import { href } from '../router';
 import { formatBytes, formatDate, permissionLabel, relativeTime } from '../format';
 import { fillBuckets, usageRange } from '../usage';
-import { DialogActions, ErrorBanner, GraceSelect, HealthBadges, IssuedKeyReveal, Loading, Modal, Segmented, StatusBadge } from '../components/common';
-import { UsageChart } from '../components/UsageChart';
+import { type Credits, creditsText } from '../grants';
+import { DialogActions, ErrorBanner, GraceSelect, HealthBadges, IssuedKeyReveal, Loading, Modal, StatusBadge } from '../components/common';
+import { GranularitySwitch, UsageChart } from '../components/UsageChart';
 import { EditKeyDialog } from './EditKey';
 import type { KeyRef, KeySecretPayload, KeyStatus, KeyType, Permission, UsagePoint } from '../types';
 import { powersOf, type ViewerInfo } from '../viewer';
@@ -16,6 +17,7 @@ const KEY_QUERY = `query KeyDetail($id: ID!, $from: DateTime!, $to: DateTime!, $
     scope { kind agent { id name } group { id name } workflows { id name } }
     ipAllowlist rateLimits { window limit } quota { units period } bandwidth { bytes period } maxConcurrent
     accessWindows { days start end timeZone } allowedCountries condition metadata
+    identity { id externalId } permissions effectivePermissions roles { id name } credits { remaining refill { amount interval day } }
     parent { id name start status } predecessor { id name start status } successor { id name start status }
     children(first: 100) { edges { node { id name start status } } }
     descendantCount
@@ -56,6 +58,11 @@ interface KeyDetail {
   allowedCountries: string[];
   condition: string | null;
   metadata: unknown;
+  identity: { id: string; externalId: string } | null;
+  permissions: string[];
+  effectivePermissions: string[];
+  roles: { id: string; name: string }[];
+  credits: Credits | null;
   parent: KeyRef | null;
   predecessor: KeyRef | null;
   successor: KeyRef | null;
@@ -144,6 +151,17 @@ export function KeyDetailPage({ id, viewer }: { id: string; viewer: ViewerInfo }
             {k.scope.group && `: ${k.scope.group.name}`}
             {k.scope.workflows.length > 0 && `: ${k.scope.workflows.map((w) => w.name).join(', ')}`}
           </Row>
+          <Row label="identity">{k.identity ? <a href={href({ page: 'identity', id: k.identity.id })}>{k.identity.externalId}</a> : 'none'}</Row>
+          <Row label="permission strings">
+            <span className="mono" data-testid="effective-permissions">
+              {k.effectivePermissions.join(', ') || 'none'}
+            </span>
+            {k.permissions.join(',') !== k.effectivePermissions.join(',') && <span className="muted"> (own: {k.permissions.join(', ') || 'none'}; with its roles, narrowed by its ancestors)</span>}
+          </Row>
+          <Row label="roles">{k.roles.map((r) => r.name).join(', ') || 'none'}</Row>
+          <Row label="credits">
+            <span data-testid="credits">{creditsText(k.credits)}</span>
+          </Row>
           <Row label="created">{formatDate(k.createdAt)}</Row>
           <Row label="expires">{k.expiresAt ? `${formatDate(k.expiresAt)} (${relativeTime(k.expiresAt)})` : 'never'}</Row>
           <Row label="last used">{k.lastUsedAt ? `${formatDate(k.lastUsedAt)} (${relativeTime(k.lastUsedAt)})` : 'never'}</Row>
@@ -190,15 +208,7 @@ export function KeyDetailPage({ id, viewer }: { id: string; viewer: ViewerInfo }
       <div className="card">
         <div className="page-head">
           <h2>Usage</h2>
-          <Segmented
-            label="Granularity"
-            value={granularity}
-            options={[
-              ['HOUR', '48 hours'],
-              ['DAY', '30 days'],
-            ]}
-            onChange={setGranularity}
-          />
+          <GranularitySwitch value={granularity} onChange={setGranularity} />
         </div>
         <UsageChart points={points} granularity={granularity} />
       </div>
@@ -320,7 +330,7 @@ export function KeyDetailPage({ id, viewer }: { id: string; viewer: ViewerInfo }
   );
 }
 
-function Row({ label, children }: { label: string; children: React.ReactNode }) {
+export function Row({ label, children }: { label: string; children: React.ReactNode }) {
   return (
     <div className="row">
       <dt>{label}</dt>
@@ -346,7 +356,7 @@ function AuditActor({ a }: { a: AuditRow }) {
   );
 }
 
-function KeyLink({ k }: { k: KeyRef }) {
+export function KeyLink({ k }: { k: KeyRef }) {
   return (
     <a href={href({ page: 'key', id: k.id })}>
       {k.name} <span className="mono muted">{k.start}…</span>

@@ -1,10 +1,12 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { useMutation, useQuery } from '../hooks';
+import { formErrorOf, useFormMutation, useQuery } from '../hooks';
 import { href } from '../router';
 import { permissionLabel, splitList } from '../format';
 import { ErrorBanner, Field, IssuedKeyReveal, Loading } from '../components/common';
 import { NO_SCOPE_CHOICE, ScopePicker, scopeInput, type ScopeChoice } from '../components/ScopePicker';
 import { RateLimitRows, parseRateLimits, type RateLimitRow } from '../components/RateLimitRows';
+import { KeyAccessFields } from '../components/KeyAccessFields';
+import { ACCESS_PATHS, type AccessForm, creditsForm, newAccessInput } from '../grants';
 import { KEY_TYPES, PERMISSIONS, type KeySecretPayload, type KeyType, type Permission, type RateWindow } from '../types';
 import { powersOf, type ViewerInfo } from '../viewer';
 
@@ -104,15 +106,18 @@ function presetForm(p: Preset | undefined, type: KeyType, name: string): KeyForm
   };
 }
 
-export function NewKeyPage({ parentId, viewer }: { parentId?: string; viewer: ViewerInfo }) {
+export function NewKeyPage({ parentId, identityId, viewer }: { parentId?: string; identityId?: string; viewer: ViewerInfo }) {
   const presets = useQuery<{ keyTypePresets: Preset[] }>(PRESETS_QUERY);
   const parent = useQuery<{ key: Parent | null }>(PARENT_QUERY, { id: parentId }, { skip: !parentId });
   const [form, setForm] = useState<KeyForm | null>(null);
   const [formError, setFormError] = useState<string | null>(null);
+  const [access, setAccess] = useState<AccessForm>(() => ({ permissions: '', roleIds: [], identityId: identityId ?? '', credits: creditsForm(null) }));
   const [issued, setIssued] = useState<KeySecretPayload | null>(null);
-  const create = useMutation<{ createKey: KeySecretPayload }>(CREATE);
-  const derive = useMutation<{ deriveKey: KeySecretPayload }>(DERIVE);
+  const create = useFormMutation<{ createKey: KeySecretPayload }>(CREATE);
+  const derive = useFormMutation<{ deriveKey: KeySecretPayload }>(DERIVE);
   const parentKey = parentId ? (parent.data?.key ?? null) : null;
+  const mutation = parentKey ? derive : create;
+  const errors = mutation.errors;
 
   useEffect(() => {
     if (form || !presets.data || (parentId && !parentKey)) return;
@@ -148,6 +153,11 @@ export function NewKeyPage({ parentId, viewer }: { parentId?: string; viewer: Vi
     if (!input) return setFormError(error ?? 'invalid input');
     if (preset?.requiresIpAllowlist && !input.ipAllowlist && !parentKey?.ipAllowlist.length) return setFormError(`IP allowlist: ${form.type.toLowerCase()} keys require one.`);
     setFormError(null);
+    try {
+      Object.assign(input, newAccessInput(access));
+    } catch (err) {
+      return mutation.setError(formErrorOf(err));
+    }
     const d = parentKey ? (await derive.run({ parentId: parentKey.id, input }))?.deriveKey : (await create.run({ input }))?.createKey;
     if (d) setIssued(d);
   };
@@ -156,7 +166,7 @@ export function NewKeyPage({ parentId, viewer }: { parentId?: string; viewer: Vi
     <section>
       <div className="page-head">
         <h1>{parentKey ? `Derive a key from ${parentKey.name}` : 'New key'}</h1>
-        <a href={parentKey ? href({ page: 'key', id: parentKey.id }) : href({ page: 'keys' })}>Cancel</a>
+        <a href={parentKey ? href({ page: 'key', id: parentKey.id }) : identityId ? href({ page: 'identity', id: identityId }) : href({ page: 'keys' })}>Cancel</a>
       </div>
       {parentKey && (
         <p className="hint">
@@ -188,6 +198,13 @@ export function NewKeyPage({ parentId, viewer }: { parentId?: string; viewer: Vi
           </select>
         </Field>
         <ScopePicker value={form.scope} onChange={(scope) => set({ scope })} defaultLabel={parentKey ? 'as parent' : 'all agents (default)'} />
+        <KeyAccessFields
+          value={access}
+          onChange={setAccess}
+          errors={errors}
+          noIdentityLabel={parentKey ? "as parent (the parent's identity)" : 'none'}
+          hint={parentKey ? "Empty: the parent's strings and roles. A derived key may only hold what its parent holds." : undefined}
+        />
         <Field label="Expires">
           <select name="expiresIn" value={form.expiresIn} onChange={(e) => set({ expiresIn: e.target.value })}>
             <option value="">{parentKey ? 'as parent' : `type default (${preset?.expiresInDays ? `${preset.expiresInDays} days` : 'never'})`}</option>
@@ -219,8 +236,8 @@ export function NewKeyPage({ parentId, viewer }: { parentId?: string; viewer: Vi
             <input name="rotationPeriodDays" inputMode="numeric" value={form.rotationPeriodDays} onChange={(e) => set({ rotationPeriodDays: e.target.value })} placeholder={parentKey ? 'as parent' : 'type default'} />
           </Field>
         </div>
-        <ErrorBanner error={formError ?? create.error ?? derive.error} />
-        {!formError && (create.code ?? derive.code) === 'APPROVAL_REQUIRED' && (
+        <ErrorBanner error={formError ?? errors.elsewhere(ACCESS_PATHS)} />
+        {!formError && mutation.error?.code === 'APPROVAL_REQUIRED' && (
           <p className="hint" data-testid="approval-required">
             The approval policy covers this key: <a href={href({ page: 'requests' })}>request it</a> with a justification instead. Another person approves it, then you claim it and see its secret.
           </p>
