@@ -11,7 +11,9 @@ export type Route =
   | { page: 'security' }
   | { page: 'agents' }
   | { page: 'webhooks' }
-  | { page: 'compliance' };
+  | { page: 'compliance' }
+  | { page: 'requests' }
+  | { page: 'operators' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
@@ -29,6 +31,10 @@ export function parseRoute(hash: string): Route {
       return { page: 'webhooks' };
     case 'compliance':
       return { page: 'compliance' };
+    case 'requests':
+      return { page: 'requests' };
+    case 'operators':
+      return { page: 'operators' };
     default:
       return { page: 'overview' };
   }

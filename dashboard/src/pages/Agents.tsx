@@ -1,11 +1,11 @@
-import { useState, type FormEvent, type ReactNode } from 'react';
+import { useState, type FormEvent } from 'react';
 import { GraphQLRequestError, errorText, gql } from '../api';
 import { useQuery } from '../hooks';
 import { href } from '../router';
 import { formatDate } from '../format';
-import { ErrorBanner, Loading } from '../components/common';
+import { ErrorBanner, FieldWithError, Loading } from '../components/common';
 import type { Connection } from '../types';
-import type { ViewerInfo } from './SignIn';
+import { powersOf, type ViewerInfo } from '../viewer';
 
 // Agents, agent groups and workflows: what keys are scoped to. Each lists the keys scoped to it;
 // a master key creates them. The API's checks (names, upstream URLs, agent ids) are the only ones:
@@ -81,7 +81,7 @@ export function AgentsPage({ viewer }: { viewer: ViewerInfo }) {
           ))}
         </tbody>
       </table>
-      {viewer.key.master && <CreateForm kind="agent" agents={[]} onCreated={reload} />}
+      {powersOf(viewer).master && <CreateForm kind="agent" agents={[]} onCreated={reload} />}
 
       <h2>Agent groups</h2>
       <table aria-label="Agent groups">
@@ -102,7 +102,7 @@ export function AgentsPage({ viewer }: { viewer: ViewerInfo }) {
           ))}
         </tbody>
       </table>
-      {viewer.key.master && <CreateForm kind="group" agents={agents} onCreated={reload} />}
+      {powersOf(viewer).master && <CreateForm kind="group" agents={agents} onCreated={reload} />}
 
       <h2>Workflows</h2>
       <table aria-label="Workflows">
@@ -125,7 +125,7 @@ export function AgentsPage({ viewer }: { viewer: ViewerInfo }) {
           ))}
         </tbody>
       </table>
-      {viewer.key.master && <CreateForm kind="workflow" agents={agents} onCreated={reload} />}
+      {powersOf(viewer).master && <CreateForm kind="workflow" agents={agents} onCreated={reload} />}
     </section>
   );
 }
@@ -222,21 +222,5 @@ function CreateForm({ kind, agents, onCreated }: { kind: Kind; agents: Named[]; 
         Create {kind === 'group' ? 'group' : kind}
       </button>
     </form>
-  );
-}
-
-function FieldWithError({ id, label, error, children }: { id: string; label: string; error: string | null; children: ReactNode }) {
-  return (
-    <div className="field">
-      <label className="field-label" htmlFor={id}>
-        {label}
-      </label>
-      {children}
-      {error && (
-        <span className="field-error" id={`${id}-error`} role="alert">
-          {error}
-        </span>
-      )}
-    </div>
   );
 }

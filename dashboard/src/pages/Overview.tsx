@@ -8,7 +8,7 @@ import { fillBuckets } from '../usage';
 import { ErrorBanner, Loading, Segmented } from '../components/common';
 import { UsageChart } from '../components/UsageChart';
 import type { Connection, UsagePoint } from '../types';
-import type { ViewerInfo } from './SignIn';
+import { powersOf, type ViewerInfo } from '../viewer';
 
 // The dashboard's home: the account at a glance. Every number links to the list behind it;
 // security events arrive live (App passes the subscription's events on).
@@ -60,7 +60,7 @@ export function OverviewPage({ viewer }: { viewer: ViewerInfo }) {
   const [vars] = useState(ranges);
   const [span, setSpan] = useState<'HOUR' | 'DAY'>('HOUR');
   const { data, error, loading } = useQuery<Overview>(OVERVIEW_QUERY, vars);
-  const compliance = useQuery<Compliance>(COMPLIANCE_QUERY, {}, { skip: !viewer.key.master });
+  const compliance = useQuery<Compliance>(COMPLIANCE_QUERY, {}, { skip: !powersOf(viewer).accountWide });
   const [live, setLive] = useState<LiveSecurityEvent[]>([]);
   useSecurityEvents((e) => setLive((prev) => [e, ...prev.filter((p) => p.id !== e.id)].slice(0, 20)));
 
