@@ -3,6 +3,7 @@ import { benchForward } from './forward';
 import { benchGateway } from './gateway';
 import { benchGraphql } from './graphql';
 import { table } from './lib';
+import { benchLimitsRedis } from './limits-redis';
 import { benchMemory } from './memory';
 import { benchScan } from './scan';
 import { benchVerify } from './verify';
@@ -19,6 +20,10 @@ const SUITES: Record<string, { title: string; run: () => Promise<{ rows: (string
   leased: {
     title: 'Verify, RATE_LIMIT_MODE exact and leased (cached key, two rate windows, no quota)',
     run: () => benchVerifyLeased({ duration: Number(process.env.BENCH_DURATION ?? 10) }),
+  },
+  redis: {
+    title: 'Limits in Redis (own redis-server): script usec and Redis CPU per verification, key only and key with identity + credits',
+    run: () => benchLimitsRedis({ duration: Number(process.env.BENCH_DURATION ?? 10), verifications: Number(process.env.BENCH_REDIS_VERIFICATIONS ?? 10_000) }),
   },
   gateway: { title: 'Gateway (POST through /v1/agents/:id/* against the same upstream directly and through bare proxies)', run: () => benchGateway({ duration: Number(process.env.BENCH_DURATION ?? 10) }) },
   forward: {

@@ -14,12 +14,20 @@ export interface LimitOwner {
 // The counters of one verification (the key's and its identity's) carry the account's hash tag:
 // one script touches them all, so they must share a Cluster slot.
 
-/** A rate window's GCRA state (theoretical arrival time) of one key or identity. */
-export function rateWindowKey(prefix: string, owner: LimitOwner, window: string): string {
-  return `${prefix}:lim:{${owner.accountId}}:${owner.kind}:${owner.id}:rate:${window}`;
+/**
+ * The hash of one key's or identity's rate windows and quota: a field per window (its GCRA state,
+ * the theoretical arrival time), the quota used and the period it counts ('q', 'qp'), and the
+ * expiry last given to the hash ('x'). One hash, so one verification reads it with one call and
+ * writes it with one more.
+ */
+export function limitsHashKey(prefix: string, owner: LimitOwner): string {
+  return `${prefix}:lim:{${owner.accountId}}:${owner.kind}:${owner.id}:limits`;
 }
 
-/** A quota ('quota') or bandwidth ('bw') counter of one key or identity for one calendar period. */
+/**
+ * A bandwidth ('bw') counter of one key for one calendar period; with 'quota', where quotas
+ * were counted before they moved into the limits hash (read once per period, to carry over).
+ */
 export function periodCounterKey(prefix: string, owner: LimitOwner, kind: 'quota' | 'bw', period: string, periodId: string): string {
   return `${prefix}:lim:{${owner.accountId}}:${owner.kind}:${owner.id}:${kind}:${period}:${periodId}`;
 }

@@ -117,10 +117,9 @@ export class LeasedLimiter extends Limiter {
     if (lease.tokens > 0 && nowMs >= lease.expiresAt) await this.giveBack(lease, nowMs);
     const size = blockSize(lease.rate, need, tightestLimit(lease.plan.windows));
     const { plan } = lease;
-    const args = [plan.windows.length, ...plan.rateKeys, nowMs * 1000, size, plan.windowCount, ...plan.windowArgs];
-    const out = (await this.call('lease', () => this.client.kwLimitsLease(...args))).split(' ').map(Number);
+    const out = (await this.call('lease', () => this.client.kwLimitsLease(plan.hashKey, nowMs * 1000, size, plan.windowCount, ...plan.fields, ...plan.intervalArgs))).split(' ').map(Number);
     const granted = out[0];
-    lease.tats = out.slice(1);
+    lease.tats = out.slice(1).map((fromNow) => nowMs * 1000 + fromNow);
     lease.tokens += granted;
     lease.expiresAt = nowMs + LEASE_MS;
     lease.grantedAt = nowMs;
@@ -133,9 +132,9 @@ export class LeasedLimiter extends Limiter {
     lease.tokens = 0;
     if (unused <= 0) return;
     const { plan } = lease;
-    const intervals = plan.windowArgs.filter((_, i) => i % 2 === 0);
+    const intervals = plan.intervalArgs.slice(0, plan.windows.length);
     try {
-      await this.call('lease return', () => this.client.kwLimitsLeaseReturn(plan.windows.length, ...plan.rateKeys, nowMs * 1000, unused, plan.windowCount, ...intervals));
+      await this.call('lease return', () => this.client.kwLimitsLeaseReturn(plan.hashKey, nowMs * 1000, unused, plan.windowCount, ...plan.fields, ...intervals));
     } catch (err) {
       // Not given back: the block's requests stay spent until their windows refill.
       reportError(this.onError, err, 'lease return');

@@ -1,7 +1,7 @@
 import { RedisLimitsBase, reportError } from './failure';
 import { emissionIntervalUs, rateView, WINDOW_MS, type RateWindow } from './gcra';
 import { periodBounds, type Period } from './periods';
-import { creditsSpentKey, periodCounterKey, rateWindowKey, type LimitOwner } from '../infra/redis-keys';
+import { creditsSpentKey, limitsHashKey, periodCounterKey, type LimitOwner } from '../infra/redis-keys';
 import { corkUntilNextTurn } from './scripts';
 
 // Rate windows, quota, credits and bandwidth of one API key, and the rate windows and quota of its
@@ -13,103 +13,33 @@ import { corkUntilNextTurn } from './scripts';
 // keep their clocks in sync (NTP); an instance whose clock runs ahead spends window allowance
 // early, one running behind sees windows refill late. Skew shifts limits by the skew, no more.
 
-export type LimitCode = 'VALID' | 'RATE_LIMITED' | 'QUOTA_EXCEEDED' | 'CREDITS_EXHAUSTED' | 'BANDWIDTH_EXCEEDED';
-export type LimitOwnerKind = 'KEY' | 'IDENTITY';
+import type { LimitCode, LimitOwnerKind, RateLimitSpec, QuotaSpec, BandwidthSpec, IdentityLimits, CreditsSpec, LimitRequest, RateLimitState, CounterState, CreditsState, LimitResult } from './types';
 
-export interface RateLimitSpec {
-  window: RateWindow;
-  limit: number;
-}
-export interface QuotaSpec {
-  units: number;
-  period: Period;
-}
-export interface BandwidthSpec {
-  bytes: number;
-  period: Period;
-}
-
-/** The identity's limits, counted for every key of it. */
-export interface IdentityLimits {
-  id: string;
-  rateLimits: RateLimitSpec[];
-  quota: QuotaSpec | null;
-}
-/** A lifetime budget: `budget` as set or last refilled, counted per `epoch` (bumped by each set or refill). */
-export interface CreditsSpec {
-  budget: number;
-  epoch: number;
-}
-
-export interface LimitRequest {
-  /** The key's account: the hash tag every counter of one check shares (Redis Cluster). */
-  accountId: string;
-  keyId: string;
-  rateLimits: RateLimitSpec[];
-  quota?: QuotaSpec | null;
-  bandwidth?: BandwidthSpec | null;
-  identity?: IdentityLimits | null;
-  credits?: CreditsSpec | null;
-  /** Quota units this request spends (default 1). 0 probes: it is judged but spends nothing. */
-  cost?: number;
-  /** Bytes already known at check time (default 0). */
-  bytes?: number;
-  nowMs: number;
-}
-
-export interface RateLimitState {
-  /** Whose window: the key's own, or its identity's (shared). */
-  owner: LimitOwnerKind;
-  window: RateWindow;
-  limit: number;
-  remaining: number;
-  /** Unix ms: with requests left, when the window is full again; with none, when the next one is allowed. */
-  reset: number;
-}
-export interface CounterState {
-  limit: number;
-  remaining: number;
-  /** Unix ms: end of the calendar period (UTC). */
-  reset: number;
-}
-
-export interface CreditsState {
-  remaining: number;
-  budget: number;
-  /** This call took remaining below 10% of the budget (true for exactly one call per epoch). */
-  crossedLow: boolean;
-}
-
-export interface LimitResult {
-  allowed: boolean;
-  code: LimitCode;
-  ratelimits: RateLimitState[];
-  /** The key's quota. */
-  quota: CounterState | null;
-  identityQuota: CounterState | null;
-  credits: CreditsState | null;
-  bandwidth: CounterState | null;
-  /** 0 when allowed; otherwise how long until every failing counter would pass again. */
-  retryAfterMs: number;
-  /** True when Redis could not be asked and the failure mode decided. */
-  degraded: boolean;
-}
+export type { LimitCode, LimitOwnerKind, RateLimitSpec, QuotaSpec, BandwidthSpec, IdentityLimits, CreditsSpec, LimitRequest, RateLimitState, CounterState, CreditsState, LimitResult };
 
 /** A counter key outlives its period a little, so an instance whose clock lags still finds it. */
 const PERIOD_GRACE_MS = 60_000;
 /** What a closed-mode denial tells the client to wait. */
 const DEGRADED_RETRY_MS = 1_000;
 
-/** The rate windows of one owner (key or identity), their Redis keys and script arguments, worked out once. */
+/** The rate windows of one owner (key or identity), its limits hash and script arguments, worked out once. */
 export interface WindowPlan {
   owner: LimitOwner;
   label: LimitOwnerKind;
   windows: RateLimitSpec[];
-  rateKeys: string[];
+  /** The owner's limits hash: its windows and quota. */
+  hashKey: string;
   /** How many windows, as a string. */
   windowCount: string;
-  /** intervalUs, limit per window, as strings: the client sends strings as they are. */
-  windowArgs: string[];
+  /** The windows' fields in the hash. */
+  fields: string[];
+  /** The windows' intervalsUs, then their burstsUs, as strings: the client sends strings as they are. */
+  intervalArgs: string[];
+  intervalsUs: number[];
+  /** What an idle window's TAT needs of the hash's life, ms (the longest interval, plus a second). */
+  idleLifeMs: number;
+  /** (limit - 1) x interval per window: how far ahead of now a TAT may be and still admit one more. */
+  burstsUs: number[];
   /** The last quota and bandwidth keys (the same until the period turns); only owners with such limits get them. */
   quotaKey?: CounterKey;
   bwKey?: CounterKey;
@@ -126,6 +56,10 @@ type CounterKind = 'quota' | 'identityQuota' | 'credits' | 'bandwidth';
 /** One counter of a check, in the order the codes are decided: quotas, credits, bandwidth. */
 interface CounterPlan {
   kind: CounterKind;
+  /** A quota's owner: the quota is counted in its limits hash (and `key` is its key from before the hash). */
+  hash?: WindowPlan;
+  /** A quota's period, as the hash records it. */
+  periodId?: string;
   key: string;
   limit: number;
   need: number;
@@ -155,20 +89,20 @@ export class Limiter extends RedisLimitsBase {
     const plan = this.checkPlan(req, cost, nowMs);
     // An unlimited key costs no round trip at all.
     if (plan.counters.length === 0 && plan.windows.every((w) => w.windows.length === 0)) return allowedUnlimited();
-    let out: number[];
+    let out: string[];
     // Alone, a check leaves at once; while others await their answers, the checks issued in this
     // turn of the event loop are gathered into one write.
     if (this.inFlight > 0) corkUntilNextTurn(this.client);
     this.inFlight++;
     try {
-      out = (await this.call('check', () => this.client.kwLimitsCheck(...scriptArgs(plan, cost, nowMs)))).split(' ').map(Number);
+      out = (await this.call('check', () => this.client.kwLimitsCheck(...scriptArgs(plan, cost, nowMs)))).split(' ');
     } catch (err) {
       reportError(this.onError, err, 'check');
       return this.degraded(plan, nowMs);
     } finally {
       this.inFlight--;
     }
-    return judged(out, plan, nowMs);
+    return judged(out, plan, cost, nowMs);
   }
 
   /** The windows and counters of one check, in script order. */
@@ -196,7 +130,12 @@ export class Limiter extends RedisLimitsBase {
   private periodCounter(kind: CounterKind, plan: WindowPlan, limit: number, period: Period, need: number, consume: number, nowMs: number): CounterPlan {
     const bounds = periodBounds(period, nowMs);
     const key = this.counterKey(plan, kind === 'bandwidth' ? 'bw' : 'quota', period, bounds.id);
-    return { kind, key, limit, need, consume, ttlMs: bounds.endMs - nowMs + PERIOD_GRACE_MS, endMs: bounds.endMs };
+    const counter: CounterPlan = { kind, key, limit, need, consume, ttlMs: bounds.endMs - nowMs + PERIOD_GRACE_MS, endMs: bounds.endMs };
+    if (kind !== 'bandwidth') {
+      counter.hash = plan;
+      counter.periodId = bounds.id;
+    }
+    return counter;
   }
 
   /**
@@ -225,13 +164,19 @@ export class Limiter extends RedisLimitsBase {
     const known = this.plans.get(rateLimits);
     if (known && known.owner.id === owner.id && known.owner.kind === owner.kind && known.owner.accountId === owner.accountId) return known;
     const windows = tightestPerWindow(rateLimits);
+    const intervalsUs = windows.map((w) => emissionIntervalUs(w.window, w.limit));
+    const burstsUs = windows.map((w, i) => (w.limit - 1) * intervalsUs[i]);
     const plan: WindowPlan = {
       owner,
       label: owner.kind === 'key' ? 'KEY' : 'IDENTITY',
       windows,
-      rateKeys: windows.map((w) => rateWindowKey(this.prefix, owner, w.window)),
+      hashKey: limitsHashKey(this.prefix, owner),
       windowCount: String(windows.length),
-      windowArgs: windows.flatMap((w) => [String(emissionIntervalUs(w.window, w.limit)), String(w.limit)]),
+      fields: windows.map((w) => w.window),
+      intervalArgs: [...intervalsUs.map(String), ...burstsUs.map(String)],
+      intervalsUs,
+      idleLifeMs: Math.ceil(Math.max(0, ...intervalsUs) / 1000) + 1000,
+      burstsUs,
     };
     this.plans.set(rateLimits, plan);
     return plan;
@@ -270,58 +215,83 @@ export class Limiter extends RedisLimitsBase {
   }
 }
 
-/** numKeys, KEYS, then ARGV as CHECK_LUA reads them, in one array: one spread into the command. */
+/**
+ * numKeys, KEYS, then ARGV as CHECK_LUA reads them, in one array: one spread into the command.
+ * An owner goes in when it has windows or a quota; its quota is the next one in plan.counters
+ * (quotas come first there, the key's before its identity's), so the script answers the counters
+ * in plan order.
+ */
 function scriptArgs(plan: CheckPlan, cost: number, nowMs: number): (string | number)[] {
+  const hashes: string[] = [];
+  const priorQuotaKeys: string[] = [];
+  const ownerArgs: (string | number)[] = [];
   let windows = 0;
-  for (const w of plan.windows) windows += w.windows.length;
-  const args: (string | number)[] = [windows + plan.counters.length];
-  for (const w of plan.windows) args.push(...w.rateKeys);
-  for (const c of plan.counters) args.push(c.key);
-  args.push(nowMs * 1000, cost > 0 ? '1' : '0', windows);
-  for (const w of plan.windows) args.push(...w.windowArgs);
-  args.push(plan.counters.length);
-  for (const c of plan.counters) args.push(c.limit, c.need, c.consume, c.ttlMs);
+  for (const w of plan.windows) {
+    const quota = plan.counters.find((c) => c.hash === w);
+    if (w.windows.length === 0 && !quota) continue;
+    hashes.push(w.hashKey);
+    windows += w.windows.length;
+    // Rounded up to a minute: the script sets the hash's TTL again only when this changes.
+    const expires = Math.ceil(Math.max(nowMs + w.idleLifeMs, quota ? quota.endMs + PERIOD_GRACE_MS : 0) / 60_000) * 60_000;
+    if (quota) {
+      ownerArgs.push(2 * w.windows.length + 1, String(expires), quota.limit, quota.periodId!);
+      priorQuotaKeys.push(quota.key);
+    } else ownerArgs.push(2 * w.windows.length, String(expires));
+    ownerArgs.push(...w.fields);
+    for (const interval of w.intervalsUs) ownerArgs.push(String(nowMs * 1000 + interval));
+    ownerArgs.push(...w.intervalArgs);
+  }
+  const plain = plan.counters.filter((c) => !c.hash);
+  const args: (string | number)[] = [hashes.length + plain.length + priorQuotaKeys.length, ...hashes];
+  for (const c of plain) args.push(c.key);
+  args.push(...priorQuotaKeys, nowMs * 1000, cost, hashes.length, windows, plain.length, ...ownerArgs);
+  for (const c of plain) args.push(c.limit, c.need, c.consume, c.ttlMs);
   return args;
 }
 
 const CODE_OF: Record<CounterKind, LimitCode> = { quota: 'QUOTA_EXCEEDED', identityQuota: 'QUOTA_EXCEEDED', credits: 'CREDITS_EXHAUSTED', bandwidth: 'BANDWIDTH_EXCEEDED' };
 
-/** The script's answer (see CHECK_LUA) as the caller reads it. */
-function judged(out: number[], plan: CheckPlan, nowMs: number): LimitResult {
+/**
+ * The script's answer (see CHECK_LUA): whether it admitted the request, and every window and
+ * counter as it stood before; what each became (when admitted) and which failed is worked out here.
+ */
+function judged(out: string[], plan: CheckPlan, cost: number, nowMs: number): LimitResult {
+  const allowed = out[0] === '1';
+  const nowUs = nowMs * 1000;
   let retryAfterMs = 0;
   let code: LimitCode = 'VALID';
   const ratelimits: RateLimitState[] = [];
   let at = 1;
   for (const p of plan.windows) {
-    for (const w of p.windows) {
-      const view = rateView(out[at + 1], nowMs, w.window, w.limit);
-      if (out[at] === 1) {
+    for (let i = 0; i < p.windows.length; i++) {
+      const w = p.windows[i];
+      const before = Math.max(Number(out[at++]), nowUs);
+      const view = rateView(allowed && cost > 0 ? before + p.intervalsUs[i] : before, nowMs, w.window, w.limit);
+      if (before - nowUs > p.burstsUs[i]) {
         code = 'RATE_LIMITED';
         retryAfterMs = Math.max(retryAfterMs, view.reset - nowMs);
       }
       ratelimits.push({ owner: p.label, window: w.window, limit: w.limit, ...view });
-      at += 2;
     }
   }
-  const result: LimitResult = { allowed: out[0] === 1, code, ratelimits, quota: null, identityQuota: null, credits: null, bandwidth: null, retryAfterMs: 0, degraded: false };
+  const result: LimitResult = { allowed, code, ratelimits, quota: null, identityQuota: null, credits: null, bandwidth: null, retryAfterMs: 0, degraded: false };
   for (const c of plan.counters) {
-    const failed = out[at] === 1;
-    const used = out[at + 1];
-    at += 2;
-    if (failed) {
+    const before = Number(out[at++]);
+    const used = allowed ? before + c.consume : before;
+    if (before + c.need > c.limit) {
       if (code === 'VALID') code = CODE_OF[c.kind];
       // Credits come back only with a refill or a new budget: nothing to wait for.
       if (c.endMs > 0) retryAfterMs = Math.max(retryAfterMs, c.endMs - nowMs);
     }
     if (c.kind === 'credits') {
       const remaining = Math.max(0, c.limit - used);
-      const before = remaining + (result.allowed ? c.consume : 0);
+      const remainingBefore = remaining + (allowed ? c.consume : 0);
       const low = c.limit / 10;
-      result.credits = { remaining, budget: c.limit, crossedLow: result.allowed && c.consume > 0 && before >= low && remaining < low };
+      result.credits = { remaining, budget: c.limit, crossedLow: allowed && c.consume > 0 && remainingBefore >= low && remaining < low };
     } else result[c.kind] = counterState(c.limit, used, c.endMs);
   }
-  result.code = result.allowed ? 'VALID' : code;
-  result.retryAfterMs = result.allowed ? 0 : retryAfterMs;
+  result.code = allowed ? 'VALID' : code;
+  result.retryAfterMs = allowed ? 0 : retryAfterMs;
   return result;
 }
 

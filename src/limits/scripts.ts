@@ -8,75 +8,164 @@ import type { Cluster, Redis } from 'ioredis';
 export type LimitsClient = Redis | Cluster;
 
 /**
+ * Helpers of the scripts that keep a limits hash (redis-keys limitsHashKey).
+ *
+ * What a script costs Redis, counted in instructions (valgrind on a private redis-server), is
+ * mostly not its calls but its Lua work on numbers and text: reading a number from text (tonumber)
+ * costs about two thirds of a GET, writing one as text with string.format('%d') about one GET, a
+ * number handed to redis.call as it is (printed as a float) or left in table.concat several, and
+ * ordering two strings with < or > (strcoll, in Redis's locale) more than a GET; each argument
+ * costs a third of one. So the scripts take from the caller as text what it can work out itself
+ * (the TAT of an idle window, now + interval; the hash's expiry, rounded up to a minute), compare
+ * text only for equality, format what they write with '%d', and answer with the values as they
+ * read them: the caller knows the increments and works out what they became.
+ *
+ * `writeHash` writes fields of a hash and keeps it alive as long as its latest state needs
+ * (`expires`, unix ms by the caller's clock: text from the caller, or a number worked out here for
+ * a window whose TAT runs ahead of now). The expiry given last is kept in field 'x', read with the
+ * other fields; while the caller asks for the same one (a whole minute, or the quota period's end)
+ * nothing but the fields is written, so a hot key gets one PEXPIRE a minute, not one per request.
+ * Every writer of a limits hash goes through here, so a hash that exists has a TTL.
+ */
+const HASH_HELPERS_LUA = `
+local function writeHash(key, set, expires, x, nowUs)
+  if x ~= expires then
+    local e = tonumber(expires)
+    if not x or tonumber(x) < e then
+      e = math.ceil(e / 60000) * 60000
+      set[#set + 1] = 'x'
+      set[#set + 1] = string.format('%d', e)
+      redis.call('HSET', key, unpack(set))
+      redis.call('PEXPIRE', key, string.format('%d', e - math.floor(tonumber(nowUs) / 1000)))
+      return
+    end
+  end
+  redis.call('HSET', key, unpack(set))
+end
+`;
+
+/**
  * All counters of one check, all-or-nothing: every rate window (the key's and its identity's)
  * and every counter (key quota, identity quota, credits, bandwidth) is read and judged first;
  * only when all pass is anything written.
  *
- * KEYS: one GCRA key per rate window, then one key per counter.
- * ARGV: nowUs, weight (1 consumes one request, 0 probes), n windows, n x (intervalUs, limit),
- *       m counters, m x (limit, need, consume, ttlMs); ttlMs 0 keeps the counter for good (credits).
- * Returns: allowed, then per window (failed, tatUs), then per counter (failed, used), values as
- *          they stand after the call, as one string of space-separated integers: the client
- *          decodes one bulk string far faster than an array of integers, and its decoding was
- *          most of the client's cost per call.
+ * The rate windows and quota of one owner (the key, its identity) live in one hash, read with one
+ * HMGET and written with one HSET; credits and bandwidth keep keys of their own (the credits
+ * refill job and the gateway's after-the-fact byte count use them).
+ *
+ * KEYS: one limits hash per owner, then one key per plain counter (credits, bandwidth), then per
+ *       owner with a quota the quota's key from before the hash (its count is carried over once
+ *       per period, when the hash does not hold that period yet).
+ * ARGV: nowUs, cost (0 probes: judged, nothing written), owners, windows in all, m plain counters,
+ *       per owner: shape (2 x its windows, + 1 with a quota), expiresMs (what the hash needs when
+ *       its windows are idle, and its quota, rounded up to a minute), with a quota its limit and periodId, then its
+ *       window fields, their TATs if idle (nowUs + interval), their intervalsUs, their burstsUs
+ *       ((limit - 1) x interval: how far ahead of now a TAT may be and still admit one more),
+ *       m x (limit, need, consume, ttlMs) of the plain counters; ttlMs 0 keeps it for good (credits).
+ * Returns, space-separated: 1 or 0 (allowed), then each window's TAT as stored before the call (0:
+ *          none, or not after now), then each counter's count before the call, the owners' quotas
+ *          first.
  */
-const CHECK_LUA = `
-local now = tonumber(ARGV[1])
-local weight = tonumber(ARGV[2])
-local n = tonumber(ARGV[3])
-local out = {1}
-local a = 4
-for i = 1, n do
-  local interval = tonumber(ARGV[a])
-  local limit = tonumber(ARGV[a + 1])
-  a = a + 2
-  local tat = tonumber(redis.call('GET', KEYS[i]) or 0)
-  if tat < now then tat = now end
-  local failed = 0
-  if tat - now > (limit - 1) * interval then
-    failed = 1
-    out[1] = 0
+const CHECK_LUA = `${HASH_HELPERS_LUA}
+local now = ARGV[1]
+local nowUs = tonumber(now)
+local cost = ARGV[2]
+local need = tonumber(cost)
+if need < 1 then need = 1 end
+local owners = tonumber(ARGV[3])
+local m = tonumber(ARGV[5])
+local out = {'1'}
+local ow = 1
+local oc = 1 + tonumber(ARGV[4])
+local read = {}
+local a = 6
+local prior = owners + m
+for o = 1, owners do
+  local shape = tonumber(ARGV[a])
+  local n = math.floor(shape / 2)
+  local f = a + 2
+  if shape % 2 == 1 then f = a + 4 end
+  local v = redis.call('HMGET', KEYS[o], 'x', 'q', 'qp', unpack(ARGV, f, f + n - 1))
+  read[o] = v
+  for i = 1, n do
+    ow = ow + 1
+    local stored = v[3 + i]
+    local burst = ARGV[f + 3 * n + i - 1]
+    local ahead = 0
+    if stored then ahead = tonumber(stored) - nowUs end
+    if ahead > 0 then
+      out[ow] = stored
+      if ahead > tonumber(burst) then out[1] = '0' end
+    else
+      out[ow] = '0'
+      -- An idle window admits one unless its limit is below 1 (a negative burst).
+      if string.byte(burst, 1) == 45 then out[1] = '0' end
+    end
   end
-  out[2 * i] = failed
-  out[2 * i + 1] = tat
+  if f > a + 2 then
+    prior = prior + 1
+    local used = v[2]
+    if v[3] ~= ARGV[a + 3] then used = redis.call('GET', KEYS[prior]) end
+    used = used or '0'
+    oc = oc + 1
+    out[oc] = used
+    if tonumber(used) + need > tonumber(ARGV[a + 2]) then out[1] = '0' end
+  end
+  a = f + 4 * n
 end
-local m = tonumber(ARGV[a])
-a = a + 1
-local c0 = 2 * n + 1
+local counters = a
 for c = 1, m do
-  local used = tonumber(redis.call('GET', KEYS[n + c]) or 0)
-  local failed = 0
-  if used + tonumber(ARGV[a + 1]) > tonumber(ARGV[a]) then
-    failed = 1
-    out[1] = 0
-  end
-  out[c0 + 2 * c - 1] = failed
-  out[c0 + 2 * c] = used
+  local used = redis.call('GET', KEYS[owners + c]) or '0'
+  oc = oc + 1
+  out[oc] = used
+  if tonumber(used) + tonumber(ARGV[a + 1]) > tonumber(ARGV[a]) then out[1] = '0' end
   a = a + 4
 end
-if out[1] == 1 then
-  if weight > 0 then
+if out[1] == '1' and cost ~= '0' then
+  a = 6
+  ow = 1
+  oc = 1 + tonumber(ARGV[4])
+  for o = 1, owners do
+    local shape = tonumber(ARGV[a])
+    local n = math.floor(shape / 2)
+    local f = a + 2
+    if shape % 2 == 1 then f = a + 4 end
+    local set = {}
+    local expires = ARGV[a + 1]
     for i = 1, n do
-      local interval = tonumber(ARGV[2 + 2 * i])
-      local tat = out[2 * i + 1] + interval
-      out[2 * i + 1] = tat
-      -- Once TAT has passed the key means "idle", which is what a missing key means too.
-      local ttl = math.ceil((tat - now) / 1000) + 1000
-      redis.call('SET', KEYS[i], string.format('%d', tat), 'PX', string.format('%d', ttl))
+      ow = ow + 1
+      set[2 * i - 1] = ARGV[f + i - 1]
+      if out[ow] == '0' then
+        set[2 * i] = ARGV[f + n + i - 1]
+      else
+        local tat = tonumber(out[ow]) + tonumber(ARGV[f + 2 * n + i - 1])
+        set[2 * i] = string.format('%d', tat)
+        -- Once TAT has passed the field means "idle", which is what a missing field means too.
+        local e = math.ceil(tat / 1000) + 1000
+        if e > tonumber(expires) then expires = e end
+      end
     end
+    if f > a + 2 then
+      oc = oc + 1
+      set[#set + 1] = 'q'
+      set[#set + 1] = string.format('%d', tonumber(out[oc]) + need) -- need is the cost here (at least 1)
+      if read[o][3] ~= ARGV[a + 3] then
+        set[#set + 1] = 'qp'
+        set[#set + 1] = ARGV[a + 3]
+      end
+    end
+    writeHash(KEYS[o], set, expires, read[o][1], now)
+    a = f + 4 * n
   end
-  local b = 5 + 2 * n
+  a = counters
   for c = 1, m do
-    local consume = tonumber(ARGV[b + 2])
-    if consume > 0 then
-      out[c0 + 2 * c] = redis.call('INCRBY', KEYS[n + c], consume)
-      local ttl = tonumber(ARGV[b + 3])
-      if ttl > 0 then redis.call('PEXPIRE', KEYS[n + c], ttl) end
+    if ARGV[a + 2] ~= '0' then
+      redis.call('INCRBY', KEYS[owners + c], ARGV[a + 2])
+      if ARGV[a + 3] ~= '0' then redis.call('PEXPIRE', KEYS[owners + c], ARGV[a + 3]) end
     end
-    b = b + 4
+    a = a + 4
   end
 end
-for i = 1, #out do out[i] = string.format('%d', out[i]) end
 return table.concat(out, ' ')
 `;
 
@@ -122,55 +211,66 @@ return {n, redis.call('PTTL', KEYS[1])}
 `;
 
 /**
- * Leased mode: grants up to `want` requests of every window at once (the same GCRA state exact
+ * Leased mode: grants up to `want` requests of every window at once (the same limits hash exact
  * mode uses, so both modes and every instance share one account of each window).
- * KEYS: one GCRA key per window. ARGV: nowUs, want, n, n x (intervalUs, limit).
- * Returns "granted tat1 tat2 ..." (TATs after the grant), space-separated.
+ * KEYS: the key's limits hash. ARGV: nowUs, want, n, n fields, n intervalsUs, n burstsUs.
+ * Returns "granted tat1 tat2 ..." (TATs after the grant, in us from nowUs), space-separated.
  */
-const LEASE_LUA = `
+const LEASE_LUA = `${HASH_HELPERS_LUA}
 local now = tonumber(ARGV[1])
 local grant = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
+local v = redis.call('HMGET', KEYS[1], 'x', unpack(ARGV, 4, 3 + n))
 local tats = {}
 for i = 1, n do
-  local interval = tonumber(ARGV[2 + 2 * i])
-  local limit = tonumber(ARGV[3 + 2 * i])
-  local tat = tonumber(redis.call('GET', KEYS[i]) or 0)
+  local interval = tonumber(ARGV[3 + n + i])
+  local tat = tonumber(v[i + 1] or 0)
   if tat < now then tat = now end
-  local free = math.floor((now + limit * interval - tat) / interval)
+  local free = math.floor((now + tonumber(ARGV[3 + 2 * n + i]) + interval - tat) / interval)
   if free < grant then grant = free end
   tats[i] = tat
 end
 if grant < 0 then grant = 0 end
 local out = {string.format('%d', grant)}
+local set = {}
+local expires = 0
 for i = 1, n do
   local tat = tats[i]
   if grant > 0 then
-    tat = tat + grant * tonumber(ARGV[2 + 2 * i])
-    redis.call('SET', KEYS[i], string.format('%d', tat), 'PX', string.format('%d', math.ceil((tat - now) / 1000) + 1000))
+    tat = tat + grant * tonumber(ARGV[3 + n + i])
+    set[2 * i - 1] = ARGV[3 + i]
+    set[2 * i] = string.format('%d', tat)
+    local e = math.ceil(tat / 1000) + 1000
+    if e > expires then expires = e end
   end
-  out[i + 1] = string.format('%d', tat)
+  out[i + 1] = string.format('%d', tat - now)
 end
+if grant > 0 then writeHash(KEYS[1], set, expires, v[1], ARGV[1]) end
 return table.concat(out, ' ')
 `;
 
 /**
  * Gives back the unused part of a lease: each window's TAT moves back by unused x interval
  * (never before now: a window cannot hold more than its limit).
- * KEYS: one GCRA key per window. ARGV: nowUs, unused, n, n x intervalUs.
+ * KEYS: the key's limits hash. ARGV: nowUs, unused, n, n fields, n intervalsUs.
+ * Only fields the hash holds are written: then it exists, with the TTL its writers gave it, which
+ * covers a TAT that only moves back (a hash that has expired meanwhile is not brought back).
  */
 const LEASE_RETURN_LUA = `
 local now = tonumber(ARGV[1])
 local unused = tonumber(ARGV[2])
-for i = 1, tonumber(ARGV[3]) do
-  local tat = tonumber(redis.call('GET', KEYS[i]) or 0)
-  local back = tat - unused * tonumber(ARGV[3 + i])
-  if back <= now then
-    redis.call('DEL', KEYS[i])
-  else
-    redis.call('SET', KEYS[i], string.format('%d', back), 'PX', string.format('%d', math.ceil((back - now) / 1000) + 1000))
+local n = tonumber(ARGV[3])
+local v = redis.call('HMGET', KEYS[1], unpack(ARGV, 4, 3 + n))
+local set = {}
+for i = 1, n do
+  if v[i] then
+    local back = tonumber(v[i]) - unused * tonumber(ARGV[3 + n + i])
+    if back < now then back = now end
+    set[#set + 1] = ARGV[3 + i]
+    set[#set + 1] = string.format('%d', back)
   end
 end
+if #set > 0 then redis.call('HSET', KEYS[1], unpack(set)) end
 return 1
 `;
 
@@ -181,10 +281,10 @@ export interface LimitsCommands {
   kwSlotAcquire(key: string, nowMs: number, max: number, expiresMs: number, slotId: string, leaseMs: number): Promise<[number, number]>;
   kwSlotRenew(key: string, nowMs: number, expiresMs: number, slotId: string, leaseMs: number): Promise<number>;
   kwFixedWindowHit(key: string, windowMs: number): Promise<[number, number]>;
-  /** numKeys, the KEYS, then the ARGV described at LEASE_LUA. */
-  kwLimitsLease(...numKeysKeysAndArgs: (string | number)[]): Promise<string>;
-  /** numKeys, the KEYS, then the ARGV described at LEASE_RETURN_LUA. */
-  kwLimitsLeaseReturn(...numKeysKeysAndArgs: (string | number)[]): Promise<number>;
+  /** The hash, then the ARGV described at LEASE_LUA. */
+  kwLimitsLease(hash: string, ...args: (string | number)[]): Promise<string>;
+  /** The hash, then the ARGV described at LEASE_RETURN_LUA. */
+  kwLimitsLeaseReturn(hash: string, ...args: (string | number)[]): Promise<number>;
 }
 
 const DEFINITIONS: Record<keyof LimitsCommands, { lua: string; numberOfKeys?: number }> = {
@@ -193,8 +293,8 @@ const DEFINITIONS: Record<keyof LimitsCommands, { lua: string; numberOfKeys?: nu
   kwSlotAcquire: { lua: SLOT_ACQUIRE_LUA, numberOfKeys: 1 },
   kwSlotRenew: { lua: SLOT_RENEW_LUA, numberOfKeys: 1 },
   kwFixedWindowHit: { lua: FIXED_WINDOW_HIT_LUA, numberOfKeys: 1 },
-  kwLimitsLease: { lua: LEASE_LUA },
-  kwLimitsLeaseReturn: { lua: LEASE_RETURN_LUA },
+  kwLimitsLease: { lua: LEASE_LUA, numberOfKeys: 1 },
+  kwLimitsLeaseReturn: { lua: LEASE_RETURN_LUA, numberOfKeys: 1 },
 };
 
 /**

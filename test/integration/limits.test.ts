@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import Redis, { type RedisOptions } from 'ioredis';
 import { BruteForceGuard, ConcurrencyLimiter, FixedWindowCounter, Limiter, periodBounds, type LimitRequest, type LimitsOptions } from '../../src/limits';
-import { failedAttemptsKey, periodCounterKey, rateWindowKey } from '../../src/infra/redis-keys';
+import { failedAttemptsKey, limitsHashKey, periodCounterKey } from '../../src/infra/redis-keys';
 import { CORK_BATCH_MAX } from '../../src/limits/scripts';
 
 // Real Redis. Each test gets its own prefix (run prefix + random suffix) and its own key ids.
@@ -145,21 +145,19 @@ describe('all-or-nothing', () => {
       nowMs: T0,
     };
     await run(limiter, req, 2);
-    const keys = [
-      rateWindowKey(prefix, keyOwner(keyId), 'MINUTE'),
-      rateWindowKey(prefix, keyOwner(keyId), 'DAY'),
-      periodCounterKey(prefix, keyOwner(keyId), 'quota', 'DAY', periodBounds('DAY', T0).id),
-      periodCounterKey(prefix, keyOwner(keyId), 'bw', 'MONTH', periodBounds('MONTH', T0).id),
-    ];
-    const before = await redis.mget(...keys);
-    expect(before[2]).toBe('2');
-    expect(before[3]).toBe('200');
+    const hash = limitsHashKey(prefix, keyOwner(keyId));
+    const bandwidthKey = periodCounterKey(prefix, keyOwner(keyId), 'bw', 'MONTH', periodBounds('MONTH', T0).id);
+    const stored = async () => ({ hash: await redis.hgetall(hash), bandwidth: await redis.get(bandwidthKey) });
+    const before = await stored();
+    expect(before.hash).toMatchObject({ q: '2', qp: periodBounds('DAY', T0).id });
+    expect(Object.keys(before.hash).sort()).toEqual(['DAY', 'MINUTE', 'q', 'qp', 'x']);
+    expect(before.bandwidth).toBe('200');
     const denied = await limiter.check(req);
     expect(denied.code).toBe('RATE_LIMITED');
     expect(denied.quota).toMatchObject({ remaining: 48 });
     expect(denied.bandwidth).toMatchObject({ remaining: 9_800 });
     expect(denied.ratelimits[1]).toMatchObject({ window: 'DAY', remaining: 98 });
-    expect(await redis.mget(...keys)).toEqual(before);
+    expect(await stored()).toEqual(before);
   });
 
   test('a request denied by the quota leaves the rate windows untouched', async () => {
@@ -167,11 +165,12 @@ describe('all-or-nothing', () => {
     const keyId = newKeyId('q');
     const req = { accountId: ACCOUNT, keyId, rateLimits: perMinute(10), quota: { units: 1, period: 'MONTH' as const }, nowMs: T0 };
     expect((await limiter.check(req)).allowed).toBe(true);
-    const tat = await redis.get(rateWindowKey(prefix, keyOwner(keyId), 'MINUTE'));
+    const tat = await redis.hget(limitsHashKey(prefix, keyOwner(keyId)), 'MINUTE');
+    expect(tat).not.toBeNull();
     const denied = await limiter.check(req);
     expect(denied).toMatchObject({ allowed: false, code: 'QUOTA_EXCEEDED' });
     expect(denied.ratelimits[0].remaining).toBe(9);
-    expect(await redis.get(rateWindowKey(prefix, keyOwner(keyId), 'MINUTE'))).toBe(tat);
+    expect(await redis.hget(limitsHashKey(prefix, keyOwner(keyId)), 'MINUTE')).toBe(tat);
   });
 
   test('code precedence: RATE_LIMITED, then QUOTA_EXCEEDED, then BANDWIDTH_EXCEEDED', async () => {
@@ -209,6 +208,42 @@ describe('quota and bandwidth', () => {
     expect(tomorrow).toMatchObject({ allowed: true, quota: { remaining: 1, reset: Date.UTC(2031, 4, 16) } });
   });
 
+  test('a quota counted before the limits hash carries over: a deploy mid-period does not start it again', async () => {
+    const { prefix, limiter } = setup();
+    const keyId = newKeyId('carry');
+    const identity = { id: newKeyId('ident'), rateLimits: [], quota: { units: 10, period: 'DAY' as const } };
+    const day = periodBounds('DAY', T0).id;
+    await redis.set(periodCounterKey(prefix, keyOwner(keyId), 'quota', 'MONTH', periodBounds('MONTH', T0).id), '4', 'PX', 60_000);
+    await redis.set(periodCounterKey(prefix, { accountId: ACCOUNT, kind: 'identity', id: identity.id }, 'quota', 'DAY', day), '9', 'PX', 60_000);
+    const req = { accountId: ACCOUNT, keyId, rateLimits: perMinute(100), quota: { units: 5, period: 'MONTH' as const }, identity, nowMs: T0 };
+    expect(await limiter.check(req)).toMatchObject({ allowed: true, quota: { remaining: 0 }, identityQuota: { remaining: 0 } });
+    expect(await limiter.check(req)).toMatchObject({ allowed: false, code: 'QUOTA_EXCEEDED' });
+    // Counted on in the hash from then on; the old counter is not read again in that period.
+    await redis.del(periodCounterKey(prefix, keyOwner(keyId), 'quota', 'MONTH', periodBounds('MONTH', T0).id));
+    expect(await limiter.check(req)).toMatchObject({ allowed: false, quota: { remaining: 0 } });
+    expect(await redis.hget(limitsHashKey(prefix, { accountId: ACCOUNT, kind: 'identity', id: identity.id }), 'q')).toBe('10');
+  });
+
+  test('a limits hash lives as long as its latest state needs, and a little more', async () => {
+    const { prefix, limiter } = setup();
+    const keyId = newKeyId('ttl');
+    const hash = limitsHashKey(prefix, keyOwner(keyId));
+    // A minute window alone: the hash outlives its TAT (T0 + 12 s) and a second of grace, rounded up to a whole minute.
+    await limiter.check({ accountId: ACCOUNT, keyId, rateLimits: perMinute(5), nowMs: T0 });
+    const windowTtl = await redis.pttl(hash);
+    expect(windowTtl).toBeGreaterThan(12_000 + 1_000);
+    expect(windowTtl).toBeLessThanOrEqual(60_000);
+    // With a monthly quota it lasts past the month's end (by a minute of grace).
+    await limiter.check({ accountId: ACCOUNT, keyId, rateLimits: perMinute(5), quota: { units: 10, period: 'MONTH' as const }, nowMs: T0 });
+    const quotaTtl = await redis.pttl(hash);
+    expect(quotaTtl).toBeGreaterThan(Date.UTC(2031, 5, 1) - T0);
+    expect(quotaTtl).toBeLessThanOrEqual(Date.UTC(2031, 5, 1) - T0 + 60_000);
+    // Later requests that need no more than that leave the expiry as it is.
+    const x = await redis.hget(hash, 'x');
+    await limiter.check({ accountId: ACCOUNT, keyId, rateLimits: perMinute(5), quota: { units: 10, period: 'MONTH' as const }, nowMs: T0 + 1_000 });
+    expect(await redis.hget(hash, 'x')).toBe(x);
+  });
+
   test('cost 0 probes without consuming anything', async () => {
     const { prefix, limiter } = setup();
     const keyId = newKeyId('probe');
@@ -216,7 +251,7 @@ describe('quota and bandwidth', () => {
     const probes = await run(limiter, req, 5);
     expect(probes.every((r) => r.allowed)).toBe(true);
     expect(probes[4]).toMatchObject({ ratelimits: [{ remaining: 2 }], quota: { remaining: 2 }, bandwidth: { remaining: 100 } });
-    expect(await redis.exists(rateWindowKey(prefix, keyOwner(keyId), 'MINUTE'), periodCounterKey(prefix, keyOwner(keyId), 'quota', 'DAY', periodBounds('DAY', T0).id))).toBe(0);
+    expect(await redis.exists(limitsHashKey(prefix, keyOwner(keyId)), periodCounterKey(prefix, keyOwner(keyId), 'bw', 'DAY', periodBounds('DAY', T0).id))).toBe(0);
     // A probe still reports an exhausted counter, without spending more.
     await run(limiter, { ...req, cost: 1, bytes: 0 }, 2);
     expect(await limiter.check(req)).toMatchObject({ allowed: false, code: 'RATE_LIMITED', quota: { remaining: 0 } });

@@ -4,10 +4,10 @@ import * as keys from '../../src/infra/redis-keys';
 // (and a name without its {hash tag} breaks the scripts on Redis Cluster).
 
 test.each<[string, string, string]>([
-  ['rate window of a key', keys.rateWindowKey('kw', { accountId: 'a1', kind: 'key', id: 'k1' }, 'MINUTE'), 'kw:lim:{a1}:key:k1:rate:MINUTE'],
-  ['rate window of an identity', keys.rateWindowKey('kw', { accountId: 'a1', kind: 'identity', id: 'i1' }, 'HOUR'), 'kw:lim:{a1}:identity:i1:rate:HOUR'],
-  ['quota counter', keys.periodCounterKey('kw', { accountId: 'a1', kind: 'key', id: 'k1' }, 'quota', 'DAY', '2026-11-29'), 'kw:lim:{a1}:key:k1:quota:DAY:2026-11-29'],
-  ['identity quota counter', keys.periodCounterKey('kw', { accountId: 'a1', kind: 'identity', id: 'i1' }, 'quota', 'MONTH', '2026-11'), 'kw:lim:{a1}:identity:i1:quota:MONTH:2026-11'],
+  ['limits hash of a key', keys.limitsHashKey('kw', { accountId: 'a1', kind: 'key', id: 'k1' }), 'kw:lim:{a1}:key:k1:limits'],
+  ['limits hash of an identity', keys.limitsHashKey('kw', { accountId: 'a1', kind: 'identity', id: 'i1' }), 'kw:lim:{a1}:identity:i1:limits'],
+  ['quota counter from before the limits hash', keys.periodCounterKey('kw', { accountId: 'a1', kind: 'key', id: 'k1' }, 'quota', 'DAY', '2026-11-29'), 'kw:lim:{a1}:key:k1:quota:DAY:2026-11-29'],
+  ['identity quota counter from before the limits hash', keys.periodCounterKey('kw', { accountId: 'a1', kind: 'identity', id: 'i1' }, 'quota', 'MONTH', '2026-11'), 'kw:lim:{a1}:identity:i1:quota:MONTH:2026-11'],
   ['bandwidth counter', keys.periodCounterKey('kw', { accountId: 'a1', kind: 'key', id: 'k1' }, 'bw', 'MONTH', '2026-11'), 'kw:lim:{a1}:key:k1:bw:MONTH:2026-11'],
   ['credits spent', keys.creditsSpentKey('kw', 'a1', 'k1', 3), 'kw:lim:{a1}:key:k1:credits:3'],
   ['concurrency slots', keys.concurrencySlotsKey('kw', 'k1'), 'kw:lim:{k1}:slots'],
