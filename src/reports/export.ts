@@ -5,6 +5,7 @@ import { forbidden } from '../infra/errors';
 import { findStoredKeys } from '../keys/stored';
 import { keySettingsView } from '../keys/view';
 import { endpointView } from '../webhooks/endpoints';
+import { exportedPeople } from './operators';
 
 // exportConfiguration: everything needed to recreate an account's setup elsewhere, and nothing
 // secret (no key secrets, no digests, no webhook secrets). Versioned for a later import.
@@ -31,5 +32,6 @@ export async function exportConfiguration(db: Database, actor: Actor) {
     workflows: workflows.map((w) => ({ id: w.id, name: w.name, upstreamUrl: w.upstreamUrl, agentIds: w.agents.map((a) => a.id) })),
     keys: keys.map((k) => ({ ...keySettingsView(k), createdAt: k.createdAt, lastUsedAt: k.lastUsedAt })),
     webhookEndpoints: endpoints.map(endpointView),
+    ...(await exportedPeople(db, accountId)),
   };
 }
