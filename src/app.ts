@@ -8,6 +8,7 @@ import { createAccountWithMasterKey } from './keys/bootstrap';
 import http from 'node:http';
 import { serveMetrics } from './metrics-http';
 import { wireInvalidation } from './keys/invalidation';
+import { wireTargetInvalidation } from './agents/invalidation';
 import { configureWebhooks } from './webhooks/runtime';
 import { configureUpstreams } from './agents/upstream-policy';
 import { startWorkers, type Workers } from '../workers';
@@ -111,7 +112,7 @@ async function startApi(config: Config, db: Database, redis: Redis, state: Proce
   const dashboard = createQueueDashboard({ redisUrl: config.redisUrl, redis: config.redis, redisPrefix: config.redisPrefix, ...config.adminQueues });
   closers.push(() => dashboard.close());
   const subscriber = createRedis(config.redis, { maxRetriesPerRequest: null, purpose: 'subscriber' });
-  subscriber.on('error', (err) => logger.error({ err: err.message }, 'redis subscriber error'));
+  // Its errors are the outage's, logged once when it starts and once when it ends (createRedis watches it).
   const app = createApp({
     db,
     redis,
@@ -141,8 +142,10 @@ async function startApi(config: Config, db: Database, redis: Redis, state: Proce
   // Runs after the listener has closed: leased blocks go back for the other instances.
   closers.push(() => app.limiter.release());
   const unwire = await wireInvalidation({ cache: app.cache, publisher: redis, subscriber, prefix: config.redisPrefix });
+  const unwireTargets = await wireTargetInvalidation({ targets: app.targets, publisher: redis, subscriber, prefix: config.redisPrefix });
   closers.push(() => {
     unwire();
+    unwireTargets();
     subscriber.disconnect();
   });
   const listener = config.tls ? tlsListener(app.handle, config.tls, config.http) : plainListener(app.server);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { isLoopbackHost } from './infra/ip';
 import { bool, int, intList, type Role, roleMap, trustProxy, url, hostPorts } from './infra/config-fields';
+import { writingDataDir } from './infra/data-dir';
 import type { RedisTarget } from './infra/redis';
 
 // Every environment variable Keywarden reads, parsed and validated once.
@@ -317,7 +318,15 @@ export function resolveEncryptionKey(config: Pick<Config, 'encryptionKey' | 'nod
   if (config.encryptionKey) return config.encryptionKey;
   if (config.nodeEnv === 'production') throw new ConfigError('invalid configuration:\n  KEYWARDEN_ENCRYPTION_KEY is required when NODE_ENV=production');
   const file = path.join(config.dataDir, 'encryption.key');
-  fs.mkdirSync(config.dataDir, { recursive: true });
+  writingDataDir(config.dataDir, () => generateKeyFile(config.dataDir, file));
+  const key = Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64');
+  if (key.length !== 32) throw new ConfigError(`invalid configuration:\n  ${file} must hold 32 bytes encoded as base64 (or set KEYWARDEN_ENCRYPTION_KEY)`);
+  return key;
+}
+
+/** A new random key into `file`, unless it is there. */
+function generateKeyFile(dataDir: string, file: string): void {
+  fs.mkdirSync(dataDir, { recursive: true });
   if (!fs.existsSync(file)) {
     // Written aside and hard-linked into place: when two processes start at once, one link wins
     // and the other reads a complete file, never a half-written one.
@@ -331,7 +340,4 @@ export function resolveEncryptionKey(config: Pick<Config, 'encryptionKey' | 'nod
       fs.rmSync(tmp, { force: true });
     }
   }
-  const key = Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64');
-  if (key.length !== 32) throw new ConfigError(`invalid configuration:\n  ${file} must hold 32 bytes encoded as base64 (or set KEYWARDEN_ENCRYPTION_KEY)`);
-  return key;
 }

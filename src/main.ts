@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig } from './config';
+import { DataDirError } from './infra/data-dir';
 import { EmbeddedStoreBusyError, openDatabase } from './infra/db';
 import { KeywardenError } from './infra/errors';
 import { type MigrationState, migrationStatus } from './infra/migrate';
@@ -15,7 +16,7 @@ import { start, type Role } from './app';
 // CLI entry: start | api | worker | bootstrap | scan | migrate | operator invite.
 
 function die(err: unknown): never {
-  if (err instanceof ConfigError || err instanceof TlsFilesError || err instanceof RedisUnavailableError || err instanceof EmbeddedStoreBusyError || err instanceof KeywardenError) {
+  if (err instanceof ConfigError || err instanceof TlsFilesError || err instanceof RedisUnavailableError || err instanceof EmbeddedStoreBusyError || err instanceof DataDirError || err instanceof KeywardenError) {
     process.stderr.write(`keywarden: ${err.message}\n`);
   } else {
     process.stderr.write(`keywarden: ${(err as Error)?.stack ?? String(err)}\n`);

@@ -74,6 +74,8 @@ export interface App {
   limiter: Limiter;
   /** What a verification needs (the ext_authz server decides with the same). */
   verification: VerifyDeps & { trustProxy: TrustProxy };
+  /** Agents' and workflows' accounts and upstreams, as the gateway caches them. */
+  targets: TargetDirectory;
 }
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
@@ -129,7 +131,7 @@ export function createApp(deps: AppDeps): App {
   server.headersTimeout = deps.http?.headersTimeoutMs ?? 20_000;
   server.requestTimeout = deps.http?.requestTimeoutMs ?? 60_000;
   server.maxConnections = deps.http?.maxConnections ?? 10_000;
-  return { server, handle, cache, uses: verification.uses, usage: verification.usage, graphql, limiter, verification: verifyEndpoint, live };
+  return { server, handle, cache, uses: verification.uses, usage: verification.usage, graphql, limiter, verification: verifyEndpoint, live, targets: verification.targets };
 }
 
 /**

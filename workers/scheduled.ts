@@ -9,12 +9,13 @@ import type { RelayRunner } from './relay';
 import type Redis from 'ioredis';
 import { flushUsage, type AnomalyRule } from '../src/reports/usage-flush';
 import { expireKeyRequests } from '../src/operators/requests';
+import { refillDueCredits } from '../src/keys/credits-refill';
 
 // Periodic scans as BullMQ job schedulers, every SCAN_INTERVAL_SECONDS. A scheduler is one
 // record in Redis however many workers upsert it, so each tick runs once somewhere; the scans
 // are idempotent anyway, for the moments two ticks overlap.
 
-export const SCANS = ['expiry-warnings', 'expire-keys', 'rotation-reminders', 'end-rotation-grace', 'outbox-sweep', 'flush-usage', 'expire-key-requests'] as const;
+export const SCANS = ['expiry-warnings', 'expire-keys', 'rotation-reminders', 'end-rotation-grace', 'outbox-sweep', 'flush-usage', 'expire-key-requests', 'refill-credits'] as const;
 /** Usage tallies are moved from Redis to PostgreSQL more often than the other scans run. */
 const USAGE_FLUSH_SECONDS = 5;
 export type ScanName = (typeof SCANS)[number];
@@ -46,6 +47,8 @@ export async function runScan(name: ScanName, deps: ScanDeps): Promise<Record<st
       return { revoked: await endRotationGrace(deps.db) };
     case 'expire-key-requests':
       return { expired: await expireKeyRequests(deps.db) };
+    case 'refill-credits':
+      return { refilled: await refillDueCredits(deps.db) };
     case 'flush-usage': {
       const flushed = await flushUsage(deps.db, deps.redis, deps.redisPrefix, { rule: deps.usageAnomaly });
       return { rollups: flushed.rows, countries: flushed.countries };

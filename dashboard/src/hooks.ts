@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import { errorText, gql } from './api';
+import { errorText, gql, GraphQLRequestError } from './api';
 
 export interface QueryState<T> {
   data: T | null;
@@ -47,8 +47,21 @@ export function useQuery<T>(query: string, variables: Record<string, unknown> = 
 
 /** A mutation with its pending state and last error. */
 export function useMutation<T>(query: string) {
+  const m = useFormMutation<T>(query);
+  return { run: m.run, pending: m.pending, error: m.error?.message ?? null, code: m.error?.code, clearError: () => m.setError(null) };
+}
+
+export interface FieldErrors {
+  /** The API's message when it names `path` (e.g. "input.email", or "input.ipAllowlist[0]" for "input.ipAllowlist"). */
+  at(path: string): string | null;
+  /** The message when it names none of `paths`: shown above the form. */
+  elsewhere(paths: string[]): string | null;
+}
+
+/** A form's mutation whose error is placed next to the field it names (extensions.field). */
+export function useFormMutation<T>(query: string) {
   const [pending, setPending] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<{ field?: string; code?: string; message: string } | null>(null);
   const run = useCallback(
     async (variables: Record<string, unknown>): Promise<T | null> => {
       setPending(true);
@@ -56,7 +69,7 @@ export function useMutation<T>(query: string) {
       try {
         return await gql<T>(query, variables);
       } catch (e) {
-        setError(errorText(e));
+        setError({ field: e instanceof GraphQLRequestError ? e.field : undefined, code: e instanceof GraphQLRequestError ? e.code : undefined, message: errorText(e) });
         return null;
       } finally {
         setPending(false);
@@ -64,5 +77,7 @@ export function useMutation<T>(query: string) {
     },
     [query],
   );
-  return { run, pending, error, clearError: () => setError(null) };
+  const at = (path: string) => (error && (error.field === path || error.field?.startsWith(`${path}[`)) ? error.message : null);
+  const errors: FieldErrors = { at, elsewhere: (paths) => (error && !paths.some((p) => at(p)) ? error.message : null) };
+  return { run, pending, error, errors, setError };
 }

@@ -1,8 +1,8 @@
 import { useEffect, useRef } from 'react';
-import { storedKey } from './session';
+import { credentials, keywardenUrl } from './api';
 
 // Live updates: GraphQL subscriptions read as Server-Sent Events from /graphql. EventSource cannot
-// send the Authorization header, so the stream is read through fetch. A dropped stream is opened
+// send the Authorization header, so the stream is read through fetch (as the key or the session, as api.ts). A dropped stream is opened
 // again after a pause that grows up to 30 s; leaving the page closes it.
 
 /** Splits an SSE body read so far into complete events and the unfinished rest. */
@@ -25,14 +25,13 @@ export function parseSseBlocks(buffer: string): { events: { event: string; data:
 }
 
 async function readStream(query: string, onData: (data: unknown) => void, signal: AbortSignal): Promise<void> {
-  const secret = storedKey();
-  if (!secret) return;
-  const res = await fetch(new URL('../graphql', window.location.href), {
+  const auth = credentials();
+  const res = await fetch(keywardenUrl('graphql'), {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${secret}` },
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...auth.headers },
     body: JSON.stringify({ query }),
-    credentials: 'omit',
-    referrerPolicy: 'no-referrer',
+    credentials: auth.credentials,
+    referrerPolicy: auth.referrerPolicy,
     signal,
   });
   if (!res.ok || !res.body) throw new Error(`subscription refused (HTTP ${res.status})`);

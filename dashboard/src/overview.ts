@@ -24,3 +24,9 @@ export function lastHours(hours: number, now = Date.now()): { from: string; to: 
   const end = Math.floor(now / 3_600_000) * 3_600_000 + 3_600_000;
   return { from: new Date(end - hours * 3_600_000).toISOString(), to: new Date(end).toISOString() };
 }
+
+/** The overview's 30 days: from the start of the UTC day 30 days back to the end of the current hour. */
+export function last30Days(now = Date.now()): { from: string; to: string } {
+  const month = lastHours(30 * 24, now);
+  return { from: `${month.from.slice(0, 10)}T00:00:00.000Z`, to: month.to };
+}

@@ -10,8 +10,11 @@ export type Route =
   | { page: 'new-key'; parentId?: string }
   | { page: 'security' }
   | { page: 'agents' }
+  | { page: 'denials'; code: string }
   | { page: 'webhooks' }
-  | { page: 'compliance' };
+  | { page: 'compliance' }
+  | { page: 'requests' }
+  | { page: 'operators' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
@@ -25,10 +28,16 @@ export function parseRoute(hash: string): Route {
       return { page: 'security' };
     case 'agents':
       return { page: 'agents' };
+    case 'denials':
+      return parts[1] ? { page: 'denials', code: parts[1] } : { page: 'overview' };
     case 'webhooks':
       return { page: 'webhooks' };
     case 'compliance':
       return { page: 'compliance' };
+    case 'requests':
+      return { page: 'requests' };
+    case 'operators':
+      return { page: 'operators' };
     default:
       return { page: 'overview' };
   }
@@ -40,6 +49,8 @@ export function href(route: Route): string {
       return `#/keys/${encodeURIComponent(route.id)}`;
     case 'new-key':
       return route.parentId ? `#/keys/new/${encodeURIComponent(route.parentId)}` : '#/keys/new';
+    case 'denials':
+      return `#/denials/${encodeURIComponent(route.code)}`;
     case 'keys':
       return route.expiringDays ? `#/keys/expiring/${route.expiringDays}` : '#/keys';
     default:

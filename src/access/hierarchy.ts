@@ -1,6 +1,6 @@
 import { PERIOD_DAYS } from './chain';
 import { parseAllowlistEntry, type IpRange } from './ip';
-import type { KeySettings, Period, ScopeSettings } from './key-settings';
+import type { CreditsSetting, KeySettings, Period, ScopeSettings } from './key-settings';
 import { permissionRank } from './permission';
 import { notCovered } from './permission-strings';
 
@@ -69,6 +69,27 @@ function amountWithin<T extends { period: Period }>(child: T | null, parent: T |
   return amount(child) <= amount(parent);
 }
 
+/** Refills a month can bring, at most: a DAILY refill counts 31 times. */
+const REFILLS_PER_MONTH = { DAILY: 31, MONTHLY: 1 } as const;
+
+/**
+ * Credits are a key's own budget (verification spends only the key's), so a child under an
+ * ancestor with credits must have credits of its own, no more than the ancestor's budget, and
+ * refill no more per month than the ancestor does. The field and why, or null when within.
+ */
+function creditsEscalation(child: CreditsSetting | null, parent: CreditsSetting | null): Escalation | null {
+  if (!parent) return null;
+  if (!child) return { field: 'input.credits', message: `must be set: the parent has credits (a budget of ${parent.budget})` };
+  if (child.budget > parent.budget) return { field: 'input.credits.remaining', message: `must be at most the parent's ${parent.budget}` };
+  if (!child.refill) return null;
+  if (!parent.refill) return { field: 'input.credits.refill', message: "cannot refill: the parent's credits do not" };
+  const monthly = (r: NonNullable<CreditsSetting['refill']>) => r.amount * REFILLS_PER_MONTH[r.interval];
+  if (child.refill.amount > parent.refill.amount || monthly(child.refill) > monthly(parent.refill)) {
+    return { field: 'input.credits.refill', message: `must refill at most the parent's ${parent.refill.amount} ${parent.refill.interval}` };
+  }
+  return null;
+}
+
 export function findEscalations(child: KeySettings, ancestors: readonly KeySettings[]): Escalation[] {
   const out: Escalation[] = [];
   const add = (field: string, message: string) => {
@@ -99,6 +120,8 @@ export function findEscalations(child: KeySettings, ancestors: readonly KeySetti
     if (p.maxConcurrent !== null && (child.maxConcurrent === null || child.maxConcurrent > p.maxConcurrent)) {
       add('input.maxConcurrent', `must be at most the parent's ${p.maxConcurrent}`);
     }
+    const credits = child.credits === undefined || p.credits === undefined ? null : creditsEscalation(child.credits, p.credits);
+    if (credits) add(credits.field, credits.message);
     if (p.accessWindows.length > 0 && child.accessWindows.length === 0) add('input.accessWindows', "the parent's access windows cannot be dropped");
     if (p.allowedCountries.length > 0) {
       const allowed = new Set(p.allowedCountries);

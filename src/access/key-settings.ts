@@ -35,6 +35,9 @@ export interface ScopeSettings {
   workflowAgentIds?: readonly string[];
 }
 
+/** A key's credits as the hierarchy compares them: the budget as set or last refilled, and its refill. */
+export type CreditsSetting = { budget: number; refill: { amount: number; interval: 'DAILY' | 'MONTHLY' } | null };
+
 /** What one key allows: a derived key's settings must lie within each ancestor's. */
 export interface KeySettings extends KeyLimits {
   permission: Permission;
@@ -47,4 +50,6 @@ export interface KeySettings extends KeyLimits {
   ipAllowlist: readonly string[];
   accessWindows: readonly AccessWindowSetting[];
   allowedCountries: readonly string[];
+  /** Absent: not compared (settings read without their credits). */
+  credits?: CreditsSetting | null;
 }

@@ -1,5 +1,5 @@
 import type { OperatorRole } from '../generated/prisma/enums';
-import type { Actor } from './admin';
+import { isKeyAdmin, type Actor } from './admin';
 
 // What a person's role lets them do (the README's "People and single sign-on"):
 // OWNER everything, ADMIN everything but people and the approval policy, AUDITOR reads only.
@@ -34,6 +34,17 @@ export function mayManagePeople(actor: Actor): boolean {
 /** May `actor` approve or reject key requests? People only: an OWNER or an ADMIN. */
 export function mayApprove(actor: Actor): boolean {
   return !!actor.operatorId && (actor.role === 'OWNER' || actor.role === 'ADMIN');
+}
+
+/**
+ * What `actor` may follow live (GraphQL subscriptions), as it may read: a person by role (OWNER,
+ * ADMIN and AUDITOR all read the whole account; an AUDITOR only reads, and a subscription only
+ * reads), a master key its account, a MANAGE/FULL_ACCESS key its subtree; anyone else nothing.
+ */
+export function liveScopeOf(actor: Actor): 'account' | 'subtree' | null {
+  if (actor.operatorId) return isOperatorRole(actor.role) ? 'account' : null;
+  if (actor.master) return 'account';
+  return isKeyAdmin(actor) ? 'subtree' : null;
 }
 
 /**

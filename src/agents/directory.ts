@@ -8,7 +8,7 @@ import { upstreamRefusal } from './upstream-policy';
 // Agents, agent groups and workflows: what keys are scoped to and what the gateway proxies to.
 
 /** An upstreamUrl as stored, after the upstream address policy (see upstream-policy). */
-async function normalizeUpstreamUrl(field: string, url: string | null | undefined): Promise<string | null> {
+export async function normalizeUpstreamUrl(field: string, url: string | null | undefined): Promise<string | null> {
   if (url === undefined || url === null || url.trim() === '') return null;
   let u: URL;
   try {
@@ -23,7 +23,7 @@ async function normalizeUpstreamUrl(field: string, url: string | null | undefine
   return u.toString();
 }
 
-async function assertAgentsExist(tx: Tx, accountId: string, field: string, ids: string[]): Promise<string[]> {
+export async function assertAgentsExist(tx: Tx, accountId: string, field: string, ids: string[]): Promise<string[]> {
   ids.forEach((id, i) => {
     if (!isUuid(id)) throw badInput(`${field}[${i}]`, `"${id}" is not a valid id`);
   });
@@ -35,11 +35,11 @@ async function assertAgentsExist(tx: Tx, accountId: string, field: string, ids: 
   return unique;
 }
 
-function requireMaster(actor: Actor, what: string): void {
+export function requireMaster(actor: Actor, what: string): void {
   if (!actor.master) throw forbidden(`only a master key can ${what}`);
 }
 
-function conflictOnDuplicateName(what: string, name: string) {
+export function conflictOnDuplicateName(what: string, name: string) {
   return (err: unknown): never => {
     if ((err as { code?: string }).code === 'P2002') throw new KeywardenError('CONFLICT', `${what} named "${name}" already exists in this account`);
     throw err;

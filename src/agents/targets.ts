@@ -3,7 +3,8 @@ import type { Database } from '../infra/db';
 import { isUuid } from '../infra/validation';
 
 // Which account an agent or workflow belongs to. Ownership never changes, so known targets are
-// cached for good; unknown ids only briefly (the agent may be created a moment later).
+// cached for good; unknown ids only briefly (the agent may be created a moment later). Upstream
+// URLs do change: an update drops them here and on every other instance (agents/invalidation).
 
 const UNKNOWN = '';
 
@@ -25,6 +26,12 @@ export class TargetDirectory {
     const row = kind === 'agent' ? await this.db.prisma.agent.findUnique(where) : await this.db.prisma.workflow.findUnique(where);
     if (row) this.upstreams.set(key, row);
     return row ?? undefined;
+  }
+
+  /** Drops the cached upstreams of these targets ("agent:<id>", "workflow:<id>"), or all of them. */
+  forgetUpstreams(targets: readonly string[] | 'all'): void {
+    if (targets === 'all') this.upstreams.clear();
+    else for (const t of targets) this.upstreams.delete(t.toLowerCase());
   }
 
   async accountOf(kind: 'agent' | 'workflow', id: string): Promise<string | undefined> {

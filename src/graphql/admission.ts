@@ -28,7 +28,7 @@ export interface AdmissionOptions {
   maxConcurrent: number;
   /** Admin requests waiting for a slot; beyond it the request is answered 503 at once. */
   maxQueued: number;
-  /** Admin requests per minute per calling key (0: unlimited). */
+  /** Admin requests per minute per calling key, and per signed-in person across sessions (0: unlimited). */
   perKeyPerMinute: number;
   /** Introspection (and GraphiQL) allowed. */
   introspection: boolean;
@@ -126,9 +126,11 @@ export function admissionPlugin(deps: AdmissionDeps, gate: AdmissionGate): Plugi
       const auth = deps.authenticate ? await deps.authenticate(request, ip) : await authenticate(deps.cache, request.headers.get('authorization'), ip, deps.keyUses);
       if (!auth.ok && auth.code === 'FORBIDDEN') return endResponse(errorResponse(403, 'FORBIDDEN', auth.reason));
       if (!auth.ok) return endResponse(errorResponse(401, 'UNAUTHENTICATED', auth.reason, { 'www-authenticate': 'Bearer' }));
+      // One budget per key, and one per person across all their sessions.
       const caller = auth.actor.keyId ?? `operator:${auth.actor.operatorId}`;
       const retryAfter = perKey ? await overBudget(perKey, deps.prefix, caller, options.perKeyPerMinute) : 0;
-      if (retryAfter > 0) return endResponse(errorResponse(429, 'RATE_LIMITED', `too many admin requests for this key: at most ${options.perKeyPerMinute} a minute`, { 'retry-after': String(retryAfter) }));
+      const who = auth.actor.keyId ? 'key' : 'person';
+      if (retryAfter > 0) return endResponse(errorResponse(429, 'RATE_LIMITED', `too many admin requests for this ${who}: at most ${options.perKeyPerMinute} a minute`, { 'retry-after': String(retryAfter) }));
       const release = await gate.acquire();
       if (!release) return endResponse(errorResponse(503, 'UNAVAILABLE', 'too many admin requests in flight; try again shortly', { 'retry-after': '1' }));
       authByRequest.set(request, auth);

@@ -1,4 +1,5 @@
 import { createAgent, createAgentGroup, createWorkflow } from '../agents/directory';
+import { updateAgent, updateAgentGroup, updateWorkflow } from '../agents/update';
 import { builder } from './builder';
 import { actorOf } from './context';
 
@@ -48,6 +49,19 @@ const CreateAgentGroupInput = builder.inputType('CreateAgentGroupInput', {
 });
 const CreateWorkflowInput = builder.inputType('CreateWorkflowInput', {
   fields: (t) => ({ name: t.string({ required: true }), agentIds: t.idList(), upstreamUrl: t.string() }),
+});
+
+const UpdateAgentInput = builder.inputType('UpdateAgentInput', {
+  description: 'Fields left out stay as they are.',
+  fields: (t) => ({ name: t.string(), upstreamUrl: t.string({ description: 'null or "": no upstream. Checked as on create.' }) }),
+});
+const UpdateAgentGroupInput = builder.inputType('UpdateAgentGroupInput', {
+  description: 'Fields left out stay as they are.',
+  fields: (t) => ({ name: t.string(), agentIds: t.idList({ description: "The group's members from now on." }) }),
+});
+const UpdateWorkflowInput = builder.inputType('UpdateWorkflowInput', {
+  description: 'Fields left out stay as they are.',
+  fields: (t) => ({ name: t.string(), agentIds: t.idList({ description: "The workflow's agents from now on." }), upstreamUrl: t.string({ description: 'null or "": no upstream. Checked as on create.' }) }),
 });
 
 const byNewest = [{ createdAt: 'desc' as const }, { id: 'desc' as const }];
@@ -110,6 +124,33 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateWorkflowInput, required: true }) },
     resolve: async (query, _root, { input }, ctx) => {
       const workflow = await createWorkflow(ctx.db, actorOf(ctx), { name: input.name, upstreamUrl: input.upstreamUrl, agentIds: input.agentIds?.map(String) });
+      return ctx.db.prisma.workflow.findUniqueOrThrow({ ...query, where: { id: workflow.id } });
+    },
+  }),
+  updateAgent: t.prismaField({
+    type: 'Agent',
+    authScopes: { master: true },
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateAgentInput, required: true }) },
+    resolve: async (query, _root, { id, input }, ctx) => {
+      const agent = await updateAgent(ctx.db, actorOf(ctx), String(id), input);
+      return ctx.db.prisma.agent.findUniqueOrThrow({ ...query, where: { id: agent.id } });
+    },
+  }),
+  updateAgentGroup: t.prismaField({
+    type: 'AgentGroup',
+    authScopes: { master: true },
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateAgentGroupInput, required: true }) },
+    resolve: async (query, _root, { id, input }, ctx) => {
+      const group = await updateAgentGroup(ctx.db, actorOf(ctx), String(id), { name: input.name, agentIds: input.agentIds?.map(String) });
+      return ctx.db.prisma.agentGroup.findUniqueOrThrow({ ...query, where: { id: group.id } });
+    },
+  }),
+  updateWorkflow: t.prismaField({
+    type: 'Workflow',
+    authScopes: { master: true },
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateWorkflowInput, required: true }) },
+    resolve: async (query, _root, { id, input }, ctx) => {
+      const workflow = await updateWorkflow(ctx.db, actorOf(ctx), String(id), { name: input.name, upstreamUrl: input.upstreamUrl, agentIds: input.agentIds?.map(String) });
       return ctx.db.prisma.workflow.findUniqueOrThrow({ ...query, where: { id: workflow.id } });
     },
   }),

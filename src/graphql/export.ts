@@ -6,7 +6,7 @@ builder.queryFields((t) => ({
   exportConfiguration: t.field({
     type: 'JSON',
     authScopes: { master: true },
-    description: 'Agents, groups, workflows, key settings and webhook endpoints; no secrets, no digests. `version` names the format.',
+    description: 'Agents, groups, workflows, identities, roles, key settings and webhook endpoints; no secrets, no digests. `version` names the format.',
     resolve: (_root, _args, ctx) => exportConfiguration(ctx.db, actorOf(ctx)),
   }),
 }));

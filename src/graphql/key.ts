@@ -207,7 +207,7 @@ export const UpdateKeyInput = builder.inputType('UpdateKeyInput', {
   }),
 });
 
-const KeyFilter = builder.inputType('KeyFilter', {
+export const KeyFilter = builder.inputType('KeyFilter', {
   fields: (t) => ({
     status: t.field({ type: KeyStatusEnum }),
     type: t.field({ type: KeyTypeEnum }),

@@ -1,4 +1,5 @@
-import { isKeyAdmin, type Actor } from '../access/admin';
+import type { Actor } from '../access/admin';
+import { liveScopeOf } from '../access/roles';
 import { KeywardenError } from '../infra/errors';
 import { statusWhere, visibleKeysWhere } from '../keys/queries';
 import { builder } from './builder';
@@ -12,13 +13,17 @@ import { SecurityEventRef } from './security';
 builder.subscriptionType({});
 
 /**
- * The feed, for a caller allowed to subscribe: checked here at subscription time, as the scope
- * checks guard only the delivery of each event. (An operator's role check belongs here too.)
+ * The feed, for a caller allowed to subscribe (access/roles.ts liveScopeOf), checked here at
+ * subscription time: the scope checks guard only the delivery of each event. Returns the feed
+ * and whether the caller follows the whole account (else a key's subtree).
  */
 function feedFor(ctx: GraphQLContext, actor: Actor) {
-  if (!isKeyAdmin(actor)) throw new KeywardenError('FORBIDDEN', 'this key may not subscribe (a master key, or MANAGE/FULL_ACCESS for its own subtree, is needed)');
+  const scope = liveScopeOf(actor);
+  if (!scope) {
+    throw new KeywardenError('FORBIDDEN', actor.operatorId ? 'this operator may not subscribe (no known role)' : 'this key may not subscribe (a master key, or MANAGE/FULL_ACCESS for its own subtree, is needed)');
+  }
   if (!ctx.live) throw new KeywardenError('FORBIDDEN', 'live updates are not available on this server');
-  return ctx.live;
+  return { live: ctx.live, wholeAccount: scope === 'account' };
 }
 
 /** The subscribing key is still usable (not revoked, expired or past its grace); a person is still an enabled operator. */
@@ -34,8 +39,9 @@ builder.subscriptionFields((t) => ({
     description: "Every new security event of the caller's account (for a MANAGE key: about its subtree).",
     subscribe: (_root, _args, ctx) => {
       const actor = actorOf(ctx);
-      const load = (id: string) => ctx.db.prisma.securityEvent.findFirst({ where: { id, accountId: actor.accountId, ...(actor.master ? {} : { key: visibleKeysWhere(actor) }) } });
-      return feedFor(ctx, actor).stream(actor, 'security', load, stillUsable(ctx, actor));
+      const feed = feedFor(ctx, actor);
+      const load = (id: string) => ctx.db.prisma.securityEvent.findFirst({ where: { id, accountId: actor.accountId, ...(feed.wholeAccount ? {} : { key: visibleKeysWhere(actor) }) } });
+      return feed.live.stream(actor, 'security', load, stillUsable(ctx, actor));
     },
     resolve: (event) => event,
   }),
@@ -45,8 +51,10 @@ builder.subscriptionFields((t) => ({
     description: 'Keys the caller may see as they are created, updated, rotated, revoked or expire.',
     subscribe: (_root, _args, ctx) => {
       const actor = actorOf(ctx);
-      const load = (id: string) => ctx.db.prisma.apiKey.findFirst({ where: { id, OR: [...(actor.keyId ? [{ id: actor.keyId }] : []), visibleKeysWhere(actor)] } });
-      return feedFor(ctx, actor).stream(actor, 'key', load, stillUsable(ctx, actor));
+      const feed = feedFor(ctx, actor);
+      const visible = feed.wholeAccount ? { accountId: actor.accountId } : visibleKeysWhere(actor);
+      const load = (id: string) => ctx.db.prisma.apiKey.findFirst({ where: { id, OR: [...(actor.keyId ? [{ id: actor.keyId }] : []), visible] } });
+      return feed.live.stream(actor, 'key', load, stillUsable(ctx, actor));
     },
     resolve: (key) => key,
   }),

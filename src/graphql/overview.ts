@@ -56,9 +56,10 @@ builder.prismaObjectFields('Account', (t) => ({
       from: t.arg({ type: 'DateTime', required: true }),
       to: t.arg({ type: 'DateTime', required: true }),
       first: t.arg.int({ defaultValue: 10 }),
+      deniedCode: t.arg.string({ description: 'Only keys denied with this code (as deniedByCode names it), most such denials first; `denied` counts only those.' }),
     },
     select: { id: true },
-    resolve: (account, { from, to, first }, ctx) => topKeys(ctx.db, scopeFor(account, ctx), from, to, first ?? 10),
+    resolve: (account, { from, to, first, deniedCode }, ctx) => topKeys(ctx.db, scopeFor(account, ctx), from, to, first ?? 10, deniedCode),
   }),
   deniedByCode: t.field({
     type: [CodeCountRef],

@@ -1,8 +1,9 @@
+import DataLoader from 'dataloader';
 import { effectivePermissions } from '../access/permission-strings';
 import { createRole, deleteRole, updateRole } from '../identities/roles';
 import { heldPermissions } from '../keys/stored';
 import { builder } from './builder';
-import { actorOf } from './context';
+import { actorOf, type GraphQLContext } from './context';
 import { ApiKeyRef } from './key';
 
 export const RoleRef = builder.prismaObject('Role', {
@@ -15,6 +16,22 @@ export const RoleRef = builder.prismaObject('Role', {
   }),
 });
 
+// The permission strings each ancestor holds (its own plus its roles'), for every key of a page in
+// one read: one loader per request, keyed by ancestor id (null: no such key, which grants nothing).
+const heldLoaders = new WeakMap<GraphQLContext, DataLoader<string, string[] | null>>();
+function heldByAncestors(ctx: GraphQLContext): DataLoader<string, string[] | null> {
+  let loader = heldLoaders.get(ctx);
+  if (!loader) {
+    loader = new DataLoader(async (ids) => {
+      const rows = await ctx.db.prisma.apiKey.findMany({ where: { id: { in: [...ids] } }, select: { id: true, master: true, permissions: true, roles: { select: { id: true, permissions: true } } } });
+      const byId = new Map(rows.map((a) => [a.id, heldPermissions(a)]));
+      return ids.map((id) => byId.get(id) ?? null);
+    });
+    heldLoaders.set(ctx, loader);
+  }
+  return loader;
+}
+
 builder.prismaObjectFields(ApiKeyRef, (t) => ({
   permissions: t.exposeStringList('permissions', { description: "The key's own permission strings." }),
   roles: t.relation('roles'),
@@ -23,10 +40,15 @@ builder.prismaObjectFields(ApiKeyRef, (t) => ({
     select: { master: true, permissions: true, ancestorIds: true, roles: { select: { id: true, permissions: true } } },
     resolve: async (k, _args, ctx) => {
       if (k.ancestorIds.length === 0) return effectivePermissions([heldPermissions(k)]);
-      const ancestors = await ctx.db.prisma.apiKey.findMany({ where: { id: { in: k.ancestorIds } }, select: { id: true, master: true, permissions: true, roles: { select: { id: true, permissions: true } } } });
-      const byId = new Map(ancestors.map((a) => [a.id, heldPermissions(a)]));
+      const held = await heldByAncestors(ctx).loadMany([...k.ancestorIds].reverse());
       // Nearest ancestor first; a missing one grants nothing.
-      return effectivePermissions([heldPermissions(k), ...[...k.ancestorIds].reverse().map((id) => byId.get(id) ?? [])]);
+      return effectivePermissions([
+        heldPermissions(k),
+        ...held.map((h) => {
+          if (h instanceof Error) throw h;
+          return h ?? [];
+        }),
+      ]);
     },
   }),
 }));

@@ -16,6 +16,13 @@ export const UsagePointRef = builder.objectRef<{ start: Date; requests: number; 
   }),
 });
 
+/** The arguments of Key.usage and Identity.usage: a range and a granularity, by day unless asked. */
+export const usageArgs = builder.args((t) => ({
+  from: t.field({ type: 'DateTime', required: true }),
+  to: t.field({ type: 'DateTime', required: true }),
+  granularity: t.field({ type: UsageGranularity, defaultValue: 'DAY' }),
+}));
+
 const AccessEntry = builder.objectRef<AccessLogEntry>('AccessEntry').implement({
   description: 'One verification attempt with this key.',
   fields: (t) => ({
@@ -32,11 +39,7 @@ builder.prismaObjectFields(ApiKeyRef, (t) => ({
   usage: t.field({
     type: [UsagePointRef],
     description: 'Verifications per hour or day (UTC) from the rollups; the last few seconds may not be flushed yet.',
-    args: {
-      from: t.arg({ type: 'DateTime', required: true }),
-      to: t.arg({ type: 'DateTime', required: true }),
-      granularity: t.arg({ type: UsageGranularity, defaultValue: 'DAY' }),
-    },
+    args: usageArgs,
     select: { id: true },
     resolve: (k, { from, to, granularity }, ctx) => {
       const g = granularity ?? 'DAY';

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
+import { dataDirProblem, embeddedStoreFailure } from './data-dir';
 import { applyMigrations, type SqlRunner } from './migrate';
 import { logger } from './logger';
 
@@ -154,14 +155,34 @@ function readOr(file: string, fallback: string): string {
   }
 }
 
-async function openEmbedded(dir: string, migrate: boolean, counter: QueryCounter): Promise<Database> {
-  fs.mkdirSync(dir, { recursive: true });
-  const release = await lockEmbeddedStore(dir);
+/** The store's directory, created and locked; a data directory that cannot be written says so in one line. */
+async function prepareEmbedded(dir: string): Promise<() => Promise<void>> {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    return await lockEmbeddedStore(dir);
+  } catch (err) {
+    throw dataDirProblem(err, path.dirname(dir)) ?? err;
+  }
+}
+
+/** PGlite started (and migrated) on `dir`; on failure the lock is let go and a full or read-only disk is named. */
+async function startPGlite(dir: string, migrate: boolean, release: () => Promise<void>) {
   const { PGlite } = await import('@electric-sql/pglite');
+  try {
+    const pglite = new PGlite(dir);
+    await pglite.waitReady;
+    if (migrate) await applyMigrations(pgliteRunner(pglite), logger);
+    return pglite;
+  } catch (err) {
+    await release().catch(() => {});
+    throw embeddedStoreFailure(err, dir) ?? err;
+  }
+}
+
+async function openEmbedded(dir: string, migrate: boolean, counter: QueryCounter): Promise<Database> {
+  const release = await prepareEmbedded(dir);
+  const pglite = await startPGlite(dir, migrate, release);
   const { PrismaPGlite } = await import('pglite-prisma-adapter');
-  const pglite = new PGlite(dir);
-  await pglite.waitReady;
-  if (migrate) await applyMigrations(pgliteRunner(pglite), logger);
   const base = new PrismaClient({ adapter: new PrismaPGlite(pglite), log: [{ emit: 'event', level: 'query' }] });
   return {
     prisma: counter.watch(base),

@@ -84,6 +84,11 @@ export function keyInvalidationChannel(prefix: string): string {
   return `${prefix}:keys:invalidate`;
 }
 
+/** Pub/sub channel carrying the agents and workflows whose upstream changed to every instance's gateway. */
+export function targetInvalidationChannel(prefix: string): string {
+  return `${prefix}:targets:invalidate`;
+}
+
 /** BullMQ's prefix: one hash tag, so each queue's keys share a Cluster slot. */
 export function bullPrefix(prefix: string): string {
   return `${prefix}:{bull}`;

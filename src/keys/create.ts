@@ -15,7 +15,7 @@ import { normalizeName } from '../infra/validation';
 import { assertHostnamesResolve } from './allowlist';
 import { assertNoApprovalRequired } from './approval-gate';
 import { assertWithinAncestors } from './hierarchy';
-import { creditsData } from './credits';
+import { creditsData, creditsSetting } from './credits';
 import { identityIdInAccount, rolesInAccount } from './identity-link';
 import { keyCreated } from './key-events';
 import { KEY_PRESETS, isHighPrivilege, rotationDueAt, type KeyPreset } from './presets';
@@ -182,7 +182,7 @@ export async function createKeyInTx(tx: Tx, actor: Actor, input: CreateKeyInput,
   plan.roleIds = roles.map((r) => r.id);
   plan.held = [...plan.permissions, ...roles.flatMap((r) => r.permissions)];
   const scope = await resolveScope(tx, actor.accountId, plan.scope);
-  if (chain) await assertWithinAncestors(tx, plannedSettings(plan, scope), chain);
+  if (chain) await assertWithinAncestors(tx, { ...plannedSettings(plan, scope), credits: creditsSetting(input.credits, null) }, chain);
   const secret = generateSecret(KEY_PRESETS[input.type].env);
   const parent = chain?.[0];
   const created = await insertKey(tx, actor, { input, plan, scope, parent, secret, now });

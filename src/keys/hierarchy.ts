@@ -6,6 +6,7 @@ import { recordSecurityEvent } from '../audit/security';
 import { KeywardenError } from '../infra/errors';
 import { loadScopeMembers, scopeSettingsOf } from './scope';
 import { findStoredKeys, heldPermissions, type StoredKey } from './stored';
+import { creditsSetting } from './credits';
 
 // Loads a key's ancestor chain and enforces "a child only narrows".
 
@@ -24,6 +25,7 @@ export function keySettingsOf(k: StoredKey, scope: ScopeSettings): KeySettings {
     maxConcurrent: k.maxConcurrent,
     accessWindows: k.accessWindows,
     allowedCountries: k.allowedCountries,
+    credits: creditsSetting(undefined, k),
   };
 }
 

@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { logger } from '../infra/logger';
+import { listenForIds, publishIds } from '../infra/id-channel';
 import { keyInvalidationChannel } from '../infra/redis-keys';
 import type { KeyCache } from './cache';
 import { keyChanges } from './events';
@@ -14,16 +14,7 @@ export async function wireInvalidation(opts: { cache: KeyCache; publisher: Redis
   const channel = keyInvalidationChannel(opts.prefix);
   const onLocal = (ids: string[]) => {
     opts.cache.invalidate(ids);
-    opts.publisher.publish(channel, JSON.stringify(ids)).catch((err) => logger.error({ err }, 'could not publish key invalidation'));
-  };
-  const onMessage = (ch: string, message: string) => {
-    if (ch !== channel) return;
-    try {
-      const ids = JSON.parse(message);
-      if (Array.isArray(ids)) opts.cache.invalidate(ids.filter((i) => typeof i === 'string'));
-    } catch {
-      logger.warn('ignored a malformed key invalidation message');
-    }
+    publishIds(opts.publisher, channel, ids, 'a key invalidation');
   };
   // Disconnected, this instance hears of no change made elsewhere: keep cached keys only briefly.
   const onClose = () => opts.cache.setFreshFor(opts.freshWhileDownMs ?? FRESH_WHILE_CHANNEL_DOWN_MS);
@@ -33,14 +24,13 @@ export async function wireInvalidation(opts: { cache: KeyCache; publisher: Redis
     opts.cache.setFreshFor(null);
   };
   keyChanges.on('changed', onLocal);
-  opts.subscriber.on('message', onMessage);
-  await opts.subscriber.subscribe(channel);
+  const stopListening = await listenForIds(opts.subscriber, channel, (ids) => opts.cache.invalidate(ids), 'key invalidation');
   opts.subscriber.on('ready', onReady);
   opts.subscriber.on('close', onClose);
   return () => {
     opts.subscriber.off('close', onClose);
     keyChanges.off('changed', onLocal);
-    opts.subscriber.off('message', onMessage);
+    stopListening();
     opts.subscriber.off('ready', onReady);
   };
 }

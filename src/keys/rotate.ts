@@ -13,6 +13,7 @@ import { KEY_PRESETS, rotationDueAt } from './presets';
 import { generateSecret, storedSecret } from './secret';
 import { insertStoredKey, restrictionData, updateStoredKey, type StoredKey } from './stored';
 import { keySettingsView } from './view';
+import { successorCreditsData } from './credits';
 
 // Rotation: a successor with the same settings and a new secret takes the key's place in the
 // tree; the old key stays valid until graceEndsAt (0 = now) as ROTATING, then stops.
@@ -45,6 +46,7 @@ async function insertSuccessor(tx: Tx, old: StoredKey, secret: string, now: Date
     identityId: old.identityId,
     permissions: old.permissions,
     roles: { connect: old.roles.map((r) => ({ id: r.id })) },
+    ...successorCreditsData(old),
     scopeKind: old.scopeKind,
     scopeAgentId: old.scopeAgentId,
     scopeGroupId: old.scopeGroupId,

@@ -14,7 +14,7 @@ import { assertKeepsAdministrator } from './administrators';
 import { assertHostnamesResolve } from './allowlist';
 import { announceKeyChanges } from './events';
 import { assertWithinAncestors, keySettingsOf, loadChain, reportingEscalations } from './hierarchy';
-import { creditsData } from './credits';
+import { creditsData, creditsSetting } from './credits';
 import { identityIdInAccount, rolesInAccount } from './identity-link';
 import { keyUpdated } from './key-events';
 import { KEY_PRESETS, rotationDueAt } from './presets';
@@ -78,7 +78,8 @@ export async function updateKeyInTx(tx: Tx, actor: Actor, id: string, update: Ke
   if (before.ancestorIds.length > 0) {
     const ancestors = (await loadChain(tx, before)).slice(1);
     const scopeAfter = newScope || scopeSettingsOf(before, await loadScopeMembers(tx, [before]));
-    await assertWithinAncestors(tx, keySettingsOf({ ...before, ...changes, roles, permission }, scopeAfter), ancestors);
+    const settings = keySettingsOf({ ...before, ...changes, roles, permission }, scopeAfter);
+    await assertWithinAncestors(tx, { ...settings, credits: creditsSetting(input.credits, before) }, ancestors);
   }
   const after = await updateStoredKey(tx, before.id, {
     name: changes.name,

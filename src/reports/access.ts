@@ -7,6 +7,7 @@ import { statusWhere } from '../keys/queries';
 import { findStoredKeys, type StoredKey } from '../keys/stored';
 import { operatorRoster } from './operators';
 import { REPORT_BATCH_SIZE, ReportBuilder, assertReportFormat, type Report, type ReportFormat } from './format';
+import { IDENTITY_COLUMNS, IdentityNames } from './identity-columns';
 
 // accessReport: which key reaches which agent and workflow, with which permission, after
 // inheritance. Like verification (keys/resolve.ts + access/decide.ts), every link of the chain
@@ -14,7 +15,7 @@ import { REPORT_BATCH_SIZE, ReportBuilder, assertReportFormat, type Report, type
 // revoked or expired link reaches nothing and is left out. ALL_AGENTS expands to the account's
 // agents, groups to their members, WORKFLOW to its workflows and their agents.
 
-const ACCESS_COLUMNS = ['keyId', 'keyName', 'keyStart', 'keyType', 'master', 'status', 'permission', 'targetType', 'targetId', 'targetName', 'restrictions'] as const;
+const ACCESS_COLUMNS = ['keyId', 'keyName', 'keyStart', 'keyType', ...IDENTITY_COLUMNS, 'master', 'status', 'permission', 'targetType', 'targetId', 'targetName', 'restrictions'] as const;
 type Column = (typeof ACCESS_COLUMNS)[number];
 
 interface Directory {
@@ -138,10 +139,21 @@ export async function accessReport(db: Database, accountId: string, format: Repo
   const allWorkflows = [...dir.workflows.keys()].sort(byName(workflowNames));
   // Keys of earlier pages stay known: they are the ancestors of later ones.
   const links = new Map<string, StoredKey>();
+  const identities = new IdentityNames(db, accountId);
   const addRows = (key: StoredKey, chain: readonly StoredKey[]) => {
     const reach = reachOf(chain, dir);
     const permission: Permission = lowestPermission(chain.map((l) => l.permission));
-    const base = { keyId: key.id, keyName: key.name, keyStart: key.start, keyType: key.type, master: key.master, status: effectiveStatus(key, now.getTime()), permission, restrictions: restrictionsOf(chain) };
+    const base = {
+      keyId: key.id,
+      keyName: key.name,
+      keyStart: key.start,
+      keyType: key.type,
+      ...identities.columns(key.identityId),
+      master: key.master,
+      status: effectiveStatus(key, now.getTime()),
+      permission,
+      restrictions: restrictionsOf(chain),
+    };
     const agents = reach.agents === null ? allAgents : allAgents.filter((a) => reach.agents!.has(a));
     const workflows = reach.workflows === null ? allWorkflows : allWorkflows.filter((w) => reach.workflows!.has(w));
     for (const a of agents) report.add({ ...base, targetType: 'AGENT', targetId: a, targetName: dir.agents.get(a) ?? '' });
@@ -155,6 +167,7 @@ export async function accessReport(db: Database, accountId: string, format: Repo
       for (const k of keys) links.set(k.id, k);
       const missing = [...new Set(keys.flatMap((k) => k.ancestorIds))].filter((id) => !links.has(id));
       if (missing.length > 0) for (const a of await findStoredKeys(db.prisma, { where: { accountId, id: { in: missing } } })) links.set(a.id, a);
+      await identities.learn(keys.map((k) => k.identityId));
       for (const key of keys) {
         const chain = liveChain(key, links, now.getTime());
         if (chain) addRows(key, chain);

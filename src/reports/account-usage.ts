@@ -49,14 +49,42 @@ export async function accountUsage(db: Database, scope: UsageScope, from: Date, 
   return rows.map((r) => ({ start: new Date(r.start), requests: Number(r.requests), allowed: Number(r.allowed), denied: Number(r.denied), units: Number(r.units), bytes: Number(r.bytes) }));
 }
 
-/** The keys in scope with the most requests in [from, to), busiest first. */
-export async function topKeys(db: Database, scope: UsageScope, from: Date, to: Date, first: number): Promise<KeyUsageTotal[]> {
+/**
+ * Requests per hour or day (UTC) of each identity's keys in scope (each rollup row carries the
+ * identity of its key), for many identities in one grouped read.
+ */
+export async function identitiesUsage(db: Database, scope: UsageScope, identityIds: readonly string[], from: Date, to: Date, granularity: Granularity): Promise<Map<string, UsagePoint[]>> {
+  validateUsageRange(from, to, granularity);
+  const unit = Prisma.raw(granularity === 'HOUR' ? `'hour'` : `'day'`);
+  const rows = await db.prisma.$queryRaw<{ identityId: string; start: Date; requests: number; allowed: number; denied: number; units: number; bytes: number }[]>`
+    SELECT r."identityId"::text AS "identityId", date_trunc(${unit}, r."hour") AS start,
+           SUM(r."requests")::int AS requests, SUM(r."allowed")::int AS allowed, SUM(r."denied")::int AS denied,
+           SUM(r."units")::int AS units, SUM(r."bytes")::float8 AS bytes
+      FROM "UsageRollup" r ${rollupsWhere(scope, from, to)} AND r."identityId" = ANY(${[...identityIds]}::uuid[])
+     GROUP BY 1, 2 ORDER BY 2`;
+  const out = new Map<string, UsagePoint[]>();
+  for (const { identityId, ...r } of rows) {
+    const list = out.get(identityId) ?? [];
+    list.push({ start: new Date(r.start), requests: Number(r.requests), allowed: Number(r.allowed), denied: Number(r.denied), units: Number(r.units), bytes: Number(r.bytes) });
+    out.set(identityId, list);
+  }
+  return out;
+}
+
+/**
+ * The keys in scope with the most requests in [from, to), busiest first. With `deniedCode`: the
+ * keys denied with that code, most such denials first, `denied` counting only those.
+ */
+export async function topKeys(db: Database, scope: UsageScope, from: Date, to: Date, first: number, deniedCode?: string | null): Promise<KeyUsageTotal[]> {
   validateUsageRange(from, to, 'DAY');
   const n = Math.min(Math.max(Math.trunc(first), 1), MAX_TOP_KEYS);
+  const denied = deniedCode ? Prisma.sql`SUM(COALESCE((r."deniedByCode"->>${deniedCode})::int, 0))` : Prisma.sql`SUM(r."denied")`;
+  const order = deniedCode ? Prisma.sql`3 DESC, 2 DESC` : Prisma.sql`2 DESC`;
+  const having = deniedCode ? Prisma.sql`HAVING ${denied} > 0` : Prisma.empty;
   const rows = await db.prisma.$queryRaw<{ keyId: string; requests: number; denied: number }[]>`
-    SELECT r."keyId"::text AS "keyId", SUM(r."requests")::int AS requests, SUM(r."denied")::int AS denied
+    SELECT r."keyId"::text AS "keyId", SUM(r."requests")::int AS requests, ${denied}::int AS denied
       FROM "UsageRollup" r ${rollupsWhere(scope, from, to)}
-     GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${n}`;
+     GROUP BY 1 ${having} ORDER BY ${order}, 1 LIMIT ${n}`;
   return rows.map((r) => ({ keyId: r.keyId, requests: Number(r.requests), denied: Number(r.denied) }));
 }
 

@@ -73,16 +73,21 @@ async function flushTallies(db: Database, redis: Redis, prefix: string, batch: n
   return touched;
 }
 
-/** Adds one hour's tally to its rollup row (a key deleted meanwhile is skipped). */
+/**
+ * Adds one hour's tally to its rollup row (a key deleted meanwhile is skipped). The row carries
+ * the identity the key belongs to when it is flushed (seconds after the verifications), so an
+ * identity's usage is the sum of its keys' rows.
+ */
 async function addToRollup(tx: Tx, keyId: string, accountId: string, hour: number, h: Record<string, string>): Promise<void> {
   const denied: Record<string, number> = {};
   for (const [f, v] of Object.entries(h)) if (f.startsWith('denied:')) denied[f.slice(7)] = Number(v);
   await tx.$executeRaw`
-    INSERT INTO "UsageRollup" ("keyId", "accountId", "hour", "requests", "allowed", "denied", "units", "bytes", "deniedByCode")
-    SELECT ${keyId}::uuid, ${accountId}::uuid, ${new Date(hour)}, ${Number(h.requests)}, ${Number(h.allowed ?? 0)}, ${Number(h.denied ?? 0)},
+    INSERT INTO "UsageRollup" ("keyId", "accountId", "identityId", "hour", "requests", "allowed", "denied", "units", "bytes", "deniedByCode")
+    SELECT k."id", ${accountId}::uuid, k."identityId", ${new Date(hour)}, ${Number(h.requests)}, ${Number(h.allowed ?? 0)}, ${Number(h.denied ?? 0)},
            ${Number(h.units ?? 0)}, ${Number(h.bytes ?? 0)}, ${JSON.stringify(denied)}::jsonb
-    WHERE EXISTS (SELECT 1 FROM "ApiKey" WHERE id = ${keyId}::uuid)
+      FROM "ApiKey" k WHERE k."id" = ${keyId}::uuid
     ON CONFLICT ("keyId", "hour") DO UPDATE SET
+      "identityId" = EXCLUDED."identityId",
       "requests" = "UsageRollup"."requests" + EXCLUDED."requests",
       "allowed" = "UsageRollup"."allowed" + EXCLUDED."allowed",
       "denied" = "UsageRollup"."denied" + EXCLUDED."denied",

@@ -1,17 +1,20 @@
 import type { Database } from '../infra/db';
 import { validateUsageRange, type Granularity, type UsagePoint } from './usage-points';
 import { REPORT_BATCH_SIZE, ReportBuilder, assertReportFormat, type Report, type ReportFormat } from './format';
+import { IDENTITY_COLUMNS, IdentityNames } from './identity-columns';
 
 // usageReport: verifications per key and hour or day (UTC) in [from, to), from the hourly
 // rollups. Rows are read in (keyId, hour) order in cursor batches, so the rows of one key and
 // bucket arrive together and are summed as they stream past: memory stays one bucket deep.
 
-const USAGE_COLUMNS = ['keyId', 'keyName', 'keyStart', 'start', 'requests', 'allowed', 'denied', 'units', 'bytes', 'deniedByCode'] as const;
+const USAGE_COLUMNS = ['keyId', 'keyName', 'keyStart', ...IDENTITY_COLUMNS, 'start', 'requests', 'allowed', 'denied', 'units', 'bytes', 'deniedByCode'] as const;
 type Column = (typeof USAGE_COLUMNS)[number];
 
 /** A usage point of one key, with its denials by code (the report's extra column). */
 interface Bucket extends UsagePoint {
   keyId: string;
+  /** The identity of the bucket's newest rollup row (the key's when it was counted). */
+  identityId: string | null;
   deniedByCode: Record<string, number>;
 }
 
@@ -29,7 +32,7 @@ export interface UsageReportInput {
   format: ReportFormat;
 }
 
-type RollupRow = { keyId: string; requests: number; allowed: number; denied: number; units: number; bytes: number; deniedByCode: unknown };
+type RollupRow = { keyId: string; identityId: string | null; requests: number; allowed: number; denied: number; units: number; bytes: number; deniedByCode: unknown };
 
 /** Looks up the names of keys not seen before in this report (one query per batch). */
 async function learnKeyNames(db: Database, keys: Map<string, { name: string; start: string }>, rows: RollupRow[]): Promise<void> {
@@ -40,6 +43,7 @@ async function learnKeyNames(db: Database, keys: Map<string, { name: string; sta
 }
 
 function addToBucket(open: Bucket, r: RollupRow): void {
+  open.identityId = r.identityId ?? open.identityId;
   open.requests += r.requests;
   open.allowed += r.allowed;
   open.denied += r.denied;
@@ -56,6 +60,7 @@ export async function usageReport(db: Database, accountId: string, input: UsageR
   const batchSize = opts.batchSize ?? REPORT_BATCH_SIZE;
   const report = new ReportBuilder<Column>(format, USAGE_COLUMNS);
   const keys = new Map<string, { name: string; start: string }>();
+  const identities = new IdentityNames(db, accountId);
   const totals = { requests: 0, allowed: 0, denied: 0, units: 0, bytes: 0 };
   let open: Bucket | null = null;
 
@@ -65,6 +70,7 @@ export async function usageReport(db: Database, accountId: string, input: UsageR
       keyId: b.keyId,
       keyName: k?.name ?? null,
       keyStart: k?.start ?? null,
+      ...identities.columns(b.identityId),
       start: b.start,
       requests: b.requests,
       allowed: b.allowed,
@@ -85,11 +91,12 @@ export async function usageReport(db: Database, accountId: string, input: UsageR
       ...(cursor ? { cursor: { keyId_hour: cursor }, skip: 1 } : {}),
     });
     await learnKeyNames(db, keys, rows);
+    await identities.learn(rows.map((r) => r.identityId));
     for (const r of rows) {
       const start = bucketStart(r.hour, input.granularity);
       if (!open || open.keyId !== r.keyId || open.start.getTime() !== start.getTime()) {
         if (open) emit(open);
-        open = { keyId: r.keyId, start, requests: 0, allowed: 0, denied: 0, units: 0, bytes: 0, deniedByCode: {} };
+        open = { keyId: r.keyId, identityId: null, start, requests: 0, allowed: 0, denied: 0, units: 0, bytes: 0, deniedByCode: {} };
       }
       addToBucket(open, r);
     }

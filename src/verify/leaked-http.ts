@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Redis from 'ioredis';
 import type { Database } from '../infra/db';
 import { clientIp, sendJson, type TrustProxy } from '../infra/http';
+import { callerBucket } from '../infra/ip';
 import { logger } from '../infra/logger';
 import { leakedReportsKey } from '../infra/redis-keys';
 import { revokeLeakedKeys, type LeakReport } from '../keys/leaked';
@@ -13,7 +14,7 @@ import { LeakedRequestSchema, validateBody } from './schemas';
 // leaked-key reports; the body's schema is in schemas.ts).
 // The answer is 202 {"received": N} as soon as the body is valid, before any key is looked up:
 // the response and its timing are the same whether a secret matched or not. The revocations run
-// after the answer. Requests are limited per IP in Redis, shared by every instance.
+// after the answer. Requests are limited per IP (IPv6 per /64) in Redis, shared by every instance.
 
 const MAX_LEAKED_BODY = 64 * 1024;
 
@@ -43,10 +44,10 @@ export function createLeakedHandler(deps: LeakedDeps): LeakedHandler {
   const limit = deps.rateLimit ?? DEFAULT_LEAKED_RATE_LIMIT;
   const reports = new FixedWindowCounter(deps.redis, limit.windowMs);
 
-  /** Milliseconds until the IP may report again, or 0. Redis trouble lets reports through: revoking a leaked key matters more. */
+  /** Milliseconds until the IP (IPv6: its /64, as the brute-force guard counts) may report again, or 0. Redis trouble lets reports through: revoking a leaked key matters more. */
   async function retryAfterMs(ip: string): Promise<number> {
     try {
-      const { count, resetInMs } = await reports.hit(leakedReportsKey(deps.prefix, ip));
+      const { count, resetInMs } = await reports.hit(leakedReportsKey(deps.prefix, callerBucket(ip)));
       return count > limit.maxRequests ? Math.max(resetInMs, 1) : 0;
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'could not count a leaked-key report; letting it through');

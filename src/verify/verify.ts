@@ -121,7 +121,7 @@ async function verification(deps: VerifyDeps, input: VerifyInput): Promise<Verif
   const decided = refuseUnkeptLimits(decide(key, request, nowMs), key, input);
   const limits = decided === 'VALID' ? await count(deps, key, input, nowMs) : null;
   const code = limits ? limits.code : decided;
-  record(deps, key, input, request.country ?? null, code, nowMs);
+  record(deps, key, input, { country: request.country ?? null, code, outage: limits?.degraded === true }, nowMs);
   if (limits?.credits?.crossedLow) deps.uses.onCreditsLow(key, limits.credits.remaining);
   return answer(key, code, limits);
 }
@@ -166,9 +166,12 @@ function count(deps: VerifyDeps, key: ResolvedKey, input: VerifyInput, nowMs: nu
   return deps.limiter.check({ accountId: key.accountId, keyId: key.id, rateLimits, quota, bandwidth, identity, credits: key.credits, cost: input.cost, bytes: input.bytes, nowMs });
 }
 
-function record(deps: VerifyDeps, key: ResolvedKey, input: VerifyInput, country: string | null, code: VerifyCode, nowMs: number): void {
+/** `outage`: Redis could not be asked and the failure mode decided the answer. */
+function record(deps: VerifyDeps, key: ResolvedKey, input: VerifyInput, seen: { country: string | null; code: VerifyCode; outage: boolean }, nowMs: number): void {
+  const { country, code } = seen;
   if (code === 'VALID') deps.uses.onValid(key, input.ip);
-  else deps.detectors.onDenied(key, code, input.ip, nowMs);
+  // A closed-mode denial during a Redis outage is the outage, not abuse: no detector counts it.
+  else if (!seen.outage) deps.detectors.onDenied(key, code, input.ip, nowMs);
   deps.usage.record({
     keyId: key.id,
     accountId: key.accountId,

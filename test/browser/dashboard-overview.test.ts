@@ -88,7 +88,8 @@ describeBrowser('the overview and live updates in Chromium', () => {
     expect(await chart.getAttribute('aria-label')).toContain('5 allowed, 2 denied');
     const top = page.getByRole('table', { name: 'Top keys' });
     await expect(top.getByRole('row').nth(1).textContent()).resolves.toMatch(/busy-bot.*7.*2/);
-    await expect(page.getByRole('table', { name: 'Denials by code' }).textContent()).resolves.toContain('INSUFFICIENT_PERMISSIONS');
+    const denials = page.getByRole('table', { name: 'Denials by code' });
+    await expect(denials.textContent()).resolves.toContain('INSUFFICIENT_PERMISSIONS');
     await page.getByRole('button', { name: '30 days' }).click();
     expect(await page.getByRole('img', { name: /Verifications per day/ }).getAttribute('aria-label')).toContain('5 allowed, 2 denied');
     await expect(page.getByRole('link', { name: /Compliance score: \d+%/ }).isVisible()).resolves.toBe(true);
@@ -100,6 +101,14 @@ describeBrowser('the overview and live updates in Chromium', () => {
     await page.getByText('Keys expiring within 14 days.').waitFor();
     await page.getByRole('link', { name: 'soon-gone' }).waitFor();
     expect(await page.getByRole('link', { name: 'busy-bot' }).count()).toBe(0);
+
+    // A denial count opens the keys denied with that code.
+    await page.goto(`${h.url}/dashboard/#/overview`);
+    await page.getByRole('link', { name: '2 denied with INSUFFICIENT_PERMISSIONS' }).click();
+    const denied = page.getByRole('table', { name: 'Keys denied with INSUFFICIENT_PERMISSIONS' });
+    await expect(denied.getByRole('row').nth(1).textContent()).resolves.toMatch(/busy-bot.*2.*7/);
+    expect(await denied.getByRole('row').count()).toBe(2);
+    await shot('20b-overview-denials');
   });
 
   test('a new security event appears without a reload: a toast, and the overview list', async () => {
@@ -178,5 +187,54 @@ describeBrowser('the overview and live updates in Chromium', () => {
       .getByRole('link', { name: 'planner-key' })
       .waitFor();
     await shot('23-agents');
+
+    // Editing the agent: a bad upstream URL gets the API's message by the field and changes nothing.
+    await agents.getByRole('button', { name: 'Edit planner' }).click();
+    const editForm = page.getByRole('form', { name: 'Edit agent planner' });
+    const editUrl = editForm.getByLabel('Upstream URL');
+    expect(await editUrl.inputValue()).toBe('https://planner.example:8443/');
+    await editUrl.fill('http://169.254.169.254/latest/');
+    await editForm.getByRole('button', { name: 'Save' }).click();
+    const editError = editForm.getByRole('alert');
+    await editError.getByText(/input\.upstreamUrl: the gateway may not send requests there/).waitFor();
+    expect(await editUrl.getAttribute('aria-invalid')).toBe('true');
+    expect(await editError.getAttribute('id')).toBe(await editUrl.getAttribute('aria-describedby'));
+    await shot('24-agents-edit-invalid-url');
+    expect((await gql(`{ agents(first: 10) { edges { node { name upstreamUrl } } } }`)).agents.edges.map((e: any) => e.node)).toEqual([{ name: 'planner', upstreamUrl: 'https://planner.example:8443/' }]);
+    await editUrl.fill('https://planner-2.example/v2');
+    await editUrl.press('Enter');
+    await agents.getByRole('row', { name: /planner-2\.example/ }).waitFor();
+    await expect(agents.getByRole('row', { name: /planner/ }).textContent()).resolves.toContain('https://planner-2.example/v2');
+    // The key scoped to it is still listed on the agent.
+    await agents
+      .getByRole('row', { name: /planner/ })
+      .getByRole('link', { name: 'planner-key' })
+      .waitFor();
+
+    // Membership: the workflow loses its agent.
+    await page.getByRole('table', { name: 'Workflows' }).getByRole('button', { name: 'Edit nightly-plan' }).click();
+    const wfEdit = page.getByRole('form', { name: 'Edit workflow nightly-plan' });
+    await wfEdit.getByRole('checkbox', { name: 'planner' }).uncheck();
+    await wfEdit.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('form', { name: 'New workflow' }).waitFor();
+    await expect(
+      page
+        .getByRole('table', { name: 'Workflows' })
+        .getByRole('row', { name: /nightly-plan/ })
+        .textContent(),
+    ).resolves.not.toContain('planner.example');
+    expect((await gql(`{ workflows(first: 10) { edges { node { agents { id } } } } }`)).workflows.edges[0].node.agents).toEqual([]);
+    await shot('25-agents-edited');
+  });
+
+  test('every form field of the agents page has a label', async () => {
+    await page.goto(`${h.url}/dashboard/#/agents`);
+    await page.getByRole('heading', { name: 'Agents and workflows' }).waitFor();
+    await page.getByRole('table', { name: 'Agent groups' }).getByRole('button', { name: 'Edit planners' }).click();
+    await page.getByRole('form', { name: 'Edit agent group planners' }).waitFor();
+    const unlabelled = await page.evaluate(() =>
+      [...document.querySelectorAll('input, select, textarea')].filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')).map((el) => el.outerHTML),
+    );
+    expect(unlabelled).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import { createRedis } from '../../src/infra/redis';
 import { createAccountWithMasterKey } from '../../src/keys/bootstrap';
 import { createApp, type App, type AppDeps } from '../../src/server';
 import { wireInvalidation } from '../../src/keys/invalidation';
+import { wireTargetInvalidation } from '../../src/agents/invalidation';
 
 // A real Keywarden API (PostgreSQL + Redis) inside the test process. GraphQL goes through
 // yoga.fetch; the data plane through a real HTTP listener on an ephemeral port.
@@ -45,7 +46,12 @@ export async function startHarness(opts: { db?: Database; app?: Partial<Omit<App
   const subscriber = createRedis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
   const prefix = process.env.KEYWARDEN_REDIS_PREFIX!;
   const app = createApp({ db, redis, subscriber, trustProxy: false, prefix, ...opts.app });
-  const unwire = await wireInvalidation({ cache: app.cache, publisher: redis, subscriber, prefix });
+  const unwireKeys = await wireInvalidation({ cache: app.cache, publisher: redis, subscriber, prefix });
+  const unwireTargets = await wireTargetInvalidation({ targets: app.targets, publisher: redis, subscriber, prefix });
+  const unwire = () => {
+    unwireKeys();
+    unwireTargets();
+  };
   await new Promise<void>((resolve) => app.server.listen(opts.port ?? 0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 

@@ -36,6 +36,9 @@ export interface OwnRedis {
   /** Starts it again on the same port (empty: nothing is persisted). */
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Freezes it (SIGSTOP): connections stay open and nothing is answered until resume(). */
+  pause(): void;
+  resume(): void;
 }
 
 export async function startOwnRedis(): Promise<OwnRedis> {
@@ -65,6 +68,12 @@ export async function startOwnRedis(): Promise<OwnRedis> {
       const exited = new Promise((r) => c.once('exit', r));
       c.kill('SIGKILL');
       await exited;
+    },
+    pause() {
+      child?.kill('SIGSTOP');
+    },
+    resume() {
+      child?.kill('SIGCONT');
     },
   };
   await own.start();

@@ -72,3 +72,39 @@ test('bad credits name the field and write nothing', async () => {
   expectError(await h.gql(create, { input: { name: 'k', type: 'PRODUCTION', credits: { remaining: 5, refill: { amount: 0, interval: 'DAILY' } } } }, acct.secret), 'BAD_USER_INPUT', 'input.credits.refill.amount');
   expect(await h.db.prisma.apiKey.count({ where: { accountId: acct.accountId } })).toBe(1);
 });
+
+test('a derived key holds no more credits than its parent: EXCEEDS_PARENT naming the field, PRIVILEGE_ESCALATION, nothing written', async () => {
+  const acct = await h.newAccount('credp');
+  const derive = 'mutation($parentId: ID!, $input: CreateKeyInput!) { deriveKey(parentId: $parentId, input: $input) { key { id credits { remaining refill { amount interval } } } } }';
+  const parent = await createKey(h, acct.secret, { name: 'p', type: 'PRODUCTION', permission: 'MANAGE', credits: { remaining: 100, refill: { amount: 50, interval: 'MONTHLY' } } });
+  const tryDerive = (credits: unknown) => h.gql(derive, { parentId: parent.key.id, input: { name: 'c', type: 'PRODUCTION', credits } }, acct.secret);
+  expectError(await tryDerive(undefined), 'EXCEEDS_PARENT', 'input.credits');
+  expectError(await tryDerive({ remaining: 101 }), 'EXCEEDS_PARENT', 'input.credits.remaining');
+  expectError(await tryDerive({ remaining: 10, refill: { amount: 51, interval: 'MONTHLY' } }), 'EXCEEDS_PARENT', 'input.credits.refill');
+  expectError(await tryDerive({ remaining: 10, refill: { amount: 5, interval: 'DAILY' } }), 'EXCEEDS_PARENT', 'input.credits.refill');
+  expect(await h.db.prisma.apiKey.count({ where: { accountId: acct.accountId } })).toBe(2);
+  expect(await h.db.prisma.securityEvent.count({ where: { accountId: acct.accountId, kind: 'PRIVILEGE_ESCALATION' } })).toBe(4);
+
+  const child = ok(await tryDerive({ remaining: 100, refill: { amount: 50, interval: 'MONTHLY' } })).deriveKey.key;
+  expect(child.credits).toEqual({ remaining: 100, refill: { amount: 50, interval: 'MONTHLY' } });
+  // Raising the child's credits later is refused the same way; lowering them is fine.
+  expectError(await h.gql(UPDATE_KEY, { id: child.id, input: { credits: { remaining: 500 } } }, acct.secret), 'EXCEEDS_PARENT', 'input.credits.remaining');
+  expectError(await h.gql(UPDATE_KEY, { id: child.id, input: { credits: null } }, acct.secret), 'EXCEEDS_PARENT', 'input.credits');
+  expect(ok(await h.gql(UPDATE_KEY, { id: child.id, input: { credits: { remaining: 3 } } }, acct.secret)).updateKey.credits).toEqual({ remaining: 3 });
+  // A parent without credits leaves its children free to have them.
+  const free = await createKey(h, acct.secret, { name: 'f', type: 'PRODUCTION', permission: 'MANAGE' });
+  ok(await h.gql(derive, { parentId: free.key.id, input: { name: 'fc', type: 'PRODUCTION', credits: { remaining: 5 } } }, acct.secret));
+});
+
+test("a rotated key's successor keeps the credits budget and refill schedule, counted on its own", async () => {
+  const acct = await h.newAccount('credr');
+  const key = await createKey(h, acct.secret, { name: 'k', type: 'PRODUCTION', credits: { remaining: 6, refill: { amount: 6, interval: 'DAILY' } } });
+  expect((await h.verify({ key: key.secret, cost: 4 })).body).toMatchObject({ code: 'VALID', credits: { remaining: 2 } });
+  const rotated = ok(await h.gql('mutation($id: ID!) { rotateKey(id: $id, gracePeriodSeconds: 0) { secret key { id } } }', { id: key.key.id }, acct.secret)).rotateKey;
+  expect(ok(await h.gql(GET_CREDITS, { id: rotated.key.id }, acct.secret)).key.credits).toEqual({ remaining: 6, refill: { amount: 6, interval: 'DAILY', day: null } });
+  const spend = async (cost: number) => (await h.verify({ key: rotated.secret, cost })).body;
+  expect(await spend(6)).toMatchObject({ code: 'VALID', credits: { remaining: 0 } });
+  expect(await spend(1)).toMatchObject({ code: 'CREDITS_EXHAUSTED' });
+  const [before, after] = await Promise.all([key.key.id, rotated.key.id].map((id) => h.db.prisma.apiKey.findUniqueOrThrow({ where: { id } })));
+  expect(after.creditsRefillDueAt).toEqual(before.creditsRefillDueAt);
+});

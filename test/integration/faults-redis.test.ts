@@ -9,9 +9,10 @@ import { Limiter } from '../../src/limits';
 import { startWorkers, type Workers } from '../../workers';
 import { QUEUES, bullPrefix } from '../../workers/queues';
 import { SCANS } from '../../workers/scheduled';
+import { startHarness, type Harness } from '../helpers/harness';
 import { spawnCli } from '../helpers/processes';
 import { startOwnRedis, type OwnRedis } from '../helpers/servers';
-import { FAST_SETTINGS, TEST_ENCRYPTION_KEY, configureTestWebhooks, eventually, isolatedDatabase, type IsolatedDatabase } from '../helpers/webhooks';
+import { FAST_SETTINGS, TEST_ENCRYPTION_KEY, configureTestWebhooks, createKey, eventually, isolatedDatabase, type IsolatedDatabase } from '../helpers/webhooks';
 
 // Redis faults, with a Redis of this file's own (stopped, emptied and started here; the shared
 // one is never touched). PostgreSQL is the test run's, in a database of this file's own.
@@ -142,11 +143,60 @@ describe('verification while Redis is down', () => {
       const messages = lines.map((l) => JSON.parse(l).msg as string);
       expect(messages.filter((m) => /Redis unreachable/.test(m))).toHaveLength(1);
       expect(messages.filter((m) => /Redis reachable again/.test(m))).toHaveLength(1);
-      expect(messages.filter((m) => /limits check|Redis error|usage tallies/.test(m))).toEqual([]);
+      expect(messages.filter((m) => /limits check|Redis error|usage tallies|subscriber/i.test(m))).toEqual([]);
+      // Nothing of the outage is logged as an error: it is one warning when it starts and one when it ends.
+      expect(lines.map((l) => JSON.parse(l)).filter((l) => l.level >= 50)).toEqual([]);
     } finally {
       api.child.kill('SIGTERM');
       await api.exited;
     }
+  });
+});
+
+describe('closed failure mode during an outage', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    process.env.REDIS_URL = redisServer.url;
+    process.env.KEYWARDEN_REDIS_PREFIX = 'kwclosed';
+    h = await startHarness({ db: iso.db, app: { failureMode: 'closed', detectors: { windowMs: 60_000, rateLimitThreshold: 3, failedAuthThreshold: 1000 } } });
+  });
+  afterAll(() => h?.close());
+
+  const violations = (keyId: string) => iso.db.prisma.securityEvent.count({ where: { keyId, kind: 'RATE_LIMIT_VIOLATION' } });
+  const codes = async (secret: string, n: number) => {
+    const seen: string[] = [];
+    for (let i = 0; i < n; i++) seen.push((await h.verify({ key: secret })).body.code);
+    return seen;
+  };
+
+  test('denials because Redis is hung or down raise no RATE_LIMIT_VIOLATION; a real flood still does', async () => {
+    const acct = await h.newAccount('closed-outage');
+    const hung = await createKey(h, acct.secret, { name: 'hung', rateLimits: [{ window: 'MINUTE', limit: 1000 }] });
+    const gone = await createKey(h, acct.secret, { name: 'gone', rateLimits: [{ window: 'MINUTE', limit: 1000 }] });
+    const flood = await createKey(h, acct.secret, { name: 'flood', rateLimits: [{ window: 'MINUTE', limit: 1 }] });
+    expect(await codes(hung.secret, 1)).toEqual(['VALID']);
+
+    // Hung: each check misses its deadline while the connection stays up.
+    redisServer.pause();
+    try {
+      expect(new Set(await codes(hung.secret, 5))).toEqual(new Set(['RATE_LIMITED']));
+    } finally {
+      redisServer.resume();
+    }
+    // Down: the client knows it is disconnected and the failure mode decides at once.
+    await redisServer.stop();
+    try {
+      await eventually(async () => isRedisDown(h.redis), 15_000, 'the client to see the outage');
+      expect(new Set(await codes(gone.secret, 5))).toEqual(new Set(['RATE_LIMITED']));
+    } finally {
+      await redisServer.start();
+    }
+    await eventually(async () => h.redis.status === 'ready', 15_000, 'the client back');
+
+    // Abuse is still seen (and, recorded after the outage's denials, shows they had their chance).
+    expect((await codes(flood.secret, 5)).slice(1)).toEqual(Array(4).fill('RATE_LIMITED'));
+    await eventually(async () => (await violations(flood.key.id)) === 1, 15_000, 'the flood recorded');
+    expect([await violations(hung.key.id), await violations(gone.key.id)]).toEqual([0, 0]);
   });
 });
 

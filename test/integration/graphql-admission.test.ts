@@ -1,6 +1,8 @@
 import { admissionGates } from '../../src/graphql/admission';
 import { startHarness, type Harness } from '../helpers/harness';
 import { createKey, expectError, ok, VIEWER } from '../helpers/gql-fixtures';
+import { OWN_ORIGIN, signedInOperator } from '../helpers/operators';
+import { DEFAULT_SESSION_POLICY, SESSION_COOKIE, startSession } from '../../src/operators/sessions';
 
 // README, Admin API rules: the key is checked from the header before anything of the body is read
 // or parsed; bodies over 100 KB answer 413 and documents over 5,000 tokens QUERY_TOO_COMPLEX;
@@ -140,6 +142,28 @@ describe('configured limits', () => {
       expect(codes(res.json)).toEqual(['RATE_LIMITED']);
       expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(ok(await budgeted.gql('{ viewer { key { id } } }', {}, other.secret)).viewer.key.id).toBe(other.keyId);
+    } finally {
+      await budgeted.close();
+    }
+  });
+
+  test('a signed-in person has one admin budget across sessions; another person and the keys of the account keep theirs', async () => {
+    const budgeted = await startHarness({ db: h.db, app: { graphql: { perKeyPerMinute: 4 } } });
+    try {
+      const person = await signedInOperator(budgeted, acct.accountId, 'ADMIN');
+      const { token } = await startSession(h.db, person.id, DEFAULT_SESSION_POLICY, null);
+      const secondSession = { cookie: `${SESSION_COOKIE}=${token}`, origin: OWN_ORIGIN };
+      const colleague = await signedInOperator(budgeted, acct.accountId, 'ADMIN');
+      for (let i = 0; i < 2; i++) ok(await person.gql('{ viewer { operator { id } } }'));
+      for (let i = 0; i < 2; i++) ok(await budgeted.gql('{ viewer { operator { id } } }', {}, null, secondSession));
+      const refused = await post(budgeted, JSON.stringify({ query: '{ viewer { operator { id } } }' }), null, { cookie: person.cookie, origin: OWN_ORIGIN });
+      expect(refused.status).toBe(429);
+      expect(codes(refused.json)).toEqual(['RATE_LIMITED']);
+      expect(refused.json.errors[0].message).toBe('too many admin requests for this person: at most 4 a minute');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(ok(await colleague.gql('{ viewer { operator { id } } }')).viewer.operator.id).toBe(colleague.id);
+      const key = await createKey(h, acct.secret, { name: 'beside-people', type: 'DEVELOPMENT', permission: 'MANAGE' });
+      expect(ok(await budgeted.gql('{ viewer { key { id } } }', {}, key.secret)).viewer.key.id).toBe(key.key.id);
     } finally {
       await budgeted.close();
     }

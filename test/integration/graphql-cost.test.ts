@@ -48,3 +48,37 @@ test('descendantCount is right for every key of a page', async () => {
   const counts = Object.fromEntries(data.keys.edges.map((e: any) => [e.node.name, e.node.descendantCount]));
   expect(counts).toEqual({ master: 0, parent: 1, other: 0, child: 0 });
 });
+
+test('effectivePermissions of a page of keys reads the ancestors once, not once per key', async () => {
+  const other = await h.newAccount('cost-perm');
+  const role = ok(await h.gql('mutation { createRole(input: { name: "invoices", permissions: ["billing.invoices.*"] }) { id } }', {}, other.secret)).createRole;
+  const parent = await createKey(h, other.secret, { name: 'p', type: 'DEVELOPMENT', permission: 'MANAGE', permissions: ['agents.execute'], roles: [role.id] });
+  const derive = `mutation($p: ID!, $input: CreateKeyInput!) { deriveKey(parentId: $p, input: $input) { key { id } } }`;
+  const children: string[] = [];
+  for (let i = 0; i < 12; i++) {
+    const input = { name: `c${i}`, type: 'DEVELOPMENT', permission: 'MANAGE', permissions: i % 2 ? ['agents.execute'] : ['billing.invoices.read'], roles: [] };
+    children.push(ok(await h.gql(derive, { p: parent.key.id, input }, other.secret)).deriveKey.key.id);
+  }
+  for (let i = 0; i < 12; i++) ok(await h.gql(derive, { p: children[i], input: { name: `g${i}`, type: 'DEVELOPMENT' } }, other.secret));
+
+  // Narrowing the parent narrows its subtree: c1 and g1 lose agents.execute.
+  ok(await h.gql('mutation($id: ID!) { updateKey(id: $id, input: { permissions: [] }) { id } }', { id: parent.key.id }, other.secret));
+  const page = (fields: string) => `{ keys(first: 100) { edges { node { name ${fields} } } } }`;
+  const before = h.db.queryCount();
+  ok(await h.gql(page(''), {}, other.secret));
+  const plain = h.db.queryCount() - before;
+  const start = h.db.queryCount();
+  const data = ok(await h.gql(page('effectivePermissions'), {}, other.secret));
+  const withPermissions = h.db.queryCount() - start;
+  // The page (26 keys, 24 of them derived) costs a fixed few more queries: the keys' roles and one
+  // batched read of every ancestor with its roles.
+  expect(withPermissions - plain).toBeLessThanOrEqual(3);
+
+  const byName = Object.fromEntries(data.keys.edges.map((e: any) => [e.node.name, e.node.effectivePermissions]));
+  expect(byName.master).toEqual(['*']);
+  expect(byName.p).toEqual(['billing.invoices.*']);
+  expect(byName.c0).toEqual(['billing.invoices.read']);
+  expect(byName.c1).toEqual([]);
+  expect(byName.g0).toEqual(['billing.invoices.read']);
+  expect(byName.g1).toEqual([]);
+});

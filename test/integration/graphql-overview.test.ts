@@ -20,7 +20,7 @@ const OVERVIEW = `query($from: DateTime!, $to: DateTime!) { viewer { account {
 
 const range = () => ({ from: new Date(Date.now() - 2 * 3_600_000).toISOString(), to: new Date(Date.now() + 3_600_000).toISOString() });
 
-async function traffic(secret: string, allowed: number, denied: number, deniedAs = { permission: 'FULL_ACCESS' }) {
+async function traffic(secret: string, allowed: number, denied: number, deniedAs: Record<string, unknown> = { permission: 'FULL_ACCESS' }) {
   for (let i = 0; i < allowed; i++) await h.verify({ key: secret });
   for (let i = 0; i < denied; i++) await h.verify({ key: secret, ...deniedAs });
 }
@@ -88,4 +88,22 @@ test('a range backwards or an hourly range over 366 days is refused with the arg
   expectError(await h.gql(q, { from: '2024-01-01T00:00:00Z', to: '2026-01-01T00:00:00Z', g: 'HOUR' }, a.secret), 'BAD_USER_INPUT', 'to');
   const ok2 = await h.gql(q, { from: '2024-01-01T00:00:00Z', to: '2026-01-01T00:00:00Z', g: 'DAY' }, a.secret);
   expect(ok2.errors).toBeUndefined();
+});
+
+test('topKeys(deniedCode:) lists the keys denied with that code, most such denials first, within the caller scope', async () => {
+  const { a, b, busy, manager, derived } = await twoAccounts();
+  const fenced = await createKey(h, a.secret, { name: 'fenced', type: 'PRODUCTION', permission: 'EXECUTE', ipAllowlist: ['203.0.113.7'] });
+  await traffic(fenced.secret, 0, 3, { ip: '198.51.100.1' });
+  await traffic(busy.secret, 0, 1, { ip: '198.51.100.1', permission: 'EXECUTE' }); // allowed: busy has no allowlist
+  await flush();
+  const DENIED = `query($from: DateTime!, $to: DateTime!, $code: String) { viewer { account { topKeys(from: $from, to: $to, first: 10, deniedCode: $code) { key { id } requests denied } } } }`;
+  const rows = async (secret: string, code: string) => ok(await h.gql(DENIED, { ...range(), code }, secret)).viewer.account.topKeys.map((k: any) => [k.key.id, k.requests, k.denied]);
+  expect(await rows(a.secret, 'IP_NOT_ALLOWED')).toEqual([[fenced.key.id, 3, 3]]);
+  expect(await rows(a.secret, 'INSUFFICIENT_PERMISSIONS')).toEqual([
+    [busy.key.id, 9, 2],
+    [derived.key.id, 3, 1],
+  ]);
+  expect(await rows(manager.secret, 'INSUFFICIENT_PERMISSIONS')).toEqual([[derived.key.id, 3, 1]]);
+  expect(await rows(b.secret, 'IP_NOT_ALLOWED')).toEqual([]);
+  expect(await rows(a.secret, 'NO_SUCH_CODE')).toEqual([]);
 });

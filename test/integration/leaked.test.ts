@@ -1,6 +1,7 @@
 import { leakedReportsKey } from '../../src/infra/redis-keys';
 import { isolatedPrefix, startHarness, type Harness } from '../helpers/harness';
 import { breakChecksum, createKey, forgeSecret, ok } from '../helpers/gql-fixtures';
+import { requestFrom } from '../helpers/requests';
 
 // POST /v1/keys/leaked (README, Reports, leaked keys and scanning): anyone may report secrets; each that matches a key not yet
 // revoked revokes it with its subtree and raises KEY_LEAKED. The answer is always 202
@@ -180,4 +181,29 @@ test('the eleventh report within a minute from one IP is 429 with Retry-After, a
   await h.redis.del(leakedReportsKey(prefix, '127.0.0.1'));
   expect((await report({ keys: [key.secret] })).status).toBe(202);
   await waitForStatus(key.key.id, 'REVOKED');
+});
+
+describe('IPv6 reporters behind a trusted proxy', () => {
+  let behindProxy: Harness;
+  beforeAll(async () => {
+    behindProxy = await startHarness({ app: { prefix: isolatedPrefix('leaked-v6'), trustProxy: 1, leakedRateLimit: { maxRequests: 3, windowMs: 60_000 } } });
+  });
+  afterAll(() => behindProxy.close());
+
+  const reportFrom = (client: string) =>
+    requestFrom(`${behindProxy.url}/v1/keys/leaked`, {
+      localAddress: '127.0.0.41',
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': client },
+      body: JSON.stringify({ keys: [forgeSecret('prod')] }),
+    });
+
+  test('are counted per /64, as the brute-force guard counts them: another address of the same /64 is limited too', async () => {
+    for (let i = 0; i < 3; i++) expect((await reportFrom(`2001:db8:7:8::${i + 1}`)).status).toBe(202);
+    // A host picks any address in its /64 at will.
+    const sameNetwork = await reportFrom('2001:db8:7:8:ffff:1:2:3');
+    expect(sameNetwork.status).toBe(429);
+    expect(sameNetwork.body.error.code).toBe('RATE_LIMITED');
+    expect((await reportFrom('2001:db8:7:9::1')).status).toBe(202);
+  });
 });

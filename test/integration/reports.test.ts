@@ -154,16 +154,17 @@ describe('usageReport', () => {
     });
   });
 
+  const noIdentity = { identityId: null, identityExternalId: null };
   const sortByKeyThenStart = (rows: any[]) => [...rows].sort((x, y) => (x.keyId + x.start).localeCompare(y.keyId + y.start));
 
   test('by hour: one row per key and hour in [from, to), this account only, in JSON and CSV', async () => {
     const { doc, rows, csv } = await bothFormats(USAGE, { from, to, granularity: 'HOUR' }, acct.secret);
     const expected = sortByKeyThenStart([
-      { keyId: a.id, keyName: 'key-a', start: '2026-01-10T00:00:00.000Z', requests: 5, allowed: 5, denied: 0, units: 10, bytes: 502.5, deniedByCode: {} },
-      { keyId: a.id, keyName: 'key-a', start: '2026-01-10T13:00:00.000Z', requests: 7, allowed: 5, denied: 2, units: 14, bytes: 703.5, deniedByCode: { RATE_LIMITED: 2 } },
-      { keyId: a.id, keyName: 'key-a', start: '2026-01-11T23:00:00.000Z', requests: 3, allowed: 2, denied: 1, units: 6, bytes: 301.5, deniedByCode: { IP_NOT_ALLOWED: 1 } },
-      { keyId: b.id, keyName: 'key b, "quoted"', start: '2026-01-10T13:00:00.000Z', requests: 4, allowed: 2, denied: 2, units: 8, bytes: 402, deniedByCode: { RATE_LIMITED: 1, EXPIRED: 1 } },
-      { keyId: b.id, keyName: 'key b, "quoted"', start: '2026-01-10T14:00:00.000Z', requests: 6, allowed: 3, denied: 3, units: 12, bytes: 603, deniedByCode: { RATE_LIMITED: 3 } },
+      { keyId: a.id, keyName: 'key-a', ...noIdentity, start: '2026-01-10T00:00:00.000Z', requests: 5, allowed: 5, denied: 0, units: 10, bytes: 502.5, deniedByCode: {} },
+      { keyId: a.id, keyName: 'key-a', ...noIdentity, start: '2026-01-10T13:00:00.000Z', requests: 7, allowed: 5, denied: 2, units: 14, bytes: 703.5, deniedByCode: { RATE_LIMITED: 2 } },
+      { keyId: a.id, keyName: 'key-a', ...noIdentity, start: '2026-01-11T23:00:00.000Z', requests: 3, allowed: 2, denied: 1, units: 6, bytes: 301.5, deniedByCode: { IP_NOT_ALLOWED: 1 } },
+      { keyId: b.id, keyName: 'key b, "quoted"', ...noIdentity, start: '2026-01-10T13:00:00.000Z', requests: 4, allowed: 2, denied: 2, units: 8, bytes: 402, deniedByCode: { RATE_LIMITED: 1, EXPIRED: 1 } },
+      { keyId: b.id, keyName: 'key b, "quoted"', ...noIdentity, start: '2026-01-10T14:00:00.000Z', requests: 6, allowed: 3, denied: 3, units: 12, bytes: 603, deniedByCode: { RATE_LIMITED: 3 } },
     ]);
     expect(rows.map(({ keyStart, ...r }) => r)).toEqual(expected);
     expect(doc).toMatchObject({ report: 'usage', from, to, granularity: 'HOUR', totals: { requests: 25, allowed: 17, denied: 8, units: 50, bytes: 2512.5 } });
@@ -175,9 +176,9 @@ describe('usageReport', () => {
   test('by day: hours summed per key and UTC day, denied counts merged by code', async () => {
     const { rows, csv } = await bothFormats(USAGE, { from, to, granularity: 'DAY' }, acct.secret);
     const expected = sortByKeyThenStart([
-      { keyId: a.id, start: '2026-01-10T00:00:00.000Z', requests: 12, allowed: 10, denied: 2, units: 24, bytes: 1206, deniedByCode: { RATE_LIMITED: 2 } },
-      { keyId: a.id, start: '2026-01-11T00:00:00.000Z', requests: 3, allowed: 2, denied: 1, units: 6, bytes: 301.5, deniedByCode: { IP_NOT_ALLOWED: 1 } },
-      { keyId: b.id, start: '2026-01-10T00:00:00.000Z', requests: 10, allowed: 5, denied: 5, units: 20, bytes: 1005, deniedByCode: { RATE_LIMITED: 4, EXPIRED: 1 } },
+      { keyId: a.id, ...noIdentity, start: '2026-01-10T00:00:00.000Z', requests: 12, allowed: 10, denied: 2, units: 24, bytes: 1206, deniedByCode: { RATE_LIMITED: 2 } },
+      { keyId: a.id, ...noIdentity, start: '2026-01-11T00:00:00.000Z', requests: 3, allowed: 2, denied: 1, units: 6, bytes: 301.5, deniedByCode: { IP_NOT_ALLOWED: 1 } },
+      { keyId: b.id, ...noIdentity, start: '2026-01-10T00:00:00.000Z', requests: 10, allowed: 5, denied: 5, units: 20, bytes: 1005, deniedByCode: { RATE_LIMITED: 4, EXPIRED: 1 } },
     ]);
     expect(rows.map(({ keyStart, keyName, ...r }) => r)).toEqual(expected);
     expect(csv.map((r) => [r.keyId, r.start, r.requests, r.allowed, r.denied, r.units, r.bytes])).toEqual(

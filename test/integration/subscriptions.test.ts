@@ -4,6 +4,7 @@ import { liveEventsChannel } from '../../src/infra/redis-keys';
 import type { Workers } from '../../workers';
 import { startHarness, type Harness } from '../helpers/harness';
 import { createKey, ok } from '../helpers/gql-fixtures';
+import { signedInOperator } from '../helpers/operators';
 import { configureTestWebhooks, eventually, isolatedDatabase, startTestWorkers, type IsolatedDatabase } from '../helpers/webhooks';
 
 // GraphQL subscriptions over Server-Sent Events, end to end: two API instances on one PostgreSQL
@@ -47,12 +48,13 @@ interface Subscription {
   close(): void;
 }
 
-/** Opens a subscription on `h` the way a browser's EventSource-style client does (POST, Accept: text/event-stream). */
-async function subscribe(h: Harness, query: string, secret: string | null): Promise<Subscription> {
+/** Opens a subscription on `h` the way a browser's EventSource-style client does (POST, Accept: text/event-stream); a key's secret or a signed-in person's headers. */
+async function subscribe(h: Harness, query: string, secret: string | null | Record<string, string>): Promise<Subscription> {
   const abort = new AbortController();
+  const auth = typeof secret === 'string' ? { authorization: `Bearer ${secret}` } : (secret ?? {});
   const res = await fetch(`${h.url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...(secret ? { authorization: `Bearer ${secret}` } : {}) },
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...auth },
     body: JSON.stringify({ query }),
     signal: abort.signal,
   });
@@ -184,4 +186,44 @@ test('a dropped connection frees what the server held for it: the count, the lis
   await createKey(a, acct.secret, { name: 'admin', type: 'PRODUCTION', permission: 'FULL_ACCESS' });
   expect((await again.next()).data.securityEventRaised.kind).toBe('KEY_CREATED');
   again.close();
+});
+
+test('operators follow by role: OWNER, ADMIN and AUDITOR hear their whole account, nothing of another; a disabled one hears no more', async () => {
+  const acct = await a.newAccount('subs-people');
+  const other = await a.newAccount('subs-people-other');
+  const manager = await createKey(a, acct.secret, { name: 'manager', type: 'PRODUCTION', permission: 'MANAGE' });
+  await workers.relayNow();
+  // A browser on Keywarden's own page: the session cookie, and the Origin of the page it serves.
+  const browserOf = async (accountId: string, role: 'OWNER' | 'ADMIN' | 'AUDITOR') => {
+    const op = await signedInOperator(b, accountId, role);
+    return { op, headers: { cookie: op.cookie, origin: new URL(b.url).origin } };
+  };
+  const people = [await browserOf(acct.accountId, 'OWNER'), await browserOf(acct.accountId, 'ADMIN'), await browserOf(acct.accountId, 'AUDITOR')];
+  const theirs = await browserOf(other.accountId, 'OWNER');
+  const streams = [];
+  for (const p of people) streams.push(await subscribe(b, KEYS, p.headers));
+  const foreign = await subscribe(b, KEYS, theirs.headers);
+  expect(streams.map((s) => s.status)).toEqual([200, 200, 200]);
+  await listening(acct.accountId);
+  await listening(other.accountId);
+  await eventually(async () => people.every((p) => b.app.live!.openFor(`operator:${p.op.id}`) === 1), 15_000, 'one subscription per operator');
+
+  // A key outside any MANAGE key's subtree, made by the master key: every role of the account hears it.
+  const made = await createKey(a, acct.secret, { name: 'seen-by-people', type: 'DEVELOPMENT' });
+  for (const s of streams) expect((await s.next()).data.keyChanged).toMatchObject({ id: made.key.id, name: 'seen-by-people' });
+  // Below the manager too (an operator is not limited to a subtree).
+  const derived = ok(await a.gql(`mutation($p: ID!) { deriveKey(parentId: $p, input: { name: "below", type: PRODUCTION, permission: READ_ONLY }) { key { id } } }`, { p: manager.key.id }, manager.secret)).deriveKey;
+  for (const s of streams) expect((await s.next()).data.keyChanged.id).toBe(derived.key.id);
+
+  // The AUDITOR is disabled: its stream ends at the next event instead of delivering it.
+  await b.db.prisma.operator.update({ where: { id: people[2].op.id }, data: { disabled: true } });
+  const after = await createKey(a, acct.secret, { name: 'after-disable', type: 'DEVELOPMENT' });
+  expect((await streams[0].next()).data.keyChanged.id).toBe(after.key.id);
+  await expect(streams[2].next()).rejects.toThrow(/the stream (completed|ended)/);
+  await eventually(async () => b.app.live!.openFor(`operator:${people[2].op.id}`) === 0, 15_000, "the disabled operator's subscription released");
+
+  // The other account's owner heard only its own account.
+  const own = await createKey(a, other.secret, { name: 'their-own', type: 'DEVELOPMENT' });
+  expect((await foreign.next()).data.keyChanged).toMatchObject({ id: own.key.id, name: 'their-own' });
+  for (const s of [...streams, foreign]) s.close();
 });

@@ -1,7 +1,7 @@
 import { keyHealth } from '../../dashboard/src/health';
 import { fillBuckets, usageRange } from '../../dashboard/src/usage';
 import { href, parseRoute } from '../../dashboard/src/router';
-import { complianceScore } from '../../dashboard/src/overview';
+import { complianceScore, last30Days } from '../../dashboard/src/overview';
 import { parseSseBlocks } from '../../dashboard/src/live';
 
 // The dashboard's pure pieces: key health flags, usage buckets and hash routes.
@@ -53,12 +53,14 @@ test.each([
   ['#/keys/5f0e', { page: 'key', id: '5f0e' }],
   ['#/security', { page: 'security' }],
   ['#/agents', { page: 'agents' }],
+  ['#/denials/IP_NOT_ALLOWED', { page: 'denials', code: 'IP_NOT_ALLOWED' }],
   ['#/webhooks', { page: 'webhooks' }],
   ['#/compliance', { page: 'compliance' }],
   ['#/unknown', { page: 'overview' }],
+  ['#/denials', { page: 'overview' }],
 ])('route %s', (hash, route) => {
   expect(parseRoute(hash)).toEqual(route);
-  if (hash.startsWith('#/') && hash !== '#/unknown') expect(href(parseRoute(hash))).toBe(hash);
+  if (hash.startsWith('#/') && hash !== '#/unknown' && hash !== '#/denials') expect(href(parseRoute(hash))).toBe(hash);
 });
 
 test.each([
@@ -85,4 +87,8 @@ test('SSE blocks are split into events, an unfinished block kept for the next re
     { event: 'complete', data: '' },
   ]);
   expect(rest).toBe('event: next\ndata: {"da');
+});
+
+test('the overview and the lists behind its numbers cover the same range: from the start of the UTC day 30 days back to the end of the current hour', () => {
+  expect(last30Days(Date.parse('2026-06-15T12:34:00Z'))).toEqual({ from: '2026-05-16T00:00:00.000Z', to: '2026-06-15T13:00:00.000Z' });
 });

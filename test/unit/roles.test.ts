@@ -1,5 +1,5 @@
 import type { Actor } from '../../src/access/admin';
-import { highestRole, mayApprove, mayManagePeople, mayWrite, roleFromClaim } from '../../src/access/roles';
+import { highestRole, liveScopeOf, mayApprove, mayManagePeople, mayWrite, roleFromClaim } from '../../src/access/roles';
 
 const key = (master: boolean): Actor => ({ accountId: 'a', keyId: 'k', master, effectivePermission: master ? 'FULL_ACCESS' : 'MANAGE', ip: null });
 const person = (role: 'OWNER' | 'ADMIN' | 'AUDITOR'): Actor => ({ accountId: 'a', keyId: null, operatorId: 'o', role, master: true, effectivePermission: 'FULL_ACCESS', ip: null });
@@ -23,4 +23,18 @@ test('a claim maps to the highest role any of its values is mapped to', () => {
   expect(roleFromClaim([{ toString: () => 'kw-owners' }], map)).toBeNull();
   expect(roleFromClaim('constructor', map)).toBeNull();
   expect(highestRole([])).toBeNull();
+});
+
+test.each([
+  ['master key', key(true), 'account'],
+  ['MANAGE key', key(false), 'subtree'],
+  ['FULL_ACCESS key', { ...key(false), effectivePermission: 'FULL_ACCESS' } as Actor, 'subtree'],
+  ['EXECUTE key', { ...key(false), effectivePermission: 'EXECUTE' } as Actor, null],
+  ['READ_ONLY key', { ...key(false), effectivePermission: 'READ_ONLY' } as Actor, null],
+  ['OWNER', person('OWNER'), 'account'],
+  ['ADMIN', person('ADMIN'), 'account'],
+  ['AUDITOR (reads only, and following is reading)', person('AUDITOR'), 'account'],
+  ['an operator with no known role', { ...person('OWNER'), role: 'VIEWER' } as unknown as Actor, null],
+])('%s follows live updates of: %s', (_name, actor, expected) => {
+  expect(liveScopeOf(actor)).toBe(expected);
 });

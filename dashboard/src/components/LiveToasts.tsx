@@ -1,17 +1,17 @@
 import { useEffect, useState } from 'react';
 import { SECURITY_EVENT, SECURITY_EVENT_RAISED, useSubscription, type LiveSecurityEvent } from '../live';
 import { href } from '../router';
-import type { ViewerInfo } from '../pages/SignIn';
+import { powersOf, type ViewerInfo } from '../viewer';
 
 // The signed-in tab's one security-event subscription: each new event shows as a toast (announced
 // to screen readers) and is passed on to the pages listening (the overview's list).
 
-const ADMIN = new Set(['MANAGE', 'FULL_ACCESS']);
 const SHOWN_MS = 15_000;
 
 export function LiveToasts({ viewer }: { viewer: ViewerInfo }) {
   const [toasts, setToasts] = useState<LiveSecurityEvent[]>([]);
-  const mayListen = viewer.key.master || ADMIN.has(viewer.key.effectivePermission);
+  const powers = powersOf(viewer);
+  const mayListen = powers.accountWide || powers.managesKeys;
   useSubscription<{ securityEventRaised: LiveSecurityEvent }>(
     SECURITY_EVENT_RAISED,
     (d) => {

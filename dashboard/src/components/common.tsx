@@ -171,3 +171,20 @@ export function GraceSelect({ value, onChange }: { value: number; onChange: (v: 
     </label>
   );
 }
+
+/** A labelled control with the API's message for it (extensions.field) right below, announced. */
+export function FieldWithError({ id, label, error, children }: { id: string; label: string; error: string | null; children: ReactNode }) {
+  return (
+    <div className="field">
+      <label className="field-label" htmlFor={id}>
+        {label}
+      </label>
+      {children}
+      {error && (
+        <span className="field-error" id={`${id}-error`} role="alert">
+          {error}
+        </span>
+      )}
+    </div>
+  );
+}

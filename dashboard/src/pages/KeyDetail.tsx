@@ -7,7 +7,7 @@ import { DialogActions, ErrorBanner, GraceSelect, HealthBadges, IssuedKeyReveal,
 import { UsageChart } from '../components/UsageChart';
 import { EditKeyDialog } from './EditKey';
 import type { KeyRef, KeySecretPayload, KeyStatus, KeyType, Permission, UsagePoint } from '../types';
-import type { ViewerInfo } from './SignIn';
+import { powersOf, type ViewerInfo } from '../viewer';
 
 const KEY_QUERY = `query KeyDetail($id: ID!, $from: DateTime!, $to: DateTime!, $granularity: UsageGranularity!) {
   key(id: $id) {
@@ -23,7 +23,7 @@ const KEY_QUERY = `query KeyDetail($id: ID!, $from: DateTime!, $to: DateTime!, $
     securityEvents(first: 20) { edges { node { id kind severity ip createdAt acknowledgedAt } } }
     recentAccess(first: 20) { at code ip country agentId workflowId }
   }
-  auditEvents(first: 20, filter: { keyId: $id }) { edges { node { id sequence action createdAt ip targetId actor { id name start } } } }
+  auditEvents(first: 20, filter: { keyId: $id }) { edges { node { id sequence action createdAt ip targetId actor { id name start } actorOperator { id email name } } } }
 }`;
 
 const ROTATE = `mutation Rotate($id: ID!, $grace: Int) { rotateKey(id: $id, gracePeriodSeconds: $grace) { secret key { id name start status } } }`;
@@ -74,6 +74,7 @@ interface AuditRow {
   ip: string | null;
   targetId: string | null;
   actor: KeyRef | null;
+  actorOperator: { id: string; email: string; name: string | null } | null;
 }
 
 export function KeyDetailPage({ id, viewer }: { id: string; viewer: ViewerInfo }) {
@@ -86,8 +87,10 @@ export function KeyDetailPage({ id, viewer }: { id: string; viewer: ViewerInfo }
   if (loading && !data) return <Loading what="the key" />;
   if (!data) return <ErrorBanner error={error} />;
   const k = data.key;
-  const usable = k.status === 'ACTIVE' || k.status === 'ROTATING';
-  const mayDerive = usable && (k.effectivePermission === 'MANAGE' || k.effectivePermission === 'FULL_ACCESS' || viewer.key.master);
+  const powers = powersOf(viewer);
+  // An AUDITOR reads everything here and is offered no change.
+  const usable = powers.write && (k.status === 'ACTIVE' || k.status === 'ROTATING');
+  const mayDerive = usable && (k.effectivePermission === 'MANAGE' || k.effectivePermission === 'FULL_ACCESS' || powers.master);
   const points = fillBuckets(k.usage, range[granularity].from, range[granularity].to, granularity);
 
   return (
@@ -108,12 +111,12 @@ export function KeyDetailPage({ id, viewer }: { id: string; viewer: ViewerInfo }
               Edit
             </button>
           )}
-          {k.status === 'ACTIVE' && (
+          {powers.write && k.status === 'ACTIVE' && (
             <button type="button" onClick={() => setDialog('rotate')}>
               Rotate
             </button>
           )}
-          {k.status !== 'REVOKED' && (
+          {powers.write && k.status !== 'REVOKED' && (
             <button type="button" className="danger" onClick={() => setDialog('revoke')}>
               Revoke
             </button>
@@ -272,7 +275,9 @@ export function KeyDetailPage({ id, viewer }: { id: string; viewer: ViewerInfo }
                     </>
                   )}
                 </td>
-                <td>{a.actor ? <KeyLink k={a.actor} /> : '—'}</td>
+                <td>
+                  <AuditActor a={a} />
+                </td>
                 <td className="mono">{a.ip ?? ''}</td>
               </tr>
             ))}
@@ -321,6 +326,23 @@ function Row({ label, children }: { label: string; children: React.ReactNode }) 
       <dt>{label}</dt>
       <dd>{children}</dd>
     </div>
+  );
+}
+
+/** Who made a change: the person (and the key they acted through, if any), or the key. */
+function AuditActor({ a }: { a: AuditRow }) {
+  if (!a.actorOperator) return a.actor ? <KeyLink k={a.actor} /> : <>—</>;
+  return (
+    <span className="person" data-testid="audit-person">
+      {a.actorOperator.name ?? a.actorOperator.email}
+      {a.actorOperator.name && <span className="muted"> {a.actorOperator.email}</span>}
+      {a.actor && (
+        <>
+          {' '}
+          via <KeyLink k={a.actor} />
+        </>
+      )}
+    </span>
   );
 }
 

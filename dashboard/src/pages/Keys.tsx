@@ -6,7 +6,7 @@ import { href } from '../router';
 import { formatDate, permissionLabel, relativeTime } from '../format';
 import { DialogActions, ErrorBanner, GraceSelect, HealthBadges, Loading, Modal, SecretReveal, Segmented, StatusBadge, keySecret } from '../components/common';
 import { KEY_STATUSES, KEY_SUMMARY_FIELDS, KEY_TYPES, type Connection, type KeySecretPayload, type KeySummary } from '../types';
-import type { ViewerInfo } from './SignIn';
+import { powersOf, usePowers, type ViewerInfo } from '../viewer';
 
 const PAGE = 50;
 const DAY_MS = 86_400_000;
@@ -54,7 +54,8 @@ export function KeysPage({ viewer, expiringDays }: { viewer: ViewerInfo; expirin
   const filter = { ...(status ? { status } : {}), ...(type ? { type } : {}), ...(search ? { search } : {}), ...(expiringBefore ? { expiringBefore } : {}) };
   const { data, error, loading, reload } = useQuery<{ keys: Connection<KeySummary> }>(KEYS_QUERY, { first: PAGE, filter, ...range });
   // Keys created, changed, rotated or revoked anywhere show up without a reload.
-  useSubscription(KEY_CHANGED, reload, { skip: !viewer.key.master && !['MANAGE', 'FULL_ACCESS'].includes(viewer.key.effectivePermission) });
+  const powers = powersOf(viewer);
+  useSubscription(KEY_CHANGED, reload, { skip: !powers.accountWide && !powers.managesKeys });
   useEffect(() => {
     setExtra([]);
     setCursor(null);
@@ -88,7 +89,7 @@ export function KeysPage({ viewer, expiringDays }: { viewer: ViewerInfo; expirin
     <section>
       <div className="page-head">
         <h1>Keys</h1>
-        {viewer.key.master && (
+        {powers.master && (
           <a className="button primary" href={href({ page: 'new-key' })}>
             New key
           </a>
@@ -127,7 +128,7 @@ export function KeysPage({ viewer, expiringDays }: { viewer: ViewerInfo; expirin
           onChange={setView}
         />
       </div>
-      {selected.size > 0 && (
+      {selected.size > 0 && powers.write && (
         <div className="bulkbar" data-testid="bulkbar">
           <span>{selected.size} selected</span>
           <button type="button" onClick={() => setBulk('rotate')}>
@@ -168,11 +169,10 @@ export function KeysPage({ viewer, expiringDays }: { viewer: ViewerInfo; expirin
 }
 
 function KeyRow({ k, depth, selected, onToggle, expander }: { k: KeySummary; depth?: number; selected: Set<string>; onToggle: (id: string) => void; expander?: React.ReactNode }) {
+  const { write } = usePowers();
   return (
     <tr data-key-id={k.id}>
-      <td>
-        <input type="checkbox" aria-label={`Select ${k.name}`} checked={selected.has(k.id)} onChange={() => onToggle(k.id)} disabled={k.status === 'REVOKED'} />
-      </td>
+      <td>{write && <input type="checkbox" aria-label={`Select ${k.name}`} checked={selected.has(k.id)} onChange={() => onToggle(k.id)} disabled={k.status === 'REVOKED'} />}</td>
       <td className="name-cell">
         <div className="indent" data-depth={depth ?? 0} style={{ paddingLeft: (depth ?? 0) * 20 }}>
           {expander}

@@ -6,7 +6,7 @@ import { ErrorBanner, Field, IssuedKeyReveal, Loading } from '../components/comm
 import { NO_SCOPE_CHOICE, ScopePicker, scopeInput, type ScopeChoice } from '../components/ScopePicker';
 import { RateLimitRows, parseRateLimits, type RateLimitRow } from '../components/RateLimitRows';
 import { KEY_TYPES, PERMISSIONS, type KeySecretPayload, type KeyType, type Permission, type RateWindow } from '../types';
-import type { ViewerInfo } from './SignIn';
+import { powersOf, type ViewerInfo } from '../viewer';
 
 const PRESETS_QUERY = `query Presets { keyTypePresets { type permission expiresInDays rateLimits { window limit } rotationPeriodDays requiresIpAllowlist } }`;
 const PARENT_QUERY = `query Parent($id: ID!) { key(id: $id) { id name start type effectivePermission expiresAt rateLimits { window limit } ipAllowlist } }`;
@@ -130,7 +130,7 @@ export function NewKeyPage({ parentId, viewer }: { parentId?: string; viewer: Vi
     }
   }, [form, presets.data, parentId, parentKey]);
 
-  if (!parentId && !viewer.key.master) return <ErrorBanner error="Only a master key creates top-level keys; open a key you manage and derive from it." />;
+  if (!parentId && !powersOf(viewer).master) return <ErrorBanner error="Only a master key, an OWNER or an ADMIN creates top-level keys; open a key you manage and derive from it." />;
   if (presets.error || parent.error) return <ErrorBanner error={presets.error ?? parent.error} />;
   if (!form) return <Loading what="the form" />;
 
@@ -220,6 +220,11 @@ export function NewKeyPage({ parentId, viewer }: { parentId?: string; viewer: Vi
           </Field>
         </div>
         <ErrorBanner error={formError ?? create.error ?? derive.error} />
+        {!formError && (create.code ?? derive.code) === 'APPROVAL_REQUIRED' && (
+          <p className="hint" data-testid="approval-required">
+            The approval policy covers this key: <a href={href({ page: 'requests' })}>request it</a> with a justification instead. Another person approves it, then you claim it and see its secret.
+          </p>
+        )}
         <div className="actions">
           <button className="primary" type="submit" disabled={create.pending || derive.pending}>
             {parentKey ? 'Derive key' : 'Create key'}

@@ -1,14 +1,15 @@
 import { useState } from 'react';
 import { useQuery } from '../hooks';
 import { useSecurityEvents, type LiveSecurityEvent } from '../live';
-import { complianceScore, lastHours, type ComplianceCounts } from '../overview';
+import { complianceScore, last30Days, lastHours, type ComplianceCounts } from '../overview';
 import { href } from '../router';
 import { formatDate } from '../format';
 import { fillBuckets } from '../usage';
+import { KeyTotals } from '../components/KeyTotals';
 import { ErrorBanner, Loading, Segmented } from '../components/common';
 import { UsageChart } from '../components/UsageChart';
 import type { Connection, UsagePoint } from '../types';
-import type { ViewerInfo } from './SignIn';
+import { powersOf, type ViewerInfo } from '../viewer';
 
 // The dashboard's home: the account at a glance. Every number links to the list behind it;
 // security events arrive live (App passes the subscription's events on).
@@ -51,16 +52,14 @@ interface Compliance {
 
 function ranges() {
   const day = lastHours(24);
-  const month = lastHours(30 * 24);
-  const dayStart = (iso: string) => `${iso.slice(0, 10)}T00:00:00.000Z`;
-  return { dayFrom: day.from, to: day.to, monthFrom: dayStart(month.from), expiringBefore: new Date(Date.now() + 14 * 86_400_000).toISOString() };
+  return { dayFrom: day.from, to: day.to, monthFrom: last30Days().from, expiringBefore: new Date(Date.now() + 14 * 86_400_000).toISOString() };
 }
 
 export function OverviewPage({ viewer }: { viewer: ViewerInfo }) {
   const [vars] = useState(ranges);
   const [span, setSpan] = useState<'HOUR' | 'DAY'>('HOUR');
   const { data, error, loading } = useQuery<Overview>(OVERVIEW_QUERY, vars);
-  const compliance = useQuery<Compliance>(COMPLIANCE_QUERY, {}, { skip: !viewer.key.master });
+  const compliance = useQuery<Compliance>(COMPLIANCE_QUERY, {}, { skip: !powersOf(viewer).accountWide });
   const [live, setLive] = useState<LiveSecurityEvent[]>([]);
   useSecurityEvents((e) => setLive((prev) => [e, ...prev.filter((p) => p.id !== e.id)].slice(0, 20)));
 
@@ -124,28 +123,25 @@ function TopKeys({ rows }: { rows: Overview['viewer']['account']['topKeys'] }) {
       {rows.length === 0 ? (
         <p className="muted">No traffic yet.</p>
       ) : (
-        <table aria-label="Top keys">
-          <thead>
-            <tr>
-              <th>key</th>
-              <th>requests</th>
-              <th>denied</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((r) => (
-              <tr key={r.key.id}>
-                <td>
-                  <a href={href({ page: 'key', id: r.key.id })}>{r.key.name}</a> <code>{r.key.start}…</code>
-                </td>
-                <td>{r.requests}</td>
-                <td>{r.denied}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <KeyTotals
+          label="Top keys"
+          rows={rows}
+          columns={[
+            ['requests', (r) => <KeyNumber id={r.key.id} value={r.requests} label={`${r.requests} requests by ${r.key.name}`} />],
+            ['denied', (r) => <KeyNumber id={r.key.id} value={r.denied} label={`${r.denied} denied for ${r.key.name}`} />],
+          ]}
+        />
       )}
     </div>
+  );
+}
+
+/** A key's number, linking to the key (its page shows the usage behind it). */
+function KeyNumber({ id, value, label }: { id: string; value: number; label: string }) {
+  return (
+    <a href={href({ page: 'key', id })} aria-label={label}>
+      {value}
+    </a>
   );
 }
 
@@ -167,9 +163,15 @@ function DeniedByCode({ rows }: { rows: { code: string; count: number }[] }) {
             {rows.map((r) => (
               <tr key={r.code}>
                 <td>
-                  <code>{r.code}</code>
+                  <a href={href({ page: 'denials', code: r.code })}>
+                    <code>{r.code}</code>
+                  </a>
                 </td>
-                <td>{r.count}</td>
+                <td>
+                  <a href={href({ page: 'denials', code: r.code })} aria-label={`${r.count} denied with ${r.code}`}>
+                    {r.count}
+                  </a>
+                </td>
               </tr>
             ))}
           </tbody>

@@ -4,6 +4,7 @@ import { href } from '../router';
 import { formatDate } from '../format';
 import { ErrorBanner, Loading, Segmented } from '../components/common';
 import type { Connection } from '../types';
+import { usePowers } from '../viewer';
 
 const EVENTS_QUERY = `query SecurityEvents($filter: SecurityEventFilter) {
   securityEvents(first: 100, filter: $filter) {
@@ -27,6 +28,7 @@ interface SecurityEventRow {
 export function SecurityPage() {
   const [show, setShow] = useState<'open' | 'all'>('open');
   const { data, error, loading, reload } = useQuery<{ securityEvents: Connection<SecurityEventRow> }>(EVENTS_QUERY, { filter: show === 'open' ? { acknowledged: false } : {} });
+  const { write } = usePowers();
   const ack = useMutation<{ acknowledgeSecurityEvent: { id: string } }>(ACKNOWLEDGE);
   const acknowledge = async (id: string) => {
     if (await ack.run({ id })) reload();
@@ -80,9 +82,11 @@ export function SecurityPage() {
                   {e.acknowledgedAt ? (
                     <span className="muted">acknowledged {formatDate(e.acknowledgedAt)}</span>
                   ) : (
-                    <button type="button" disabled={ack.pending} onClick={() => acknowledge(e.id)}>
-                      Acknowledge
-                    </button>
+                    write && (
+                      <button type="button" disabled={ack.pending} onClick={() => acknowledge(e.id)}>
+                        Acknowledge
+                      </button>
+                    )
                   )}
                 </td>
               </tr>

@@ -3,6 +3,7 @@ import { useMutation, useQuery } from '../hooks';
 import { formatDate, splitList } from '../format';
 import { ErrorBanner, Field, GraceSelect, Loading, SecretReveal } from '../components/common';
 import type { Connection } from '../types';
+import { usePowers } from '../viewer';
 
 const ENDPOINTS_QUERY = `query Endpoints { webhookEndpoints { id url eventTypes description enabled disabledReason createdAt } }`;
 const DELIVERIES_QUERY = `query Deliveries($endpointId: ID!) {
@@ -44,6 +45,7 @@ interface SecretPayload {
 
 export function WebhooksPage() {
   const { data, error, loading, reload } = useQuery<{ webhookEndpoints: Endpoint[] }>(ENDPOINTS_QUERY);
+  const { write } = usePowers();
   const [adding, setAdding] = useState(false);
   const [secret, setSecret] = useState<SecretPayload | null>(null);
   const issued = (p: SecretPayload) => {
@@ -55,7 +57,7 @@ export function WebhooksPage() {
     <section>
       <div className="page-head">
         <h1>Webhook endpoints</h1>
-        {!adding && (
+        {write && !adding && (
           <button type="button" className="primary" onClick={() => setAdding(true)}>
             Add endpoint
           </button>
@@ -111,6 +113,7 @@ function NewEndpointForm({ onCancel, onCreated }: { onCancel: () => void; onCrea
 }
 
 function EndpointCard({ endpoint, onChanged, onSecret }: { endpoint: Endpoint; onChanged: () => void; onSecret: (p: SecretPayload) => void }) {
+  const { write } = usePowers();
   const [open, setOpen] = useState(false);
   const [rotating, setRotating] = useState(false);
   const [grace, setGrace] = useState(86400);
@@ -137,12 +140,16 @@ function EndpointCard({ endpoint, onChanged, onSecret }: { endpoint: Endpoint; o
         </div>
         <div className="badges">
           <span className={`badge ${endpoint.enabled ? 'status-active' : 'status-revoked'}`}>{endpoint.enabled ? 'enabled' : 'disabled'}</span>
-          <button type="button" disabled={setEnabled.pending} onClick={toggle}>
-            {endpoint.enabled ? 'Disable' : 'Enable'}
-          </button>
-          <button type="button" onClick={() => setRotating(!rotating)}>
-            Rotate secret
-          </button>
+          {write && (
+            <>
+              <button type="button" disabled={setEnabled.pending} onClick={toggle}>
+                {endpoint.enabled ? 'Disable' : 'Enable'}
+              </button>
+              <button type="button" onClick={() => setRotating(!rotating)}>
+                Rotate secret
+              </button>
+            </>
+          )}
           <button type="button" aria-expanded={open} onClick={() => setOpen(!open)}>
             {open ? 'Hide deliveries' : 'Deliveries'}
           </button>
@@ -169,12 +176,15 @@ function Deliveries({ endpointId }: { endpointId: string }) {
   const redeliver = useMutation<{ redeliverWebhook: { id: string } }>(REDELIVER);
   const sendTest = useMutation<{ sendTestWebhook: { id: string } }>(SEND_TEST);
   const [expanded, setExpanded] = useState<string | null>(null);
+  const { write } = usePowers();
   return (
     <div>
       <div className="actions">
-        <button type="button" onClick={async () => (await sendTest.run({ id: endpointId })) && reload()}>
-          Send test event
-        </button>
+        {write && (
+          <button type="button" onClick={async () => (await sendTest.run({ id: endpointId })) && reload()}>
+            Send test event
+          </button>
+        )}
         <button type="button" onClick={reload}>
           Refresh
         </button>
@@ -208,6 +218,7 @@ function Deliveries({ endpointId }: { endpointId: string }) {
 }
 
 function DeliveryRows({ d, expanded, onToggle, onRedeliver }: { d: Delivery; expanded: boolean; onToggle: () => void; onRedeliver: () => void }) {
+  const { write } = usePowers();
   return (
     <>
       <tr>
@@ -225,7 +236,7 @@ function DeliveryRows({ d, expanded, onToggle, onRedeliver }: { d: Delivery; exp
         <td>{formatDate(d.createdAt)}</td>
         <td>{d.deliveredAt ? formatDate(d.deliveredAt) : d.nextAttemptAt ? `next ${formatDate(d.nextAttemptAt)}` : '—'}</td>
         <td>
-          {d.status !== 'PENDING' && (
+          {d.status !== 'PENDING' && write && (
             <button type="button" onClick={onRedeliver}>
               Redeliver
             </button>
