@@ -9,10 +9,11 @@ import { createLogger, setLogger } from './infra/logger';
 import { PACKAGE_VERSION } from './infra/paths';
 import { RedisUnavailableError } from './infra/redis';
 import { createAccountWithMasterKey } from './keys/bootstrap';
+import { inviteOperatorFromCli } from './operators/manage';
 import { leakedEndpoint, reportLeakedSecrets, type ScanSummary, scanPaths } from './keys/scan';
 import { start, type Role } from './app';
 
-// CLI entry: start | api | worker | bootstrap | scan.
+// CLI entry: start | api | worker | bootstrap | scan | migrate | operator invite.
 
 function die(err: unknown): never {
   if (err instanceof ConfigError || err instanceof TlsFilesError || err instanceof RedisUnavailableError || err instanceof EmbeddedStoreBusyError || err instanceof DataDirError || err instanceof KeywardenError) {
@@ -122,6 +123,37 @@ async function migrateCommand(statusOnly: boolean): Promise<void> {
   process.exit(0);
 }
 
+/** `operator invite`: a person (the first OWNER) without GraphQL; prints what it did, no secret exists. */
+async function operatorInviteCommand(opts: { account: string; email: string; role: string }): Promise<void> {
+  const config = loadConfig();
+  setLogger(createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel));
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    const { operator, accountId } = await inviteOperatorFromCli(db, opts);
+    process.stdout.write(`Invited ${operator.email} as ${operator.role} of account "${opts.account.trim()}" (${accountId}); operator ${operator.id}.\n`);
+    process.stdout.write(
+      config.people.oidc
+        ? `They sign in with single sign-on at ${config.people.publicUrl}/auth/login, with this email verified by ${config.people.oidc.issuer}.\n`
+        : 'Single sign-on is not configured yet (OIDC_ISSUER, OIDC_CLIENT_ID): they can sign in once it is (docs/people.md).\n',
+    );
+  } finally {
+    await db.close();
+  }
+}
+
+/** `operator invite` (more operator commands would join it here). */
+function addOperatorCommands(program: Command): void {
+  program
+    .command('operator')
+    .description('people who administer Keywarden (see docs/people.md)')
+    .command('invite')
+    .description('invite a person by email into an account with a role (e.g. the first OWNER); they sign in with single sign-on')
+    .requiredOption('--account <name>', 'account name')
+    .requiredOption('--email <email>', "the person's email, as their identity provider verifies it")
+    .requiredOption('--role <role>', 'OWNER, ADMIN or AUDITOR')
+    .action((opts: { account: string; email: string; role: string }) => operatorInviteCommand(opts).catch(die));
+}
+
 export function buildCli(): Command {
   const program = new Command('keywarden').description('API key manager for AI agents and workflows').version(PACKAGE_VERSION).showHelpAfterError();
   program
@@ -159,6 +191,7 @@ export function buildCli(): Command {
         die(err);
       }
     });
+  addOperatorCommands(program);
   program
     .command('migrate')
     .description('apply pending database migrations (start-up applies them too); --status lists them and exits 1 when any is pending')

@@ -31,7 +31,7 @@ export async function acknowledgeSecurityEvent(db: Database, actor: Actor, id: s
       if (!cause || !mayAdministerKey(actor, cause)) throw forbidden(`security event ${id} is about this key's own actions: only a key above it may acknowledge it`);
     }
     if (event.acknowledgedAt) throw new KeywardenError('CONFLICT', `security event ${id} was already acknowledged`);
-    const updated = await tx.securityEvent.update({ where: { id: event.id }, data: { acknowledgedAt: clock.now(), acknowledgedBy: actor.keyId } });
+    const updated = await tx.securityEvent.update({ where: { id: event.id }, data: { acknowledgedAt: clock.now(), acknowledgedBy: actor.keyId, acknowledgedByOperatorId: actor.operatorId ?? null } });
     await appendAudit(tx, {
       accountId: actor.accountId,
       actorKeyId: actor.keyId,

@@ -13,6 +13,8 @@ export interface AuditInput {
   actorKeyId: string | null;
   /** The operator (person) who made the change; null or absent for a key or the system. */
   actorOperatorId?: string | null;
+  /** The Keywarden process behind a change no key or person made: "cli" (a server command), "scheduler" (a scheduled job). */
+  actorSystem?: string | null;
   action: string;
   targetType: string;
   targetId: string | null;
@@ -35,6 +37,7 @@ export function hashAuditEvent(e: AuditRecordFields): string {
     actorKeyId: e.actorKeyId,
     // Only events made by a person carry it, so the hashes of every earlier event stay as they were.
     ...(e.actorOperatorId ? { actorOperatorId: e.actorOperatorId } : {}),
+    ...(e.actorSystem ? { actorSystem: e.actorSystem } : {}),
     targetType: e.targetType,
     targetId: e.targetId,
     ip: e.ip,
@@ -70,6 +73,7 @@ export async function appendAudit(tx: Tx, input: AuditInput): Promise<{ id: stri
       action: fields.action,
       actorKeyId: fields.actorKeyId,
       actorOperatorId: fields.actorOperatorId ?? null,
+      actorSystem: fields.actorSystem ?? null,
       targetType: fields.targetType,
       targetId: fields.targetId,
       ip: fields.ip,
@@ -110,6 +114,7 @@ export async function verifyAuditChain(db: Tx, accountId: string, batchSize = 10
           accountId: r.accountId,
           actorKeyId: r.actorKeyId,
           actorOperatorId: r.actorOperatorId,
+          actorSystem: r.actorSystem,
           action: r.action,
           targetType: r.targetType,
           targetId: r.targetId,

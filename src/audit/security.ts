@@ -28,6 +28,8 @@ export interface SecurityEventInput {
   kind: SecurityEventKind;
   severity?: Severity;
   keyId?: string | null;
+  /** The person whose action raised it. */
+  actorOperatorId?: string | null;
   ip?: string | null;
   details?: Record<string, unknown>;
 }
@@ -39,6 +41,7 @@ export async function recordSecurityEvent(tx: Tx, e: SecurityEventInput) {
       kind: e.kind,
       severity: e.severity ?? DEFAULT_SEVERITY[e.kind],
       keyId: e.keyId ?? null,
+      actorOperatorId: e.actorOperatorId ?? null,
       ip: e.ip ?? null,
       details: toJsonObject(e.details ?? {}),
       createdAt: clock.now(),
@@ -53,6 +56,6 @@ function securityAlert(e: SecurityEvent): NewEvent {
   return {
     accountId: e.accountId,
     type: 'security.alert',
-    data: { id: e.id, kind: e.kind, severity: e.severity, keyId: e.keyId, ip: e.ip, details: e.details, createdAt: e.createdAt },
+    data: { id: e.id, kind: e.kind, severity: e.severity, keyId: e.keyId, actorOperatorId: e.actorOperatorId, ip: e.ip, details: e.details, createdAt: e.createdAt },
   };
 }

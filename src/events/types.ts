@@ -18,6 +18,8 @@ export const EVENT_TYPES = [
   'key_request.created',
   'key_request.approved',
   'key_request.rejected',
+  'key_request.claimed',
+  'key_request.expired',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

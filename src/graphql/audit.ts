@@ -23,6 +23,10 @@ builder.prismaObject('AuditEvent', {
       select: { actorOperatorId: true },
       resolve: (query, e, _args, ctx) => (e.actorOperatorId ? ctx.db.prisma.operator.findUnique({ ...query, where: { id: e.actorOperatorId } }) : null),
     }),
+    actorSystem: t.exposeString('actorSystem', {
+      nullable: true,
+      description: 'The Keywarden process that made the change when neither a key nor a person did: "cli" (a command run on the server, e.g. `keywarden operator invite`) or "scheduler" (a scheduled job).',
+    }),
     targetType: t.exposeString('targetType'),
     targetId: t.exposeID('targetId', { nullable: true }),
     ip: t.exposeString('ip', { nullable: true }),

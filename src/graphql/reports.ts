@@ -33,6 +33,8 @@ const CHECK_DESCRIPTIONS: Record<ComplianceCheck, string> = {
   rotationOverdueKeys: 'Usable keys past their rotation due date.',
   productionKeysWithoutIpRestriction: 'Usable PRODUCTION keys (master keys aside) with no IP allowlist on the key or any ancestor.',
   highPrivilegeKeys: 'Usable keys whose effective permission (after inheritance) is MANAGE or FULL_ACCESS; master keys included.',
+  highPrivilegeKeysWithoutApproval:
+    'Usable high-privilege keys (as highPrivilegeKeys) of a class the approval policy does not cover: one person alone can mint or raise such a key. Zero once setApprovalPolicy requires HIGH_PRIVILEGE (or ANY); EMERGENCY and MASTER cover their keys only.',
   unusedKeys: `Usable keys not used for ${UNUSED_DAYS} days (never used and created before then, or last used before then).`,
 };
 

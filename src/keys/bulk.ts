@@ -47,7 +47,7 @@ async function inBulk<T>(db: Database, actor: Actor, { threshold }: BulkOptions,
       const result = await work(tx);
       const changed = changedCount(result);
       if (changed > threshold) {
-        await recordSecurityEvent(tx, { accountId: actor.accountId, kind: 'BULK_OPERATION', keyId: actor.keyId, ip: actor.ip, details: { action, keys: changed, threshold } });
+        await recordSecurityEvent(tx, { accountId: actor.accountId, kind: 'BULK_OPERATION', keyId: actor.keyId, actorOperatorId: actor.operatorId, ip: actor.ip, details: { action, keys: changed, threshold } });
       }
       return result;
     },

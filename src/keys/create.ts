@@ -161,6 +161,7 @@ async function recordCreation(tx: Tx, actor: Actor, created: StoredKey, parent: 
       kind: 'KEY_CREATED',
       severity: created.type === 'EMERGENCY' || created.permission === 'FULL_ACCESS' ? 'MEDIUM' : 'LOW',
       keyId: created.id,
+      actorOperatorId: actor.operatorId,
       ip: actor.ip,
       details: { type: created.type, permission: created.permission, derivedFrom: parent?.id ?? null, createdBy: actor.keyId },
     });

@@ -66,6 +66,7 @@ export async function reportingEscalations<T>(db: { $transaction: <R>(fn: (tx: T
           accountId: actor.accountId,
           kind: 'PRIVILEGE_ESCALATION',
           keyId: target.keyId ?? null,
+          actorOperatorId: actor.operatorId,
           ip: actor.ip,
           details: { action: target.action, actorKeyId: actor.keyId, escalations: err.escalations },
         }),

@@ -5,7 +5,7 @@ import { isOperatorRole, mayManagePeople } from '../access/roles';
 import { appendAudit } from '../audit/chain';
 import type { Database, Tx } from '../infra/db';
 import { badInput, forbidden, KeywardenError, notFound } from '../infra/errors';
-import { isUuid } from '../infra/validation';
+import { isUuid, normalizeName } from '../infra/validation';
 import { endOperatorSessions } from './sessions';
 
 // Inviting, changing and removing operators: OWNERs and master keys only. An account keeps at
@@ -39,13 +39,38 @@ export async function inviteOperator(db: Database, actor: Actor, input: { email:
   assertManagesPeople(actor);
   const email = normalizeEmail('input.email', input.email);
   assertRole('input.role', input.role);
-  return db.prisma.$transaction(async (tx) => {
-    const existing = await tx.operator.findUnique({ where: { accountId_email: { accountId: actor.accountId, email } }, select: { id: true } });
-    if (existing) throw new KeywardenError('CONFLICT', `input.email: ${email} is already an operator of this account`, 'input.email');
-    const created = await tx.operator.create({ data: { accountId: actor.accountId, email, role: input.role } });
-    await audit(tx, actor, 'operator.invite', created, null, operatorView(created));
-    return created;
-  });
+  return db.prisma.$transaction((tx) => insertInvitation(tx, actor.accountId, email, input.role, 'input.email', (created) => audit(tx, actor, 'operator.invite', created, null, operatorView(created))));
+}
+
+async function insertInvitation(tx: Tx, accountId: string, email: string, role: OperatorRole, emailField: string, audited: (o: Operator) => Promise<unknown>): Promise<Operator> {
+  const existing = await tx.operator.findUnique({ where: { accountId_email: { accountId, email } }, select: { id: true } });
+  if (existing) throw new KeywardenError('CONFLICT', `${emailField}: ${email} is already an operator of this account`, emailField);
+  const created = await tx.operator.create({ data: { accountId, email, role } });
+  await audited(created);
+  return created;
+}
+
+/**
+ * `keywarden operator invite`: sets up a person (the first OWNER, typically) without GraphQL. Run
+ * on the server, so it needs no key; the audit event names the CLI as its actor.
+ */
+export async function inviteOperatorFromCli(db: Database, input: { account: string; email: string; role: string }): Promise<{ operator: Operator; accountId: string }> {
+  const accountName = normalizeName('--account', input.account);
+  const email = normalizeEmail('--email', input.email);
+  const role = input.role.trim().toUpperCase();
+  assertRole('--role', role);
+  return db.prisma.$transaction(
+    async (tx) => {
+      const account = await tx.account.findUnique({ where: { name: accountName }, select: { id: true } });
+      if (!account) throw badInput('--account', `no account is named "${accountName}"`);
+      const operator = await insertInvitation(tx, account.id, email, role, '--email', (created) =>
+        appendAudit(tx, { accountId: account.id, actorKeyId: null, actorSystem: 'cli', action: 'operator.invite', targetType: 'Operator', targetId: created.id, ip: null, before: null, after: operatorView(created) }),
+      );
+      return { operator, accountId: account.id };
+      // A one-off command: the embedded store on a busy machine can take longer than Prisma's default 5 s.
+    },
+    { timeout: 60_000 },
+  );
 }
 
 async function findOperator(tx: Tx, actor: Actor, id: string): Promise<Operator> {

@@ -1,5 +1,5 @@
 import type { KeyRequest } from '../generated/prisma/client';
-import type { ApprovalTrigger } from '../generated/prisma/enums';
+import type { KeyRequestStatus } from '../generated/prisma/enums';
 import type { Actor } from '../access/admin';
 import { APPROVAL_TRIGGERS } from '../access/approval';
 import { mayApprove, mayManagePeople } from '../access/roles';
@@ -12,6 +12,7 @@ import { badInput, forbidden, KeywardenError, notFound } from '../infra/errors';
 import { toJson } from '../infra/json';
 import { isUuid } from '../infra/validation';
 import { assertHostnamesResolve } from '../keys/allowlist';
+import { approvalPolicy, type Policy } from '../keys/approval-gate';
 import type { IssuedKey } from '../keys/create';
 import { issueRequestedKey } from '../keys/requested';
 import type { CreateKeyInput } from '../keys/settings';
@@ -23,16 +24,7 @@ import type { CreateKeyInput } from '../keys/settings';
 export const REQUEST_LIFETIME_MS = 7 * 86_400_000;
 const MAX_APPROVALS = 10;
 
-export interface Policy {
-  requireFor: ApprovalTrigger[];
-  approvals: number;
-}
-
-export async function approvalPolicy(db: Database | Tx, accountId: string): Promise<Policy> {
-  const prisma = 'prisma' in db ? db.prisma : db;
-  const row = await prisma.approvalPolicy.findUnique({ where: { accountId } });
-  return row ? { requireFor: row.requireFor, approvals: row.approvals } : { requireFor: [], approvals: 1 };
-}
+export { approvalPolicy, type Policy };
 
 export async function setApprovalPolicy(db: Database, actor: Actor, input: Policy): Promise<Policy> {
   if (!mayManagePeople(actor)) throw forbidden('only an OWNER (or a master key) may change the approval policy');
@@ -149,13 +141,49 @@ export async function claimKeyRequest(db: Database, actor: Actor, id: string): P
     const key = await issueRequestedKey(tx, actor, r.input as unknown as CreateKeyInput, r.parentId);
     await tx.keyRequest.update({ where: { id: r.id }, data: { status: 'ISSUED', keyId: key.key.id } });
     await audit(tx, actor, 'key_request.claim', 'KeyRequest', r.id, { status: 'APPROVED' }, { status: 'ISSUED', keyId: key.key.id });
+    await emitEvent(tx, requestEvent({ ...r, status: 'ISSUED' }, 'key_request.claimed', { keyId: key.key.id }));
     return key;
   });
   return issued;
 }
 
-/** Marks live requests past their expiry EXPIRED (scheduled; lockRequest does it too on touch). */
-export async function expireKeyRequests(db: Database): Promise<number> {
-  const { count } = await db.prisma.keyRequest.updateMany({ where: { status: { in: ['PENDING', 'APPROVED'] }, expiresAt: { lte: clock.now() } }, data: { status: 'EXPIRED' } });
-  return count;
+const LIVE: KeyRequestStatus[] = ['PENDING', 'APPROVED'];
+
+/**
+ * Marks live requests past their expiry EXPIRED (scheduled), each with an audit event naming the
+ * scheduler and a key_request.expired webhook, in batches. A request claimed or rejected meanwhile
+ * is left alone: the update re-checks the status under the row lock.
+ */
+export async function expireKeyRequests(db: Database, batchSize = 50): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const expired = await db.prisma.$transaction(
+      async (tx) => {
+        const due = await tx.keyRequest.findMany({ where: { status: { in: LIVE }, expiresAt: { lte: clock.now() } }, orderBy: { expiresAt: 'asc' }, take: batchSize, select: { id: true, status: true } });
+        let n = 0;
+        for (const d of due) {
+          const { count } = await tx.keyRequest.updateMany({ where: { id: d.id, status: { in: LIVE } }, data: { status: 'EXPIRED' } });
+          if (count === 0) continue;
+          const r = await tx.keyRequest.findUniqueOrThrow({ where: { id: d.id } });
+          await appendAudit(tx, {
+            accountId: r.accountId,
+            actorKeyId: null,
+            actorSystem: 'scheduler',
+            action: 'key_request.expire',
+            targetType: 'KeyRequest',
+            targetId: r.id,
+            ip: null,
+            before: { status: d.status },
+            after: { status: 'EXPIRED' },
+          });
+          await emitEvent(tx, requestEvent(r, 'key_request.expired', { expiresAt: r.expiresAt }));
+          n++;
+        }
+        return { n, more: due.length === batchSize };
+      },
+      { timeout: 60_000 },
+    );
+    total += expired.n;
+    if (!expired.more) return total;
+  }
 }

@@ -5,6 +5,7 @@ import { effectiveStatus, isUsable } from '../access/usable';
 import { clock } from '../infra/clock';
 import { statusWhere } from '../keys/queries';
 import { findStoredKeys, type StoredKey } from '../keys/stored';
+import { operatorRoster } from './operators';
 import { REPORT_BATCH_SIZE, ReportBuilder, assertReportFormat, type Report, type ReportFormat } from './format';
 import { IDENTITY_COLUMNS, IdentityNames } from './identity-columns';
 
@@ -173,5 +174,6 @@ export async function accessReport(db: Database, accountId: string, format: Repo
       }
     },
   );
-  return report.finish({ report: 'access', accountId });
+  // The people with access to the admin API, beside the keys (JSON; CSV holds the key table alone).
+  return report.finish({ report: 'access', accountId, operators: await operatorRoster(db, accountId) });
 }

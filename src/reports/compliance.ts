@@ -3,6 +3,7 @@ import type { Severity } from '../generated/prisma/enums';
 import type { Database } from '../infra/db';
 import { clock } from '../infra/clock';
 import { statusWhere } from '../keys/queries';
+import { approvalPolicy } from '../keys/approval-gate';
 
 // complianceStatus: counts of keys that need attention, each as a Prisma filter so the same rule
 // gives the count, a sample of ids and a paginated list (indexed reads, no row loaded to count).
@@ -19,7 +20,16 @@ export const EXPIRING_SOON_DAYS = 14;
 export const UNUSED_DAYS = 90;
 const DAY_MS = 86_400_000;
 
-export const COMPLIANCE_CHECKS = ['activeKeys', 'neverExpiringKeys', 'expiringSoonKeys', 'rotationOverdueKeys', 'productionKeysWithoutIpRestriction', 'highPrivilegeKeys', 'unusedKeys'] as const;
+export const COMPLIANCE_CHECKS = [
+  'activeKeys',
+  'neverExpiringKeys',
+  'expiringSoonKeys',
+  'rotationOverdueKeys',
+  'productionKeysWithoutIpRestriction',
+  'highPrivilegeKeys',
+  'highPrivilegeKeysWithoutApproval',
+  'unusedKeys',
+] as const;
 export type ComplianceCheck = (typeof COMPLIANCE_CHECKS)[number];
 
 export interface OpenSecurityEvents {
@@ -87,11 +97,23 @@ export class ComplianceSnapshot {
         const lower = await this.parentsWhere('low', { permission: { in: ['READ_ONLY', 'EXECUTE'] } });
         return { AND: [usable, { permission: { in: ['MANAGE', 'FULL_ACCESS'] } }, this.notUnder(lower)] };
       }
+      case 'highPrivilegeKeysWithoutApproval':
+        return { AND: [await this.where('highPrivilegeKeys'), await this.outsideApprovalPolicy()] };
       case 'unusedKeys': {
         const cutoff = new Date(now.getTime() - UNUSED_DAYS * DAY_MS);
         return { AND: [usable, { OR: [{ lastUsedAt: null, createdAt: { lt: cutoff } }, { lastUsedAt: { lt: cutoff } }] }] };
       }
     }
+  }
+
+  /** Keys the account's approval policy does not cover (access/approval.ts): nothing when it covers every high-privilege key. */
+  private async outsideApprovalPolicy(): Promise<Prisma.ApiKeyWhereInput> {
+    const { requireFor } = await this.once('policy', () => approvalPolicy(this.db, this.accountId));
+    if (requireFor.includes('ANY') || requireFor.includes('HIGH_PRIVILEGE')) return { id: { in: [] } };
+    const covered: Prisma.ApiKeyWhereInput[] = [];
+    if (requireFor.includes('EMERGENCY')) covered.push({ type: 'EMERGENCY' });
+    if (requireFor.includes('MASTER')) covered.push({ master: true });
+    return covered.length ? { NOT: { OR: covered } } : {};
   }
 
   count(check: ComplianceCheck): Promise<number> {

@@ -6,6 +6,7 @@ import { findStoredKeys } from '../keys/stored';
 import { keySettingsView } from '../keys/view';
 import { endpointView } from '../webhooks/endpoints';
 import { exportIdentitiesAndRoles } from './export-identities';
+import { exportedPeople } from './operators';
 
 // exportConfiguration: everything needed to recreate an account's setup elsewhere, and nothing
 // secret (no key secrets, no digests, no webhook secrets). Versioned for a later import.
@@ -34,5 +35,6 @@ export async function exportConfiguration(db: Database, actor: Actor) {
     ...identitiesAndRoles,
     keys: keys.map((k) => ({ ...keySettingsView(k), createdAt: k.createdAt, lastUsedAt: k.lastUsedAt })),
     webhookEndpoints: endpoints.map(endpointView),
+    ...(await exportedPeople(db, accountId)),
   };
 }

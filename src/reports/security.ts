@@ -1,5 +1,6 @@
 import { SecurityEventKind, Severity } from '../generated/prisma/enums';
 import type { Database } from '../infra/db';
+import { type OperatorNames, operatorNames } from './operators';
 import { REPORT_BATCH_SIZE, ReportBuilder, assertRange, assertReportFormat, type Report, type ReportFormat } from './format';
 
 // securityReport: the security events created in [from, to), oldest first, and how many there
@@ -7,8 +8,16 @@ import { REPORT_BATCH_SIZE, ReportBuilder, assertRange, assertReportFormat, type
 // severity, zeros included, so a reader need not know the enum); CSV is the event table alone,
 // since one RFC 4180 document holds one table.
 
-const SECURITY_COLUMNS = ['id', 'createdAt', 'kind', 'severity', 'keyId', 'keyName', 'ip', 'acknowledgedAt', 'details'] as const;
+/** The person whose action raised the event, beside the key: id, email and name. */
+const OPERATOR_COLUMNS = ['actorOperatorId', 'actorOperatorEmail', 'actorOperatorName'] as const;
+
+const SECURITY_COLUMNS = ['id', 'createdAt', 'kind', 'severity', 'keyId', 'keyName', ...OPERATOR_COLUMNS, 'ip', 'acknowledgedAt', 'details'] as const;
 type Column = (typeof SECURITY_COLUMNS)[number];
+
+function operatorColumns(id: string | null, people: Map<string, OperatorNames>) {
+  const person = id ? people.get(id) : undefined;
+  return { actorOperatorId: id, actorOperatorEmail: person?.email ?? null, actorOperatorName: person?.name ?? null };
+}
 
 export async function securityReport(db: Database, accountId: string, input: { from: Date; to: Date; format: ReportFormat }, opts: { batchSize?: number } = {}): Promise<Report> {
   const format = assertReportFormat(input.format);
@@ -27,6 +36,11 @@ export async function securityReport(db: Database, accountId: string, input: { f
       take: batchSize,
       ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
     });
+    const people = await operatorNames(
+      db,
+      accountId,
+      rows.map((e) => e.actorOperatorId),
+    );
     for (const e of rows) {
       byKind[e.kind]++;
       bySeverity[e.severity]++;
@@ -37,6 +51,7 @@ export async function securityReport(db: Database, accountId: string, input: { f
         severity: e.severity,
         keyId: e.keyId,
         keyName: e.key?.name ?? null,
+        ...operatorColumns(e.actorOperatorId, people),
         ip: e.ip,
         acknowledgedAt: e.acknowledgedAt,
         details: (e.details ?? null) as Record<string, unknown> | null,

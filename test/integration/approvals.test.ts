@@ -112,7 +112,7 @@ test('request -> approve by another person -> claim once: the secret exists only
   expect(listed).toEqual([{ id: req.id, status: 'ISSUED' }]);
 
   const events = await h.db.prisma.outboxEvent.findMany({ where: { accountId: t.acct.accountId, type: { startsWith: 'key_request.' } }, orderBy: { createdAt: 'asc' } });
-  expect(events.map((e) => e.type)).toEqual(['key_request.created', 'key_request.approved']);
+  expect(events.map((e) => e.type)).toEqual(['key_request.created', 'key_request.approved', 'key_request.claimed']);
   expect(JSON.stringify(events)).not.toContain(claimed.secret);
   const actions = await h.db.prisma.auditEvent.findMany({ where: { accountId: t.acct.accountId, action: { startsWith: 'key_request.' } }, orderBy: { sequence: 'asc' } });
   expect(actions.map((a) => [a.action, a.actorOperatorId])).toEqual([
