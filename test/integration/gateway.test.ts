@@ -177,6 +177,27 @@ describe('denials', () => {
     expect((await over.json()).error.code).toBe('BANDWIDTH_EXCEEDED');
   });
 
+  test("RateLimit-* follow the tightest window of the key and its identity, and the identity's limit is shared by its keys", async () => {
+    const ident = await h.gql(`mutation { createIdentity(input: { externalId: "gw-cust", rateLimits: [{ window: MINUTE, limit: 3 }] }) { id } }`, {}, acct.secret);
+    const identityId = ident.data.createIdentity.id as string;
+    const a = await key({ identityId, rateLimits: [{ window: 'MINUTE', limit: 50 }] });
+    const b = await key({ identityId, rateLimits: [{ window: 'MINUTE', limit: 50 }] });
+    const first = await call(`/v1/agents/${agentId}/x`, a.secret);
+    expect(first.status).toBe(200);
+    // The identity's 3 per minute is tighter than the key's 50: the headers follow it.
+    expect([first.headers.get('ratelimit-limit'), first.headers.get('ratelimit-remaining')]).toEqual(['3', '2']);
+    const second = await call(`/v1/agents/${agentId}/x`, b.secret);
+    expect([second.status, second.headers.get('ratelimit-limit'), second.headers.get('ratelimit-remaining')]).toEqual([200, '3', '1']);
+    expect((await call(`/v1/agents/${agentId}/x`, a.secret)).status).toBe(200);
+    const limited = await call(`/v1/agents/${agentId}/x`, b.secret);
+    expect([limited.status, (await limited.json()).error.code, limited.headers.get('ratelimit-limit'), limited.headers.get('ratelimit-remaining')]).toEqual([429, 'RATE_LIMITED', '3', '0']);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    // A key of no identity keeps its own window in its headers.
+    const alone = await key({ rateLimits: [{ window: 'MINUTE', limit: 50 }] });
+    const own = await call(`/v1/agents/${agentId}/x`, alone.secret);
+    expect([own.status, own.headers.get('ratelimit-limit'), own.headers.get('ratelimit-remaining')]).toEqual([200, '50', '49']);
+  });
+
   test('an oversize body answers 413', async () => {
     const k = await key({ permission: 'EXECUTE' });
     const res = await call(`/v1/agents/${agentId}/x`, k.secret, { method: 'POST', body: 'z'.repeat(3000) });
