@@ -1,6 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { browserDescribe, launchChromium, screenshot } from '../helpers/browser';
 import type { Workers } from '../../workers';
 import { flushUsage } from '../../src/reports/usage-flush';
 import { startHarness, type Harness } from '../helpers/harness';
@@ -10,12 +9,7 @@ import { configureTestWebhooks, eventually, isolatedDatabase, startTestWorkers, 
 // whose workers relay events to the API's subscriptions through Redis. Screenshots go to
 // test-artifacts/dashboard/ beside the other pages'.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = path.resolve(__dirname, '..', '..', 'test-artifacts', 'dashboard');
-const available = fs.existsSync(CHROMIUM);
-if (!available && process.env.KEYWARDEN_BROWSER_TESTS === 'required') throw new Error(`KEYWARDEN_BROWSER_TESTS=required but there is no Chromium at ${CHROMIUM}`);
-const describeBrowser = available ? describe : describe.skip;
-if (!available) console.warn(`dashboard browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+const describeBrowser = browserDescribe();
 
 jest.setTimeout(90_000);
 
@@ -35,22 +29,18 @@ describeBrowser('the overview and live updates in Chromium', () => {
   };
   const createKey = async (input: Record<string, unknown>) =>
     (await gql(`mutation($input: CreateKeyInput!) { createKey(input: $input) { secret key { id } } }`, { input })).createKey as { secret: string; key: { id: string } };
-  const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const shot = (name: string) => screenshot(page, name);
   /** Marks the loaded document: the mark survives only if the page was never reloaded. */
   const markDocument = () => page.evaluate(() => document.body.setAttribute('data-test-mark', 'same-document'));
   const sameDocument = async () => (await page.evaluate(() => document.body.getAttribute('data-test-mark'))) === 'same-document';
 
   beforeAll(async () => {
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
     configureTestWebhooks();
     iso = await isolatedDatabase('dash-overview');
     h = await startHarness({ db: iso.db });
     workers = await startTestWorkers({ db: iso.db, url: iso.url, prefix: h.prefix });
     master = await h.newAccount('dash-overview');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
     page = await context.newPage();
     page.on('request', (r) => {

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { flushUsage } from '../../src/reports/usage-flush';
-import { signIn } from '../helpers/browser';
+import { ARTIFACTS, browserDescribe, launchChromium, screenshot, signIn } from '../helpers/browser';
 import type { Harness } from '../helpers/harness';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 import { eventually, startIsolatedHarness, type IsolatedHarness } from '../helpers/webhooks';
@@ -11,12 +11,7 @@ import { eventually, startIsolatedHarness, type IsolatedHarness } from '../helpe
 // Keywarden on PostgreSQL and Redis. Screenshots of every page go to test-artifacts/dashboard/.
 // CI sets KEYWARDEN_BROWSER_TESTS=required, so a missing Chromium fails there instead of skipping.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = path.resolve(__dirname, '..', '..', 'test-artifacts', 'dashboard');
-const available = fs.existsSync(CHROMIUM);
-if (!available && process.env.KEYWARDEN_BROWSER_TESTS === 'required') throw new Error(`KEYWARDEN_BROWSER_TESTS=required but there is no Chromium at ${CHROMIUM}`);
-const describeBrowser = available ? describe : describe.skip;
-if (!available) console.warn(`dashboard browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+const describeBrowser = browserDescribe();
 
 jest.setTimeout(60_000);
 
@@ -54,19 +49,15 @@ describeBrowser('dashboard in Chromium', () => {
     if (page.url() === target) await page.reload();
     else await page.goto(target);
   };
-  const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const shot = (name: string) => screenshot(page, name);
 
   beforeAll(async () => {
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
     stack = await startIsolatedHarness('dashboard', { workers: true });
     h = stack.h;
     receiver = await startReceiver();
     master = await h.newAccount('dash');
     await gql(`mutation { createAgent(input: { name: "research-agent" }) { id } }`);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, acceptDownloads: true });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: h.url });
     page = await context.newPage();
