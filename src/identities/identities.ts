@@ -8,7 +8,7 @@ import type { JsonObject } from '../infra/json';
 import { isUuid } from '../infra/validation';
 import { announceKeyChanges } from '../keys/events';
 import { normalizeRestrictions } from '../keys/settings';
-import { parseKeyColumn } from '../keys/stored';
+import { identitySettings } from '../keys/stored';
 
 // Identities: the customer or system behind several keys (externalId is the caller's own id for
 // it). Its rate limits and quota are shared by all of its keys: verification counts them beside
@@ -34,14 +34,7 @@ export interface IdentityView {
 type IdentityRow = Prisma.IdentityGetPayload<object>;
 
 export function identityView(row: IdentityRow): IdentityView {
-  return {
-    id: row.id,
-    externalId: row.externalId,
-    metadata: parseKeyColumn('metadata', row.metadata),
-    rateLimits: parseKeyColumn('rateLimits', row.rateLimits),
-    quota: parseKeyColumn('quota', row.quota),
-    createdAt: row.createdAt,
-  };
+  return { ...identitySettings(row), createdAt: row.createdAt };
 }
 
 const MAX_EXTERNAL_ID = 255;

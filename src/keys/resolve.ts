@@ -5,7 +5,7 @@ import { parseAllowlistEntry, type IpRange } from '../access/ip';
 import { lowestPermission } from '../access/permission';
 import type { ResolvedIdentity, ResolvedKey, ResolvedLink } from '../access/resolved-key';
 import { loadScopeMembers, scopeRuleOf, type ScopeMembers } from './scope';
-import { findStoredKey, findStoredKeys, heldPermissions, parseKeyColumn, type StoredKey } from './stored';
+import { findStoredKey, findStoredKeys, heldPermissions, identitySettings, type StoredKey } from './stored';
 import { effectivePermissions } from '../access/permission-strings';
 
 export type { ResolvedKey } from '../access/resolved-key';
@@ -63,14 +63,7 @@ export async function resolveKeyByDigest(db: Tx, digest: string): Promise<Resolv
 async function resolveIdentity(db: Tx, key: StoredKey): Promise<ResolvedIdentity | null> {
   if (!key.identityId) return null;
   const row = await db.identity.findUnique({ where: { id: key.identityId } });
-  if (!row) return null;
-  return {
-    id: row.id,
-    externalId: row.externalId,
-    metadata: parseKeyColumn('metadata', row.metadata),
-    rateLimits: parseKeyColumn('rateLimits', row.rateLimits),
-    quota: parseKeyColumn('quota', row.quota),
-  };
+  return row && identitySettings(row);
 }
 
 async function resolveChain(db: Tx, key: StoredKey): Promise<ResolvedKey> {

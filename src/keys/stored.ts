@@ -42,6 +42,17 @@ export function parseKeyColumn<C extends JsonColumn>(column: C, value: unknown):
   return parsed.data;
 }
 
+/** An identity's settings as read from the database, its JSON columns parsed as a key's are. */
+export function identitySettings(row: Prisma.IdentityGetPayload<object>) {
+  return {
+    id: row.id,
+    externalId: row.externalId,
+    metadata: parseKeyColumn('metadata', row.metadata),
+    rateLimits: parseKeyColumn('rateLimits', row.rateLimits),
+    quota: parseKeyColumn('quota', row.quota),
+  };
+}
+
 function toStoredKey(row: StoredRow): StoredKey {
   return {
     ...row,
